@@ -1,0 +1,20 @@
+/* Shared helpers of the benchmark programs: timing, medians, seeded random numbers. */
+#ifndef DC_BENCH_H
+#define DC_BENCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+double bench_now_ms(void);
+double bench_median(double *v, size_t n); /* sorts v */
+
+/* xorshift64*: small, fast, and the same sequence on every machine for a seed. */
+typedef struct bench_rng {
+    uint64_t s;
+} bench_rng_t;
+void bench_rng_seed(bench_rng_t *r, uint64_t seed);
+double bench_rng_uniform(bench_rng_t *r); /* [0, 1) */
+
+int bench_tactical(int argc, char **argv);
+
+#endif

@@ -1,0 +1,129 @@
+/* Encounter bookkeeping: a merge join of each pass's sorted conflicts against the sorted list of
+ * open encounters, so a pass costs O(conflicts + open encounters). */
+#include "deconflict/encounters.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct dc_encounters {
+    double gap_s;
+    double last_now_s;
+    dc_encounter_t *all;
+    size_t n_all, cap_all;
+    size_t *open; /* indices into all, sorted by (id1, id2) */
+    size_t n_open, cap_open;
+    size_t *next_open;
+    size_t cap_next;
+};
+
+static bool grow(void **arr, size_t *cap, size_t need, size_t elem)
+{
+    if (need <= *cap) return true;
+    size_t n = *cap ? *cap : 16;
+    while (n < need) n *= 2;
+    void *p = realloc(*arr, n * elem);
+    if (!p) return false;
+    *arr = p;
+    *cap = n;
+    return true;
+}
+
+dc_encounters_t *dc_encounters_new(double gap_s)
+{
+    if (!(gap_s >= 0 && isfinite(gap_s))) return NULL;
+    dc_encounters_t *enc = calloc(1, sizeof(*enc));
+    if (!enc) return NULL;
+    enc->gap_s = gap_s;
+    enc->last_now_s = -INFINITY;
+    return enc;
+}
+
+void dc_encounters_free(dc_encounters_t *enc)
+{
+    if (!enc) return;
+    free(enc->all);
+    free(enc->open);
+    free(enc->next_open);
+    free(enc);
+}
+
+static int pair_cmp(const dc_encounter_t *e, const dc_conflict_t *c)
+{
+    int r = strcmp(e->id1, c->id1);
+    return r ? r : strcmp(e->id2, c->id2);
+}
+
+static void fold(dc_encounter_t *e, const dc_conflict_t *c, double now_s)
+{
+    e->last_seen_s = now_s;
+    e->passes++;
+    if (c->eval.los_now && isnan(e->los_start_s)) e->los_start_s = now_s;
+    if (c->eval.hsep_nm < e->min_hsep_nm) {
+        e->min_hsep_nm = c->eval.hsep_nm;
+        e->vsep_at_min_ft = c->eval.vsep_ft;
+    }
+    if (c->eval.dcpa_nm < e->min_dcpa_nm) e->min_dcpa_nm = c->eval.dcpa_nm;
+}
+
+dc_err_t dc_encounters_observe(dc_encounters_t *enc, const dc_tactical_snapshot_t *snap)
+{
+    double now = snap->now_s;
+    if (now < enc->last_now_s) return DC_ERR_INVALID;
+    size_t nc = snap->n_conflicts;
+    /* Reserve everything first so that an allocation failure leaves the log unchanged. */
+    if (!grow((void **)&enc->all, &enc->cap_all, enc->n_all + nc, sizeof(dc_encounter_t)) ||
+        !grow((void **)&enc->next_open, &enc->cap_next, enc->n_open + nc, sizeof(size_t)) ||
+        !grow((void **)&enc->open, &enc->cap_open, enc->n_open + nc, sizeof(size_t)))
+        return DC_ERR_NOMEM;
+    enc->last_now_s = now;
+
+    size_t i = 0, j = 0, k = 0;
+    while (i < enc->n_open || j < nc) {
+        dc_encounter_t *e = i < enc->n_open ? &enc->all[enc->open[i]] : NULL;
+        const dc_conflict_t *c = j < nc ? &snap->conflicts[j] : NULL;
+        int cmp = !e ? 1 : !c ? -1 : pair_cmp(e, c);
+        if (cmp == 0) { /* still predicted */
+            fold(e, c, now);
+            enc->next_open[k++] = enc->open[i];
+            i++, j++;
+        } else if (cmp < 0) { /* not predicted in this pass */
+            if (now - e->last_seen_s > enc->gap_s)
+                e->open = false;
+            else
+                enc->next_open[k++] = enc->open[i];
+            i++;
+        } else { /* a new encounter */
+            dc_encounter_t n = {.first_alert_s = now,
+                                .first_tin_s = now + c->eval.tin_s,
+                                .los_start_s = NAN,
+                                .min_hsep_nm = INFINITY,
+                                .min_dcpa_nm = INFINITY,
+                                .open = true};
+            memcpy(n.id1, c->id1, DC_TRACK_ID_MAX);
+            memcpy(n.id2, c->id2, DC_TRACK_ID_MAX);
+            fold(&n, c, now);
+            enc->all[enc->n_all] = n;
+            enc->next_open[k++] = enc->n_all++;
+            j++;
+        }
+    }
+    size_t *t = enc->open;
+    size_t tc = enc->cap_open;
+    enc->open = enc->next_open;
+    enc->cap_open = enc->cap_next;
+    enc->next_open = t;
+    enc->cap_next = tc;
+    enc->n_open = k;
+    return DC_OK;
+}
+
+size_t dc_encounters_count(const dc_encounters_t *enc)
+{
+    return enc->n_all;
+}
+
+const dc_encounter_t *dc_encounters_get(const dc_encounters_t *enc, size_t i)
+{
+    return i < enc->n_all ? &enc->all[i] : NULL;
+}

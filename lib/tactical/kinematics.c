@@ -1,0 +1,129 @@
+/* Exact pairwise prediction: closest point of approach and the interval of simultaneous loss of
+ * horizontal and vertical separation under constant-velocity extrapolation.
+ *
+ * Geometry: both aircraft are carried in ECEF; each moves along the straight line tangent to the
+ * ellipsoid at its report position (the first-order approximation of its geodesic). The relative
+ * position and velocity are projected onto the tangent plane at the pair's midpoint, and the
+ * horizontal problem becomes |r + w t| < R, a quadratic in t. This is correct across the
+ * antimeridian and over the poles (there are no longitudes in the arithmetic). The error against
+ * the WGS84 geodesic is measured in tests/unit/tactical/test_geodesic.c and stated in
+ * docs/tactical.md. */
+#include "kinematics.h"
+
+#include <math.h>
+#include <string.h>
+
+/* Below this |w|^2 (m^2/s^2) the relative horizontal motion is treated as zero: 1 mm/s. */
+#define REL_SPEED2_EPS 1e-6
+/* Below this |dvz| (ft/s) the relative vertical motion is treated as zero: 0.06 ft/min. */
+#define REL_VS_EPS 1e-3
+
+void kin_from_state(const dc_track_state_t *st, kin_t *k)
+{
+    dc_vec3_t p, v;
+    dc_geo_to_ecef(st->lat_deg, st->lon_deg, &p);
+    dc_geo_velocity_ecef(st->lat_deg, st->lon_deg, st->gs_kt, st->trk_deg, &v);
+    k->t_s = st->t_s;
+    k->p[0] = p.x, k->p[1] = p.y, k->p[2] = p.z;
+    k->v[0] = (float)v.x, k->v[1] = (float)v.y, k->v[2] = (float)v.z;
+    k->alt_ft = (float)st->alt_ft;
+    k->vs_fpm = (float)st->vs_fpm;
+}
+
+void pass_params_from_config(const dc_tactical_config_t *cfg, pass_params_t *pp)
+{
+    pp->r_m = cfg->rpz_nm * DC_M_PER_NM - cfg->htol_m;
+    pp->h_ft = cfg->hpz_ft - cfg->vtol_ft;
+    pp->lookahead_s = cfg->lookahead_s;
+}
+
+void kin_at(const kin_t *k, double t_s, double p[3], double *alt_ft)
+{
+    double dt = t_s - k->t_s;
+    for (int i = 0; i < 3; i++) p[i] = k->p[i] + (double)k->v[i] * dt;
+    *alt_ft = (double)k->alt_ft + (double)k->vs_fpm * DC_FTPS_PER_FPM * dt;
+}
+
+static double dot3(const double a[3], const double b[3])
+{
+    return a[0] * b[0] + a[1] * b[1] + a[2] * b[2];
+}
+
+/* Removes from x its component along the unit vector n. */
+static void project_out(double x[3], const double n[3])
+{
+    double d = dot3(x, n);
+    for (int i = 0; i < 3; i++) x[i] -= d * n[i];
+}
+
+/* Sets [*lo, *hi] to the open interval of t where |c + 2 b t + a t^2| < 0 has solutions, i.e.
+ * where a t^2 + 2 b t + c < 0. Returns false if there is none. Infinite bounds for a ~ 0. */
+static bool quad_below_zero(double a, double b, double c, double *lo, double *hi)
+{
+    if (a < REL_SPEED2_EPS) {
+        if (c < 0) {
+            *lo = -INFINITY, *hi = INFINITY;
+            return true;
+        }
+        return false;
+    }
+    double disc = b * b - a * c;
+    if (disc <= 0) return false;
+    /* Numerically stable roots: q = -(b + sign(b) sqrt(disc)); roots q/a and c/q. */
+    double q = -(b + copysign(sqrt(disc), b));
+    double r1 = q / a, r2 = (q != 0) ? c / q : -r1;
+    *lo = fmin(r1, r2), *hi = fmax(r1, r2);
+    return true;
+}
+
+bool kin_eval_pair(const kin_t *a, const kin_t *b, double now_s, const pass_params_t *pp,
+                   dc_pair_eval_t *out)
+{
+    double pa[3], pb[3], za, zb;
+    kin_at(a, now_s, pa, &za);
+    kin_at(b, now_s, pb, &zb);
+
+    double mid[3], r[3], w[3];
+    for (int i = 0; i < 3; i++) {
+        mid[i] = 0.5 * (pa[i] + pb[i]);
+        r[i] = pb[i] - pa[i];
+        w[i] = (double)b->v[i] - (double)a->v[i];
+    }
+    dc_vec3_t m = {mid[0], mid[1], mid[2]}, up;
+    dc_geo_up(&m, &up);
+    double n[3] = {up.x, up.y, up.z};
+    project_out(r, n);
+    project_out(w, n);
+
+    double aa = dot3(w, w), bb = dot3(r, w), rr = dot3(r, r);
+    double dz = zb - za;
+    double dvz = ((double)b->vs_fpm - (double)a->vs_fpm) * DC_FTPS_PER_FPM;
+
+    memset(out, 0, sizeof(*out));
+    out->hsep_nm = sqrt(rr) / DC_M_PER_NM;
+    out->vsep_ft = fabs(dz);
+    /* Closest approach within the look-ahead: beyond it the straight-line model says nothing
+     * useful (two aircraft flying north on parallel meridians "meet" hours later at the pole). */
+    out->tcpa_s = aa >= REL_SPEED2_EPS ? fmin(fmax(0.0, -bb / aa), pp->lookahead_s) : 0.0;
+    double dcpa2 = rr + 2 * bb * out->tcpa_s + aa * out->tcpa_s * out->tcpa_s;
+    out->dcpa_nm = sqrt(fmax(0.0, dcpa2)) / DC_M_PER_NM;
+    out->vcpa_ft = fabs(dz + dvz * out->tcpa_s);
+    out->los_now = rr < pp->r_m * pp->r_m && fabs(dz) < pp->h_ft;
+
+    double h_lo, h_hi, v_lo, v_hi;
+    if (!quad_below_zero(aa, bb, rr - pp->r_m * pp->r_m, &h_lo, &h_hi)) return false;
+    if (fabs(dvz) < REL_VS_EPS) {
+        if (!(fabs(dz) < pp->h_ft)) return false;
+        v_lo = -INFINITY, v_hi = INFINITY;
+    } else {
+        double t1 = (-pp->h_ft - dz) / dvz, t2 = (pp->h_ft - dz) / dvz;
+        v_lo = fmin(t1, t2), v_hi = fmax(t1, t2);
+    }
+    double lo = fmax(h_lo, v_lo), hi = fmin(h_hi, v_hi);
+    /* Both sets are open intervals; their intersection meets [0, T] iff this holds. */
+    if (!(lo < hi && lo < pp->lookahead_s && hi > 0)) return false;
+    out->conflict = true;
+    out->tin_s = fmax(lo, 0.0);
+    out->tout_s = fmin(hi, pp->lookahead_s);
+    return true;
+}

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Installs, with apt-get, exactly the Debian 12 packages that building and testing deconflict need.
+# Idempotent: packages already installed are skipped, and apt-get is not called at all when nothing
+# is missing. Run as root (or with sudo available).
+set -euo pipefail
+
+packages=(
+  build-essential   # gcc, make, libc headers
+  cmake             # the build
+  pkg-config        # locating libraries for cmake
+  libcmocka-dev     # unit-test framework
+  libproj-dev       # PROJ: geodesic routines (reference geometry in tests)
+  clang-format      # style check in `make test`
+  python3           # integration test scripts (standard library only)
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#packages[@]} packages present"
+  exit 0
+fi
+
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then
+  if command -v sudo >/dev/null 2>&1; then sudo="sudo"; else
+    echo "install-deps: missing ${missing[*]} and not root (no sudo)" >&2
+    exit 1
+  fi
+fi
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -1,0 +1,31 @@
+/* Shared pieces of the deconflict command-line tool. */
+#ifndef DC_CLI_H
+#define DC_CLI_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "deconflict/tactical.h"
+
+enum { CLI_EXIT_OK = 0, CLI_EXIT_DATA = 1, CLI_EXIT_USAGE = 2, CLI_EXIT_INTERNAL = 3 };
+
+int cli_detect(int argc, char **argv);
+int cli_replay(int argc, char **argv);
+
+/* Parses a flag value as a finite number; prints an error naming the flag and returns false if
+ * it is not one. */
+bool cli_parse_number(const char *flag, const char *text, double *out);
+
+/* If argv[*i] is one of the minima flags (--rpz-nm, --hpz-ft, --lookahead-s, --stale-s,
+ * --vtol-ft), consumes it and its value into cfg, advancing *i, and returns 1; returns 0 if the
+ * flag is not one of them, -1 on a bad or missing value (after printing why). */
+int cli_parse_minima_flag(int argc, char **argv, int *i, dc_tactical_config_t *cfg);
+
+/* Validates cfg and prints the offending flag if invalid. */
+bool cli_check_config(const dc_tactical_config_t *cfg);
+
+/* Reads one line (any length) into *buf, growing it; returns false at end of file. Lines longer
+ * than the caller's limit are the caller's to reject. */
+bool cli_read_line(FILE *f, char **buf, size_t *cap);
+
+#endif

@@ -1,0 +1,48 @@
+/* deconflict — the command-line tool. Built on the public API (include/deconflict/) only.
+ *
+ *   deconflict detect STATES.csv [minima]            conflicts among states at one instant
+ *   deconflict replay TRACKS.csv [options] [minima]  the engine over a recorded traffic file
+ *
+ * Exit status: 0 success, 1 bad input data, 2 bad usage, 3 internal error (out of memory). */
+#include "cli.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static void usage(FILE *out)
+{
+    fputs("usage: deconflict COMMAND [ARGS]\n"
+          "\n"
+          "commands:\n"
+          "  detect STATES.csv [--rpz-nm R] [--hpz-ft H] [--lookahead-s T]\n"
+          "      Predict conflicts among aircraft states at one instant. Input header:\n"
+          "      id,lat,lon,alt_ft,gs_kt,trk_deg,vs_fpm. Output CSV:\n"
+          "      id1,id2,tcpa_s,dcpa_nm,tin_s,tout_s sorted by (id1, id2).\n"
+          "  replay TRACKS.csv [--from T0] [--to T1] [--step-s S] [--format table|csv]\n"
+          "         [--rpz-nm R] [--hpz-ft H] [--lookahead-s T] [--stale-s S] [--vtol-ft V]\n"
+          "      Run the engine over a normalized track file in time order and report each\n"
+          "      encounter once: first alert, warning time before loss of separation, closest\n"
+          "      separation; then a summary. T0/T1 are Unix seconds or UTC times like\n"
+          "      2018-08-01T12:00:00Z.\n"
+          "  help\n"
+          "      This text.\n",
+          out);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return CLI_EXIT_USAGE;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "detect") == 0) return cli_detect(argc - 1, argv + 1);
+    if (strcmp(cmd, "replay") == 0) return cli_replay(argc - 1, argv + 1);
+    if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    fprintf(stderr, "deconflict: unknown command '%s'\n\n", cmd);
+    usage(stderr);
+    return CLI_EXIT_USAGE;
+}
