@@ -111,7 +111,7 @@ int cli_detect(int argc, char **argv)
         return rc;
     }
     /* The same aircraft twice at one instant is contradictory input: name both lines. */
-    qsort(rows, n, sizeof(row_t), row_id_cmp);
+    if (n > 1) qsort(rows, n, sizeof(row_t), row_id_cmp);
     for (size_t i = 1; i < n; i++) {
         if (strcmp(rows[i].st.id, rows[i - 1].st.id) == 0) {
             fprintf(stderr, "deconflict: %s:%ld: field 'id': '%s' repeats line %ld\n", path,

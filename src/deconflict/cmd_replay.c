@@ -80,7 +80,7 @@ static int name_cmp(const void *a, const void *b)
 static const char *callsign_of(const name_t *names, size_t n, const char *id)
 {
     name_t key = {.id = id};
-    const name_t *hit = bsearch(&key, names, n, sizeof(name_t), name_cmp);
+    const name_t *hit = n ? bsearch(&key, names, n, sizeof(name_t), name_cmp) : NULL;
     return hit && hit->callsign[0] ? hit->callsign : "-";
 }
 
@@ -249,7 +249,7 @@ int cli_replay(int argc, char **argv)
         free(rows);
         return rc;
     }
-    qsort(rows, n_rows, sizeof(row_t), row_time_cmp);
+    if (n_rows > 1) qsort(rows, n_rows, sizeof(row_t), row_time_cmp);
 
     /* Callsign by id, for the report: the last non-empty callsign each aircraft sent. */
     name_t *names = malloc((n_rows ? n_rows : 1) * sizeof(name_t));
@@ -262,7 +262,7 @@ int cli_replay(int argc, char **argv)
     }
     for (size_t i = n_rows; i-- > 0;) names[n_names++] = (name_t){rows[i].st.id, rows[i].callsign};
     /* qsort is not stable, so pick the non-empty callsign explicitly after sorting by id. */
-    qsort(names, n_names, sizeof(name_t), name_cmp);
+    if (n_names > 1) qsort(names, n_names, sizeof(name_t), name_cmp);
     size_t k = 0;
     for (size_t i = 0; i < n_names; i++) {
         if (k && strcmp(names[k - 1].id, names[i].id) == 0) {
