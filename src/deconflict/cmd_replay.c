@@ -260,7 +260,9 @@ int cli_replay(int argc, char **argv)
         rc = CLI_EXIT_INTERNAL;
         goto out;
     }
-    for (size_t i = n_rows; i-- > 0;) names[n_names++] = (name_t){rows[i].st.id, rows[i].callsign};
+    for (size_t i = n_rows; i-- > 0;) /* aircraft within the replayed window only */
+        if (rows[i].st.t_s >= o.from_s && rows[i].st.t_s <= o.to_s)
+            names[n_names++] = (name_t){rows[i].st.id, rows[i].callsign};
     /* qsort is not stable, so pick the non-empty callsign explicitly after sorting by id. */
     if (n_names > 1) qsort(names, n_names, sizeof(name_t), name_cmp);
     size_t k = 0;
