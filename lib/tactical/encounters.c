@@ -1,6 +1,7 @@
 /* Encounter bookkeeping: a merge join of each pass's sorted conflicts against the sorted list of
  * open encounters, so a pass costs O(conflicts + open encounters). */
 #include "deconflict/encounters.h"
+#include "common/array.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -16,18 +17,6 @@ struct dc_encounters {
     size_t *next_open;
     size_t cap_next;
 };
-
-static bool grow(void **arr, size_t *cap, size_t need, size_t elem)
-{
-    if (need <= *cap) return true;
-    size_t n = *cap ? *cap : 16;
-    while (n < need) n *= 2;
-    void *p = realloc(*arr, n * elem);
-    if (!p) return false;
-    *arr = p;
-    *cap = n;
-    return true;
-}
 
 dc_encounters_t *dc_encounters_new(double gap_s)
 {
@@ -72,9 +61,11 @@ dc_err_t dc_encounters_observe(dc_encounters_t *enc, const dc_tactical_snapshot_
     if (now < enc->last_now_s) return DC_ERR_INVALID;
     size_t nc = snap->n_conflicts;
     /* Reserve everything first so that an allocation failure leaves the log unchanged. */
-    if (!grow((void **)&enc->all, &enc->cap_all, enc->n_all + nc, sizeof(dc_encounter_t)) ||
-        !grow((void **)&enc->next_open, &enc->cap_next, enc->n_open + nc, sizeof(size_t)) ||
-        !grow((void **)&enc->open, &enc->cap_open, enc->n_open + nc, sizeof(size_t)))
+    if (!dc_array_grow((void **)&enc->all, &enc->cap_all, enc->n_all + nc,
+                       sizeof(dc_encounter_t)) ||
+        !dc_array_grow((void **)&enc->next_open, &enc->cap_next, enc->n_open + nc,
+                       sizeof(size_t)) ||
+        !dc_array_grow((void **)&enc->open, &enc->cap_open, enc->n_open + nc, sizeof(size_t)))
         return DC_ERR_NOMEM;
     enc->last_now_s = now;
 

@@ -19,6 +19,7 @@
  * is rebuilt by an O(N) radix sort rather than maintained, and an update costs one hash upsert. */
 #include "deconflict/tactical.h"
 #include "kinematics.h"
+#include "common/array.h"
 
 #include <math.h>
 #include <pthread.h>
@@ -100,20 +101,6 @@ struct dc_tactical {
     snap_t *snap;
 };
 
-/* Grows *arr (element size elem) to hold at least need elements; returns false on OOM, leaving
- * the array as it was. */
-static bool grow(void **arr, size_t *cap, size_t need, size_t elem)
-{
-    if (need <= *cap) return true;
-    size_t n = *cap ? *cap : 16;
-    while (n < need) n += n / 2 + 16;
-    void *p = realloc(*arr, n * elem);
-    if (!p) return false;
-    *arr = p;
-    *cap = n;
-    return true;
-}
-
 /* FNV-1a: ids are short, and this is not exposed to adversarial collisions beyond a slower probe.
  */
 static uint32_t hash_id(const char *id)
@@ -189,7 +176,7 @@ static dc_err_t apply_update(dc_tactical_t *eng, const dc_track_state_t *st, boo
         return DC_OK;
     }
     if (eng->n_recs >= TRACKS_MAX) return DC_ERR_LIMIT;
-    if (!grow((void **)&eng->recs, &eng->cap_recs, eng->n_recs + 1, sizeof(rec_t)))
+    if (!dc_array_grow((void **)&eng->recs, &eng->cap_recs, eng->n_recs + 1, sizeof(rec_t)))
         return DC_ERR_NOMEM;
     rec_t *r = &eng->recs[eng->n_recs];
     memcpy(r->id, st->id, DC_TRACK_ID_MAX);
@@ -249,7 +236,7 @@ static dc_err_t enqueue(dc_tactical_t *eng, const op_t *op)
     pthread_mutex_lock(&eng->queue_mu);
     if (eng->n_queue >= QUEUE_MAX)
         err = DC_ERR_LIMIT;
-    else if (!grow((void **)&eng->queue, &eng->cap_queue, eng->n_queue + 1, sizeof(op_t)))
+    else if (!dc_array_grow((void **)&eng->queue, &eng->cap_queue, eng->n_queue + 1, sizeof(op_t)))
         err = DC_ERR_NOMEM;
     else
         eng->queue[eng->n_queue++] = *op;
@@ -312,7 +299,7 @@ static dc_err_t apply_queue(dc_tactical_t *eng, dc_tactical_stats_t *st)
             /* Requeue ops[i..n) ahead of anything queued meanwhile. */
             pthread_mutex_lock(&eng->queue_mu);
             size_t rest = n - i, now_q = eng->n_queue;
-            if (grow((void **)&eng->queue, &eng->cap_queue, now_q + rest, sizeof(op_t))) {
+            if (dc_array_grow((void **)&eng->queue, &eng->cap_queue, now_q + rest, sizeof(op_t))) {
                 memmove(eng->queue + rest, eng->queue, now_q * sizeof(op_t));
                 memcpy(eng->queue, ops + i, rest * sizeof(op_t));
                 eng->n_queue = now_q + rest;
@@ -401,7 +388,7 @@ dc_err_t dc_tactical_detect(dc_tactical_t *eng, double now_s, const dc_tactical_
             stats.expired++;
         }
     }
-    if (!grow((void **)&eng->live, &eng->cap_live, eng->n_recs, sizeof(live_t)))
+    if (!dc_array_grow((void **)&eng->live, &eng->cap_live, eng->n_recs, sizeof(live_t)))
         return DC_ERR_NOMEM;
 
     pass_params_t pp;
@@ -414,8 +401,6 @@ dc_err_t dc_tactical_detect(dc_tactical_t *eng, double now_s, const dc_tactical_
     const double cell_m = fmax(CELL_MIN_M, 2.0 * grow_m + CELL_SPEED_MPS * T);
     const float inv_cell = (float)(1.0 / cell_m);
 
-    if (!grow((void **)&eng->live, &eng->cap_live, eng->n_recs, sizeof(live_t)))
-        return DC_ERR_NOMEM;
     size_t n_live = 0, n_entries = 0;
     for (size_t r = 0; r < eng->n_recs; r++) {
         const kin_t *k = &eng->recs[r].k;
@@ -444,7 +429,7 @@ dc_err_t dc_tactical_detect(dc_tactical_t *eng, double now_s, const dc_tactical_
     stats.tracks = eng->n_recs;
 
     /* Step 3: entries, sorted by cell. */
-    if (!grow((void **)&eng->entries, &eng->cap_entries, 2 * n_entries, sizeof(uint64_t)))
+    if (!dc_array_grow((void **)&eng->entries, &eng->cap_entries, 2 * n_entries, sizeof(uint64_t)))
         return DC_ERR_NOMEM;
     size_t e = 0;
     for (size_t i = 0; i < n_live; i++) {
