@@ -6,6 +6,7 @@
 #include <stdio.h>
 
 #include "deconflict/tactical.h"
+#include "deconflict/trackcsv.h"
 
 enum { CLI_EXIT_OK = 0, CLI_EXIT_DATA = 1, CLI_EXIT_USAGE = 2, CLI_EXIT_INTERNAL = 3 };
 
@@ -23,6 +24,20 @@ int cli_parse_minima_flag(int argc, char **argv, int *i, dc_tactical_config_t *c
 
 /* Validates cfg and prints the offending flag if invalid. */
 bool cli_check_config(const dc_tactical_config_t *cfg);
+
+/* One data row of a track CSV file, with the line it came from. */
+typedef struct cli_row {
+    dc_track_state_t st;
+    char callsign[DC_CALLSIGN_MAX]; /* "" for the states format or when unknown */
+    long line;
+} cli_row_t;
+
+/* Loads every data row of path, whose header must be of format fmt. Blank lines are ignored;
+ * rows the reader calls incomplete (unknown fields in recorded traffic) are skipped and counted
+ * in *n_skipped; the first invalid row fails with its line and field printed. Returns a CLI exit
+ * code; *rows is the caller's to free, on failure too. */
+int cli_load_rows(const char *path, dc_trackcsv_format_t fmt, cli_row_t **rows, size_t *n_rows,
+                  size_t *n_skipped);
 
 /* Reads one line (any length) into *buf, growing it; returns false at end of file. Lines longer
  * than the caller's limit are the caller's to reject. */

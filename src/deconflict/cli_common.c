@@ -73,3 +73,68 @@ bool cli_read_line(FILE *f, char **buf, size_t *cap)
     (*buf)[n] = '\0';
     return true;
 }
+
+int cli_load_rows(const char *path, dc_trackcsv_format_t fmt, cli_row_t **rows, size_t *n_rows,
+                  size_t *n_skipped)
+{
+    const char *header = fmt == DC_TRACKCSV_STATES
+                             ? "id,lat,lon,alt_ft,gs_kt,trk_deg,vs_fpm"
+                             : "t_unix,icao24,callsign,lat,lon,alt_ft,gs_kt,trk_deg,vs_fpm";
+    *rows = NULL;
+    *n_rows = *n_skipped = 0;
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        fprintf(stderr, "deconflict: %s: cannot open: %s\n", path, strerror(errno));
+        return CLI_EXIT_DATA;
+    }
+    char *line = NULL, msg[256];
+    size_t cap = 0, cap_rows = 0;
+    long lineno = 1;
+    int rc = CLI_EXIT_OK;
+    dc_trackcsv_format_t got;
+    if (!cli_read_line(f, &line, &cap)) {
+        fprintf(stderr, "deconflict: %s: empty file (want the header '%s')\n", path, header);
+        rc = CLI_EXIT_DATA;
+        goto out;
+    }
+    if (dc_trackcsv_header(line, &got, msg, sizeof(msg)) != DC_OK || got != fmt) {
+        fprintf(stderr, "deconflict: %s:1: header must be '%s'\n", path, header);
+        rc = CLI_EXIT_DATA;
+        goto out;
+    }
+    while (cli_read_line(f, &line, &cap)) {
+        lineno++;
+        if (line[strspn(line, "\r\n")] == '\0') continue; /* blank line */
+        if (*n_rows == cap_rows) {
+            cap_rows = cap_rows ? cap_rows * 2 : 256;
+            cli_row_t *p = realloc(*rows, cap_rows * sizeof(cli_row_t));
+            if (!p) {
+                fprintf(stderr, "deconflict: out of memory reading %s\n", path);
+                rc = CLI_EXIT_INTERNAL;
+                goto out;
+            }
+            *rows = p;
+        }
+        cli_row_t *r = &(*rows)[*n_rows];
+        dc_err_t err = dc_trackcsv_row(fmt, line, &r->st, r->callsign, msg, sizeof(msg));
+        if (err == DC_ERR_INCOMPLETE) {
+            (*n_skipped)++;
+            continue;
+        }
+        if (err != DC_OK) {
+            fprintf(stderr, "deconflict: %s:%ld: %s\n", path, lineno, msg);
+            rc = CLI_EXIT_DATA;
+            goto out;
+        }
+        r->line = lineno;
+        (*n_rows)++;
+    }
+    if (ferror(f)) {
+        fprintf(stderr, "deconflict: %s: read error\n", path);
+        rc = CLI_EXIT_DATA;
+    }
+out:
+    free(line);
+    fclose(f);
+    return rc;
+}

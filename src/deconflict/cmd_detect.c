@@ -1,80 +1,14 @@
 /* `deconflict detect`: conflicts among aircraft states given at one instant. */
 #include "cli.h"
-#include "deconflict/trackcsv.h"
 
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct row {
-    dc_track_state_t st;
-    long line;
-} row_t;
-
 static int row_id_cmp(const void *a, const void *b)
 {
-    const row_t *x = a, *y = b;
+    const cli_row_t *x = a, *y = b;
     int c = strcmp(x->st.id, y->st.id);
     return c ? c : (x->line > y->line) - (x->line < y->line);
-}
-
-/* Reads every row of path into *rows; prints the first error with its line and field. */
-static int read_states(const char *path, row_t **rows, size_t *n_rows)
-{
-    FILE *f = fopen(path, "r");
-    if (!f) {
-        fprintf(stderr, "deconflict: %s: cannot open: %s\n", path, strerror(errno));
-        return CLI_EXIT_DATA;
-    }
-    char *line = NULL, msg[256];
-    size_t cap = 0, cap_rows = 0;
-    long lineno = 0;
-    int rc = CLI_EXIT_OK;
-    dc_trackcsv_format_t fmt;
-    *rows = NULL;
-    *n_rows = 0;
-    if (!cli_read_line(f, &line, &cap)) {
-        fprintf(stderr, "deconflict: %s: empty file (want a header line)\n", path);
-        rc = CLI_EXIT_DATA;
-        goto out;
-    }
-    lineno = 1;
-    if (dc_trackcsv_header(line, &fmt, msg, sizeof(msg)) != DC_OK || fmt != DC_TRACKCSV_STATES) {
-        fprintf(stderr,
-                "deconflict: %s:1: header must be 'id,lat,lon,alt_ft,gs_kt,trk_deg,vs_fpm'\n",
-                path);
-        rc = CLI_EXIT_DATA;
-        goto out;
-    }
-    while (cli_read_line(f, &line, &cap)) {
-        lineno++;
-        if (line[strspn(line, "\r\n")] == '\0') continue; /* blank line */
-        if (*n_rows == cap_rows) {
-            cap_rows = cap_rows ? cap_rows * 2 : 256;
-            row_t *p = realloc(*rows, cap_rows * sizeof(row_t));
-            if (!p) {
-                rc = CLI_EXIT_INTERNAL;
-                goto out;
-            }
-            *rows = p;
-        }
-        row_t *r = &(*rows)[*n_rows];
-        if (dc_trackcsv_row(fmt, line, &r->st, NULL, msg, sizeof(msg)) != DC_OK) {
-            fprintf(stderr, "deconflict: %s:%ld: %s\n", path, lineno, msg);
-            rc = CLI_EXIT_DATA;
-            goto out;
-        }
-        r->line = lineno;
-        (*n_rows)++;
-    }
-    if (ferror(f)) {
-        fprintf(stderr, "deconflict: %s: read error\n", path);
-        rc = CLI_EXIT_DATA;
-    }
-out:
-    free(line);
-    fclose(f);
-    return rc;
 }
 
 int cli_detect(int argc, char **argv)
@@ -103,15 +37,15 @@ int cli_detect(int argc, char **argv)
     }
     if (!cli_check_config(&cfg)) return CLI_EXIT_USAGE;
 
-    row_t *rows = NULL;
-    size_t n = 0;
-    int rc = read_states(path, &rows, &n);
+    cli_row_t *rows = NULL;
+    size_t n = 0, n_skipped = 0;
+    int rc = cli_load_rows(path, DC_TRACKCSV_STATES, &rows, &n, &n_skipped);
     if (rc != CLI_EXIT_OK) {
         free(rows);
         return rc;
     }
     /* The same aircraft twice at one instant is contradictory input: name both lines. */
-    if (n > 1) qsort(rows, n, sizeof(row_t), row_id_cmp);
+    if (n > 1) qsort(rows, n, sizeof(cli_row_t), row_id_cmp);
     for (size_t i = 1; i < n; i++) {
         if (strcmp(rows[i].st.id, rows[i - 1].st.id) == 0) {
             fprintf(stderr, "deconflict: %s:%ld: field 'id': '%s' repeats line %ld\n", path,

@@ -3,19 +3,11 @@
  * detection pass runs at that instant, and the encounter log follows the predicted conflicts. */
 #include "cli.h"
 #include "deconflict/encounters.h"
-#include "deconflict/trackcsv.h"
 
-#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-typedef struct row {
-    dc_track_state_t st;
-    char callsign[DC_CALLSIGN_MAX];
-    long line;
-} row_t;
 
 typedef struct name {
     const char *id;
@@ -67,7 +59,7 @@ static void format_utc(double t_s, char *buf, size_t len)
 
 static int row_time_cmp(const void *a, const void *b)
 {
-    const row_t *x = a, *y = b;
+    const cli_row_t *x = a, *y = b;
     if (x->st.t_s != y->st.t_s) return x->st.t_s < y->st.t_s ? -1 : 1;
     return (x->line > y->line) - (x->line < y->line);
 }
@@ -82,62 +74,6 @@ static const char *callsign_of(const name_t *names, size_t n, const char *id)
     name_t key = {.id = id};
     const name_t *hit = n ? bsearch(&key, names, n, sizeof(name_t), name_cmp) : NULL;
     return hit && hit->callsign[0] ? hit->callsign : "-";
-}
-
-/* Loads every complete row; incomplete rows (unknown fields) are counted, invalid ones fail. */
-static int load_rows(const char *path, row_t **rows, size_t *n_rows, size_t *n_skipped)
-{
-    FILE *f = fopen(path, "r");
-    if (!f) {
-        fprintf(stderr, "deconflict: %s: cannot open: %s\n", path, strerror(errno));
-        return CLI_EXIT_DATA;
-    }
-    char *line = NULL, msg[256];
-    size_t cap = 0, cap_rows = 0;
-    long lineno = 1;
-    int rc = CLI_EXIT_OK;
-    dc_trackcsv_format_t fmt;
-    *rows = NULL;
-    *n_rows = *n_skipped = 0;
-    if (!cli_read_line(f, &line, &cap) ||
-        dc_trackcsv_header(line, &fmt, msg, sizeof(msg)) != DC_OK || fmt != DC_TRACKCSV_TRAFFIC) {
-        fprintf(stderr,
-                "deconflict: %s:1: header must be "
-                "'t_unix,icao24,callsign,lat,lon,alt_ft,gs_kt,trk_deg,vs_fpm'\n",
-                path);
-        rc = CLI_EXIT_DATA;
-        goto out;
-    }
-    while (cli_read_line(f, &line, &cap)) {
-        lineno++;
-        if (line[strspn(line, "\r\n")] == '\0') continue;
-        if (*n_rows == cap_rows) {
-            cap_rows = cap_rows ? cap_rows * 2 : 4096;
-            row_t *p = realloc(*rows, cap_rows * sizeof(row_t));
-            if (!p) {
-                rc = CLI_EXIT_INTERNAL;
-                goto out;
-            }
-            *rows = p;
-        }
-        row_t *r = &(*rows)[*n_rows];
-        dc_err_t err = dc_trackcsv_row(fmt, line, &r->st, r->callsign, msg, sizeof(msg));
-        if (err == DC_ERR_INCOMPLETE) {
-            (*n_skipped)++;
-            continue;
-        }
-        if (err != DC_OK) {
-            fprintf(stderr, "deconflict: %s:%ld: %s\n", path, lineno, msg);
-            rc = CLI_EXIT_DATA;
-            goto out;
-        }
-        r->line = lineno;
-        (*n_rows)++;
-    }
-out:
-    free(line);
-    fclose(f);
-    return rc;
 }
 
 static int parse_opts(int argc, char **argv, replay_opts_t *o)
@@ -242,14 +178,14 @@ int cli_replay(int argc, char **argv)
     int rc = parse_opts(argc, argv, &o);
     if (rc != CLI_EXIT_OK) return rc;
 
-    row_t *rows = NULL;
+    cli_row_t *rows = NULL;
     size_t n_rows, n_skipped;
-    rc = load_rows(o.path, &rows, &n_rows, &n_skipped);
+    rc = cli_load_rows(o.path, DC_TRACKCSV_TRAFFIC, &rows, &n_rows, &n_skipped);
     if (rc != CLI_EXIT_OK) {
         free(rows);
         return rc;
     }
-    if (n_rows > 1) qsort(rows, n_rows, sizeof(row_t), row_time_cmp);
+    if (n_rows > 1) qsort(rows, n_rows, sizeof(cli_row_t), row_time_cmp);
 
     /* Callsign by id, for the report: the last non-empty callsign each aircraft sent. */
     name_t *names = malloc((n_rows ? n_rows : 1) * sizeof(name_t));
@@ -286,7 +222,7 @@ int cli_replay(int argc, char **argv)
     double end = isfinite(o.to_s) ? o.to_s : t_last;
     for (double now = start; t_first <= t_last && now <= end; now = start + o.step_s * passes) {
         while (next < n_rows && rows[next].st.t_s <= now) {
-            const row_t *r = &rows[next++];
+            const cli_row_t *r = &rows[next++];
             if (r->st.t_s < o.from_s) continue;
             if (dc_tactical_update(eng, &r->st, NULL) != DC_OK) {
                 rc = CLI_EXIT_INTERNAL;
