@@ -116,7 +116,7 @@ int bench_tactical(int argc, char **argv)
         for (size_t i = 0; i < n; i++) dc_tactical_update(eng, &st[i], NULL);
         const dc_tactical_snapshot_t *snap = NULL;
         dc_tactical_detect(eng, NOW_S, NULL, &snap);
-        double apply_ms = bench_now_ms() - t0 - 0; /* includes the first pass */
+        double apply_ms = bench_now_ms() - t0; /* includes the first pass */
         dc_tactical_snapshot_release(snap);
         for (int r = 0; r < reps; r++) {
             t0 = bench_now_ms();

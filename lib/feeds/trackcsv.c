@@ -143,17 +143,11 @@ dc_err_t dc_trackcsv_row(dc_trackcsv_format_t fmt, const char *line, dc_track_st
     if (st->trk_deg == 360.0) st->trk_deg = 0.0;
     const char *bad = NULL;
     if (dc_track_state_validate(st, &bad) != DC_OK) {
-        /* Map the validator's field name to this format's column. */
-        int col = -1;
-        if (strcmp(bad, "id") == 0)
-            col = id_col;
-        else if (strcmp(bad, "t") == 0)
-            col = 0;
-        for (int i = 0; i < 6 && col < 0; i++)
-            if (strcmp(bad, cols[first_num + i]) == 0 || (strcmp(bad, "lat") == 0 && i == 0) ||
-                (strcmp(bad, "lon") == 0 && i == 1))
-                col = first_num + i;
-        if (col < 0) col = id_col;
+        /* Map the validator's field name to this format's column: the kinematic names are the
+         * column names; only the id and the time are spelt differently. */
+        int col = strcmp(bad, "t") == 0 ? 0 : id_col;
+        for (int i = 0; i < want; i++)
+            if (strcmp(bad, cols[i]) == 0) col = i;
         say(msg, msg_len, "field '%s': '%s' out of range", cols[col], f[col]);
         return DC_ERR_INVALID;
     }

@@ -69,6 +69,14 @@ static int name_cmp(const void *a, const void *b)
     return strcmp(((const name_t *)a)->id, ((const name_t *)b)->id);
 }
 
+static int encounter_pair_cmp(const void *a, const void *b)
+{
+    const dc_encounter_t *x = *(const dc_encounter_t *const *)a;
+    const dc_encounter_t *y = *(const dc_encounter_t *const *)b;
+    int c = strcmp(x->id1, y->id1);
+    return c ? c : strcmp(x->id2, y->id2);
+}
+
 static const char *callsign_of(const name_t *names, size_t n, const char *id)
 {
     name_t key = {.id = id};
@@ -246,18 +254,21 @@ int cli_replay(int argc, char **argv)
 
     print_encounters(&o, enc, names, n_names);
 
+    /* Pairs alerted: distinct (id1, id2) among the encounters, counted after sorting them. */
     size_t n_enc = dc_encounters_count(enc), losses = 0, pairs = 0;
-    for (size_t i = 0; i < n_enc; i++) {
-        const dc_encounter_t *e = dc_encounters_get(enc, i);
-        losses += !isnan(e->los_start_s);
-        /* Pairs alerted: encounters of a pair not seen earlier in the list. */
-        bool seen = false;
-        for (size_t j = 0; j < i && !seen; j++) {
-            const dc_encounter_t *p = dc_encounters_get(enc, j);
-            seen = strcmp(p->id1, e->id1) == 0 && strcmp(p->id2, e->id2) == 0;
-        }
-        pairs += !seen;
+    const dc_encounter_t **by_pair = malloc((n_enc ? n_enc : 1) * sizeof(*by_pair));
+    if (!by_pair) {
+        rc = CLI_EXIT_INTERNAL;
+        goto out;
     }
+    for (size_t i = 0; i < n_enc; i++) {
+        by_pair[i] = dc_encounters_get(enc, i);
+        losses += !isnan(by_pair[i]->los_start_s);
+    }
+    if (n_enc > 1) qsort(by_pair, n_enc, sizeof(*by_pair), encounter_pair_cmp);
+    for (size_t i = 0; i < n_enc; i++)
+        pairs += i == 0 || encounter_pair_cmp(&by_pair[i - 1], &by_pair[i]) != 0;
+    free(by_pair);
     double hours = passes > 1 ? (passes - 1) * o.step_s / 3600.0 : 0.0;
     char t0[32] = "-", t1[32] = "-";
     if (passes) {
