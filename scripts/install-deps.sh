@@ -9,7 +9,10 @@ packages=(
   cmake             # the build
   pkg-config        # locating libraries for cmake
   libcmocka-dev     # unit-test framework
-  libproj-dev       # PROJ: geodesic routines (reference geometry in tests)
+  libproj-dev       # PROJ: geodesic routines (polygon areas; reference geometry in tests)
+  libgeos-dev       # GEOS: polygon predicates and intersections (strategic engine)
+  libjansson-dev    # jansson: JSON parsing and writing
+  libyaml-dev       # libyaml: reads the InterUSS conformance intents in a test
   clang-format      # style check in `make test`
   python3           # integration test scripts (standard library only)
 )

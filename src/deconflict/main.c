@@ -2,6 +2,7 @@
  *
  *   deconflict detect STATES.csv [minima]            conflicts among states at one instant
  *   deconflict replay TRACKS.csv [options] [minima]  the engine over a recorded traffic file
+ *   deconflict strategic OPS.json [options]          conflicts among planned operations
  *
  * Exit status: 0 success, 1 bad input data, 2 bad usage, 3 internal error (out of memory). */
 #include "cli.h"
@@ -24,6 +25,12 @@ static void usage(FILE *out)
           "      encounter once: first alert, warning time before loss of separation, closest\n"
           "      separation; then a summary. T0/T1 are Unix seconds or UTC times like\n"
           "      2018-08-01T12:00:00Z.\n"
+          "  strategic OPS.json [--same-party] [--fl-margin-m M]\n"
+          "      Conflicts among planned operations: a JSON array of\n"
+          "      {\"id\", \"party\", \"priority\", \"volumes\": [ASTM F3548 Volume4D...]}.\n"
+          "      Output CSV: op1,op2,alt_overlap_m,time_overlap_s,area_m2, one line per\n"
+          "      conflicting pair of operations of different parties, op1 < op2, sorted.\n"
+          "      Invalid input exits 2 naming the operation, volume and field.\n"
           "  help\n"
           "      This text.\n",
           out);
@@ -38,6 +45,7 @@ int main(int argc, char **argv)
     const char *cmd = argv[1];
     if (strcmp(cmd, "detect") == 0) return cli_detect(argc - 1, argv + 1);
     if (strcmp(cmd, "replay") == 0) return cli_replay(argc - 1, argv + 1);
+    if (strcmp(cmd, "strategic") == 0) return cli_strategic(argc - 1, argv + 1);
     if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
         usage(stdout);
         return 0;
