@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,15 @@ static inline uint64_t test_seed(const char *what, uint64_t def)
     printf("[ seed ] %s: DC_TEST_SEED=%" PRIu64 "\n", what, seed);
     return seed;
 }
+
+/* |a - b| <= tol in double precision (cmocka's assert_float_equal works in float, which cannot
+ * tell two Unix times a minute apart). */
+#define assert_near(a, b, tol)                                                                     \
+    do {                                                                                           \
+        double a_ = (a), b_ = (b);                                                                 \
+        if (!(fabs(a_ - b_) <= (tol)))                                                             \
+            fail_msg("%s = %.17g, expected %.17g +/- %g", #a, a_, b_, (double)(tol));              \
+    } while (0)
 
 typedef struct test_rng {
     uint64_t s;

@@ -136,10 +136,10 @@ static void test_overlap_values(void **state)
     printf("  overlap area %.1f m2, PROJ %.1f m2\n", c->area_m2, fabs(area));
     /* Edges are great circles here and geodesics in PROJ: a 1 km box differs by far less. */
     assert_true(fabs(c->area_m2 - fabs(area)) < 1e-4 * fabs(area));
-    assert_float_equal(c->alt_lower_m, 300, 1e-9);
-    assert_float_equal(c->alt_upper_m, 500, 1e-9);
-    assert_float_equal(c->t_start_s, T_BASE_S + 3600, 1e-6);
-    assert_float_equal(c->t_end_s, T_BASE_S + 7200, 1e-6);
+    assert_near(c->alt_lower_m, 300, 1e-9);
+    assert_near(c->alt_upper_m, 500, 1e-9);
+    assert_near(c->t_start_s, T_BASE_S + 3600, 1e-6);
+    assert_near(c->t_end_s, T_BASE_S + 7200, 1e-6);
     assert_false(c->touching);
     assert_false(c->alt_assumption);
     /* The footprint is the intersection: every coordinate inside both boxes. Edges are great
@@ -245,8 +245,8 @@ static void test_disclosure(void **state)
     assert_null(strstr(c->footprint_geojson, "secret"));
     assert_null(strstr(c->footprint_geojson, "30.12"));
     assert_null(strstr(c->footprint_geojson, "40.65"));
-    assert_float_equal(c->alt_lower_m, 50, 1e-9);
-    assert_float_equal(c->alt_upper_m, 100, 1e-9);
+    assert_near(c->alt_lower_m, 50, 1e-9);
+    assert_near(c->alt_upper_m, 100, 1e-9);
     dc_strategic_result_clear(&res);
     dc_operation_clear(&a);
     dc_operation_clear(&b);
