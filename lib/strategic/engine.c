@@ -38,7 +38,7 @@ typedef struct svol {
 } svol_t;
 
 typedef struct sop {
-    char id[DC_STRATEGIC_ID_MAX];
+    char *id; /* own allocation: the id map borrows it, and ops[] moves when it grows */
     char ref[DC_STRATEGIC_ID_MAX];
     uint32_t party;
     dc_op_state_t state;
@@ -139,7 +139,10 @@ void dc_strategic_free(dc_strategic_t *eng)
 {
     if (!eng) return;
     for (size_t i = 0; i < eng->vols_len; i++) fp_clear(&eng->vols[i].fp);
-    for (size_t i = 0; i < eng->ops_len; i++) free(eng->ops[i].vols);
+    for (size_t i = 0; i < eng->ops_len; i++) {
+        free(eng->ops[i].vols);
+        free(eng->ops[i].id);
+    }
     for (size_t i = 0; i < eng->cells_len; i++) free(eng->cells[i].ids);
     for (size_t i = 0; i < eng->n_parties; i++) free(eng->parties[i]);
     free(eng->vols);
@@ -391,6 +394,7 @@ static void op_release(dc_strategic_t *eng, uint32_t oi)
     sop_t *o = &eng->ops[oi];
     for (uint32_t i = 0; i < o->n_vols; i++) vol_release(eng, o->vols[i]);
     dc_strmap_del(&eng->op_by_id, o->id);
+    free(o->id);
     free(o->vols);
     memset(o, 0, sizeof(*o));
     eng->op_free[eng->op_free_len++] = oi;
@@ -651,7 +655,12 @@ dc_err_t dc_strategic_file(dc_strategic_t *eng, const dc_operation_t *op,
         }
         sop_t *o = &eng->ops[oi];
         memset(o, 0, sizeof(*o));
-        memcpy(o->id, op->id, sizeof(o->id));
+        o->id = strdup(op->id);
+        if (!o->id) {
+            eng->op_free[eng->op_free_len++] = oi;
+            rc = DC_ERR_NOMEM;
+            goto fail;
+        }
         memcpy(o->ref, op->ref[0] ? op->ref : op->id, sizeof(o->ref));
         o->party = party;
         o->state = op->state;
@@ -664,6 +673,7 @@ dc_err_t dc_strategic_file(dc_strategic_t *eng, const dc_operation_t *op,
                 free(o->vols);
                 rc = DC_ERR_NOMEM;
             }
+            free(o->id);
             memset(o, 0, sizeof(*o));
             eng->op_free[eng->op_free_len++] = oi;
             goto fail;
@@ -789,7 +799,9 @@ void dc_strategic_stats(const dc_strategic_t *eng, dc_strategic_stats_t *st)
     b += eng->vols_cap * sizeof(svol_t) + eng->vol_free_cap * sizeof(uint32_t);
     for (size_t i = 0; i < eng->vols_len; i++) b += eng->vols[i].fp.n * sizeof(dc_vec3_t);
     b += eng->ops_cap * sizeof(sop_t) + eng->op_free_cap * sizeof(uint32_t);
-    for (size_t i = 0; i < eng->ops_len; i++) b += eng->ops[i].n_vols * sizeof(uint32_t);
+    for (size_t i = 0; i < eng->ops_len; i++)
+        b += eng->ops[i].n_vols * sizeof(uint32_t) +
+             (eng->ops[i].id ? strlen(eng->ops[i].id) + 1 : 0);
     b += eng->cells_cap * sizeof(cell_t) + eng->cell_free_cap * sizeof(uint32_t);
     for (size_t i = 0; i < eng->cells_len; i++) b += eng->cells[i].cap * sizeof(uint32_t);
     b += eng->cell_by_key.cap * (sizeof(uint64_t) + sizeof(uint32_t) + 1);

@@ -23,7 +23,7 @@
 #define SLIVER_M2 1e-6
 /* Circles: vertices sit on a circle this much larger than circumscription needs, to cover the
  * ellipsoid's change of curvature across the circle (measured in unit_strategic_geometry). */
-#define CIRCLE_SAFETY 1.0002
+#define CIRCLE_SAFETY 1.0003
 
 static _Thread_local char geos_error[256];
 
