@@ -71,11 +71,12 @@ static char *read_file(const char *path, size_t *len)
 
 static void print_error(const char *path, const dc_strategic_error_t *err)
 {
-    fprintf(stderr, "deconflict strategic: %s:", path);
-    if (err->op_index >= 0) fprintf(stderr, " operation %ld", err->op_index);
-    if (err->op_id[0]) fprintf(stderr, " ('%s')", err->op_id);
-    if (err->volume_index >= 0) fprintf(stderr, " volume %ld", err->volume_index);
-    if (err->field[0]) fprintf(stderr, " field %s", err->field);
+    fprintf(stderr, "deconflict strategic: %s", path);
+    const char *sep = ": ";
+    if (err->op_index >= 0) fprintf(stderr, "%soperation %ld", sep, err->op_index), sep = " ";
+    if (err->op_id[0]) fprintf(stderr, "%s('%s')", sep, err->op_id), sep = " ";
+    if (err->volume_index >= 0) fprintf(stderr, "%svolume %ld", sep, err->volume_index), sep = " ";
+    if (err->field[0]) fprintf(stderr, "%sfield %s", sep, err->field);
     fprintf(stderr, ": %s\n", err->message);
 }
 
