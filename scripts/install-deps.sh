@@ -2,6 +2,7 @@
 # Installs, with apt-get, exactly the Debian 12 packages that building and testing deconflict need.
 # Idempotent: packages already installed are skipped, and apt-get is not called at all when nothing
 # is missing. Run as root (or with sudo available).
+#   --fuzz   also clang (libFuzzer), for `make fuzz`; not needed by `make test`
 set -euo pipefail
 
 packages=(
@@ -16,6 +17,10 @@ packages=(
   clang-format      # style check in `make test`
   python3           # integration test scripts (standard library only)
 )
+
+if [ "${1:-}" = "--fuzz" ]; then
+  packages+=(clang)
+fi
 
 missing=()
 for p in "${packages[@]}"; do
