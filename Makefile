@@ -2,13 +2,14 @@
 #   make        install dependencies (apt-get) and build everything into build/
 #   make demo   ... then run the main job on the real recorded traffic
 #   make test   ... then run every test, once normally and once under ASan + UBSan
+#   make bench  benchmark figures (make bench-postgis: strategic side by side with PostGIS)
 # Recorded data is read from ../shared/data (override with DATA=...).
 
 DATA    ?= $(abspath ../shared/data)
 JOBS    ?= 2
 CMAKE_FLAGS = -DDC_DATA_DIR=$(DATA)
 
-.PHONY: all deps build demo test test-asan bench format clean
+.PHONY: all deps build demo test test-asan bench bench-postgis fuzz format clean
 
 all: deps build
 
@@ -37,9 +38,27 @@ test-asan: deps
 
 bench: build
 	build/bin/deconflict-bench tactical
+	build/bin/deconflict-bench strategic
+
+# The strategic bench side by side with PostGIS (installs it, runs a throw-away server).
+bench-postgis: build
+	DATA=$(DATA) JOBS=$(JOBS) ./scripts/bench-postgis.sh
+
+# libFuzzer on every driver in fuzz/ (clang, installed on demand), FUZZ_SECONDS each, starting
+# from the committed corpus; new inputs go to build-fuzz/corpus/, not into the repository.
+FUZZ_SECONDS ?= 120
+fuzz:
+	./scripts/install-deps.sh --fuzz
+	CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDC_FUZZ=ON $(CMAKE_FLAGS) >/dev/null
+	cmake --build build-fuzz -j$(JOBS) --target fuzz_operations fuzz_trackcsv
+	mkdir -p build-fuzz/corpus/operations build-fuzz/corpus/trackcsv
+	build-fuzz/bin/fuzz_operations -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
+	    build-fuzz/corpus/operations fuzz/corpus/volume4d
+	build-fuzz/bin/fuzz_trackcsv -max_total_time=$(FUZZ_SECONDS) \
+	    build-fuzz/corpus/trackcsv fuzz/corpus/trackcsv
 
 format:
 	./scripts/check-format.sh --fix
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-fuzz

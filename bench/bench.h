@@ -16,5 +16,6 @@ void bench_rng_seed(bench_rng_t *r, uint64_t seed);
 double bench_rng_uniform(bench_rng_t *r); /* [0, 1) */
 
 int bench_tactical(int argc, char **argv);
+int bench_strategic(int argc, char **argv);
 
 #endif

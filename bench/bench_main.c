@@ -1,5 +1,8 @@
 /* deconflict-bench: benchmark programs that print their figures (never timed assertions).
- *   deconflict-bench tactical [--sizes N,N,...] [--reps K] [--seed S] [--brute N] */
+ *   deconflict-bench tactical [--sizes N,N,...] [--reps K] [--seed S] [--brute N]
+ *   deconflict-bench strategic [--sizes N,N,...] [--queries K] [--seed S] [--cell-km KM]
+ *                              [--bucket-h H] [--export DIR] [--pg CONNINFO]
+ *                              [--pg-index composite|separate] */
 #include "bench.h"
 
 #include <stdio.h>
@@ -42,7 +45,11 @@ double bench_rng_uniform(bench_rng_t *r)
 int main(int argc, char **argv)
 {
     if (argc >= 2 && strcmp(argv[1], "tactical") == 0) return bench_tactical(argc - 1, argv + 1);
+    if (argc >= 2 && strcmp(argv[1], "strategic") == 0) return bench_strategic(argc - 1, argv + 1);
     fprintf(stderr, "usage: deconflict-bench tactical [--sizes N,N,...] [--reps K] [--seed S] "
-                    "[--brute N]\n");
+                    "[--brute N]\n"
+                    "       deconflict-bench strategic [--sizes N,N,...] [--queries K] [--seed S] "
+                    "[--cell-km KM] [--bucket-h H] [--export DIR] [--pg CONNINFO] "
+                    "[--pg-index composite|separate]\n");
     return 2;
 }
