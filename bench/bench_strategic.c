@@ -518,6 +518,7 @@ int bench_strategic(int argc, char **argv)
         return 2;
     }
 #ifndef DC_BENCH_LIBPQ
+    (void)pg_index;
     if (pg_conninfo) {
         fprintf(stderr, "bench strategic: built without libpq (install libpq-dev, re-run cmake)\n");
         return 2;
