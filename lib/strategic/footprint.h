@@ -23,6 +23,7 @@ typedef struct fp {
     dc_vec3_t center; /* unit vector: polygon vertex mean, or circle centre */
     double rho_rad;   /* every point of the footprint is within this angle of center */
     bool circle;
+    bool convex;     /* circles always; polygons when every turn goes the same way */
     double radius_m; /* circle: geodesic radius */
     dc_vec3_t *ring; /* polygon: n distinct vertices, not closed; owned */
     size_t n;
@@ -61,6 +62,8 @@ typedef struct fp_query {
     fp_plane_t plane;
     GEOSGeometry *geom;
     const GEOSPreparedGeometry *prep;
+    double *xy; /* the query ring in the plane, counter-clockwise (convex fast path) */
+    size_t n;
 } fp_query_t;
 
 typedef struct fp_overlap {

@@ -133,7 +133,8 @@ static void test_overlap_values(void **state)
     geod_init(&g, 6378137, 1 / 298.257223563);
     double lats[] = {46.01, 46.01, 46.02, 46.02}, lons[] = {7.01, 7.02, 7.02, 7.01}, area;
     geod_polygonarea(&g, lats, lons, 4, &area, NULL);
-    printf("  overlap area %.1f m2, PROJ %.1f m2\n", c->area_m2, fabs(area));
+    printf("  overlap area %.3f m2, PROJ %.3f m2, relative difference %.1e\n", c->area_m2,
+           fabs(area), fabs(c->area_m2 - fabs(area)) / fabs(area));
     /* Edges are great circles here and geodesics in PROJ: a 1 km box differs by far less. */
     assert_true(fabs(c->area_m2 - fabs(area)) < 1e-4 * fabs(area));
     assert_near(c->alt_lower_m, 300, 1e-9);
@@ -158,6 +159,31 @@ static void test_overlap_values(void **state)
         assert_true(lat > 46.01 - 1e-9 && lat < 46.02 + 2e-6);
     }
     json_decref(gj);
+    dc_strategic_result_clear(&res);
+
+    /* A concave footprint (GEOS's overlay path), 0.5 deg (~30-55 km) across at 60 N: an L whose
+     * arm a box crosses. Edges are great circles, whose vertices here lie up to ~17 m off the
+     * parallels, so the reference is PROJ's area of the returned intersection's own vertices. */
+    double l_shape[] = {60.0, 10.0, 60.0, 10.5, 60.1, 10.5, 60.1, 10.1, 60.5, 10.1, 60.5, 10.0};
+    res = file_two(test_poly(6, l_shape, 0, 100, 0, 600),
+                   test_box(60.05, 10.2, 60.3, 10.4, 0, 100, 0, 600), 0, 0, "B", NULL);
+    assert_int_equal(res.n_conflicts, 1);
+    gj = json_loads(res.conflicts[0].footprint_geojson, 0, &jerr);
+    assert_non_null(gj);
+    ring = json_array_get(json_object_get(gj, "coordinates"), 0);
+    size_t nr = json_array_size(ring) - 1; /* closed */
+    double rl[16], rn[16];
+    assert_true(nr >= 4 && nr <= 16);
+    for (size_t i = 0; i < nr; i++) {
+        rn[i] = json_number_value(json_array_get(json_array_get(ring, i), 0));
+        rl[i] = json_number_value(json_array_get(json_array_get(ring, i), 1));
+    }
+    geod_polygonarea(&g, rl, rn, (int)nr, &area, NULL);
+    json_decref(gj);
+    printf("  concave overlap area %.1f m2, PROJ %.1f m2, relative difference %.1e\n",
+           res.conflicts[0].area_m2, fabs(area),
+           fabs(res.conflicts[0].area_m2 - fabs(area)) / fabs(area));
+    assert_true(fabs(res.conflicts[0].area_m2 - fabs(area)) < 1e-4 * fabs(area));
     dc_strategic_result_clear(&res);
 }
 
