@@ -26,6 +26,7 @@
 
 static size_t project_ring(const fp_t *fp, const fp_plane_t *pl, double *xy);
 static bool ring_convex(const double *xy, size_t n);
+static void ring_bbox(const double *xy, size_t n, double bb[4]);
 
 static _Thread_local char geos_error[256];
 
@@ -320,6 +321,7 @@ dc_err_t fp_query_init(fp_query_t *q, GEOSContextHandle_t ctx, const fp_t *fp)
     if (!q->xy) return DC_ERR_NOMEM;
     q->n = project_ring(fp, &q->plane, q->xy);
     if (q->n) {
+        ring_bbox(q->xy, q->n, q->bbox);
         q->geom = polygon_from_xy(ctx, q->xy, q->n);
         if (ring_area2(q->xy, q->n) < 0) { /* the clipper wants counter-clockwise */
             for (size_t i = 0, j = q->n - 1; i < j; i++, j--) {
@@ -569,26 +571,39 @@ static GEOSGeometry *contact(GEOSContextHandle_t ctx, const GEOSGeometry *a, con
     return GEOSGeom_createPointFromXY_r(ctx, (x0 + x1) / 2, (y0 + y1) / 2);
 }
 
+static void ring_bbox(const double *xy, size_t n, double bb[4])
+{
+    bb[0] = bb[2] = xy[0];
+    bb[1] = bb[3] = xy[1];
+    for (size_t i = 1; i < n; i++) {
+        bb[0] = fmin(bb[0], xy[2 * i]), bb[2] = fmax(bb[2], xy[2 * i]);
+        bb[1] = fmin(bb[1], xy[2 * i + 1]), bb[3] = fmax(bb[3], xy[2 * i + 1]);
+    }
+}
+
 int fp_query_test(fp_query_t *q, const fp_t *other, fp_overlap_t *out)
 {
     double touch_rad = DC_STRATEGIC_TOUCH_M / 6.3e6;
     if (fp_angle(&q->fp->center, &other->center) > q->fp->rho_rad + other->rho_rad + touch_rad)
         return 0;
-    double xy[2 * (DC_STRATEGIC_VERTICES_MAX + 1)];
+    double xy[2 * (DC_STRATEGIC_VERTICES_MAX + 1)], bb[4];
     size_t n = project_ring(other, &q->plane, xy);
-    GEOSGeometry *g = n ? polygon_from_xy(q->ctx, xy, n) : NULL;
+    if (!n) return -1;
+    /* Straight edges in the plane: the rings' bounding boxes bound the footprints exactly. */
+    ring_bbox(xy, n, bb);
+    if (bb[0] > q->bbox[2] + DC_STRATEGIC_TOUCH_M || bb[2] < q->bbox[0] - DC_STRATEGIC_TOUCH_M ||
+        bb[1] > q->bbox[3] + DC_STRATEGIC_TOUCH_M || bb[3] < q->bbox[1] - DC_STRATEGIC_TOUCH_M)
+        return 0;
+    /* Convex pairs (all circles, most simple shapes) that overlap with area are clipped
+     * directly, without GEOS; the rest, and slivers or gaps, go through GEOS. */
+    if (out) memset(out, 0, sizeof(*out));
+    if (q->fp->convex && other->convex && out && convex_overlap(q, xy, n, out)) return 1;
+    GEOSGeometry *g = polygon_from_xy(q->ctx, xy, n);
     if (!g) return -1;
     char near = GEOSPreparedDistanceWithin_r(q->ctx, q->prep, g, DC_STRATEGIC_TOUCH_M);
     if (near != 1 || !out) {
         GEOSGeom_destroy_r(q->ctx, g);
         return near == 0 ? 0 : near == 1 ? 1 : -1;
-    }
-    memset(out, 0, sizeof(*out));
-    /* Convex pairs (all circles, most simple shapes) are clipped directly; the rest, and
-     * slivers, go through GEOS's overlay. */
-    if (q->fp->convex && other->convex && convex_overlap(q, xy, n, out)) {
-        GEOSGeom_destroy_r(q->ctx, g);
-        return 1;
     }
     GEOSGeometry *inter = GEOSIntersection_r(q->ctx, q->geom, g);
     double plane_area = 0;

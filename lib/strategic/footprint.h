@@ -64,6 +64,7 @@ typedef struct fp_query {
     const GEOSPreparedGeometry *prep;
     double *xy; /* the query ring in the plane, counter-clockwise (convex fast path) */
     size_t n;
+    double bbox[4]; /* of xy: min x, min y, max x, max y */
 } fp_query_t;
 
 typedef struct fp_overlap {
