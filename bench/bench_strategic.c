@@ -27,6 +27,8 @@
 #include "bench.h"
 #include "deconflict/strategic.h"
 
+#include <geos_c.h>
+
 #include <malloc.h>
 #include <math.h>
 #include <stdio.h>
@@ -455,11 +457,114 @@ static bool engine_run(const dc_strategic_config_t *cfg, size_t n, uint64_t load
     return errors == 0;
 }
 
+/* ---- the alternative index: GEOS's STRtree ---- */
+
+typedef struct strtree_item {
+    double t0, t1, lo, hi;
+    int party;
+} strtree_item_t;
+
+typedef struct strtree_visit {
+    const strtree_item_t *q;
+    size_t hits, passed;
+} strtree_visit_t;
+
+static void strtree_cb(void *item, void *ud)
+{
+    const strtree_item_t *it = item;
+    strtree_visit_t *v = ud;
+    v->hits++;
+    if (it->t0 < v->q->t1 && v->q->t0 < it->t1 && it->lo < v->q->hi && v->q->lo < it->hi)
+        v->passed++;
+}
+
+/* The footprint's lon/lat envelope (the study region is far from the antimeridian). */
+static void envelope(const dc_volume4d_t *vol, double *x0, double *y0, double *x1, double *y1)
+{
+    if (vol->kind == DC_FOOTPRINT_CIRCLE) {
+        double mn, me, r = vol->radius_m * CIRCLE_SCALE / cos(M_PI / 64);
+        metres_per_rad(vol->center.lat_deg, &mn, &me);
+        *x0 = vol->center.lon_deg - r / me / DEG2RAD, *x1 = vol->center.lon_deg + r / me / DEG2RAD;
+        *y0 = vol->center.lat_deg - r / mn / DEG2RAD, *y1 = vol->center.lat_deg + r / mn / DEG2RAD;
+        return;
+    }
+    *x0 = *x1 = vol->vertices[0].lon_deg;
+    *y0 = *y1 = vol->vertices[0].lat_deg;
+    for (size_t i = 1; i < vol->n_vertices; i++) {
+        *x0 = fmin(*x0, vol->vertices[i].lon_deg), *x1 = fmax(*x1, vol->vertices[i].lon_deg);
+        *y0 = fmin(*y0, vol->vertices[i].lat_deg), *y1 = fmax(*y1, vol->vertices[i].lat_deg);
+    }
+}
+
+/* Builds GEOS's STRtree (the index PostGIS-like tools and Shapely use) over the same N volumes'
+ * 2D envelopes and runs the same filings' envelope queries, filtering time and altitude on the
+ * hits. Prints the build time and per-query time. GEOS's STRtree is packed on first query and
+ * refuses inserts afterwards, so a store that changes with every filing would rebuild it: the
+ * build time is the cost of each change. */
+static void strtree_run(size_t n, uint64_t load_seed, const dc_operation_t *queries,
+                        size_t n_queries)
+{
+    GEOSContextHandle_t ctx = GEOS_init_r();
+    strtree_item_t *items = malloc(n * sizeof(*items));
+    GEOSGeometry **envs = malloc(n * sizeof(*envs));
+    double *us = malloc(n_queries * sizeof(double));
+    if (!ctx || !items || !envs || !us) goto out;
+    bench_rng_t rng;
+    bench_rng_seed(&rng, load_seed);
+    for (size_t i = 0; i < n; i++) {
+        dc_operation_t op;
+        dc_volume4d_t vol;
+        dc_latlon_t vertices[12];
+        gen_operation(&rng, i, "x", &op, &vol, vertices);
+        double x0, y0, x1, y1;
+        envelope(&vol, &x0, &y0, &x1, &y1);
+        envs[i] = GEOSGeom_createRectangle_r(ctx, x0, y0, x1, y1);
+        items[i] = (strtree_item_t){vol.t_start_s, vol.t_end_s, vol.alt_lower_m, vol.alt_upper_m,
+                                    (int)(i % N_PARTIES)};
+    }
+    double t = now_us();
+    GEOSSTRtree *tree = GEOSSTRtree_create_r(ctx, 10);
+    for (size_t i = 0; i < n; i++) GEOSSTRtree_insert_r(ctx, tree, envs[i], &items[i]);
+    strtree_item_t dummy = {0, 0, 0, 0, 0};
+    strtree_visit_t v = {&dummy, 0, 0};
+    GEOSSTRtree_query_r(ctx, tree, envs[0], strtree_cb, &v); /* packs the tree */
+    double build_ms = (now_us() - t) / 1000;
+    size_t hits = 0, passed = 0;
+    for (size_t k = 0; k < n_queries; k++) {
+        const dc_volume4d_t *vol = &queries[k].volumes[0];
+        double x0, y0, x1, y1;
+        envelope(vol, &x0, &y0, &x1, &y1);
+        strtree_item_t q = {vol->t_start_s, vol->t_end_s, vol->alt_lower_m, vol->alt_upper_m, -1};
+        strtree_visit_t qv = {&q, 0, 0};
+        double t1 = now_us();
+        GEOSGeometry *env = GEOSGeom_createRectangle_r(ctx, x0, y0, x1, y1);
+        GEOSSTRtree_query_r(ctx, tree, env, strtree_cb, &qv);
+        GEOSGeom_destroy_r(ctx, env);
+        us[k] = now_us() - t1;
+        hits += qv.hits;
+        passed += qv.passed;
+    }
+    timing_t tq = summarize(us, n_queries);
+    printf("%9zu %-8s build (insert %zu + pack) %.0f ms = the cost of each change; envelope "
+           "query p50 %.1f us p99 %.1f us; %.1f 2D hits, %.1f after time/altitude per filing\n",
+           n, "strtree", n, build_ms, tq.p50_us, tq.p99_us, (double)hits / n_queries,
+           (double)passed / n_queries);
+    fflush(stdout);
+    GEOSSTRtree_destroy_r(ctx, tree);
+out:
+    if (envs && ctx)
+        for (size_t i = 0; i < n; i++) GEOSGeom_destroy_r(ctx, envs[i]);
+    free(envs);
+    free(items);
+    free(us);
+    if (ctx) GEOS_finish_r(ctx);
+}
+
 static void usage(void)
 {
     fprintf(stderr, "usage: deconflict-bench strategic [--sizes N,N,...] [--queries K] [--seed S] "
                     "[--cell-km KM] [--bucket-h H] [--export DIR] [--pg CONNINFO] "
-                    "[--pg-index composite|separate]\n");
+                    "[--pg-index composite|separate] [--strtree 1]\n");
 }
 
 int bench_strategic(int argc, char **argv)
@@ -467,6 +572,7 @@ int bench_strategic(int argc, char **argv)
     size_t sizes[MAX_SIZES] = {10000, 100000, 1000000}, n_sizes = 3, n_queries = 10000;
     uint64_t seed = 20261201;
     const char *export_dir = NULL, *pg_conninfo = NULL, *pg_index = "composite";
+    bool strtree = false;
     dc_strategic_config_t cfg;
     dc_strategic_config_default(&cfg);
     for (int i = 1; i < argc; i += 2) {
@@ -492,6 +598,8 @@ int bench_strategic(int argc, char **argv)
             cfg.bucket_s = 3600.0 * strtod(argv[i + 1], NULL);
         } else if (strcmp(argv[i], "--pg-index") == 0) {
             pg_index = argv[i + 1];
+        } else if (strcmp(argv[i], "--strtree") == 0) {
+            strtree = strcmp(argv[i + 1], "0") != 0;
         } else {
             fprintf(stderr, "bench strategic: unknown option %s\n", argv[i]);
             usage();
@@ -606,6 +714,7 @@ int bench_strategic(int argc, char **argv)
                "ours", e.load_us_per_vol, e.t.p50_us, e.t.p99_us, e.t.max_us, e.candidates,
                e.conflicts, e.cells_per_vol, e.engine_b_per_vol, e.heap_b_per_vol, e.rss_b_per_vol);
         fflush(stdout);
+        if (strtree) strtree_run(n, splitmix64(seed), queries, n_queries);
 #ifdef DC_BENCH_LIBPQ
         if (conn) {
             pg_figures_t p;
