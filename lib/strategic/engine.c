@@ -160,6 +160,23 @@ void dc_strategic_free(dc_strategic_t *eng)
     free(eng);
 }
 
+/* Takes a record slot from a slab: the free list first, else a new slot at the end. The free
+ * list keeps room for every slot ever made, so giving one back (free[free_len++] = i) never
+ * allocates. Returns false on allocation failure, changing nothing. */
+static bool slot_take(void **arr, size_t *cap, size_t *len, uint32_t **free_list, size_t *free_len,
+                      size_t *free_cap, size_t elem, uint32_t *idx)
+{
+    if (*free_len) {
+        *idx = (*free_list)[--*free_len];
+        return true;
+    }
+    if (!dc_array_grow(arr, cap, *len + 1, elem) ||
+        !dc_array_grow((void **)free_list, free_cap, *len + 1, sizeof(uint32_t)))
+        return false;
+    *idx = (uint32_t)(*len)++;
+    return true;
+}
+
 /* ---- the index ---- */
 
 static uint64_t cell_key(int32_t x, int32_t y, int32_t z, int64_t b)
@@ -187,19 +204,11 @@ static bool cell_add(dc_strategic_t *eng, uint64_t key, uint32_t vol)
 {
     uint32_t ci;
     if (!dc_u64map_get(&eng->cell_by_key, key, &ci)) {
-        if (eng->cell_free_len) {
-            ci = eng->cell_free[--eng->cell_free_len];
-        } else {
-            if (!dc_array_grow((void **)&eng->cells, &eng->cells_cap, eng->cells_len + 1,
-                               sizeof(*eng->cells)))
-                return false;
-            ci = (uint32_t)eng->cells_len++;
-        }
+        if (!slot_take((void **)&eng->cells, &eng->cells_cap, &eng->cells_len, &eng->cell_free,
+                       &eng->cell_free_len, &eng->cell_free_cap, sizeof(cell_t), &ci))
+            return false;
         memset(&eng->cells[ci], 0, sizeof(cell_t));
         if (!dc_u64map_put(&eng->cell_by_key, key, ci)) {
-            if (!dc_array_grow((void **)&eng->cell_free, &eng->cell_free_cap,
-                               eng->cell_free_len + 1, sizeof(uint32_t)))
-                return false;
             eng->cell_free[eng->cell_free_len++] = ci;
             return false;
         }
@@ -412,17 +421,12 @@ static dc_err_t op_store_volumes(dc_strategic_t *eng, uint32_t oi, const dc_oper
         dc_err_t rc = svol_init(eng, &v, &op->volumes[i]);
         uint32_t vi = 0;
         if (rc == DC_OK) {
-            if (eng->vol_free_len) {
-                vi = eng->vol_free[--eng->vol_free_len];
-            } else if (dc_array_grow((void **)&eng->vols, &eng->vols_cap, eng->vols_len + 1,
-                                     sizeof(svol_t)) &&
-                       dc_array_grow((void **)&eng->vol_free, &eng->vol_free_cap, eng->vols_len + 1,
-                                     sizeof(uint32_t))) {
-                vi = (uint32_t)eng->vols_len++;
-                eng->vols[vi].gen = 0;
-            } else {
+            size_t before = eng->vols_len;
+            if (!slot_take((void **)&eng->vols, &eng->vols_cap, &eng->vols_len, &eng->vol_free,
+                           &eng->vol_free_len, &eng->vol_free_cap, sizeof(svol_t), &vi))
                 rc = DC_ERR_NOMEM;
-            }
+            else if (eng->vols_len > before)
+                eng->vols[vi].gen = 0; /* a new slot; reused ones keep counting */
         }
         if (rc == DC_OK) {
             v.gen = eng->vols[vi].gen;
@@ -642,14 +646,8 @@ dc_err_t dc_strategic_file(dc_strategic_t *eng, const dc_operation_t *op,
     if ((rc = check(eng, op, party, true, UINT32_MAX, res)) != DC_OK) return rc;
     {
         uint32_t oi;
-        if (eng->op_free_len) {
-            oi = eng->op_free[--eng->op_free_len];
-        } else if (dc_array_grow((void **)&eng->ops, &eng->ops_cap, eng->ops_len + 1,
-                                 sizeof(sop_t)) &&
-                   dc_array_grow((void **)&eng->op_free, &eng->op_free_cap, eng->ops_len + 1,
-                                 sizeof(uint32_t))) {
-            oi = (uint32_t)eng->ops_len++;
-        } else {
+        if (!slot_take((void **)&eng->ops, &eng->ops_cap, &eng->ops_len, &eng->op_free,
+                       &eng->op_free_len, &eng->op_free_cap, sizeof(sop_t), &oi)) {
             rc = DC_ERR_NOMEM;
             goto fail;
         }
