@@ -46,7 +46,6 @@ typedef struct sop {
     uint64_t version;
     uint32_t *vols;
     uint32_t n_vols;
-    bool used;
 } sop_t;
 
 typedef struct cell {
@@ -387,6 +386,29 @@ static dc_err_t svol_init(const dc_strategic_t *eng, svol_t *v, const dc_volume4
     return DC_OK;
 }
 
+/* The filed operation's volumes as records, built once for both the check and the store. */
+static void prepared_free(svol_t *vs, size_t n)
+{
+    if (!vs) return;
+    for (size_t i = 0; i < n; i++) fp_clear(&vs[i].fp);
+    free(vs);
+}
+
+static dc_err_t prepare(const dc_strategic_t *eng, const dc_operation_t *op, svol_t **out)
+{
+    svol_t *vs = calloc(op->n_volumes, sizeof(*vs));
+    if (!vs) return DC_ERR_NOMEM;
+    for (size_t i = 0; i < op->n_volumes; i++) {
+        dc_err_t rc = svol_init(eng, &vs[i], &op->volumes[i]);
+        if (rc != DC_OK) {
+            prepared_free(vs, i);
+            return rc;
+        }
+    }
+    *out = vs;
+    return DC_OK;
+}
+
 static void vol_release(dc_strategic_t *eng, uint32_t vi)
 {
     svol_t *v = &eng->vols[vi];
@@ -410,25 +432,25 @@ static void op_release(dc_strategic_t *eng, uint32_t oi)
     eng->n_live_ops--;
 }
 
-/* Stores the volumes of op into slot oi (whose vols list is empty). All or nothing. */
-static dc_err_t op_store_volumes(dc_strategic_t *eng, uint32_t oi, const dc_operation_t *op)
+/* Stores the n prepared volumes vs into slot oi (whose vols list is empty), taking ownership of
+ * each footprint it stores (the caller still frees vs with prepared_free). All or nothing. */
+static dc_err_t op_store_volumes(dc_strategic_t *eng, uint32_t oi, svol_t *vs, size_t n)
 {
     sop_t *o = &eng->ops[oi];
-    o->vols = calloc(op->n_volumes, sizeof(uint32_t));
+    o->vols = calloc(n, sizeof(uint32_t));
     if (!o->vols) return DC_ERR_NOMEM;
-    for (size_t i = 0; i < op->n_volumes; i++) {
-        svol_t v;
-        dc_err_t rc = svol_init(eng, &v, &op->volumes[i]);
+    for (size_t i = 0; i < n; i++) {
+        svol_t v = vs[i];
+        dc_err_t rc = DC_OK;
         uint32_t vi = 0;
+        size_t before = eng->vols_len;
+        if (!slot_take((void **)&eng->vols, &eng->vols_cap, &eng->vols_len, &eng->vol_free,
+                       &eng->vol_free_len, &eng->vol_free_cap, sizeof(svol_t), &vi))
+            rc = DC_ERR_NOMEM;
+        else if (eng->vols_len > before)
+            eng->vols[vi].gen = 0; /* a new slot; reused ones keep counting */
         if (rc == DC_OK) {
-            size_t before = eng->vols_len;
-            if (!slot_take((void **)&eng->vols, &eng->vols_cap, &eng->vols_len, &eng->vol_free,
-                           &eng->vol_free_len, &eng->vol_free_cap, sizeof(svol_t), &vi))
-                rc = DC_ERR_NOMEM;
-            else if (eng->vols_len > before)
-                eng->vols[vi].gen = 0; /* a new slot; reused ones keep counting */
-        }
-        if (rc == DC_OK) {
+            memset(&vs[i].fp, 0, sizeof(vs[i].fp)); /* the footprint now belongs to the slot */
             v.gen = eng->vols[vi].gen;
             v.op = oi;
             v.index_in_op = (uint32_t)i;
@@ -442,8 +464,6 @@ static dc_err_t op_store_volumes(dc_strategic_t *eng, uint32_t oi, const dc_oper
                 rc = DC_ERR_NOMEM;
                 eng->vols[vi].box.b1 = eng->vols[vi].box.b0 - 1; /* nothing left to unindex */
             }
-        } else {
-            fp_clear(&v.fp);
         }
         if (rc != DC_OK) {
             for (uint32_t k = 0; k < o->n_vols; k++) vol_release(eng, o->vols[k]);
@@ -499,7 +519,7 @@ void dc_strategic_result_clear(dc_strategic_result_t *res)
 typedef struct query {
     const dc_operation_t *op;
     size_t volume_index;
-    svol_t q;
+    const svol_t *q;
     fp_query_t fq;
     uint32_t stamp, party, skip_op;
     bool party_known;
@@ -525,7 +545,7 @@ static bool add_conflict(dc_strategic_t *eng, query_t *qu, const svol_t *o, int 
         qu->rc = DC_ERR_NOMEM;
         return false;
     }
-    const svol_t *q = &qu->q;
+    const svol_t *q = qu->q;
     dc_strategic_conflict_t *cf = &res->conflicts[res->n_conflicts++];
     memset(cf, 0, sizeof(*cf));
     cf->volume_index = qu->volume_index;
@@ -552,7 +572,7 @@ static bool visit_cell(dc_strategic_t *eng, uint64_t key, void *arg)
     uint32_t ci;
     if (!dc_u64map_get(&eng->cell_by_key, key, &ci)) return true;
     const cell_t *c = &eng->cells[ci];
-    const svol_t *q = &qu->q;
+    const svol_t *q = qu->q;
     for (uint32_t k = 0; k < c->n; k++) {
         svol_t *o = &eng->vols[c->ids[k]];
         if (o->stamp == qu->stamp) continue; /* seen in another cell */
@@ -569,9 +589,11 @@ static bool visit_cell(dc_strategic_t *eng, uint64_t key, void *arg)
     return true;
 }
 
-/* Checks op's volumes against the index, skipping operation slot skip_op (UINT32_MAX: none). */
-static dc_err_t check(dc_strategic_t *eng, const dc_operation_t *op, uint32_t party,
-                      bool party_known, uint32_t skip_op, dc_strategic_result_t *res)
+/* Checks op's volumes, prepared as vs, against the index, skipping operation slot skip_op
+ * (UINT32_MAX: none). */
+static dc_err_t check(dc_strategic_t *eng, const dc_operation_t *op, const svol_t *vs,
+                      uint32_t party, bool party_known, uint32_t skip_op,
+                      dc_strategic_result_t *res)
 {
     memset(res, 0, sizeof(*res));
     query_t qu = {.op = op,
@@ -582,17 +604,16 @@ static dc_err_t check(dc_strategic_t *eng, const dc_operation_t *op, uint32_t pa
                   .rc = DC_OK};
     for (size_t vi = 0; vi < op->n_volumes && qu.rc == DC_OK; vi++) {
         qu.volume_index = vi;
-        if ((qu.rc = svol_init(eng, &qu.q, &op->volumes[vi])) != DC_OK) break;
-        if ((qu.rc = fp_query_init(&qu.fq, eng->ctx, &qu.q.fp)) == DC_OK) {
+        qu.q = &vs[vi];
+        if ((qu.rc = fp_query_init(&qu.fq, eng->ctx, &qu.q->fp)) == DC_OK) {
             qu.stamp = ++eng->stamp;
             if (qu.stamp == 0) { /* wrapped: old stamps could collide */
                 for (size_t k = 0; k < eng->vols_len; k++) eng->vols[k].stamp = 0;
                 qu.stamp = eng->stamp = 1;
             }
-            box_foreach(eng, &qu.q.box, visit_cell, &qu);
+            box_foreach(eng, &qu.q->box, visit_cell, &qu);
             fp_query_clear(&qu.fq);
         }
-        fp_clear(&qu.q.fp);
     }
     if (qu.rc != DC_OK) {
         dc_strategic_result_clear(res);
@@ -627,7 +648,11 @@ dc_err_t dc_strategic_check(dc_strategic_t *eng, const dc_operation_t *op,
     bool known = dc_strmap_get(&eng->party_by_name, op->party, &party);
     uint32_t self = UINT32_MAX;
     dc_strmap_get(&eng->op_by_id, op->id, &self);
-    return check(eng, op, party, known, self, res);
+    svol_t *vs;
+    if ((rc = prepare(eng, op, &vs)) != DC_OK) return rc;
+    rc = check(eng, op, vs, party, known, self, res);
+    prepared_free(vs, op->n_volumes);
+    return rc;
 }
 
 dc_err_t dc_strategic_file(dc_strategic_t *eng, const dc_operation_t *op,
@@ -642,8 +667,10 @@ dc_err_t dc_strategic_file(dc_strategic_t *eng, const dc_operation_t *op,
     dc_err_t rc = validate_op(eng, op);
     if (rc != DC_OK) return rc;
     uint32_t party;
+    svol_t *vs = NULL;
     if (!party_intern(eng, op->party, &party)) return DC_ERR_NOMEM;
-    if ((rc = check(eng, op, party, true, UINT32_MAX, res)) != DC_OK) return rc;
+    if ((rc = prepare(eng, op, &vs)) != DC_OK) return rc;
+    if ((rc = check(eng, op, vs, party, true, UINT32_MAX, res)) != DC_OK) goto fail;
     {
         uint32_t oi;
         if (!slot_take((void **)&eng->ops, &eng->ops_cap, &eng->ops_len, &eng->op_free,
@@ -664,7 +691,7 @@ dc_err_t dc_strategic_file(dc_strategic_t *eng, const dc_operation_t *op,
         o->state = op->state;
         o->priority = op->priority;
         o->version = 1;
-        if ((rc = op_store_volumes(eng, oi, op)) != DC_OK ||
+        if ((rc = op_store_volumes(eng, oi, vs, op->n_volumes)) != DC_OK ||
             !dc_strmap_put(&eng->op_by_id, o->id, oi)) {
             if (rc == DC_OK) {
                 for (uint32_t k = 0; k < o->n_vols; k++) vol_release(eng, o->vols[k]);
@@ -676,12 +703,13 @@ dc_err_t dc_strategic_file(dc_strategic_t *eng, const dc_operation_t *op,
             eng->op_free[eng->op_free_len++] = oi;
             goto fail;
         }
-        o->used = true;
         eng->n_live_ops++;
     }
+    prepared_free(vs, op->n_volumes);
     if (res == &local) dc_strategic_result_clear(res);
     return DC_OK;
 fail:
+    prepared_free(vs, op->n_volumes);
     dc_strategic_result_clear(res);
     return rc;
 }
@@ -699,12 +727,19 @@ dc_err_t dc_strategic_update(dc_strategic_t *eng, const dc_operation_t *op,
         return DC_ERR_CONFLICT;
     dc_err_t rc = validate_op(eng, op);
     if (rc != DC_OK) return rc;
-    if ((rc = check(eng, op, o->party, true, oi, res)) != DC_OK) return rc;
+    svol_t *vs;
+    if ((rc = prepare(eng, op, &vs)) != DC_OK) return rc;
+    if ((rc = check(eng, op, vs, o->party, true, oi, res)) != DC_OK) {
+        prepared_free(vs, op->n_volumes);
+        return rc;
+    }
     /* Swap the volumes: store the new set first so a failure leaves the old one in place. */
     uint32_t *old = o->vols, n_old = o->n_vols;
     o->vols = NULL;
     o->n_vols = 0;
-    if ((rc = op_store_volumes(eng, oi, op)) != DC_OK) {
+    rc = op_store_volumes(eng, oi, vs, op->n_volumes);
+    prepared_free(vs, op->n_volumes);
+    if (rc != DC_OK) {
         o->vols = old;
         o->n_vols = n_old;
         dc_strategic_result_clear(res);
