@@ -299,12 +299,10 @@ static dc_err_t parse_operation(json_t *o, dc_operation_t *op, GEOSContextHandle
     return DC_OK;
 }
 
-static dc_err_t parse_one(json_t *o, dc_operation_t *op, dc_strategic_error_t *err)
+static dc_err_t parse_one(json_t *o, dc_operation_t *op, GEOSContextHandle_t ctx,
+                          dc_strategic_error_t *err)
 {
-    GEOSContextHandle_t ctx = fp_geos_new();
-    if (!ctx) return DC_ERR_NOMEM;
     dc_err_t rc = parse_operation(o, op, ctx, err);
-    GEOS_finish_r(ctx);
     if (rc != DC_OK) dc_operation_clear(op);
     return rc;
 }
@@ -316,7 +314,9 @@ dc_err_t dc_operation_parse_json(const char *text, size_t len, dc_operation_t *o
     memset(op, 0, sizeof(*op));
     json_t *root = load(text, len, err);
     if (!root) return DC_ERR_INVALID;
-    dc_err_t rc = parse_one(root, op, err);
+    GEOSContextHandle_t ctx = fp_geos_new();
+    dc_err_t rc = ctx ? parse_one(root, op, ctx, err) : DC_ERR_NOMEM;
+    if (ctx) GEOS_finish_r(ctx);
     json_decref(root);
     return rc;
 }
@@ -334,6 +334,7 @@ dc_err_t dc_operation_list_parse_json(const char *text, size_t len, size_t max_o
     dc_operation_t *list = NULL;
     size_t n = 0;
     dc_strmap_t seen = {0};
+    GEOSContextHandle_t ctx = NULL; /* one for the whole list: validation checks polygons */
     if (!json_is_array(root)) {
         rc = bad(err, "", "the document must be a JSON array of operations");
         goto out;
@@ -345,13 +346,14 @@ dc_err_t dc_operation_list_parse_json(const char *text, size_t len, size_t max_o
         goto out;
     }
     list = calloc(json_array_size(root) + 1, sizeof(*list));
-    if (!list) {
+    ctx = fp_geos_new();
+    if (!list || !ctx) {
         rc = DC_ERR_NOMEM;
         goto out;
     }
     for (size_t i = 0; i < json_array_size(root); i++) {
         if (err) err->op_index = (long)i;
-        if ((rc = parse_one(json_array_get(root, i), &list[i], err)) != DC_OK) goto out;
+        if ((rc = parse_one(json_array_get(root, i), &list[i], ctx, err)) != DC_OK) goto out;
         n = i + 1;
         uint32_t prev;
         if (dc_strmap_get(&seen, list[i].id, &prev)) {
@@ -369,6 +371,7 @@ dc_err_t dc_operation_list_parse_json(const char *text, size_t len, size_t max_o
     *n_ops = n;
     list = NULL;
 out:
+    if (ctx) GEOS_finish_r(ctx);
     dc_strmap_free(&seen);
     dc_operation_list_free(list, n);
     json_decref(root);
