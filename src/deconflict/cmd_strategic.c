@@ -164,14 +164,6 @@ int cli_strategic(int argc, char **argv)
                               .area_m2 = c->area_m2};
             memcpy(row.op1, a, sizeof(row.op1));
             memcpy(row.op2, b, sizeof(row.op2));
-            if (n_rows && strcmp(rows[n_rows - 1].op1, a) == 0 &&
-                strcmp(rows[n_rows - 1].op2, b) == 0) {
-                pair_row_t *last = &rows[n_rows - 1];
-                if (row.alt_m > last->alt_m) last->alt_m = row.alt_m;
-                if (row.time_s > last->time_s) last->time_s = row.time_s;
-                if (row.area_m2 > last->area_m2) last->area_m2 = row.area_m2;
-                continue;
-            }
             if (n_rows == cap_rows) {
                 cap_rows = cap_rows ? cap_rows * 2 : 64;
                 pair_row_t *nr = realloc(rows, cap_rows * sizeof(*rows));
