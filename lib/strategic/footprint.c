@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/numfmt.h"
+
 #define DEG2RAD (M_PI / 180.0)
 #define E2      (DC_WGS84_F * (2.0 - DC_WGS84_F))
 
@@ -388,6 +390,22 @@ typedef struct sbuf {
     bool failed;
 } sbuf_t;
 
+/* Makes room for `more` bytes and a NUL; false (and failed set) when memory runs out. */
+static bool sb_reserve(sbuf_t *b, size_t more)
+{
+    if (b->failed) return false;
+    if (b->s && b->len + more < b->cap) return true;
+    size_t cap = (b->cap + more + 1) * 2;
+    char *ns = realloc(b->s, cap);
+    if (!ns) {
+        b->failed = true;
+        return false;
+    }
+    b->s = ns;
+    b->cap = cap;
+    return true;
+}
+
 static void sb_printf(sbuf_t *b, const char *f, ...) __attribute__((format(printf, 2, 3)));
 
 static void sb_printf(sbuf_t *b, const char *f, ...)
@@ -406,28 +424,29 @@ static void sb_printf(sbuf_t *b, const char *f, ...)
             b->len += (size_t)k;
             return;
         }
-        size_t cap = (b->cap + (size_t)k + 1) * 2;
-        char *ns = realloc(b->s, cap);
-        if (!ns) {
-            b->failed = true;
-            return;
-        }
-        b->s = ns;
-        b->cap = cap;
+        if (!sb_reserve(b, (size_t)k)) return;
     }
 }
 
-/* Appends a closed ring of plane points as GeoJSON [[lon, lat], ...] (1e-9 deg = 0.1 mm). */
+/* Appends a closed ring of plane points as GeoJSON [[lon, lat], ...] (1e-9 deg = 0.1 mm).
+ * Coordinates go through dc_fmt_fixed: printf's "%.9f" was a fifth of a filing's time. */
 static void sb_ring(sbuf_t *b, const fp_plane_t *pl, const double *xy, size_t n)
 {
-    sb_printf(b, "[");
+    if (!sb_reserve(b, (n + 1) * (2 * DC_FMT_FIXED_MAX + 4) + 2)) return;
+    b->s[b->len++] = '[';
     for (size_t k = 0; k <= n; k++) {
         size_t i = k % n;
         double lat, lon;
         unproject(pl, xy[2 * i], xy[2 * i + 1], &lat, &lon);
-        sb_printf(b, "%s[%.9f,%.9f]", k ? "," : "", lon, lat);
+        if (k) b->s[b->len++] = ',';
+        b->s[b->len++] = '[';
+        b->len += dc_fmt_fixed(b->s + b->len, lon, 9);
+        b->s[b->len++] = ',';
+        b->len += dc_fmt_fixed(b->s + b->len, lat, 9);
+        b->s[b->len++] = ']';
     }
-    sb_printf(b, "]");
+    b->s[b->len++] = ']';
+    b->s[b->len] = '\0';
 }
 
 /* Clips the convex counter-clockwise ring q (qn points) against subject ring s (sn points, any
