@@ -449,23 +449,56 @@ static void sb_ring(sbuf_t *b, const fp_plane_t *pl, const double *xy, size_t n)
     b->s[b->len] = '\0';
 }
 
-/* Clips the convex counter-clockwise ring q (qn points) against subject ring s (sn points, any
- * orientation, convex) by Sutherland-Hodgman. out has room for qn + sn points; returns the
- * count. Exact for convex pairs: the intersection of convex polygons is convex. */
-static size_t clip_convex(const double *q, size_t qn, const double *s, size_t sn, double *out,
-                          double *tmp)
+/* What clipping found out about a pair, or that it leaves the pair to GEOS. */
+typedef enum clip_verdict { CLIP_UNSURE = -1, CLIP_APART = 0, CLIP_OVERLAP = 1 } clip_verdict_t;
+
+/* Sutherland-Hodgman clipping of subject ring s (sn points, simple, any orientation, convex or
+ * not) by the convex counter-clockwise ring c (cn points). out and tmp hold cap points each;
+ * spv holds cap doubles. Returns the result's point count, or SIZE_MAX when it would not fit.
+ * When the result is empty, *apart_m is how far all of s lies beyond the edge of c that
+ * emptied it (0 when s is not wholly beyond it).
+ * *maybe_bridged is set when a stage cut the subject more than twice or met a vertex exactly on
+ * the clip line: only then can the result carry the zero-width "bridges" this algorithm leaves
+ * where a concave subject falls apart in pieces. With at most two cuts per stage, a simple
+ * polygon stays one simple polygon: the part on one side of a line it crosses twice, closed by
+ * the chord between the crossings. The area is right in every case. */
+static size_t clip_by_convex(const double *c, size_t cn, const double *s, size_t sn, double *out,
+                             double *tmp, double *spv, size_t cap, double *apart_m,
+                             bool *maybe_bridged)
 {
     size_t n = sn;
+    *apart_m = 0;
+    *maybe_bridged = false;
+    if (sn > cap) return SIZE_MAX;
     memcpy(out, s, 2 * sn * sizeof(double));
-    for (size_t e = 0; e < qn && n > 0; e++) {
-        const double *a = &q[2 * e], *b = &q[2 * ((e + 1) % qn)];
-        double ex = b[0] - a[0], ey = b[1] - a[1];
+    for (size_t e = 0; e < cn && n > 0; e++) {
+        const double *a = &c[2 * e], *b = &c[2 * ((e + 1) % cn)];
+        double ex = b[0] - a[0], ey = b[1] - a[1], len = hypot(ex, ey);
+        if (len == 0) continue; /* repeated vertex: no edge */
+        size_t cuts = 0, inside = 0;
+        for (size_t i = 0; i < n; i++) {
+            spv[i] = ex * (out[2 * i + 1] - a[1]) - ey * (out[2 * i] - a[0]);
+            if (spv[i] == 0) *maybe_bridged = true;
+            if (spv[i] >= 0) inside++;
+        }
+        if (inside == 0) { /* nothing left inside this edge: no overlap */
+            /* The gap to c is the whole subject's depth beyond this edge (c lies on the inner
+             * side), not the depth of what earlier stages left of it. */
+            double nearest = INFINITY;
+            for (size_t i = 0; i < sn; i++)
+                nearest = fmin(nearest, -(ex * (s[2 * i + 1] - a[1]) - ey * (s[2 * i] - a[0])));
+            *apart_m = nearest > 0 ? nearest / len : 0;
+            return 0;
+        }
+        for (size_t i = 0; i < n; i++) cuts += (spv[i] >= 0) != (spv[(i + 1) % n] >= 0);
+        if (cuts > 2) *maybe_bridged = true;
+        if (inside + cuts > cap) return SIZE_MAX;
         memcpy(tmp, out, 2 * n * sizeof(double));
         size_t m = 0;
         for (size_t i = 0; i < n; i++) {
-            const double *p = &tmp[2 * i], *r = &tmp[2 * ((i + 1) % n)];
-            double sp = ex * (p[1] - a[1]) - ey * (p[0] - a[0]);
-            double sr = ex * (r[1] - a[1]) - ey * (r[0] - a[0]);
+            size_t k = (i + 1) % n;
+            const double *p = &tmp[2 * i], *r = &tmp[2 * k];
+            double sp = spv[i], sr = spv[k];
             if (sp >= 0) out[2 * m] = p[0], out[2 * m + 1] = p[1], m++;
             if ((sp >= 0) != (sr >= 0)) {
                 double t = sp / (sp - sr);
@@ -479,30 +512,108 @@ static size_t clip_convex(const double *q, size_t qn, const double *s, size_t sn
     return n;
 }
 
-/* Overlap of two convex footprints without GEOS's overlay: area and GeoJSON from the clipped
- * ring. Returns false (and fills nothing) when the overlap is a sliver, for the general path
- * to report the contact. */
-static bool convex_overlap(fp_query_t *q, const double *xy, size_t n, fp_overlap_t *out)
+/* Twice the signed area of triangle abc. */
+static double orient2(const double *a, const double *b, const double *c)
 {
-    size_t cap = q->n + n + 1;
-    double *buf = malloc(4 * cap * sizeof(double));
-    if (!buf) return false;
-    size_t m = clip_convex(q->xy, q->n, xy, n, buf, buf + 2 * cap);
-    double area2 = m >= 3 ? fabs(ring_area2(buf, m)) : 0;
+    return (b[0] - a[0]) * (c[1] - a[1]) - (b[1] - a[1]) * (c[0] - a[0]);
+}
+
+static double point_segment_dist(const double *p, const double *a, const double *b)
+{
+    double dx = b[0] - a[0], dy = b[1] - a[1], l2 = dx * dx + dy * dy;
+    double t = l2 > 0 ? ((p[0] - a[0]) * dx + (p[1] - a[1]) * dy) / l2 : 0;
+    t = t < 0 ? 0 : t > 1 ? 1 : t;
+    return hypot(p[0] - (a[0] + t * dx), p[1] - (a[1] + t * dy));
+}
+
+/* Whether segments ab and cd come within eps of each other. */
+static bool segments_near(const double *a, const double *b, const double *c, const double *d,
+                          double eps)
+{
+    double o1 = orient2(a, b, c), o2 = orient2(a, b, d), o3 = orient2(c, d, a),
+           o4 = orient2(c, d, b);
+    if (((o1 > 0 && o2 < 0) || (o1 < 0 && o2 > 0)) && ((o3 > 0 && o4 < 0) || (o3 < 0 && o4 > 0)))
+        return true; /* proper crossing */
+    return point_segment_dist(a, c, d) <= eps || point_segment_dist(b, c, d) <= eps ||
+           point_segment_dist(c, a, b) <= eps || point_segment_dist(d, a, b) <= eps;
+}
+
+/* Whether ring xy (n points) is simple with a margin of eps: no two non-adjacent edges within
+ * eps, no edge folding back onto the previous one. Drops repeated points first (n updated).
+ * Quadratic, so only run on results that may carry bridges (clip_by_convex). */
+static bool ring_simple(double *xy, size_t *np, double eps)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < *np; i++) {
+        const double *p = &xy[2 * i];
+        if (n && hypot(p[0] - xy[2 * (n - 1)], p[1] - xy[2 * (n - 1) + 1]) <= eps) continue;
+        xy[2 * n] = p[0], xy[2 * n + 1] = p[1], n++;
+    }
+    while (n > 1 && hypot(xy[0] - xy[2 * (n - 1)], xy[1] - xy[2 * (n - 1) + 1]) <= eps) n--;
+    *np = n;
+    if (n < 3) return false;
+    for (size_t i = 0; i < n; i++) {
+        const double *a = &xy[2 * i], *b = &xy[2 * ((i + 1) % n)], *c = &xy[2 * ((i + 2) % n)];
+        /* A spike: c back on the line through ab, on a's side of b. */
+        double abx = b[0] - a[0], aby = b[1] - a[1], bcx = c[0] - b[0], bcy = c[1] - b[1];
+        if (abx * bcx + aby * bcy < 0 && point_segment_dist(c, a, b) <= eps) return false;
+        for (size_t j = i + 2; j < n; j++) {
+            if (i == 0 && j == n - 1) continue; /* adjacent through the closing edge */
+            if (segments_near(a, b, &xy[2 * j], &xy[2 * ((j + 1) % n)], eps)) return false;
+        }
+    }
+    return true;
+}
+
+/* Overlap of a pair where at least one footprint is convex, without GEOS: the convex one clips
+ * the other. xy (n points) is the other footprint in q's plane. APART when a gap of more than
+ * the touch tolerance separates them; OVERLAP with area and GeoJSON (when out) when the overlap
+ * has area and is one simple polygon; UNSURE for the rest (slivers, contacts, results that
+ * fell apart in pieces), which go through GEOS. */
+static clip_verdict_t clip_overlap(fp_query_t *q, const double *xy, size_t n, fp_overlap_t *out)
+{
+    bool q_clips = q->fp->convex;
+    const double *c = q_clips ? q->xy : xy, *s = q_clips ? xy : q->xy;
+    size_t cn = q_clips ? q->n : n, sn = q_clips ? n : q->n;
+    size_t cap = 2 * (cn + sn) + 8;
+    double *buf = malloc((5 * cap + (q_clips ? 0 : 2 * cn)) * sizeof(double));
+    if (!buf) return CLIP_UNSURE;
+    if (!q_clips && ring_area2(xy, n) < 0) { /* the clipping ring must be counter-clockwise */
+        double *ccw = buf + 5 * cap;
+        for (size_t i = 0; i < n; i++)
+            ccw[2 * i] = xy[2 * (n - 1 - i)], ccw[2 * i + 1] = xy[2 * (n - 1 - i) + 1];
+        c = ccw;
+    }
+    double apart_m;
+    bool maybe_bridged;
+    size_t m = clip_by_convex(c, cn, s, sn, buf, buf + 2 * cap, buf + 4 * cap, cap, &apart_m,
+                              &maybe_bridged);
+    clip_verdict_t v = CLIP_UNSURE;
+    if (m == 0 && apart_m > DC_STRATEGIC_TOUCH_M) v = CLIP_APART;
+    if (m == SIZE_MAX || m < 3 || (maybe_bridged && !ring_simple(buf, &m, 1e-6))) {
+        free(buf);
+        return v;
+    }
+    double area2 = fabs(ring_area2(buf, m));
     if (area2 / 2 <= SLIVER_M2) {
         free(buf);
-        return false;
+        return CLIP_UNSURE;
     }
-    double cx, cy;
-    ring_centroid(buf, m, &cx, &cy);
-    out->area_m2 = area_on_ellipsoid_m2(&q->plane, area2 / 2, cx, cy);
-    sbuf_t b = {0};
-    sb_printf(&b, "{\"type\":\"Polygon\",\"coordinates\":[");
-    sb_ring(&b, &q->plane, buf, m);
-    sb_printf(&b, "]}");
+    if (out) {
+        double cx, cy;
+        ring_centroid(buf, m, &cx, &cy);
+        out->area_m2 = area_on_ellipsoid_m2(&q->plane, area2 / 2, cx, cy);
+        sbuf_t b = {0};
+        sb_printf(&b, "{\"type\":\"Polygon\",\"coordinates\":[");
+        sb_ring(&b, &q->plane, buf, m);
+        sb_printf(&b, "]}");
+        out->geojson = b.failed ? (free(b.s), NULL) : b.s;
+        v = out->geojson ? CLIP_OVERLAP : CLIP_UNSURE;
+    } else {
+        v = CLIP_OVERLAP;
+    }
     free(buf);
-    out->geojson = b.failed ? (free(b.s), NULL) : b.s;
-    return out->geojson != NULL;
+    return v;
 }
 
 /* Area (plane, then to the ellipsoid) and GeoJSON of a polygonal GEOS result; NULL geojson if
@@ -613,10 +724,13 @@ int fp_query_test(fp_query_t *q, const fp_t *other, fp_overlap_t *out)
     if (bb[0] > q->bbox[2] + DC_STRATEGIC_TOUCH_M || bb[2] < q->bbox[0] - DC_STRATEGIC_TOUCH_M ||
         bb[1] > q->bbox[3] + DC_STRATEGIC_TOUCH_M || bb[3] < q->bbox[1] - DC_STRATEGIC_TOUCH_M)
         return 0;
-    /* Convex pairs (all circles, most simple shapes) that overlap with area are clipped
-     * directly, without GEOS; the rest, and slivers or gaps, go through GEOS. */
+    /* Pairs with a convex side (every circle, many polygons) are clipped directly, without
+     * GEOS, when that settles them; the rest, and slivers or contacts, go through GEOS. */
     if (out) memset(out, 0, sizeof(*out));
-    if (q->fp->convex && other->convex && out && convex_overlap(q, xy, n, out)) return 1;
+    if (q->fp->convex || other->convex) {
+        clip_verdict_t v = clip_overlap(q, xy, n, out);
+        if (v != CLIP_UNSURE) return v;
+    }
     GEOSGeometry *g = polygon_from_xy(q->ctx, xy, n);
     if (!g) return -1;
     char near = GEOSPreparedDistanceWithin_r(q->ctx, q->prep, g, DC_STRATEGIC_TOUCH_M);
