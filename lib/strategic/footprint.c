@@ -496,6 +496,7 @@ static size_t clip_by_convex(const double *c, size_t cn, const double *s, size_t
             *apart_m = nearest > 0 ? nearest / hypot(ex, ey) : 0;
             return 0;
         }
+        if (inside == n) continue; /* all on the inner side: this edge changes nothing */
         for (size_t i = 0; i < n; i++) cuts += (spv[i] >= 0) != (spv[(i + 1) % n] >= 0);
         if (cuts > 2) *maybe_bridged = true;
         if (inside + cuts > cap) return SIZE_MAX;
@@ -576,9 +577,12 @@ static bool ring_simple(double *xy, size_t *np, double eps)
  * the touch tolerance separates them; OVERLAP with area and GeoJSON (when out) when the overlap
  * has area and is one simple polygon; UNSURE for the rest (slivers, contacts, results that
  * fell apart in pieces), which go through GEOS. */
-static clip_verdict_t clip_overlap(fp_query_t *q, const double *xy, size_t n, fp_overlap_t *out)
+static clip_verdict_t clip_overlap(fp_query_t *q, const double *xy, size_t n, bool other_convex,
+                                   fp_overlap_t *out)
 {
-    bool q_clips = q->fp->convex;
+    /* The convex side clips; of two convex sides the one with fewer edges, since each clip
+     * edge is a pass over the subject. */
+    bool q_clips = q->fp->convex && (!other_convex || q->n <= n);
     const double *c = q_clips ? q->xy : xy, *s = q_clips ? xy : q->xy;
     size_t cn = q_clips ? q->n : n, sn = q_clips ? n : q->n;
     size_t cap = 2 * (cn + sn) + 8;
@@ -734,7 +738,7 @@ int fp_query_test(fp_query_t *q, const fp_t *other, fp_overlap_t *out)
      * GEOS, when that settles them; the rest, and slivers or contacts, go through GEOS. */
     if (out) memset(out, 0, sizeof(*out));
     if (q->fp->convex || other->convex) {
-        clip_verdict_t v = clip_overlap(q, xy, n, out);
+        clip_verdict_t v = clip_overlap(q, xy, n, other->convex, out);
         if (v != CLIP_UNSURE) return v;
     }
     GEOSGeometry *g = polygon_from_xy(q->ctx, xy, n);
