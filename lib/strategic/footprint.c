@@ -328,23 +328,29 @@ dc_err_t fp_query_init(fp_query_t *q, GEOSContextHandle_t ctx, const fp_t *fp)
     q->xy = malloc(2 * cap * sizeof(double));
     if (!q->xy) return DC_ERR_NOMEM;
     q->n = project_ring(fp, &q->plane, q->xy);
-    if (q->n) {
-        ring_bbox(q->xy, q->n, q->bbox);
-        q->geom = polygon_from_xy(ctx, q->xy, q->n);
-        if (ring_area2(q->xy, q->n) < 0) { /* the clipper wants counter-clockwise */
-            for (size_t i = 0, j = q->n - 1; i < j; i++, j--) {
-                double tx = q->xy[2 * i], ty = q->xy[2 * i + 1];
-                q->xy[2 * i] = q->xy[2 * j], q->xy[2 * i + 1] = q->xy[2 * j + 1];
-                q->xy[2 * j] = tx, q->xy[2 * j + 1] = ty;
-            }
+    if (!q->n) {
+        fp_query_clear(q);
+        return DC_ERR_NOMEM; /* cannot happen: a valid footprint is within 500 km of its centre */
+    }
+    ring_bbox(q->xy, q->n, q->bbox);
+    if (ring_area2(q->xy, q->n) < 0) { /* the clipper wants counter-clockwise */
+        for (size_t i = 0, j = q->n - 1; i < j; i++, j--) {
+            double tx = q->xy[2 * i], ty = q->xy[2 * i + 1];
+            q->xy[2 * i] = q->xy[2 * j], q->xy[2 * i + 1] = q->xy[2 * j + 1];
+            q->xy[2 * j] = tx, q->xy[2 * j + 1] = ty;
         }
     }
-    if (q->geom) q->prep = GEOSPrepare_r(ctx, q->geom);
-    if (!q->prep) {
-        fp_query_clear(q);
-        return DC_ERR_NOMEM;
-    }
     return DC_OK;
+}
+
+/* The query as a prepared GEOS geometry, built on first need: most filings are settled by
+ * clipping alone. */
+static bool query_geos(fp_query_t *q)
+{
+    if (q->prep) return true;
+    if (!q->geom) q->geom = polygon_from_xy(q->ctx, q->xy, q->n);
+    if (q->geom) q->prep = GEOSPrepare_r(q->ctx, q->geom);
+    return q->prep != NULL;
 }
 
 void fp_query_clear(fp_query_t *q)
@@ -741,6 +747,7 @@ int fp_query_test(fp_query_t *q, const fp_t *other, fp_overlap_t *out)
         clip_verdict_t v = clip_overlap(q, xy, n, other->convex, out);
         if (v != CLIP_UNSURE) return v;
     }
+    if (!query_geos(q)) return -1;
     GEOSGeometry *g = polygon_from_xy(q->ctx, xy, n);
     if (!g) return -1;
     char near = GEOSPreparedDistanceWithin_r(q->ctx, q->prep, g, DC_STRATEGIC_TOUCH_M);

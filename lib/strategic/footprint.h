@@ -60,7 +60,7 @@ typedef struct fp_query {
     GEOSContextHandle_t ctx;
     const fp_t *fp;
     fp_plane_t plane;
-    GEOSGeometry *geom;
+    GEOSGeometry *geom; /* geom and prep: built when a pair first needs GEOS */
     const GEOSPreparedGeometry *prep;
     double *xy; /* the query ring in the plane, counter-clockwise (convex fast path) */
     size_t n;
