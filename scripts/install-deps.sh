@@ -14,6 +14,9 @@ packages=(
   libgeos-dev       # GEOS: polygon predicates and intersections (strategic engine)
   libjansson-dev    # jansson: JSON parsing and writing
   libyaml-dev       # libyaml: reads the InterUSS conformance intents in a test
+  libmicrohttpd-dev # libmicrohttpd: deconflictd's HTTP/1.1 server
+  libsqlite3-dev    # SQLite: deconflictd's embedded store
+  libsodium-dev     # libsodium: token generation and hashing, constant-time comparison
   clang-format      # style check in `make test`
   python3           # integration test scripts (standard library only)
 )

@@ -13,6 +13,7 @@ enum { CLI_EXIT_OK = 0, CLI_EXIT_DATA = 1, CLI_EXIT_USAGE = 2, CLI_EXIT_INTERNAL
 int cli_detect(int argc, char **argv);
 int cli_replay(int argc, char **argv);
 int cli_strategic(int argc, char **argv);
+int cli_party(int argc, char **argv);
 
 /* Parses a flag value as a finite number; prints an error naming the flag and returns false if
  * it is not one. */

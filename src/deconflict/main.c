@@ -3,6 +3,7 @@
  *   deconflict detect STATES.csv [minima]            conflicts among states at one instant
  *   deconflict replay TRACKS.csv [options] [minima]  the engine over a recorded traffic file
  *   deconflict strategic OPS.json [options]          conflicts among planned operations
+ *   deconflict party add|rotate-token|disable|enable|list ... --data DIR   service parties
  *
  * Exit status: 0 success, 1 bad input data, 2 bad usage, 3 internal error (out of memory). */
 #include "cli.h"
@@ -31,6 +32,10 @@ static void usage(FILE *out)
           "      Output CSV: op1,op2,alt_overlap_m,time_overlap_s,area_m2, one line per\n"
           "      conflicting pair of operations of different parties, op1 < op2, sorted.\n"
           "      Invalid input exits 2 naming the operation, volume and field.\n"
+          "  party add|rotate-token|disable|enable NAME --data DIR\n"
+          "  party list --data DIR\n"
+          "      Administer the parties of a deconflictd data directory. add and rotate-token\n"
+          "      print the bearer token alone on the last line (shown once, stored hashed).\n"
           "  help\n"
           "      This text.\n",
           out);
@@ -46,6 +51,7 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "detect") == 0) return cli_detect(argc - 1, argv + 1);
     if (strcmp(cmd, "replay") == 0) return cli_replay(argc - 1, argv + 1);
     if (strcmp(cmd, "strategic") == 0) return cli_strategic(argc - 1, argv + 1);
+    if (strcmp(cmd, "party") == 0) return cli_party(argc - 1, argv + 1);
     if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
         usage(stdout);
         return 0;

@@ -1,0 +1,125 @@
+/* deconflict — the durable store of the service: parties and their tokens, operations,
+ * conflicts and the per-party event log, in SQLite (WAL) in a data directory.
+ *
+ * Every write function commits before it returns (synchronous=FULL), so a caller that answers
+ * 2xx after it has the durability the API promises: the write survives kill -9 and power loss
+ * of the process. Several writes that must land together go between dc_store_begin() and
+ * dc_store_commit(). The schema carries its version (PRAGMA user_version); opening a store
+ * applies the missing migrations in order, each in its own transaction.
+ *
+ * Tokens: 256 random bits from libsodium, shown once as "dct_" + base64url (43 characters); the
+ * store keeps only their BLAKE2b-256 hash and compares hashes in constant time.
+ *
+ * Not thread-safe: one dc_store_t per thread, or a caller-held lock (deconflictd holds one). */
+#ifndef DECONFLICT_STORE_H
+#define DECONFLICT_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "deconflict/error.h"
+
+#define DC_TOKEN_MAX      64 /* bytes of a printed token including the NUL */
+#define DC_PARTY_NAME_MAX 64 /* bytes of a party name including the NUL */
+
+/* The schema version this build writes; older stores are migrated on open. */
+#define DC_STORE_SCHEMA_VERSION 1
+
+typedef struct dc_store dc_store_t;
+
+/* Opens (creating if needed) the store in directory dir (created with mode 0700 if absent) and
+ * migrates it. On failure returns NULL with a sentence in err (len bytes). */
+dc_store_t *dc_store_open(const char *dir, char *err, size_t len);
+void dc_store_close(dc_store_t *st);
+
+/* The schema version found on disk after migration (== DC_STORE_SCHEMA_VERSION). */
+int dc_store_schema_version(dc_store_t *st);
+
+/* Transactions around several writes; nesting is not supported. */
+dc_err_t dc_store_begin(dc_store_t *st);
+dc_err_t dc_store_commit(dc_store_t *st);
+void dc_store_rollback(dc_store_t *st);
+
+/* The last SQLite message, for logs. */
+const char *dc_store_last_error(dc_store_t *st);
+
+/* ---- parties ---- */
+
+typedef struct dc_party {
+    int64_t id;
+    char name[DC_PARTY_NAME_MAX];
+    bool disabled;
+    double created_s;
+} dc_party_t;
+
+/* Whether name is acceptable: 1..63 bytes of [A-Za-z0-9_.-]. */
+bool dc_party_name_valid(const char *name);
+
+/* Creates party name and writes its new token (NUL-terminated) to token_out.
+ * DC_ERR_INVALID (bad name), DC_ERR_CONFLICT (name taken), DC_ERR_IO. */
+dc_err_t dc_store_party_add(dc_store_t *st, const char *name, double now_s,
+                            char token_out[DC_TOKEN_MAX], dc_party_t *out);
+
+/* Replaces the token of party name; the old one stops working at once. */
+dc_err_t dc_store_party_rotate_token(dc_store_t *st, const char *name,
+                                     char token_out[DC_TOKEN_MAX]);
+
+/* Disables (or re-enables) party name: its token is refused while disabled. */
+dc_err_t dc_store_party_set_disabled(dc_store_t *st, const char *name, bool disabled);
+
+/* Calls fn for every party in id order. */
+dc_err_t dc_store_party_list(dc_store_t *st, void (*fn)(const dc_party_t *p, void *ctx), void *ctx);
+
+/* The party a bearer token belongs to. DC_ERR_NOT_FOUND for unknown, malformed or disabled
+ * tokens (callers answer 401 without saying which). */
+dc_err_t dc_store_party_by_token(dc_store_t *st, const char *token, dc_party_t *out);
+
+/* ---- key/value documents: operations and conflicts ----
+ * The service keeps its objects as JSON documents keyed by (kind, id), with the owning parties
+ * for need-to-know queries: an operation has one owner, a conflict two (party_a, party_b), and
+ * each party's view of a conflict is stored separately (view_a, view_b) so what a party may see
+ * is decided once, when the conflict is written. */
+
+typedef struct dc_doc {
+    const char *kind; /* "operation", "conflict" */
+    const char *id;
+    int64_t party_a;
+    int64_t party_b;    /* 0 when the document has one owner */
+    const char *view_a; /* JSON: party_a's view */
+    const char *view_b; /* JSON: party_b's view; NULL when one owner */
+    const char *state;  /* for filtering, e.g. "planned", "open" */
+    double updated_s;
+} dc_doc_t;
+
+dc_err_t dc_store_doc_put(dc_store_t *st, const dc_doc_t *doc);
+
+/* Calls fn for every document of kind (all parties), in id order; for restoring state. The
+ * strings are valid during the call only. */
+dc_err_t dc_store_doc_each(dc_store_t *st, const char *kind,
+                           void (*fn)(const dc_doc_t *doc, void *ctx), void *ctx);
+
+/* ---- events ----
+ * An append-only log per party: (seq, party, type, data JSON, time). seq is global and
+ * increasing, so a client resuming with Last-Event-ID gets every later event of its party. */
+
+dc_err_t dc_store_event_append(dc_store_t *st, int64_t party, const char *type, const char *data,
+                               double t_s, int64_t *seq_out);
+
+/* Calls fn for party's events with seq > after, in order, at most max of them; returns through
+ * *last the seq of the last one delivered (after when none). */
+dc_err_t dc_store_event_since(dc_store_t *st, int64_t party, int64_t after, size_t max,
+                              void (*fn)(int64_t seq, const char *type, const char *data,
+                                         double t_s, void *ctx),
+                              void *ctx, int64_t *last);
+
+/* ---- idempotency ----
+ * A POST carrying an Idempotency-Key stores its response; a repeat with the same key and party
+ * gets the stored response instead of a second effect. */
+
+dc_err_t dc_store_idem_get(dc_store_t *st, int64_t party, const char *key, int *status,
+                           char **body);
+dc_err_t dc_store_idem_put(dc_store_t *st, int64_t party, const char *key, int status,
+                           const char *body, double t_s);
+
+#endif

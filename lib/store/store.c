@@ -1,0 +1,443 @@
+/* The service's durable store on SQLite: schema migrations, parties and tokens, documents,
+ * per-party events, idempotency keys. See include/deconflict/store.h. */
+#include "deconflict/store.h"
+
+#include <errno.h>
+#include <sodium.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+struct dc_store {
+    sqlite3 *db;
+    char err[256];
+};
+
+/* Migration i brings the schema from version i to i + 1. Only ever append. */
+static const char *const migrations[] = {
+    /* 0 -> 1 */
+    "CREATE TABLE parties("
+    "  id INTEGER PRIMARY KEY,"
+    "  name TEXT NOT NULL UNIQUE,"
+    "  token_hash BLOB NOT NULL UNIQUE,"
+    "  disabled INTEGER NOT NULL DEFAULT 0,"
+    "  created_s REAL NOT NULL);"
+    "CREATE TABLE docs("
+    "  kind TEXT NOT NULL,"
+    "  id TEXT NOT NULL,"
+    "  party_a INTEGER NOT NULL,"
+    "  party_b INTEGER NOT NULL DEFAULT 0,"
+    "  view_a TEXT NOT NULL,"
+    "  view_b TEXT,"
+    "  state TEXT NOT NULL,"
+    "  updated_s REAL NOT NULL,"
+    "  PRIMARY KEY(kind, id));"
+    "CREATE INDEX docs_party_a ON docs(party_a, kind);"
+    "CREATE INDEX docs_party_b ON docs(party_b, kind);"
+    "CREATE TABLE events("
+    "  seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  party INTEGER NOT NULL,"
+    "  type TEXT NOT NULL,"
+    "  data TEXT NOT NULL,"
+    "  t_s REAL NOT NULL);"
+    "CREATE INDEX events_party ON events(party, seq);"
+    "CREATE TABLE idempotency("
+    "  party INTEGER NOT NULL,"
+    "  key TEXT NOT NULL,"
+    "  status INTEGER NOT NULL,"
+    "  body TEXT NOT NULL,"
+    "  t_s REAL NOT NULL,"
+    "  PRIMARY KEY(party, key));",
+};
+
+#define N_MIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
+_Static_assert(N_MIGRATIONS == DC_STORE_SCHEMA_VERSION, "one migration per schema version");
+
+static dc_err_t fail(dc_store_t *st, const char *what)
+{
+    snprintf(st->err, sizeof(st->err), "%s: %s", what, sqlite3_errmsg(st->db));
+    return DC_ERR_IO;
+}
+
+const char *dc_store_last_error(dc_store_t *st)
+{
+    return st->err;
+}
+
+static int user_version(sqlite3 *db)
+{
+    sqlite3_stmt *s;
+    int v = -1;
+    if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &s, NULL) != SQLITE_OK) return -1;
+    if (sqlite3_step(s) == SQLITE_ROW) v = sqlite3_column_int(s, 0);
+    sqlite3_finalize(s);
+    return v;
+}
+
+static bool migrate(dc_store_t *st, char *err, size_t len)
+{
+    int v = user_version(st->db);
+    if (v < 0 || v > (int)N_MIGRATIONS) {
+        snprintf(err, len, "store schema version %d is not one this build knows (up to %zu)", v,
+                 N_MIGRATIONS);
+        return false;
+    }
+    for (; v < (int)N_MIGRATIONS; v++) {
+        char pragma[64];
+        snprintf(pragma, sizeof(pragma), "PRAGMA user_version = %d;", v + 1);
+        char *msg = NULL;
+        if (sqlite3_exec(st->db, "BEGIN IMMEDIATE;", NULL, NULL, &msg) != SQLITE_OK ||
+            sqlite3_exec(st->db, migrations[v], NULL, NULL, &msg) != SQLITE_OK ||
+            sqlite3_exec(st->db, pragma, NULL, NULL, &msg) != SQLITE_OK ||
+            sqlite3_exec(st->db, "COMMIT;", NULL, NULL, &msg) != SQLITE_OK) {
+            snprintf(err, len, "migration to schema %d failed: %s", v + 1, msg ? msg : "?");
+            sqlite3_free(msg);
+            sqlite3_exec(st->db, "ROLLBACK;", NULL, NULL, NULL);
+            return false;
+        }
+    }
+    return true;
+}
+
+dc_store_t *dc_store_open(const char *dir, char *err, size_t len)
+{
+    if (sodium_init() < 0) {
+        snprintf(err, len, "libsodium failed to initialise");
+        return NULL;
+    }
+    if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+        snprintf(err, len, "cannot create data directory %s: %s", dir, strerror(errno));
+        return NULL;
+    }
+    dc_store_t *st = calloc(1, sizeof(*st));
+    if (!st) {
+        snprintf(err, len, "out of memory");
+        return NULL;
+    }
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/deconflict.sqlite3", dir);
+    if (sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
+        SQLITE_OK) {
+        snprintf(err, len, "cannot open %s: %s", path, st->db ? sqlite3_errmsg(st->db) : "?");
+        dc_store_close(st);
+        return NULL;
+    }
+    /* WAL: readers do not block the writer. synchronous=FULL: a commit is on disk when it
+     * returns, which is what a 2xx promises. busy_timeout: a CLI admin command and the daemon
+     * may share the file. */
+    char *msg = NULL;
+    if (sqlite3_exec(st->db,
+                     "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;",
+                     NULL, NULL, &msg) != SQLITE_OK) {
+        snprintf(err, len, "cannot configure %s: %s", path, msg ? msg : "?");
+        sqlite3_free(msg);
+        dc_store_close(st);
+        return NULL;
+    }
+    sqlite3_busy_timeout(st->db, 5000);
+    if (!migrate(st, err, len)) {
+        dc_store_close(st);
+        return NULL;
+    }
+    return st;
+}
+
+void dc_store_close(dc_store_t *st)
+{
+    if (!st) return;
+    sqlite3_close(st->db);
+    free(st);
+}
+
+int dc_store_schema_version(dc_store_t *st)
+{
+    return user_version(st->db);
+}
+
+dc_err_t dc_store_begin(dc_store_t *st)
+{
+    return sqlite3_exec(st->db, "BEGIN IMMEDIATE;", NULL, NULL, NULL) == SQLITE_OK
+               ? DC_OK
+               : fail(st, "begin");
+}
+
+dc_err_t dc_store_commit(dc_store_t *st)
+{
+    return sqlite3_exec(st->db, "COMMIT;", NULL, NULL, NULL) == SQLITE_OK ? DC_OK
+                                                                          : fail(st, "commit");
+}
+
+void dc_store_rollback(dc_store_t *st)
+{
+    sqlite3_exec(st->db, "ROLLBACK;", NULL, NULL, NULL);
+}
+
+/* Prepares sql, reporting failure in st->err. */
+static sqlite3_stmt *prep(dc_store_t *st, const char *sql)
+{
+    sqlite3_stmt *s = NULL;
+    if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK) {
+        fail(st, "prepare");
+        return NULL;
+    }
+    return s;
+}
+
+/* Steps a statement that returns no rows and finalizes it. */
+static dc_err_t run(dc_store_t *st, sqlite3_stmt *s, const char *what)
+{
+    int rc = sqlite3_step(s);
+    dc_err_t e = DC_OK;
+    if (rc == SQLITE_CONSTRAINT)
+        e = DC_ERR_CONFLICT;
+    else if (rc != SQLITE_DONE)
+        e = fail(st, what);
+    sqlite3_finalize(s);
+    return e;
+}
+
+/* ---- parties ---- */
+
+bool dc_party_name_valid(const char *name)
+{
+    size_t n = strlen(name);
+    if (n == 0 || n >= DC_PARTY_NAME_MAX) return false;
+    for (size_t i = 0; i < n; i++) {
+        char c = name[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '_' || c == '.' || c == '-'))
+            return false;
+    }
+    return true;
+}
+
+#define TOKEN_PREFIX "dct_"
+#define TOKEN_BYTES  32
+
+static void new_token(char out[DC_TOKEN_MAX], unsigned char hash[crypto_generichash_BYTES])
+{
+    unsigned char raw[TOKEN_BYTES];
+    randombytes_buf(raw, sizeof(raw));
+    memcpy(out, TOKEN_PREFIX, sizeof(TOKEN_PREFIX));
+    sodium_bin2base64(out + strlen(TOKEN_PREFIX), DC_TOKEN_MAX - strlen(TOKEN_PREFIX), raw,
+                      sizeof(raw), sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+    sodium_memzero(raw, sizeof(raw));
+    crypto_generichash(hash, crypto_generichash_BYTES, (const unsigned char *)out, strlen(out),
+                       NULL, 0);
+}
+
+dc_err_t dc_store_party_add(dc_store_t *st, const char *name, double now_s,
+                            char token_out[DC_TOKEN_MAX], dc_party_t *out)
+{
+    if (!dc_party_name_valid(name)) return DC_ERR_INVALID;
+    unsigned char hash[crypto_generichash_BYTES];
+    new_token(token_out, hash);
+    sqlite3_stmt *s =
+        prep(st, "INSERT INTO parties(name, token_hash, disabled, created_s) VALUES(?,?,0,?)");
+    if (!s) return DC_ERR_IO;
+    sqlite3_bind_text(s, 1, name, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_blob(s, 2, hash, sizeof(hash), SQLITE_TRANSIENT);
+    sqlite3_bind_double(s, 3, now_s);
+    dc_err_t e = run(st, s, "add party");
+    if (e == DC_OK && out) {
+        memset(out, 0, sizeof(*out));
+        out->id = sqlite3_last_insert_rowid(st->db);
+        snprintf(out->name, sizeof(out->name), "%s", name);
+        out->created_s = now_s;
+    }
+    if (e != DC_OK) sodium_memzero(token_out, DC_TOKEN_MAX);
+    return e;
+}
+
+dc_err_t dc_store_party_rotate_token(dc_store_t *st, const char *name, char token_out[DC_TOKEN_MAX])
+{
+    unsigned char hash[crypto_generichash_BYTES];
+    new_token(token_out, hash);
+    sqlite3_stmt *s = prep(st, "UPDATE parties SET token_hash = ? WHERE name = ?");
+    if (!s) return DC_ERR_IO;
+    sqlite3_bind_blob(s, 1, hash, sizeof(hash), SQLITE_TRANSIENT);
+    sqlite3_bind_text(s, 2, name, -1, SQLITE_TRANSIENT);
+    dc_err_t e = run(st, s, "rotate token");
+    if (e == DC_OK && sqlite3_changes(st->db) == 0) e = DC_ERR_NOT_FOUND;
+    if (e != DC_OK) sodium_memzero(token_out, DC_TOKEN_MAX);
+    return e;
+}
+
+dc_err_t dc_store_party_set_disabled(dc_store_t *st, const char *name, bool disabled)
+{
+    sqlite3_stmt *s = prep(st, "UPDATE parties SET disabled = ? WHERE name = ?");
+    if (!s) return DC_ERR_IO;
+    sqlite3_bind_int(s, 1, disabled);
+    sqlite3_bind_text(s, 2, name, -1, SQLITE_TRANSIENT);
+    dc_err_t e = run(st, s, "disable party");
+    if (e == DC_OK && sqlite3_changes(st->db) == 0) e = DC_ERR_NOT_FOUND;
+    return e;
+}
+
+static void party_from_row(sqlite3_stmt *s, dc_party_t *p)
+{
+    memset(p, 0, sizeof(*p));
+    p->id = sqlite3_column_int64(s, 0);
+    snprintf(p->name, sizeof(p->name), "%s", (const char *)sqlite3_column_text(s, 1));
+    p->disabled = sqlite3_column_int(s, 2) != 0;
+    p->created_s = sqlite3_column_double(s, 3);
+}
+
+dc_err_t dc_store_party_list(dc_store_t *st, void (*fn)(const dc_party_t *p, void *ctx), void *ctx)
+{
+    sqlite3_stmt *s = prep(st, "SELECT id, name, disabled, created_s FROM parties ORDER BY id");
+    if (!s) return DC_ERR_IO;
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        dc_party_t p;
+        party_from_row(s, &p);
+        fn(&p, ctx);
+    }
+    sqlite3_finalize(s);
+    return rc == SQLITE_DONE ? DC_OK : fail(st, "list parties");
+}
+
+dc_err_t dc_store_party_by_token(dc_store_t *st, const char *token, dc_party_t *out)
+{
+    size_t n = strlen(token);
+    if (n < sizeof(TOKEN_PREFIX) || n >= DC_TOKEN_MAX ||
+        strncmp(token, TOKEN_PREFIX, strlen(TOKEN_PREFIX)) != 0)
+        return DC_ERR_NOT_FOUND;
+    unsigned char hash[crypto_generichash_BYTES];
+    crypto_generichash(hash, sizeof(hash), (const unsigned char *)token, n, NULL, 0);
+    sqlite3_stmt *s = prep(st, "SELECT id, name, disabled, created_s, token_hash FROM parties "
+                               "WHERE token_hash = ?");
+    if (!s) return DC_ERR_IO;
+    sqlite3_bind_blob(s, 1, hash, sizeof(hash), SQLITE_TRANSIENT);
+    dc_err_t e = DC_ERR_NOT_FOUND;
+    if (sqlite3_step(s) == SQLITE_ROW) {
+        /* The lookup went by hash; compare again in constant time so nothing downstream of the
+         * index depends on how much of the hash matched. */
+        const void *stored = sqlite3_column_blob(s, 4);
+        if (sqlite3_column_bytes(s, 4) == (int)sizeof(hash) &&
+            sodium_memcmp(stored, hash, sizeof(hash)) == 0) {
+            party_from_row(s, out);
+            e = out->disabled ? DC_ERR_NOT_FOUND : DC_OK;
+        }
+    }
+    sqlite3_finalize(s);
+    return e;
+}
+
+/* ---- documents ---- */
+
+dc_err_t dc_store_doc_put(dc_store_t *st, const dc_doc_t *doc)
+{
+    sqlite3_stmt *s = prep(st, "INSERT OR REPLACE INTO docs(kind, id, party_a, party_b, view_a, "
+                               "view_b, state, updated_s) VALUES(?,?,?,?,?,?,?,?)");
+    if (!s) return DC_ERR_IO;
+    sqlite3_bind_text(s, 1, doc->kind, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(s, 2, doc->id, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(s, 3, doc->party_a);
+    sqlite3_bind_int64(s, 4, doc->party_b);
+    sqlite3_bind_text(s, 5, doc->view_a, -1, SQLITE_TRANSIENT);
+    if (doc->view_b)
+        sqlite3_bind_text(s, 6, doc->view_b, -1, SQLITE_TRANSIENT);
+    else
+        sqlite3_bind_null(s, 6);
+    sqlite3_bind_text(s, 7, doc->state, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_double(s, 8, doc->updated_s);
+    return run(st, s, "put document");
+}
+
+dc_err_t dc_store_doc_each(dc_store_t *st, const char *kind,
+                           void (*fn)(const dc_doc_t *doc, void *ctx), void *ctx)
+{
+    sqlite3_stmt *s = prep(st, "SELECT kind, id, party_a, party_b, view_a, view_b, state, "
+                               "updated_s FROM docs WHERE kind = ? ORDER BY id");
+    if (!s) return DC_ERR_IO;
+    sqlite3_bind_text(s, 1, kind, -1, SQLITE_TRANSIENT);
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        dc_doc_t d = {
+            .kind = (const char *)sqlite3_column_text(s, 0),
+            .id = (const char *)sqlite3_column_text(s, 1),
+            .party_a = sqlite3_column_int64(s, 2),
+            .party_b = sqlite3_column_int64(s, 3),
+            .view_a = (const char *)sqlite3_column_text(s, 4),
+            .view_b = (const char *)sqlite3_column_text(s, 5),
+            .state = (const char *)sqlite3_column_text(s, 6),
+            .updated_s = sqlite3_column_double(s, 7),
+        };
+        fn(&d, ctx);
+    }
+    sqlite3_finalize(s);
+    return rc == SQLITE_DONE ? DC_OK : fail(st, "read documents");
+}
+
+/* ---- events ---- */
+
+dc_err_t dc_store_event_append(dc_store_t *st, int64_t party, const char *type, const char *data,
+                               double t_s, int64_t *seq_out)
+{
+    sqlite3_stmt *s = prep(st, "INSERT INTO events(party, type, data, t_s) VALUES(?,?,?,?)");
+    if (!s) return DC_ERR_IO;
+    sqlite3_bind_int64(s, 1, party);
+    sqlite3_bind_text(s, 2, type, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(s, 3, data, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_double(s, 4, t_s);
+    dc_err_t e = run(st, s, "append event");
+    if (e == DC_OK && seq_out) *seq_out = sqlite3_last_insert_rowid(st->db);
+    return e;
+}
+
+dc_err_t dc_store_event_since(dc_store_t *st, int64_t party, int64_t after, size_t max,
+                              void (*fn)(int64_t seq, const char *type, const char *data,
+                                         double t_s, void *ctx),
+                              void *ctx, int64_t *last)
+{
+    *last = after;
+    sqlite3_stmt *s = prep(st, "SELECT seq, type, data, t_s FROM events WHERE party = ? AND "
+                               "seq > ? ORDER BY seq LIMIT ?");
+    if (!s) return DC_ERR_IO;
+    sqlite3_bind_int64(s, 1, party);
+    sqlite3_bind_int64(s, 2, after);
+    sqlite3_bind_int64(s, 3, (sqlite3_int64)max);
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        *last = sqlite3_column_int64(s, 0);
+        fn(*last, (const char *)sqlite3_column_text(s, 1), (const char *)sqlite3_column_text(s, 2),
+           sqlite3_column_double(s, 3), ctx);
+    }
+    sqlite3_finalize(s);
+    return rc == SQLITE_DONE ? DC_OK : fail(st, "read events");
+}
+
+/* ---- idempotency ---- */
+
+dc_err_t dc_store_idem_get(dc_store_t *st, int64_t party, const char *key, int *status, char **body)
+{
+    sqlite3_stmt *s = prep(st, "SELECT status, body FROM idempotency WHERE party = ? AND key = ?");
+    if (!s) return DC_ERR_IO;
+    sqlite3_bind_int64(s, 1, party);
+    sqlite3_bind_text(s, 2, key, -1, SQLITE_TRANSIENT);
+    dc_err_t e = DC_ERR_NOT_FOUND;
+    if (sqlite3_step(s) == SQLITE_ROW) {
+        *status = sqlite3_column_int(s, 0);
+        *body = strdup((const char *)sqlite3_column_text(s, 1));
+        e = *body ? DC_OK : DC_ERR_NOMEM;
+    }
+    sqlite3_finalize(s);
+    return e;
+}
+
+dc_err_t dc_store_idem_put(dc_store_t *st, int64_t party, const char *key, int status,
+                           const char *body, double t_s)
+{
+    sqlite3_stmt *s =
+        prep(st, "INSERT INTO idempotency(party, key, status, body, t_s) VALUES(?,?,?,?,?)");
+    if (!s) return DC_ERR_IO;
+    sqlite3_bind_int64(s, 1, party);
+    sqlite3_bind_text(s, 2, key, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int(s, 3, status);
+    sqlite3_bind_text(s, 4, body, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_double(s, 5, t_s);
+    return run(st, s, "store idempotency key");
+}

@@ -1,0 +1,161 @@
+/* The SQLite store: schema version, tokens (hash only, rotation, disable, malformed), documents,
+ * per-party events, idempotency keys, and that everything survives closing and reopening. */
+#define _GNU_SOURCE /* memmem */
+#include "testutil.h"
+
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "deconflict/store.h"
+
+static char dir[] = "/tmp/dc_store_test_XXXXXX";
+
+static dc_store_t *open_store(void)
+{
+    char err[256];
+    dc_store_t *st = dc_store_open(dir, err, sizeof(err));
+    if (!st) fail_msg("open: %s", err);
+    return st;
+}
+
+static void test_tokens(void **state)
+{
+    (void)state;
+    dc_store_t *st = open_store();
+    assert_int_equal(dc_store_schema_version(st), DC_STORE_SCHEMA_VERSION);
+    char ta[DC_TOKEN_MAX], tb[DC_TOKEN_MAX], t2[DC_TOKEN_MAX];
+    dc_party_t pa, pb, got;
+    assert_int_equal(dc_store_party_add(st, "alpha", 1000, ta, &pa), DC_OK);
+    assert_int_equal(dc_store_party_add(st, "bravo", 1000, tb, &pb), DC_OK);
+    assert_int_equal(dc_store_party_add(st, "alpha", 1000, t2, NULL), DC_ERR_CONFLICT);
+    assert_int_equal(dc_store_party_add(st, "bad name", 1000, t2, NULL), DC_ERR_INVALID);
+    assert_int_equal(strlen(ta), 4 + 43); /* "dct_" + 256 bits in base64url */
+    assert_string_not_equal(ta, tb);
+    assert_int_equal(dc_store_party_by_token(st, ta, &got), DC_OK);
+    assert_string_equal(got.name, "alpha");
+    assert_int_equal(dc_store_party_by_token(st, tb, &got), DC_OK);
+    assert_string_equal(got.name, "bravo");
+    /* One character off, truncated, no prefix, empty: all unknown. */
+    char bad[DC_TOKEN_MAX];
+    snprintf(bad, sizeof(bad), "%s", ta);
+    bad[10] = bad[10] == 'A' ? 'B' : 'A';
+    assert_int_equal(dc_store_party_by_token(st, bad, &got), DC_ERR_NOT_FOUND);
+    bad[10] = ta[10];
+    bad[20] = '\0';
+    assert_int_equal(dc_store_party_by_token(st, bad, &got), DC_ERR_NOT_FOUND);
+    assert_int_equal(dc_store_party_by_token(st, ta + 4, &got), DC_ERR_NOT_FOUND);
+    assert_int_equal(dc_store_party_by_token(st, "", &got), DC_ERR_NOT_FOUND);
+    /* Rotation: the old token stops, the new one works. */
+    assert_int_equal(dc_store_party_rotate_token(st, "alpha", t2), DC_OK);
+    assert_int_equal(dc_store_party_by_token(st, ta, &got), DC_ERR_NOT_FOUND);
+    assert_int_equal(dc_store_party_by_token(st, t2, &got), DC_OK);
+    assert_int_equal(dc_store_party_rotate_token(st, "nobody", ta), DC_ERR_NOT_FOUND);
+    /* Disable and enable. */
+    assert_int_equal(dc_store_party_set_disabled(st, "bravo", true), DC_OK);
+    assert_int_equal(dc_store_party_by_token(st, tb, &got), DC_ERR_NOT_FOUND);
+    assert_int_equal(dc_store_party_set_disabled(st, "bravo", false), DC_OK);
+    assert_int_equal(dc_store_party_by_token(st, tb, &got), DC_OK);
+    dc_store_close(st);
+    /* The token itself is nowhere in the database file. */
+    char path[256];
+    snprintf(path, sizeof(path), "%s/deconflict.sqlite3", dir);
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    static char buf[1 << 20];
+    size_t n = fread(buf, 1, sizeof(buf), f);
+    fclose(f);
+    assert_null(memmem(buf, n, t2 + 4, 20));
+    assert_null(memmem(buf, n, tb + 4, 20));
+    /* Reopened: still there. */
+    st = open_store();
+    assert_int_equal(dc_store_party_by_token(st, t2, &got), DC_OK);
+    assert_int_equal(got.id, pa.id);
+    dc_store_close(st);
+}
+
+static void count_doc(const dc_doc_t *d, void *ctx)
+{
+    (*(int *)ctx)++;
+    assert_string_equal(d->kind, "conflict");
+    assert_string_equal(d->view_a, "{\"for\":\"a\"}");
+    assert_string_equal(d->view_b, "{\"for\":\"b\"}");
+}
+
+static void collect_event(int64_t seq, const char *type, const char *data, double t_s, void *ctx)
+{
+    (void)seq, (void)data, (void)t_s;
+    strcat(ctx, type);
+    strcat(ctx, ";");
+}
+
+static void test_docs_events_idempotency(void **state)
+{
+    (void)state;
+    dc_store_t *st = open_store();
+    dc_doc_t d = {"conflict", "c1", 1, 2, "{\"for\":\"a\"}", "{\"for\":\"b\"}", "open", 5};
+    assert_int_equal(dc_store_doc_put(st, &d), DC_OK);
+    d.state = "resolved"; /* replaces */
+    assert_int_equal(dc_store_doc_put(st, &d), DC_OK);
+    int n = 0;
+    assert_int_equal(dc_store_doc_each(st, "conflict", count_doc, &n), DC_OK);
+    assert_int_equal(n, 1);
+    int64_t s1, s2, s3, last;
+    assert_int_equal(dc_store_event_append(st, 1, "conflict.new", "{}", 5, &s1), DC_OK);
+    assert_int_equal(dc_store_event_append(st, 2, "conflict.new", "{}", 5, &s2), DC_OK);
+    assert_int_equal(dc_store_event_append(st, 1, "conflict.update", "{}", 6, &s3), DC_OK);
+    assert_true(s1 < s2 && s2 < s3);
+    char seen[256] = "";
+    assert_int_equal(dc_store_event_since(st, 1, 0, 100, collect_event, seen, &last), DC_OK);
+    assert_string_equal(seen, "conflict.new;conflict.update;"); /* party 2's is not there */
+    assert_int_equal(last, s3);
+    seen[0] = '\0';
+    assert_int_equal(dc_store_event_since(st, 1, s1, 100, collect_event, seen, &last), DC_OK);
+    assert_string_equal(seen, "conflict.update;");
+    int status;
+    char *body;
+    assert_int_equal(dc_store_idem_get(st, 1, "k", &status, &body), DC_ERR_NOT_FOUND);
+    assert_int_equal(dc_store_idem_put(st, 1, "k", 201, "{\"id\":1}", 5), DC_OK);
+    assert_int_equal(dc_store_idem_put(st, 1, "k", 201, "{\"id\":2}", 5), DC_ERR_CONFLICT);
+    assert_int_equal(dc_store_idem_get(st, 1, "k", &status, &body), DC_OK);
+    assert_int_equal(status, 201);
+    assert_string_equal(body, "{\"id\":1}");
+    free(body);
+    assert_int_equal(dc_store_idem_get(st, 2, "k", &status, &body), DC_ERR_NOT_FOUND);
+    dc_store_close(st);
+}
+
+static void test_refuses_newer_schema(void **state)
+{
+    (void)state;
+    char other[] = "/tmp/dc_store_new_XXXXXX";
+    assert_non_null(mkdtemp(other));
+    char err[256];
+    dc_store_t *st = dc_store_open(other, err, sizeof(err));
+    assert_non_null(st);
+    dc_store_close(st);
+    char cmd[512];
+    snprintf(cmd, sizeof(cmd),
+             "python3 -c \"import sqlite3; c=sqlite3.connect('%s/deconflict.sqlite3'); "
+             "c.execute('PRAGMA user_version=99'); c.commit()\"",
+             other);
+    assert_int_equal(system(cmd), 0);
+    assert_null(dc_store_open(other, err, sizeof(err)));
+    assert_non_null(strstr(err, "99"));
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", other);
+    assert_int_equal(system(cmd), 0);
+}
+
+int main(void)
+{
+    if (!mkdtemp(dir)) return 1;
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_tokens),
+        cmocka_unit_test(test_docs_events_idempotency),
+        cmocka_unit_test(test_refuses_newer_schema),
+    };
+    int rc = cmocka_run_group_tests(tests, NULL, NULL);
+    char cmd[256];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    if (system(cmd) != 0) return 1;
+    return rc;
+}
