@@ -99,6 +99,17 @@ dc_err_t dc_store_doc_put(dc_store_t *st, const dc_doc_t *doc);
 dc_err_t dc_store_doc_each(dc_store_t *st, const char *kind,
                            void (*fn)(const dc_doc_t *doc, void *ctx), void *ctx);
 
+/* Fetches document (kind, id) as party sees it: its view when party is party_a or party_b,
+ * DC_ERR_NOT_FOUND otherwise (including when it exists but belongs to others). *view and
+ * *state are the caller's to free. */
+dc_err_t dc_store_doc_get(dc_store_t *st, const char *kind, const char *id, int64_t party,
+                          char **view, char **state);
+
+/* Calls fn with party's view of every document of kind it is a party to, optionally only those
+ * in state (NULL: any), in id order. */
+dc_err_t dc_store_doc_list(dc_store_t *st, const char *kind, int64_t party, const char *state,
+                           void (*fn)(const char *id, const char *view, void *ctx), void *ctx);
+
 /* ---- events ----
  * An append-only log per party: (seq, party, type, data JSON, time). seq is global and
  * increasing, so a client resuming with Last-Event-ID gets every later event of its party. */

@@ -372,6 +372,48 @@ dc_err_t dc_store_doc_each(dc_store_t *st, const char *kind,
     return rc == SQLITE_DONE ? DC_OK : fail(st, "read documents");
 }
 
+dc_err_t dc_store_doc_get(dc_store_t *st, const char *kind, const char *id, int64_t party,
+                          char **view, char **state)
+{
+    sqlite3_stmt *s = prep(st, "SELECT CASE WHEN party_a = ?3 THEN view_a ELSE view_b END, state "
+                               "FROM docs WHERE kind = ?1 AND id = ?2 AND "
+                               "(party_a = ?3 OR (party_b = ?3 AND view_b IS NOT NULL))");
+    if (!s) return DC_ERR_IO;
+    sqlite3_bind_text(s, 1, kind, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(s, 2, id, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(s, 3, party);
+    dc_err_t e = DC_ERR_NOT_FOUND;
+    if (sqlite3_step(s) == SQLITE_ROW) {
+        *view = strdup((const char *)sqlite3_column_text(s, 0));
+        *state = strdup((const char *)sqlite3_column_text(s, 1));
+        e = *view && *state ? DC_OK : DC_ERR_NOMEM;
+        if (e != DC_OK) free(*view), free(*state);
+    }
+    sqlite3_finalize(s);
+    return e;
+}
+
+dc_err_t dc_store_doc_list(dc_store_t *st, const char *kind, int64_t party, const char *state,
+                           void (*fn)(const char *id, const char *view, void *ctx), void *ctx)
+{
+    sqlite3_stmt *s = prep(st, "SELECT id, CASE WHEN party_a = ?2 THEN view_a ELSE view_b END "
+                               "FROM docs WHERE kind = ?1 AND "
+                               "(party_a = ?2 OR (party_b = ?2 AND view_b IS NOT NULL)) AND "
+                               "(?3 IS NULL OR state = ?3) ORDER BY id");
+    if (!s) return DC_ERR_IO;
+    sqlite3_bind_text(s, 1, kind, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(s, 2, party);
+    if (state)
+        sqlite3_bind_text(s, 3, state, -1, SQLITE_TRANSIENT);
+    else
+        sqlite3_bind_null(s, 3);
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+        fn((const char *)sqlite3_column_text(s, 0), (const char *)sqlite3_column_text(s, 1), ctx);
+    sqlite3_finalize(s);
+    return rc == SQLITE_DONE ? DC_OK : fail(st, "list documents");
+}
+
 /* ---- events ---- */
 
 dc_err_t dc_store_event_append(dc_store_t *st, int64_t party, const char *type, const char *data,

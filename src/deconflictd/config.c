@@ -1,0 +1,120 @@
+/* deconflictd configuration: defaults, "key = value" files, and the same keys from flags. */
+#include "daemon.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+void dd_config_default(dd_config_t *cfg)
+{
+    memset(cfg, 0, sizeof(*cfg));
+    snprintf(cfg->data_dir, sizeof(cfg->data_dir), "deconflict-data");
+    snprintf(cfg->listen_host, sizeof(cfg->listen_host), "127.0.0.1");
+    cfg->listen_port = 8080;
+    cfg->max_body_bytes = 16u << 20;
+    cfg->max_streams_party = 8;
+    cfg->keepalive_s = 15;
+}
+
+double dd_now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static bool parse_size(const char *v, size_t lo, size_t hi, size_t *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long long x = strtoull(v, &end, 10);
+    if (errno || end == v || *end || x < lo || x > hi || v[0] == '-') return false;
+    *out = (size_t)x;
+    return true;
+}
+
+/* HOST:PORT, [IPv6]:PORT not supported yet: the daemon listens on IPv4. */
+static bool parse_listen(dd_config_t *cfg, const char *v)
+{
+    const char *colon = strrchr(v, ':');
+    if (!colon || colon == v || (size_t)(colon - v) >= sizeof(cfg->listen_host)) return false;
+    size_t port;
+    if (!parse_size(colon + 1, 0, 65535, &port)) return false;
+    memcpy(cfg->listen_host, v, (size_t)(colon - v));
+    cfg->listen_host[colon - v] = '\0';
+    cfg->listen_port = (int)port;
+    return true;
+}
+
+bool dd_config_set(dd_config_t *cfg, const char *key, const char *value, char *err, size_t len)
+{
+    size_t n;
+    if (strcmp(key, "data") == 0) {
+        if (!*value || strlen(value) >= sizeof(cfg->data_dir)) goto bad;
+        snprintf(cfg->data_dir, sizeof(cfg->data_dir), "%s", value);
+    } else if (strcmp(key, "listen") == 0) {
+        if (!parse_listen(cfg, value)) goto bad;
+    } else if (strcmp(key, "max_body_bytes") == 0) {
+        if (!parse_size(value, 1024, 1u << 30, &n)) goto bad;
+        cfg->max_body_bytes = n;
+    } else if (strcmp(key, "max_streams_per_party") == 0) {
+        if (!parse_size(value, 1, 1000, &n)) goto bad;
+        cfg->max_streams_party = n;
+    } else if (strcmp(key, "keepalive_s") == 0) {
+        if (!parse_size(value, 1, 3600, &n)) goto bad;
+        cfg->keepalive_s = (double)n;
+    } else if (strcmp(key, "quiet") == 0) {
+        if (strcmp(value, "true") != 0 && strcmp(value, "false") != 0) goto bad;
+        cfg->quiet = strcmp(value, "true") == 0;
+    } else {
+        snprintf(err, len, "unknown key '%s'", key);
+        return false;
+    }
+    return true;
+bad:
+    snprintf(err, len, "bad value '%s' for '%s'", value, key);
+    return false;
+}
+
+static char *trim(char *s)
+{
+    while (isspace((unsigned char)*s)) s++;
+    char *e = s + strlen(s);
+    while (e > s && isspace((unsigned char)e[-1])) *--e = '\0';
+    return s;
+}
+
+bool dd_config_load(dd_config_t *cfg, const char *path, char *err, size_t len)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        snprintf(err, len, "cannot read config file %s: %s", path, strerror(errno));
+        return false;
+    }
+    char line[2048], msg[256];
+    int lineno = 0;
+    bool ok = true;
+    while (ok && fgets(line, sizeof(line), f)) {
+        lineno++;
+        char *hash = strchr(line, '#');
+        if (hash) *hash = '\0';
+        char *s = trim(line);
+        if (!*s) continue;
+        char *eq = strchr(s, '=');
+        if (!eq) {
+            snprintf(err, len, "%s:%d: expected 'key = value'", path, lineno);
+            ok = false;
+            break;
+        }
+        *eq = '\0';
+        if (!dd_config_set(cfg, trim(s), trim(eq + 1), msg, sizeof(msg))) {
+            snprintf(err, len, "%s:%d: %s", path, lineno, msg);
+            ok = false;
+        }
+    }
+    fclose(f);
+    return ok;
+}

@@ -1,0 +1,65 @@
+/* deconflictd internals: the configuration, the service state shared by the HTTP handlers,
+ * and the entry points main.c calls. */
+#ifndef DC_DAEMON_H
+#define DC_DAEMON_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "deconflict/store.h"
+#include "deconflict/strategic.h"
+
+typedef struct dd_config {
+    char data_dir[1024];
+    char listen_host[256];
+    int listen_port;
+    size_t max_body_bytes;    /* request bodies above this get 413 */
+    size_t max_streams_party; /* open /v1/events streams per party; more get 429 */
+    double keepalive_s;       /* SSE comment line when no event for this long */
+    bool quiet;               /* no per-request log lines */
+} dd_config_t;
+
+void dd_config_default(dd_config_t *cfg);
+
+/* Reads "key = value" lines (# comments) from path into cfg. Returns false with a sentence in
+ * err naming the line and key. */
+bool dd_config_load(dd_config_t *cfg, const char *path, char *err, size_t len);
+
+/* Sets one key (as in the file) from text. */
+bool dd_config_set(dd_config_t *cfg, const char *key, const char *value, char *err, size_t len);
+
+/* The whole service: one lock around the store and the engines (handlers are short; the
+ * event streams wait on the condition variable without holding it). */
+typedef struct dd_service {
+    dd_config_t cfg;
+    pthread_mutex_t lock;
+    pthread_cond_t events_cond; /* broadcast on every appended event and on shutdown */
+    dc_store_t *store;
+    dc_strategic_t *strategic;
+    bool stopping;
+    double started_s;
+    /* metrics */
+    uint64_t requests_total, requests_by_class[6]; /* 1xx..5xx by first digit */
+    uint64_t events_total;
+    size_t subscribers;
+    size_t open_conflicts;
+    /* per-party open event streams: party id -> count (few parties: a small array) */
+    struct {
+        int64_t party;
+        size_t n;
+    } streams[256];
+    size_t n_stream_parties;
+} dd_service_t;
+
+/* Opens the store, restores operations into the engine. false with a sentence in err. */
+bool dd_service_open(dd_service_t *svc, const dd_config_t *cfg, char *err, size_t len);
+void dd_service_close(dd_service_t *svc);
+
+/* Starts the HTTP server on cfg's address; NULL with err on failure. */
+struct MHD_Daemon *dd_http_start(dd_service_t *svc, char *err, size_t len);
+
+double dd_now_s(void);
+
+#endif

@@ -1,0 +1,546 @@
+/* deconflictd's HTTP side on libmicrohttpd: request bodies with a size limit, bearer
+ * authentication, routing, RFC 9457 problems, one JSON log line per request, Prometheus
+ * metrics, and the Server-Sent Events stream.
+ *
+ * Thread model: MHD_USE_THREAD_PER_CONNECTION (docs/dependencies.md has the measurement). An
+ * event stream is a response whose reader callback may block: it waits on the service's
+ * condition variable for new events, so streaming costs a sleeping thread per subscriber and
+ * no polling. */
+#include <errno.h>
+#include <jansson.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <arpa/inet.h>
+
+#include "daemon.h"
+#include "service.h"
+
+typedef struct request {
+    dd_service_t *svc;
+    char *body;
+    size_t len, cap;
+    bool too_large;
+    double t0;
+    int status;
+    int64_t party;
+    char party_name[DC_PARTY_NAME_MAX];
+    char method[16];
+    char path[256];
+} request_t;
+
+dc_err_t dd_problem(dd_problem_t *pb, int status, const char *code, const char *field,
+                    const char *fmt, ...)
+{
+    pb->status = status;
+    snprintf(pb->code, sizeof(pb->code), "%s", code);
+    snprintf(pb->field, sizeof(pb->field), "%s", field ? field : "");
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(pb->detail, sizeof(pb->detail), fmt, ap);
+    va_end(ap);
+    return status == 404 ? DC_ERR_NOT_FOUND : status == 409 ? DC_ERR_CONFLICT : DC_ERR_INVALID;
+}
+
+static enum MHD_Result send_text(struct MHD_Connection *c, request_t *rq, int status,
+                                 const char *type, const char *body, size_t len)
+{
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
+    if (!r) return MHD_NO;
+    MHD_add_response_header(r, "Content-Type", type);
+    MHD_add_response_header(r, "Cache-Control", "no-store");
+    rq->status = status;
+    enum MHD_Result ok = MHD_queue_response(c, (unsigned)status, r);
+    MHD_destroy_response(r);
+    return ok;
+}
+
+static enum MHD_Result send_json(struct MHD_Connection *c, request_t *rq, int status, json_t *j)
+{
+    char *text = json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(12));
+    json_decref(j);
+    if (!text) return MHD_NO;
+    enum MHD_Result ok = send_text(c, rq, status, "application/json", text, strlen(text));
+    free(text);
+    return ok;
+}
+
+static enum MHD_Result send_problem(struct MHD_Connection *c, request_t *rq, const dd_problem_t *pb)
+{
+    json_t *j = json_pack("{s:s, s:s, s:i, s:s, s:s}", "type", "about:blank", "title",
+                          MHD_get_reason_phrase_for((unsigned)pb->status), "status", pb->status,
+                          "code", pb->code, "detail", pb->detail);
+    if (pb->field[0]) json_object_set_new(j, "field", json_string(pb->field));
+    char *text = json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(12));
+    json_decref(j);
+    if (!text) return MHD_NO;
+    enum MHD_Result ok =
+        send_text(c, rq, pb->status, "application/problem+json", text, strlen(text));
+    free(text);
+    return ok;
+}
+
+static enum MHD_Result problem(struct MHD_Connection *c, request_t *rq, int status,
+                               const char *code, const char *field, const char *detail)
+{
+    dd_problem_t pb;
+    dd_problem(&pb, status, code, field, "%s", detail);
+    return send_problem(c, rq, &pb);
+}
+
+/* ---- authentication ---- */
+
+static bool authenticate(dd_service_t *svc, struct MHD_Connection *c, request_t *rq)
+{
+    const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
+    if (!h || strncmp(h, "Bearer ", 7) != 0) return false;
+    dc_party_t p;
+    pthread_mutex_lock(&svc->lock);
+    dc_err_t rc = dc_store_party_by_token(svc->store, h + 7, &p);
+    pthread_mutex_unlock(&svc->lock);
+    if (rc != DC_OK) return false;
+    rq->party = p.id;
+    snprintf(rq->party_name, sizeof(rq->party_name), "%s", p.name);
+    return true;
+}
+
+/* ---- listing ---- */
+
+typedef struct list_ctx {
+    json_t *items;
+    const char *state; /* filter on the view's "state" field, NULL: all */
+} list_ctx_t;
+
+static void add_item(const char *id, const char *view, void *ctx)
+{
+    (void)id;
+    list_ctx_t *l = ctx;
+    json_t *v = json_loads(view, 0, NULL);
+    if (!v) return;
+    const char *st = json_string_value(json_object_get(v, "state"));
+    if (l->state && (!st || strcmp(st, l->state) != 0)) {
+        json_decref(v);
+        return;
+    }
+    json_array_append_new(l->items, v);
+}
+
+static enum MHD_Result list_docs(struct MHD_Connection *c, request_t *rq, const char *kind,
+                                 const char *key)
+{
+    dd_service_t *svc = rq->svc;
+    const char *state = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "state");
+    list_ctx_t l = {json_array(), state};
+    pthread_mutex_lock(&svc->lock);
+    dc_err_t rc = dc_store_doc_list(svc->store, kind, rq->party, NULL, add_item, &l);
+    pthread_mutex_unlock(&svc->lock);
+    if (rc != DC_OK) {
+        json_decref(l.items);
+        return problem(c, rq, 500, "store_failed", "", "the store could not be read");
+    }
+    return send_json(c, rq, 200, json_pack("{s:o}", key, l.items));
+}
+
+static enum MHD_Result get_doc(struct MHD_Connection *c, request_t *rq, const char *kind,
+                               const char *id)
+{
+    dd_service_t *svc = rq->svc;
+    char *view = NULL, *state = NULL;
+    pthread_mutex_lock(&svc->lock);
+    dc_err_t rc = dc_store_doc_get(svc->store, kind, id, rq->party, &view, &state);
+    pthread_mutex_unlock(&svc->lock);
+    free(state);
+    if (rc != DC_OK) {
+        /* Someone else's document and no document at all answer the same. */
+        char msg[160];
+        snprintf(msg, sizeof(msg), "no %s '%.80s'", kind, id);
+        return problem(c, rq, 404, "not_found", "id", msg);
+    }
+    enum MHD_Result ok = send_text(c, rq, 200, "application/json", view, strlen(view));
+    free(view);
+    return ok;
+}
+
+/* ---- the event stream ---- */
+
+typedef struct stream {
+    dd_service_t *svc;
+    int64_t party;
+    int64_t last_seq;
+    char *pending; /* formatted events not yet handed to MHD */
+    size_t pending_len, pending_off, pending_cap;
+    double last_write_s;
+} stream_t;
+
+static void stream_append(int64_t seq, const char *type, const char *data, double t_s, void *ctx)
+{
+    (void)t_s;
+    stream_t *s = ctx;
+    size_t need = strlen(type) + strlen(data) + 64;
+    if (s->pending_len + need > s->pending_cap) {
+        size_t cap = (s->pending_len + need) * 2;
+        char *p = realloc(s->pending, cap);
+        if (!p) return;
+        s->pending = p, s->pending_cap = cap;
+    }
+    s->pending_len +=
+        (size_t)snprintf(s->pending + s->pending_len, s->pending_cap - s->pending_len,
+                         "id: %lld\nevent: %s\ndata: %s\n\n", (long long)seq, type, data);
+}
+
+static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    (void)pos;
+    stream_t *s = cls;
+    dd_service_t *svc = s->svc;
+    while (s->pending_off == s->pending_len) {
+        s->pending_off = s->pending_len = 0;
+        pthread_mutex_lock(&svc->lock);
+        if (svc->stopping) {
+            pthread_mutex_unlock(&svc->lock);
+            return MHD_CONTENT_READER_END_OF_STREAM;
+        }
+        dc_store_event_since(svc->store, s->party, s->last_seq, 256, stream_append, s,
+                             &s->last_seq);
+        if (s->pending_len == 0) {
+            double now = dd_now_s();
+            if (now - s->last_write_s >= svc->cfg.keepalive_s) {
+                pthread_mutex_unlock(&svc->lock);
+                s->last_write_s = now;
+                const char *ka = ": keepalive\n\n";
+                size_t n = strlen(ka) < max ? strlen(ka) : max;
+                memcpy(buf, ka, n);
+                return (ssize_t)n;
+            }
+            struct timespec until;
+            clock_gettime(CLOCK_REALTIME, &until);
+            until.tv_sec += 1;
+            pthread_cond_timedwait(&svc->events_cond, &svc->lock, &until);
+        }
+        pthread_mutex_unlock(&svc->lock);
+    }
+    size_t n = s->pending_len - s->pending_off;
+    if (n > max) n = max;
+    memcpy(buf, s->pending + s->pending_off, n);
+    s->pending_off += n;
+    s->last_write_s = dd_now_s();
+    return (ssize_t)n;
+}
+
+static void stream_free(void *cls)
+{
+    stream_t *s = cls;
+    dd_service_t *svc = s->svc;
+    pthread_mutex_lock(&svc->lock);
+    svc->subscribers--;
+    for (size_t i = 0; i < svc->n_stream_parties; i++)
+        if (svc->streams[i].party == s->party && svc->streams[i].n) svc->streams[i].n--;
+    pthread_mutex_unlock(&svc->lock);
+    free(s->pending);
+    free(s);
+}
+
+static enum MHD_Result open_stream(struct MHD_Connection *c, request_t *rq)
+{
+    dd_service_t *svc = rq->svc;
+    int64_t after = 0;
+    const char *last = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Last-Event-ID");
+    if (last) {
+        char *end;
+        errno = 0;
+        long long v = strtoll(last, &end, 10);
+        if (errno || end == last || *end || v < 0)
+            return problem(c, rq, 400, "invalid_argument", "Last-Event-ID",
+                           "Last-Event-ID: expected the id of an event received earlier");
+        after = v;
+    }
+    pthread_mutex_lock(&svc->lock);
+    size_t slot = svc->n_stream_parties;
+    for (size_t i = 0; i < svc->n_stream_parties; i++)
+        if (svc->streams[i].party == rq->party) slot = i;
+    bool full =
+        slot == sizeof(svc->streams) / sizeof(svc->streams[0]) ||
+        (slot < svc->n_stream_parties && svc->streams[slot].n >= svc->cfg.max_streams_party);
+    if (!full) {
+        if (slot == svc->n_stream_parties) svc->streams[svc->n_stream_parties++].party = rq->party;
+        svc->streams[slot].n++;
+        svc->subscribers++;
+    }
+    pthread_mutex_unlock(&svc->lock);
+    if (full)
+        return problem(c, rq, 429, "too_many_streams", "",
+                       "this party has the maximum number of open event streams");
+    stream_t *s = calloc(1, sizeof(*s));
+    if (!s) return MHD_NO;
+    s->svc = svc, s->party = rq->party, s->last_seq = after, s->last_write_s = dd_now_s();
+    struct MHD_Response *r =
+        MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16384, stream_read, s, stream_free);
+    if (!r) {
+        stream_free(s);
+        return MHD_NO;
+    }
+    MHD_add_response_header(r, "Content-Type", "text/event-stream");
+    MHD_add_response_header(r, "Cache-Control", "no-store");
+    rq->status = 200;
+    enum MHD_Result ok = MHD_queue_response(c, 200, r);
+    MHD_destroy_response(r);
+    return ok;
+}
+
+/* ---- metrics ---- */
+
+static enum MHD_Result metrics(struct MHD_Connection *c, request_t *rq)
+{
+    dd_service_t *svc = rq->svc;
+    dc_strategic_stats_t st;
+    char buf[4096];
+    pthread_mutex_lock(&svc->lock);
+    dc_strategic_stats(svc->strategic, &st);
+    int n = snprintf(buf, sizeof(buf),
+                     "# HELP deconflict_requests_total HTTP requests answered, by status class.\n"
+                     "# TYPE deconflict_requests_total counter\n"
+                     "deconflict_requests_total{class=\"2xx\"} %llu\n"
+                     "deconflict_requests_total{class=\"4xx\"} %llu\n"
+                     "deconflict_requests_total{class=\"5xx\"} %llu\n"
+                     "# HELP deconflict_events_total Events appended to parties' streams.\n"
+                     "# TYPE deconflict_events_total counter\n"
+                     "deconflict_events_total %llu\n"
+                     "# HELP deconflict_event_subscribers Open /v1/events streams.\n"
+                     "# TYPE deconflict_event_subscribers gauge\n"
+                     "deconflict_event_subscribers %zu\n"
+                     "# HELP deconflict_open_conflicts Conflicts not resolved.\n"
+                     "# TYPE deconflict_open_conflicts gauge\n"
+                     "deconflict_open_conflicts %zu\n"
+                     "# HELP deconflict_live_operations Operations in the strategic engine.\n"
+                     "# TYPE deconflict_live_operations gauge\n"
+                     "deconflict_live_operations %zu\n"
+                     "# HELP deconflict_live_volumes Volumes in the strategic engine.\n"
+                     "# TYPE deconflict_live_volumes gauge\n"
+                     "deconflict_live_volumes %zu\n"
+                     "# HELP deconflict_uptime_seconds Seconds since the daemon started.\n"
+                     "# TYPE deconflict_uptime_seconds gauge\n"
+                     "deconflict_uptime_seconds %.0f\n",
+                     (unsigned long long)svc->requests_by_class[2],
+                     (unsigned long long)svc->requests_by_class[4],
+                     (unsigned long long)svc->requests_by_class[5],
+                     (unsigned long long)svc->events_total, svc->subscribers, svc->open_conflicts,
+                     st.operations, st.volumes, dd_now_s() - svc->started_s);
+    pthread_mutex_unlock(&svc->lock);
+    return send_text(c, rq, 200, "text/plain; version=0.0.4", buf, (size_t)n);
+}
+
+/* ---- routing ---- */
+
+/* Splits "/v1/operations/ID/ACTION" style paths: returns the number of segments (max 4). */
+static int split(const char *url, char seg[4][128])
+{
+    int n = 0;
+    const char *p = url;
+    while (*p == '/') p++;
+    while (*p && n < 4) {
+        const char *e = strchr(p, '/');
+        size_t len = e ? (size_t)(e - p) : strlen(p);
+        if (len >= 128) return -1;
+        memcpy(seg[n], p, len);
+        seg[n][len] = '\0';
+        n++;
+        p += len;
+        while (*p == '/') p++;
+    }
+    return *p ? -1 : n;
+}
+
+static enum MHD_Result with_result(struct MHD_Connection *c, request_t *rq, dc_err_t rc,
+                                   json_t *out, const dd_problem_t *pb, int ok_status)
+{
+    if (rc != DC_OK) return send_problem(c, rq, pb);
+    return send_json(c, rq, ok_status, out);
+}
+
+static json_t *parse_body(request_t *rq, dd_problem_t *pb)
+{
+    json_error_t err;
+    json_t *j = json_loadb(rq->body ? rq->body : "", rq->len, JSON_REJECT_DUPLICATES, &err);
+    if (!j)
+        dd_problem(pb, 400, "invalid_json", "", "request body is not JSON: %s (line %d column %d)",
+                   err.text, err.line, err.column);
+    else if (!json_is_object(j)) {
+        json_decref(j);
+        j = NULL;
+        dd_problem(pb, 400, "invalid_json", "", "request body: expected a JSON object");
+    }
+    return j;
+}
+
+static enum MHD_Result route(struct MHD_Connection *c, request_t *rq, const char *url,
+                             const char *method)
+{
+    dd_service_t *svc = rq->svc;
+    bool get = strcmp(method, "GET") == 0, post = strcmp(method, "POST") == 0;
+    if (strcmp(url, "/healthz") == 0 && get)
+        return send_text(c, rq, 200, "application/json", "{\"status\":\"ok\"}", 15);
+    if (strcmp(url, "/metrics") == 0 && get) return metrics(c, rq);
+    char seg[4][128];
+    int n = split(url, seg);
+    if (n < 2 || strcmp(seg[0], "v1") != 0)
+        return problem(c, rq, 404, "not_found", "", "no such resource");
+    if (!authenticate(svc, c, rq))
+        return problem(c, rq, 401, "unauthorized", "Authorization",
+                       "Authorization: expected 'Bearer <token>' with a valid party token");
+    if (rq->too_large) {
+        char msg[96];
+        snprintf(msg, sizeof(msg), "request body larger than %zu bytes", svc->cfg.max_body_bytes);
+        return problem(c, rq, 413, "too_large", "", msg);
+    }
+    dd_problem_t pb;
+    json_t *out = NULL;
+    dc_err_t rc;
+    if (strcmp(seg[1], "operations") == 0) {
+        if (n == 2 && get) return list_docs(c, rq, "operation", "operations");
+        if (n == 2 && post) {
+            const char *ct = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type");
+            if (ct && strncmp(ct, "application/json", 16) != 0)
+                return problem(c, rq, 415, "unsupported_media_type", "Content-Type",
+                               "Content-Type: expected application/json");
+            const char *key = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Idempotency-Key");
+            if (key && (strlen(key) == 0 || strlen(key) > 200))
+                return problem(c, rq, 400, "invalid_argument", "Idempotency-Key",
+                               "Idempotency-Key: 1-200 characters");
+            json_t *body = parse_body(rq, &pb);
+            if (!body) return send_problem(c, rq, &pb);
+            pthread_mutex_lock(&svc->lock);
+            int status;
+            char *stored;
+            if (key && dc_store_idem_get(svc->store, rq->party, key, &status, &stored) == DC_OK) {
+                pthread_mutex_unlock(&svc->lock);
+                json_decref(body);
+                enum MHD_Result ok =
+                    send_text(c, rq, status, "application/json", stored, strlen(stored));
+                free(stored);
+                return ok;
+            }
+            rc = dd_operation_create(svc, rq->party, body, &out, &pb);
+            if (rc == DC_OK && key) {
+                char *text = json_dumps(out, JSON_COMPACT | JSON_REAL_PRECISION(12));
+                if (text) dc_store_idem_put(svc->store, rq->party, key, 201, text, dd_now_s());
+                free(text);
+            }
+            pthread_mutex_unlock(&svc->lock);
+            json_decref(body);
+            return with_result(c, rq, rc, out, &pb, 201);
+        }
+        if (n == 3 && get) return get_doc(c, rq, "operation", seg[2]);
+        if (n == 4 && post) {
+            pthread_mutex_lock(&svc->lock);
+            rc = dd_operation_set_state(svc, rq->party, seg[2], seg[3], &out, &pb);
+            pthread_mutex_unlock(&svc->lock);
+            return with_result(c, rq, rc, out, &pb, 200);
+        }
+    } else if (strcmp(seg[1], "conflicts") == 0) {
+        if (n == 2 && get) return list_docs(c, rq, "conflict", "conflicts");
+        if (n == 3 && get) return get_doc(c, rq, "conflict", seg[2]);
+        if (n == 4 && post && strcmp(seg[3], "ack") == 0) {
+            pthread_mutex_lock(&svc->lock);
+            rc = dd_conflict_ack(svc, rq->party, seg[2], &out, &pb);
+            pthread_mutex_unlock(&svc->lock);
+            return with_result(c, rq, rc, out, &pb, 200);
+        }
+    } else if (strcmp(seg[1], "events") == 0 && n == 2 && get) {
+        return open_stream(c, rq);
+    }
+    return problem(c, rq, 404, "not_found", "", "no such resource");
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls)
+{
+    (void)version;
+    dd_service_t *svc = cls;
+    request_t *rq = *con_cls;
+    if (!rq) {
+        rq = calloc(1, sizeof(*rq));
+        if (!rq) return MHD_NO;
+        rq->svc = svc;
+        rq->t0 = dd_now_s();
+        snprintf(rq->method, sizeof(rq->method), "%s", method);
+        snprintf(rq->path, sizeof(rq->path), "%s", url);
+        *con_cls = rq;
+        return MHD_YES;
+    }
+    if (*upload_data_size) {
+        /* Keep reading past the limit (answering early would reset the connection), but
+         * keep nothing. */
+        if (!rq->too_large && rq->len + *upload_data_size > svc->cfg.max_body_bytes) {
+            rq->too_large = true;
+            free(rq->body);
+            rq->body = NULL;
+            rq->len = rq->cap = 0;
+        }
+        if (!rq->too_large) {
+            if (rq->len + *upload_data_size + 1 > rq->cap) {
+                size_t cap = (rq->len + *upload_data_size + 1) * 2;
+                char *b = realloc(rq->body, cap);
+                if (!b) return MHD_NO;
+                rq->body = b, rq->cap = cap;
+            }
+            memcpy(rq->body + rq->len, upload_data, *upload_data_size);
+            rq->len += *upload_data_size;
+            rq->body[rq->len] = '\0';
+        }
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    return route(c, rq, url, method);
+}
+
+/* Counts the request and prints its log line: one JSON object per request on stderr. */
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    (void)c, (void)toe;
+    dd_service_t *svc = cls;
+    request_t *rq = *con_cls;
+    if (!rq) return;
+    pthread_mutex_lock(&svc->lock);
+    svc->requests_total++;
+    if (rq->status >= 100 && rq->status < 600) svc->requests_by_class[rq->status / 100]++;
+    pthread_mutex_unlock(&svc->lock);
+    if (!svc->cfg.quiet) {
+        json_t *line = json_pack("{s:f, s:s, s:s, s:i, s:f, s:s}", "t", rq->t0, "method",
+                                 rq->method, "path", rq->path, "status", rq->status, "duration_ms",
+                                 (dd_now_s() - rq->t0) * 1e3, "party", rq->party_name);
+        char *text = line ? json_dumps(line, JSON_COMPACT | JSON_REAL_PRECISION(12)) : NULL;
+        if (text) fprintf(stderr, "%s\n", text);
+        free(text);
+        json_decref(line);
+    }
+    free(rq->body);
+    free(rq);
+    *con_cls = NULL;
+}
+
+struct MHD_Daemon *dd_http_start(dd_service_t *svc, char *err, size_t len)
+{
+    struct sockaddr_in addr;
+    memset(&addr, 0, sizeof(addr));
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons((uint16_t)svc->cfg.listen_port);
+    if (inet_pton(AF_INET, svc->cfg.listen_host, &addr.sin_addr) != 1) {
+        snprintf(err, len, "listen address '%s' is not an IPv4 address", svc->cfg.listen_host);
+        return NULL;
+    }
+    struct MHD_Daemon *d = MHD_start_daemon(
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_ERROR_LOG,
+        (uint16_t)svc->cfg.listen_port, NULL, NULL, on_request, svc, MHD_OPTION_SOCK_ADDR, &addr,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, svc, MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned)120, MHD_OPTION_END);
+    if (!d)
+        snprintf(err, len, "cannot listen on %s:%d: %s", svc->cfg.listen_host, svc->cfg.listen_port,
+                 strerror(errno));
+    return d;
+}

@@ -1,0 +1,132 @@
+/* deconflictd — the service parties connect to: HTTP/JSON API, per-party authentication, the
+ * embedded store, the event stream. docs/service.md describes it; docs/openapi.yaml is the API.
+ *
+ *   deconflictd --data DIR --listen HOST:PORT [--config FILE] [--quiet]
+ *
+ * Exit status: 0 after a clean shutdown (SIGTERM/SIGINT), 1 when it cannot start, 2 bad usage. */
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <microhttpd.h>
+
+#include "daemon.h"
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    stop_requested = 1;
+}
+
+static void usage(FILE *out)
+{
+    fputs("usage: deconflictd [--data DIR] [--listen HOST:PORT] [--config FILE] [options]\n"
+          "\n"
+          "  --data DIR             data directory: the SQLite store (created if absent;\n"
+          "                         default ./deconflict-data)\n"
+          "  --listen HOST:PORT     IPv4 address to serve HTTP on (default 127.0.0.1:8080;\n"
+          "                         port 0 picks a free one, printed on stdout)\n"
+          "  --config FILE          'key = value' lines with the keys below (flags win)\n"
+          "  --max-body-bytes N     larger request bodies get 413 (default 16777216)\n"
+          "  --max-streams-per-party N  open /v1/events streams per party (default 8)\n"
+          "  --keepalive-s S        comment line on idle event streams (default 15)\n"
+          "  --quiet                no per-request log lines\n"
+          "  --help                 this text\n"
+          "\n"
+          "Config keys: data, listen, max_body_bytes, max_streams_per_party, keepalive_s,\n"
+          "quiet (true/false). Parties: deconflict party add NAME --data DIR.\n",
+          out);
+}
+
+int main(int argc, char **argv)
+{
+    dd_config_t cfg;
+    dd_config_default(&cfg);
+    char err[512];
+    /* The config file first, then flags over it. */
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            usage(stdout);
+            return 0;
+        }
+        if (strcmp(argv[i], "--config") == 0) {
+            if (i + 1 >= argc) {
+                fprintf(stderr, "deconflictd: --config needs a file\n");
+                return 2;
+            }
+            if (!dd_config_load(&cfg, argv[i + 1], err, sizeof(err))) {
+                fprintf(stderr, "deconflictd: %s\n", err);
+                return 2;
+            }
+        }
+    }
+    static const struct {
+        const char *flag, *key;
+    } flags[] = {{"--data", "data"},
+                 {"--listen", "listen"},
+                 {"--max-body-bytes", "max_body_bytes"},
+                 {"--max-streams-per-party", "max_streams_per_party"},
+                 {"--keepalive-s", "keepalive_s"}};
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--config") == 0) {
+            i++;
+            continue;
+        }
+        if (strcmp(argv[i], "--quiet") == 0) {
+            cfg.quiet = true;
+            continue;
+        }
+        size_t k = 0;
+        while (k < sizeof(flags) / sizeof(flags[0]) && strcmp(argv[i], flags[k].flag) != 0) k++;
+        if (k == sizeof(flags) / sizeof(flags[0])) {
+            fprintf(stderr, "deconflictd: unknown argument '%s'\n\n", argv[i]);
+            usage(stderr);
+            return 2;
+        }
+        if (i + 1 >= argc) {
+            fprintf(stderr, "deconflictd: %s needs a value\n", argv[i]);
+            return 2;
+        }
+        if (!dd_config_set(&cfg, flags[k].key, argv[++i], err, sizeof(err))) {
+            fprintf(stderr, "deconflictd: %s: %s\n", flags[k].flag, err);
+            return 2;
+        }
+    }
+
+    static dd_service_t svc;
+    if (!dd_service_open(&svc, &cfg, err, sizeof(err))) {
+        fprintf(stderr, "deconflictd: %s\n", err);
+        return 1;
+    }
+    struct MHD_Daemon *http = dd_http_start(&svc, err, sizeof(err));
+    if (!http) {
+        fprintf(stderr, "deconflictd: %s\n", err);
+        dd_service_close(&svc);
+        return 1;
+    }
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(http, MHD_DAEMON_INFO_BIND_PORT);
+    printf("deconflictd listening on http://%s:%u (data %s)\n", cfg.listen_host,
+           info ? info->port : (unsigned)cfg.listen_port, cfg.data_dir);
+    fflush(stdout);
+
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    while (!stop_requested) sleep(1); /* a signal cuts the sleep short */
+
+    /* Graceful: wake the event streams so their threads end, then stop the server (which
+     * waits for the connection threads), then close the store. */
+    pthread_mutex_lock(&svc.lock);
+    svc.stopping = true;
+    pthread_cond_broadcast(&svc.events_cond);
+    pthread_mutex_unlock(&svc.lock);
+    MHD_stop_daemon(http);
+    dd_service_close(&svc);
+    fprintf(stderr, "deconflictd: stopped\n");
+    return 0;
+}

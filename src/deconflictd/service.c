@@ -1,0 +1,573 @@
+/* deconflictd's state: the store, the strategic engine, and what filing an operation does —
+ * store it, find its conflicts, write each party's view of each conflict, append the events.
+ * Everything here runs under svc->lock (taken by the HTTP handlers). */
+#include "service.h"
+
+#include <jansson.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "deconflict/timefmt.h"
+
+static void restore_operation(const dc_doc_t *doc, void *ctx)
+{
+    dd_service_t *svc = ctx;
+    dc_op_state_t state;
+    if (dc_op_state_parse(doc->state, &state) != DC_OK || !dc_op_state_is_live(state)) return;
+    json_t *v = json_loads(doc->view_a, 0, NULL);
+    if (!v) return;
+    dc_operation_t op;
+    if (dd_operation_from_view(v, doc->party_a, &op) == DC_OK) {
+        op.state = state;
+        if (dc_strategic_file(svc->strategic, &op, NULL) != DC_OK)
+            fprintf(stderr, "deconflictd: could not restore operation %s\n", doc->id);
+        dc_operation_clear(&op);
+    }
+    json_decref(v);
+}
+
+static void count_open(const dc_doc_t *doc, void *ctx)
+{
+    if (strcmp(doc->state, "open") == 0) (*(size_t *)ctx)++;
+}
+
+bool dd_service_open(dd_service_t *svc, const dd_config_t *cfg, char *err, size_t len)
+{
+    memset(svc, 0, sizeof(*svc));
+    svc->cfg = *cfg;
+    pthread_mutex_init(&svc->lock, NULL);
+    pthread_cond_init(&svc->events_cond, NULL);
+    svc->started_s = dd_now_s();
+    svc->store = dc_store_open(cfg->data_dir, err, len);
+    if (!svc->store) return false;
+    svc->strategic = dc_strategic_new(NULL);
+    if (!svc->strategic) {
+        snprintf(err, len, "out of memory");
+        return false;
+    }
+    if (dc_store_doc_each(svc->store, "operation", restore_operation, svc) != DC_OK ||
+        dc_store_doc_each(svc->store, "conflict", count_open, &svc->open_conflicts) != DC_OK) {
+        snprintf(err, len, "restoring from the store: %s", dc_store_last_error(svc->store));
+        return false;
+    }
+    return true;
+}
+
+void dd_service_close(dd_service_t *svc)
+{
+    dc_strategic_free(svc->strategic);
+    dc_store_close(svc->store);
+    pthread_cond_destroy(&svc->events_cond);
+    pthread_mutex_destroy(&svc->lock);
+}
+
+/* ---- names and ids ---- */
+
+void dd_random_id(const char *prefix, char *out, size_t len)
+{
+    unsigned char raw[12];
+    randombytes_buf(raw, sizeof(raw));
+    char hex[2 * sizeof(raw) + 1];
+    sodium_bin2hex(hex, sizeof(hex), raw, sizeof(raw));
+    snprintf(out, len, "%s%s", prefix, hex);
+}
+
+/* The party id behind a party name in the engine: deconflictd files operations with the
+ * party's numeric id as the engine's party name, so names can change without re-filing. */
+static void party_key(int64_t party, char out[DC_STRATEGIC_ID_MAX])
+{
+    snprintf(out, DC_STRATEGIC_ID_MAX, "p%lld", (long long)party);
+}
+
+static void name_of_party(const dc_party_t *p, void *ctx)
+{
+    struct {
+        int64_t id;
+        char *name;
+    } *q = ctx;
+    if (p->id == q->id) snprintf(q->name, DC_PARTY_NAME_MAX, "%s", p->name);
+}
+
+void dd_party_name(dd_service_t *svc, int64_t party, char out[DC_PARTY_NAME_MAX])
+{
+    struct {
+        int64_t id;
+        char *name;
+    } q = {party, out};
+    out[0] = '\0';
+    dc_store_party_list(svc->store, name_of_party, &q);
+}
+
+static char *time_text(double t_s, char buf[40])
+{
+    if (dc_time_format_rfc3339(t_s, buf, 40) != DC_OK) snprintf(buf, 40, "%.3f", t_s);
+    return buf;
+}
+
+/* ---- events ---- */
+
+dc_err_t dd_event(dd_service_t *svc, int64_t party, const char *type, json_t *data)
+{
+    char *text = json_dumps(data, JSON_COMPACT | JSON_REAL_PRECISION(12));
+    if (!text) return DC_ERR_NOMEM;
+    dc_err_t rc = dc_store_event_append(svc->store, party, type, text, dd_now_s(), NULL);
+    free(text);
+    if (rc == DC_OK) svc->events_total++;
+    return rc;
+}
+
+/* ---- operations ---- */
+
+dc_err_t dd_operation_from_view(json_t *view, int64_t party, dc_operation_t *op)
+{
+    json_t *o = json_object();
+    json_object_set(o, "id", json_object_get(view, "id"));
+    char key[DC_STRATEGIC_ID_MAX];
+    party_key(party, key);
+    json_object_set_new(o, "party", json_string(key));
+    json_object_set(o, "ref", json_object_get(view, "ref"));
+    json_object_set(o, "priority", json_object_get(view, "priority"));
+    json_object_set(o, "volumes", json_object_get(view, "volumes"));
+    char *text = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(12));
+    json_decref(o);
+    if (!text) return DC_ERR_NOMEM;
+    dc_strategic_error_t err;
+    dc_err_t rc = dc_operation_parse_json(text, strlen(text), op, &err);
+    free(text);
+    return rc;
+}
+
+/* Writes the operation's document and returns its view (new reference). */
+static json_t *put_operation(dd_service_t *svc, int64_t party, const char *id, const char *ref,
+                             dc_op_state_t state, json_int_t priority, uint64_t version,
+                             json_t *volumes, double created_s, dc_err_t *rc)
+{
+    double now = dd_now_s();
+    char c[40], u[40];
+    json_t *view = json_pack("{s:s, s:s, s:s, s:I, s:I, s:O, s:s, s:s}", "id", id, "ref", ref,
+                             "state", dc_op_state_name(state), "priority", priority, "version",
+                             (json_int_t)version, "volumes", volumes, "created",
+                             time_text(created_s, c), "updated", time_text(now, u));
+    char *text = view ? json_dumps(view, JSON_COMPACT | JSON_REAL_PRECISION(12)) : NULL;
+    if (!text) {
+        json_decref(view);
+        *rc = DC_ERR_NOMEM;
+        return NULL;
+    }
+    dc_doc_t doc = {"operation", id, party, 0, text, NULL, dc_op_state_name(state), now};
+    *rc = dc_store_doc_put(svc->store, &doc);
+    free(text);
+    if (*rc != DC_OK) {
+        json_decref(view);
+        return NULL;
+    }
+    return view;
+}
+
+static const char *priority_word(dc_priority_cmp_t p)
+{
+    return p == DC_PRIORITY_LOWER ? "lower" : p == DC_PRIORITY_HIGHER ? "higher" : "equal";
+}
+
+/* Who owns an engine reference: found through the operation documents. */
+typedef struct ref_owner {
+    const char *ref;
+    char id[DC_STRATEGIC_ID_MAX];
+    int64_t party;
+} ref_owner_t;
+
+static void match_ref(const dc_doc_t *doc, void *ctx)
+{
+    ref_owner_t *r = ctx;
+    if (r->party) return;
+    json_t *v = json_loads(doc->view_a, 0, NULL);
+    if (!v) return;
+    const char *ref = json_string_value(json_object_get(v, "ref"));
+    if (ref && strcmp(ref, r->ref) == 0) {
+        snprintf(r->id, sizeof(r->id), "%s", doc->id);
+        r->party = doc->party_a;
+    }
+    json_decref(v);
+}
+
+/* One overlap as both sides may see it. */
+static json_t *overlap_json(const dc_strategic_conflict_t *c, bool with_volume_index)
+{
+    char a[40], b[40];
+    json_t *fp = c->footprint_geojson ? json_loads(c->footprint_geojson, 0, NULL) : json_null();
+    json_t *o =
+        json_pack("{s:o, s:f, s:f, s:s, s:s, s:f, s:b, s:b}", "footprint", fp ? fp : json_null(),
+                  "alt_lower_m", c->alt_lower_m, "alt_upper_m", c->alt_upper_m, "time_start",
+                  time_text(c->t_start_s, a), "time_end", time_text(c->t_end_s, b), "area_m2",
+                  c->area_m2, "touching", c->touching, "alt_assumption", c->alt_assumption);
+    if (o && with_volume_index)
+        json_object_set_new(o, "own_volume_index", json_integer((json_int_t)c->volume_index));
+    return o;
+}
+
+/* The conflict id of an operation pair: the same whichever side files, and opaque. */
+static void conflict_id(const char *op1, const char *op2, char out[40])
+{
+    const char *lo = strcmp(op1, op2) < 0 ? op1 : op2, *hi = lo == op1 ? op2 : op1;
+    unsigned char h[12];
+    crypto_generichash_state st;
+    crypto_generichash_init(&st, NULL, 0, sizeof(h));
+    crypto_generichash_update(&st, (const unsigned char *)lo, strlen(lo) + 1);
+    crypto_generichash_update(&st, (const unsigned char *)hi, strlen(hi) + 1);
+    crypto_generichash_final(&st, h, sizeof(h));
+    char hex[25];
+    sodium_bin2hex(hex, sizeof(hex), h, sizeof(h));
+    snprintf(out, 40, "cf_%s", hex);
+}
+
+/* Writes one strategic conflict between op (filed by party) and the other operation, from the
+ * engine's result rows [from, to) that concern it, and appends both parties' events. */
+static dc_err_t put_strategic_conflict(dd_service_t *svc, int64_t party, const char *op_id,
+                                       const char *op_ref, const ref_owner_t *other,
+                                       const dc_strategic_conflict_t *rows, size_t n,
+                                       json_t *conflicts_out)
+{
+    char id[40], now_text[40], mine[DC_PARTY_NAME_MAX], theirs[DC_PARTY_NAME_MAX];
+    conflict_id(op_id, other->id, id);
+    dd_party_name(svc, party, mine);
+    dd_party_name(svc, other->party, theirs);
+    double now = dd_now_s();
+    char *old_view = NULL, *old_state = NULL;
+    bool existed =
+        dc_store_doc_get(svc->store, "conflict", id, party, &old_view, &old_state) == DC_OK;
+    free(old_view), free(old_state);
+    json_t *ov_a = json_array(), *ov_b = json_array();
+    for (size_t i = 0; i < n; i++) {
+        json_array_append_new(ov_a, overlap_json(&rows[i], true));
+        json_array_append_new(ov_b, overlap_json(&rows[i], false));
+    }
+    dc_priority_cmp_t pr = rows[0].priority;
+    json_t *va =
+        json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:s}", "id", id, "kind", "strategic",
+                  "state", "open", "own_operation", op_id, "other_party", theirs,
+                  "other_operation_ref", rows[0].other_ref, "priority", priority_word(pr),
+                  "overlaps", ov_a, "updated", time_text(now, now_text));
+    json_t *vb = json_pack(
+        "{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:s}", "id", id, "kind", "strategic", "state",
+        "open", "own_operation", other->id, "other_party", mine, "other_operation_ref", op_ref,
+        "priority", priority_word((dc_priority_cmp_t)-pr), "overlaps", ov_b, "updated", now_text);
+    if (!va || !vb) {
+        json_decref(va), json_decref(vb);
+        return DC_ERR_NOMEM;
+    }
+    char *ta = json_dumps(va, JSON_COMPACT | JSON_REAL_PRECISION(12)),
+         *tb = json_dumps(vb, JSON_COMPACT | JSON_REAL_PRECISION(12));
+    /* Each side sees the other operation by its engine reference, never by its id. */
+    dc_doc_t doc = {"conflict", id, party, other->party, ta, tb, "open", now};
+    dc_err_t rc = ta && tb ? dc_store_doc_put(svc->store, &doc) : DC_ERR_NOMEM;
+    const char *type = existed ? "conflict.update" : "conflict.new";
+    if (rc == DC_OK) rc = dd_event(svc, party, type, va);
+    if (rc == DC_OK) rc = dd_event(svc, other->party, type, vb);
+    if (rc == DC_OK && !existed) svc->open_conflicts++;
+    if (rc == DC_OK) json_array_append(conflicts_out, va);
+    free(ta), free(tb);
+    json_decref(va), json_decref(vb);
+    return rc;
+}
+
+/* Turns the engine's rows (sorted by volume, then other_ref) into one conflict per other
+ * operation. */
+static dc_err_t record_conflicts(dd_service_t *svc, int64_t party, const char *op_id,
+                                 const char *op_ref, dc_strategic_result_t *res,
+                                 json_t *conflicts_out)
+{
+    /* Group by other_ref: a small quadratic pass, results are short. */
+    bool *done = calloc(res->n_conflicts ? res->n_conflicts : 1, sizeof(bool));
+    dc_strategic_conflict_t *rows =
+        malloc((res->n_conflicts ? res->n_conflicts : 1) * sizeof(*rows));
+    if (!done || !rows) {
+        free(done), free(rows);
+        return DC_ERR_NOMEM;
+    }
+    dc_err_t rc = DC_OK;
+    for (size_t i = 0; i < res->n_conflicts && rc == DC_OK; i++) {
+        if (done[i]) continue;
+        size_t n = 0;
+        for (size_t j = i; j < res->n_conflicts; j++)
+            if (!done[j] && strcmp(res->conflicts[j].other_ref, res->conflicts[i].other_ref) == 0)
+                rows[n++] = res->conflicts[j], done[j] = true;
+        ref_owner_t other = {.ref = res->conflicts[i].other_ref};
+        dc_store_doc_each(svc->store, "operation", match_ref, &other);
+        if (!other.party) continue; /* cannot happen: every engine operation has a document */
+        rc = put_strategic_conflict(svc, party, op_id, op_ref, &other, rows, n, conflicts_out);
+    }
+    free(done), free(rows);
+    return rc;
+}
+
+dc_err_t dd_operation_create(dd_service_t *svc, int64_t party, json_t *body, json_t **out,
+                             dd_problem_t *pb)
+{
+    json_t *vols = json_object_get(body, "volumes");
+    json_t *prio = json_object_get(body, "priority");
+    json_t *st = json_object_get(body, "state");
+    if (!json_is_array(vols))
+        return dd_problem(pb, 400, "invalid_argument", "volumes",
+                          "volumes: expected an array of Volume4D");
+    if (prio && !json_is_integer(prio))
+        return dd_problem(pb, 400, "invalid_argument", "priority", "priority: expected an integer");
+    dc_op_state_t state = DC_OP_PLANNED;
+    if (st && (!json_is_string(st) || dc_op_state_parse(json_string_value(st), &state) != DC_OK ||
+               (state != DC_OP_PLANNED && state != DC_OP_ACTIVE)))
+        return dd_problem(pb, 400, "invalid_argument", "state",
+                          "state: a new operation is 'planned' or 'active'");
+    char id[DC_STRATEGIC_ID_MAX], ref[DC_STRATEGIC_ID_MAX];
+    dd_random_id("op_", id, sizeof(id));
+    dd_random_id("ref_", ref, sizeof(ref));
+    json_t *view = json_pack("{s:s, s:s, s:I, s:O}", "id", id, "ref", ref, "priority",
+                             prio ? json_integer_value(prio) : (json_int_t)0, "volumes", vols);
+    dc_operation_t op;
+    memset(&op, 0, sizeof(op));
+    char key[DC_STRATEGIC_ID_MAX];
+    party_key(party, key);
+    json_t *o = json_object();
+    json_object_set_new(o, "id", json_string(id));
+    json_object_set_new(o, "party", json_string(key));
+    json_object_set_new(o, "ref", json_string(ref));
+    json_object_set(o, "priority", json_object_get(view, "priority"));
+    json_object_set(o, "volumes", vols);
+    char *text = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(12));
+    json_decref(o);
+    dc_strategic_error_t err;
+    dc_err_t rc = text ? dc_operation_parse_json(text, strlen(text), &op, &err) : DC_ERR_NOMEM;
+    free(text);
+    if (rc != DC_OK) {
+        json_decref(view);
+        if (rc == DC_ERR_NOMEM) return dd_problem(pb, 500, "out_of_memory", "", "out of memory");
+        char field[200];
+        if (err.volume_index >= 0)
+            snprintf(field, sizeof(field), "volumes/%ld/%s", err.volume_index, err.field);
+        else
+            snprintf(field, sizeof(field), "%s", err.field);
+        return dd_problem(pb, rc == DC_ERR_LIMIT ? 413 : 400, dc_err_code(rc), field, "%s: %s",
+                          field, err.message);
+    }
+    op.state = state;
+    dc_strategic_result_t res;
+    rc = dc_strategic_file(svc->strategic, &op, &res);
+    dc_operation_clear(&op);
+    if (rc != DC_OK) {
+        json_decref(view);
+        return dd_problem(pb, dc_err_http_status(rc), dc_err_code(rc), "volumes",
+                          "the operation could not be filed: %s", dc_strerror(rc));
+    }
+    /* Durable before we answer: the operation, its conflicts and every event, in one
+     * transaction. If the store fails, the engine forgets the operation again. */
+    json_t *conflicts = json_array();
+    rc = dc_store_begin(svc->store);
+    json_t *opview = NULL;
+    if (rc == DC_OK)
+        opview = put_operation(svc, party, id, ref, state,
+                               json_integer_value(json_object_get(view, "priority")), 1, vols,
+                               dd_now_s(), &rc);
+    if (rc == DC_OK) rc = dd_event(svc, party, "operation.created", opview);
+    if (rc == DC_OK) rc = record_conflicts(svc, party, id, ref, &res, conflicts);
+    if (rc == DC_OK) rc = dc_store_commit(svc->store);
+    dc_strategic_result_clear(&res);
+    json_decref(view);
+    if (rc != DC_OK) {
+        dc_store_rollback(svc->store);
+        dc_strategic_set_state(svc->strategic, id, DC_OP_CANCELLED);
+        json_decref(opview), json_decref(conflicts);
+        return dd_problem(pb, 500, "store_failed", "", "the store refused the write: %s",
+                          dc_store_last_error(svc->store));
+    }
+    pthread_cond_broadcast(&svc->events_cond);
+    json_object_set_new(opview, "conflicts", conflicts);
+    *out = opview;
+    return DC_OK;
+}
+
+/* Marks every conflict of operation op_id resolved for both sides, with events. */
+static dc_err_t resolve_conflicts_of(dd_service_t *svc, const char *op_id);
+
+typedef struct conflict_row {
+    char id[40];
+    int64_t pa, pb;
+    char *va, *vb;
+} conflict_row_t;
+
+typedef struct conflict_rows {
+    const char *op_id;
+    conflict_row_t *rows;
+    size_t n, cap;
+} conflict_rows_t;
+
+static void match_conflict(const dc_doc_t *doc, void *ctx)
+{
+    conflict_rows_t *r = ctx;
+    if (strcmp(doc->state, "open") != 0) return;
+    json_t *a = json_loads(doc->view_a, 0, NULL),
+           *b = doc->view_b ? json_loads(doc->view_b, 0, NULL) : NULL;
+    const char *oa = a ? json_string_value(json_object_get(a, "own_operation")) : NULL;
+    const char *ob = b ? json_string_value(json_object_get(b, "own_operation")) : NULL;
+    if ((oa && strcmp(oa, r->op_id) == 0) || (ob && strcmp(ob, r->op_id) == 0)) {
+        if (r->n == r->cap) {
+            size_t cap = r->cap ? 2 * r->cap : 8;
+            conflict_row_t *nr = realloc(r->rows, cap * sizeof(*nr));
+            if (!nr) goto out;
+            r->rows = nr, r->cap = cap;
+        }
+        conflict_row_t *row = &r->rows[r->n++];
+        snprintf(row->id, sizeof(row->id), "%s", doc->id);
+        row->pa = doc->party_a, row->pb = doc->party_b;
+        row->va = strdup(doc->view_a), row->vb = strdup(doc->view_b ? doc->view_b : "{}");
+    }
+out:
+    json_decref(a), json_decref(b);
+}
+
+static char *with_state(const char *view, const char *state, json_t **as_json)
+{
+    json_t *v = json_loads(view, 0, NULL);
+    if (!v) return NULL;
+    json_object_set_new(v, "state", json_string(state));
+    char t[40];
+    json_object_set_new(v, "updated", json_string(time_text(dd_now_s(), t)));
+    char *text = json_dumps(v, JSON_COMPACT | JSON_REAL_PRECISION(12));
+    *as_json = v;
+    return text;
+}
+
+static dc_err_t resolve_conflicts_of(dd_service_t *svc, const char *op_id)
+{
+    conflict_rows_t r = {.op_id = op_id};
+    dc_err_t rc = dc_store_doc_each(svc->store, "conflict", match_conflict, &r);
+    for (size_t i = 0; i < r.n; i++) {
+        conflict_row_t *row = &r.rows[i];
+        json_t *ja = NULL, *jb = NULL;
+        char *ta = with_state(row->va, "resolved", &ja), *tb = with_state(row->vb, "resolved", &jb);
+        dc_doc_t doc = {"conflict", row->id, row->pa, row->pb, ta, tb, "resolved", dd_now_s()};
+        if (rc == DC_OK) rc = ta && tb ? dc_store_doc_put(svc->store, &doc) : DC_ERR_NOMEM;
+        if (rc == DC_OK) rc = dd_event(svc, row->pa, "conflict.resolved", ja);
+        if (rc == DC_OK) rc = dd_event(svc, row->pb, "conflict.resolved", jb);
+        if (rc == DC_OK && svc->open_conflicts) svc->open_conflicts--;
+        free(ta), free(tb), free(row->va), free(row->vb);
+        json_decref(ja), json_decref(jb);
+    }
+    free(r.rows);
+    return rc;
+}
+
+dc_err_t dd_operation_set_state(dd_service_t *svc, int64_t party, const char *id,
+                                const char *action, json_t **out, dd_problem_t *pb)
+{
+    dc_op_state_t to;
+    if (strcmp(action, "activate") == 0)
+        to = DC_OP_ACTIVE;
+    else if (strcmp(action, "end") == 0)
+        to = DC_OP_ENDED;
+    else if (strcmp(action, "cancel") == 0)
+        to = DC_OP_CANCELLED;
+    else
+        return dd_problem(pb, 404, "not_found", "", "no such action '%s'", action);
+    char *view = NULL, *state = NULL;
+    if (dc_store_doc_get(svc->store, "operation", id, party, &view, &state) != DC_OK)
+        return dd_problem(pb, 404, "not_found", "id", "no operation '%s'", id);
+    json_t *v = json_loads(view, 0, NULL);
+    free(view);
+    dc_op_state_t from;
+    dc_op_state_parse(state, &from);
+    free(state);
+    dc_err_t rc =
+        dc_op_state_is_live(from) ? dc_strategic_set_state(svc->strategic, id, to) : DC_ERR_INVALID;
+    if (rc != DC_OK) {
+        json_decref(v);
+        return dd_problem(pb, 409, "invalid_transition", "state",
+                          "an operation cannot go from %s to %s", dc_op_state_name(from),
+                          dc_op_state_name(to));
+    }
+    rc = dc_store_begin(svc->store);
+    json_int_t version = json_integer_value(json_object_get(v, "version"));
+    double created = 0;
+    dc_time_parse_rfc3339(json_string_value(json_object_get(v, "created")), &created);
+    json_t *nv = NULL;
+    if (rc == DC_OK)
+        nv = put_operation(svc, party, id, json_string_value(json_object_get(v, "ref")), to,
+                           json_integer_value(json_object_get(v, "priority")), (uint64_t)version,
+                           json_object_get(v, "volumes"), created, &rc);
+    if (rc == DC_OK) rc = dd_event(svc, party, "operation.state", nv);
+    if (rc == DC_OK && !dc_op_state_is_live(to)) rc = resolve_conflicts_of(svc, id);
+    if (rc == DC_OK) rc = dc_store_commit(svc->store);
+    json_decref(v);
+    if (rc != DC_OK) {
+        dc_store_rollback(svc->store);
+        json_decref(nv);
+        return dd_problem(pb, 500, "store_failed", "", "the store refused the write: %s",
+                          dc_store_last_error(svc->store));
+    }
+    pthread_cond_broadcast(&svc->events_cond);
+    *out = nv;
+    return DC_OK;
+}
+
+dc_err_t dd_conflict_ack(dd_service_t *svc, int64_t party, const char *id, json_t **out,
+                         dd_problem_t *pb)
+{
+    char *view = NULL, *state = NULL;
+    if (dc_store_doc_get(svc->store, "conflict", id, party, &view, &state) != DC_OK)
+        return dd_problem(pb, 404, "not_found", "id", "no conflict '%s'", id);
+    free(state);
+    json_t *v = json_loads(view, 0, NULL);
+    free(view);
+    if (!v) return dd_problem(pb, 500, "store_failed", "", "unreadable conflict");
+    /* Only this party's view changes: the other side sees its own acknowledgement state. */
+    char t[40];
+    json_object_set_new(v, "acknowledged", json_true());
+    json_object_set_new(v, "acknowledged_at", json_string(time_text(dd_now_s(), t)));
+    dc_err_t rc = dd_conflict_put_view(svc, id, party, v);
+    if (rc == DC_OK) rc = dd_event(svc, party, "conflict.acked", v);
+    if (rc != DC_OK) {
+        json_decref(v);
+        return dd_problem(pb, 500, "store_failed", "", "the store refused the write: %s",
+                          dc_store_last_error(svc->store));
+    }
+    pthread_cond_broadcast(&svc->events_cond);
+    *out = v;
+    return DC_OK;
+}
+
+/* Replaces party's view of conflict id, keeping the other side's. */
+typedef struct one_doc {
+    const char *id;
+    dc_doc_t doc;
+    char *va, *vb, *state;
+    bool found;
+} one_doc_t;
+
+static void grab_doc(const dc_doc_t *d, void *ctx)
+{
+    one_doc_t *o = ctx;
+    if (strcmp(d->id, o->id) != 0) return;
+    o->doc = *d;
+    o->va = strdup(d->view_a);
+    o->vb = d->view_b ? strdup(d->view_b) : NULL;
+    o->state = strdup(d->state);
+    o->found = true;
+}
+
+dc_err_t dd_conflict_put_view(dd_service_t *svc, const char *id, int64_t party, json_t *view)
+{
+    one_doc_t o = {.id = id};
+    dc_err_t rc = dc_store_doc_each(svc->store, "conflict", grab_doc, &o);
+    if (rc == DC_OK && !o.found) rc = DC_ERR_NOT_FOUND;
+    char *text = json_dumps(view, JSON_COMPACT | JSON_REAL_PRECISION(12));
+    if (rc == DC_OK && text) {
+        dc_doc_t d = {"conflict", id,   o.doc.party_a, o.doc.party_b,
+                      o.va,       o.vb, o.state,       dd_now_s()};
+        if (o.doc.party_a == party)
+            d.view_a = text;
+        else
+            d.view_b = text;
+        rc = dc_store_doc_put(svc->store, &d);
+    }
+    free(text), free(o.va), free(o.vb), free(o.state);
+    return rc;
+}

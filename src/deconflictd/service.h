@@ -1,0 +1,39 @@
+/* deconflictd's service operations, called by the HTTP handlers with svc->lock held. Each
+ * returns DC_OK with a JSON result in *out (new reference), or fills a problem (RFC 9457) and
+ * returns its error. */
+#ifndef DC_DAEMON_SERVICE_H
+#define DC_DAEMON_SERVICE_H
+
+#include <jansson.h>
+
+#include "daemon.h"
+
+typedef struct dd_problem {
+    int status;
+    char code[48];
+    char field[200];
+    char detail[512];
+} dd_problem_t;
+
+/* Fills pb; returns DC_ERR_INVALID (or the error matching the status) for chaining. */
+dc_err_t dd_problem(dd_problem_t *pb, int status, const char *code, const char *field,
+                    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+void dd_random_id(const char *prefix, char *out, size_t len);
+void dd_party_name(dd_service_t *svc, int64_t party, char out[DC_PARTY_NAME_MAX]);
+
+/* Appends an event for party (data serialised compactly). Caller broadcasts events_cond. */
+dc_err_t dd_event(dd_service_t *svc, int64_t party, const char *type, json_t *data);
+
+/* The engine operation stored in an operation view. */
+dc_err_t dd_operation_from_view(json_t *view, int64_t party, dc_operation_t *op);
+
+dc_err_t dd_operation_create(dd_service_t *svc, int64_t party, json_t *body, json_t **out,
+                             dd_problem_t *pb);
+dc_err_t dd_operation_set_state(dd_service_t *svc, int64_t party, const char *id,
+                                const char *action, json_t **out, dd_problem_t *pb);
+dc_err_t dd_conflict_ack(dd_service_t *svc, int64_t party, const char *id, json_t **out,
+                         dd_problem_t *pb);
+dc_err_t dd_conflict_put_view(dd_service_t *svc, const char *id, int64_t party, json_t *view);
+
+#endif
