@@ -1,0 +1,324 @@
+#!/usr/bin/env python3
+"""deconflictd over real HTTP: two parties, a strategic overlap at filing seen on both event
+streams, need-to-know on every endpoint, acknowledgements, state changes, restart after kill -9,
+and bad input of every kind getting its documented error while stored data stays unchanged.
+
+usage: test_daemon.py BUILD_BIN_DIR
+"""
+import http.client
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+BIN = sys.argv[1]
+DAEMON = os.path.join(BIN, "deconflictd")
+CLI = os.path.join(BIN, "deconflict")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Daemon:
+    def __init__(self, data, extra=()):
+        self.data = data
+        self.port = free_port()
+        self.proc = subprocess.Popen(
+            [DAEMON, "--data", data, "--listen", f"127.0.0.1:{self.port}", "--quiet", *extra],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        line = self.proc.stdout.readline()
+        assert "listening on" in line, line + self.proc.stderr.read()
+
+    def request(self, method, path, token=None, body=None, headers=None, raw=None):
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        h = dict(headers or {})
+        if token:
+            h["Authorization"] = "Bearer " + token
+        data = raw
+        if body is not None:
+            data = json.dumps(body).encode()
+            h.setdefault("Content-Type", "application/json")
+        conn.request(method, path, body=data, headers=h)
+        r = conn.getresponse()
+        text = r.read().decode()
+        conn.close()
+        ctype = r.getheader("Content-Type", "")
+        parsed = json.loads(text) if "json" in ctype and text else text
+        return r.status, parsed, ctype
+
+    def stop(self, sig=signal.SIGTERM):
+        self.proc.send_signal(sig)
+        self.proc.wait(timeout=10)
+        return self.proc.returncode
+
+
+class Stream:
+    """Reads /v1/events in a thread, collecting (id, event, data)."""
+
+    def __init__(self, daemon, token, last_id=None):
+        self.events = []
+        self.conn = http.client.HTTPConnection("127.0.0.1", daemon.port, timeout=30)
+        h = {"Authorization": "Bearer " + token}
+        if last_id is not None:
+            h["Last-Event-ID"] = str(last_id)
+        self.conn.request("GET", "/v1/events", headers=h)
+        self.resp = self.conn.getresponse()
+        assert self.resp.status == 200, self.resp.status
+        assert self.resp.getheader("Content-Type") == "text/event-stream"
+        self.thread = threading.Thread(target=self.run, daemon=True)
+        self.thread.start()
+
+    def run(self):
+        ev = {}
+        try:
+            while True:
+                line = self.resp.readline()  # chunked transfer decoded
+                if not line:
+                    return
+                line = line.decode().rstrip("\n")
+                if line == "":
+                    if ev:
+                        self.events.append((int(ev["id"]), ev["event"], json.loads(ev["data"])))
+                    ev = {}
+                elif not line.startswith(":"):
+                    k, _, v = line.partition(": ")
+                    ev[k] = v
+        except (OSError, ValueError, AttributeError):
+            return  # connection closed by the test or the daemon
+
+    def wait_for(self, kind, n=1, timeout=5.0):
+        end = time.time() + timeout
+        while time.time() < end:
+            got = [e for e in self.events if e[1] == kind]
+            if len(got) >= n:
+                return got
+            time.sleep(0.02)
+        raise AssertionError(f"no {kind} event within {timeout}s; got {[e[1] for e in self.events]}")
+
+    def close(self):
+        # Shut the socket down first: the reader thread is blocked in readline holding the
+        # response's buffer, and a plain close() would wait for the next keepalive.
+        sock = self.conn.sock or getattr(self.resp.fp, "raw", None) and self.resp.fp.raw._sock
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except (OSError, AttributeError):
+            pass
+        self.thread.join(5)
+        self.conn.close()
+
+
+def volume(lat, lon, radius_m, t0="2030-06-01T10:00:00Z", t1="2030-06-01T12:00:00Z", lo=0, hi=1000):
+    return {"volume": {"outline_circle": {"center": {"lat": lat, "lng": lon},
+                                          "radius": {"value": radius_m, "units": "M"}},
+                       "altitude_lower": {"value": lo, "reference": "W84", "units": "M"},
+                       "altitude_upper": {"value": hi, "reference": "W84", "units": "M"}},
+            "time_start": {"value": t0, "format": "RFC3339"},
+            "time_end": {"value": t1, "format": "RFC3339"}}
+
+
+def add_party(data, name):
+    out = subprocess.run([CLI, "party", "add", name, "--data", data], capture_output=True,
+                         text=True, check=True).stdout
+    token = out.strip().splitlines()[-1]
+    assert token.startswith("dct_") and len(token) == 47, out
+    return token
+
+
+def check(cond, what):
+    if not cond:
+        raise AssertionError(what)
+    print("  ok:", what)
+
+
+def main():
+    tmp = tempfile.mkdtemp(prefix="dc_daemon_test_")
+    data = os.path.join(tmp, "data")
+    try:
+        ta, tb = add_party(data, "alpha"), add_party(data, "bravo")
+        tc = add_party(data, "charlie")
+        d = Daemon(data)
+
+        # ---- health, metrics, auth ----
+        s, body, _ = d.request("GET", "/healthz")
+        check(s == 200 and body["status"] == "ok", "GET /healthz")
+        s, body, ctype = d.request("GET", "/metrics")
+        check(s == 200 and "deconflict_open_conflicts 0" in body and ctype.startswith("text/plain"),
+              "GET /metrics in Prometheus text format")
+        for tok in (None, "dct_" + "A" * 43, ta[:-1], "Basic xyz"):
+            s, body, ctype = d.request("GET", "/v1/operations", token=tok)
+            check(s == 401 and body["code"] == "unauthorized" and ctype == "application/problem+json",
+                  f"401 for token {str(tok)[:12]}...")
+
+        # ---- filing: alpha, then bravo overlapping; events on both streams ----
+        sa, sb, sc = Stream(d, ta), Stream(d, tb), Stream(d, tc)
+        s, opa, _ = d.request("POST", "/v1/operations", ta,
+                              {"priority": 1, "volumes": [volume(46.5, 7.5, 5000)]})
+        check(s == 201 and opa["state"] == "planned" and opa["version"] == 1 and opa["conflicts"] == [],
+              "alpha files an operation, no conflict")
+        s, opb, _ = d.request("POST", "/v1/operations", tb,
+                              {"priority": 2, "volumes": [volume(46.5, 7.55, 5000),
+                                                          volume(47.5, 9.0, 1000)]})
+        check(s == 201 and len(opb["conflicts"]) == 1, "bravo files an overlapping operation: 1 conflict")
+        cb = opb["conflicts"][0]
+        check(cb["other_party"] == "alpha" and cb["own_operation"] == opb["id"]
+              and cb["other_operation_ref"] == opa["ref"] and cb["priority"] == "higher",
+              "bravo's view: alpha, alpha's opaque ref, priority higher")
+        check(len(cb["overlaps"]) == 1 and cb["overlaps"][0]["own_volume_index"] == 0
+              and cb["overlaps"][0]["area_m2"] > 1e7, "one overlap, bravo's volume 0, area > 10 km2")
+        na = sa.wait_for("conflict.new")[0][2]
+        nb = sb.wait_for("conflict.new")[0][2]
+        check(na["id"] == nb["id"] == cb["id"], "conflict.new on both parties' streams, same id")
+        check(na["own_operation"] == opa["id"] and na["other_party"] == "bravo"
+              and na["other_operation_ref"] == opb["ref"] and na["priority"] == "lower",
+              "alpha's view: its own operation, bravo's opaque ref, priority lower")
+        check(opb["id"] not in json.dumps(na) and opa["id"] not in json.dumps(nb),
+              "neither side sees the other's operation id")
+        check("47.5" not in json.dumps(na) and "9.0" not in json.dumps(na["overlaps"]),
+              "alpha's view does not disclose bravo's other volume")
+        sa.wait_for("operation.created")
+        check(not any(e[1] == "operation.created" and e[2]["id"] == opa["id"] for e in sb.events),
+              "bravo's stream does not carry alpha's operation.created")
+        time.sleep(0.3)
+        check(sc.events == [], "charlie's stream carries nothing of alpha or bravo")
+
+        # ---- need-to-know on every read endpoint ----
+        s, lst, _ = d.request("GET", "/v1/operations", ta)
+        check(s == 200 and [o["id"] for o in lst["operations"]] == [opa["id"]], "alpha lists only its operation")
+        s, lst, _ = d.request("GET", "/v1/operations", tc)
+        check(s == 200 and lst["operations"] == [], "charlie lists no operation")
+        s, body, _ = d.request("GET", "/v1/operations/" + opb["id"], ta)
+        check(s == 404 and body["code"] == "not_found", "alpha gets 404 for bravo's operation id")
+        s, body, _ = d.request("GET", "/v1/operations/" + opa["id"], ta)
+        check(s == 200 and body["id"] == opa["id"], "alpha gets its own operation")
+        s, lst, _ = d.request("GET", "/v1/conflicts", tc)
+        check(s == 200 and lst["conflicts"] == [], "charlie lists no conflict")
+        s, body, _ = d.request("GET", "/v1/conflicts/" + cb["id"], tc)
+        check(s == 404, "charlie gets 404 for the alpha-bravo conflict")
+        s, body, _ = d.request("POST", "/v1/conflicts/" + cb["id"] + "/ack", tc)
+        check(s == 404, "charlie cannot acknowledge it")
+        s, body, _ = d.request("POST", f"/v1/operations/{opa['id']}/cancel", tb)
+        check(s == 404, "bravo cannot cancel alpha's operation")
+        s, body, _ = d.request("GET", "/v1/conflicts/" + cb["id"], ta)
+        check(s == 200 and body["own_operation"] == opa["id"], "alpha reads the conflict in its own view")
+        for tok, name in ((ta, "alpha"), (tb, "bravo"), (tc, "charlie")):
+            everything = ""
+            for path in ("/v1/operations", "/v1/conflicts"):
+                everything += json.dumps(d.request("GET", path, tok)[1])
+            foreign = {"alpha": [opb["id"], "47.5"],  # bravo's id and its other volume
+                       "bravo": [opa["id"]],
+                       "charlie": [opa["id"], opb["id"], "alpha", "bravo", opa["ref"], opb["ref"],
+                                   "46.5"]}[name]
+            check(all(f not in everything for f in foreign),
+                  f"nothing foreign in {name}'s listings")
+
+        # ---- acknowledgement: per party ----
+        s, body, _ = d.request("POST", f"/v1/conflicts/{cb['id']}/ack", ta)
+        check(s == 200 and body["acknowledged"] is True, "alpha acknowledges")
+        s, body, _ = d.request("GET", f"/v1/conflicts/{cb['id']}", tb)
+        check("acknowledged" not in body, "bravo's view is not acknowledged by alpha's ack")
+        sa.wait_for("conflict.acked")
+
+        # ---- bad input: documented errors, nothing stored ----
+        s, before, _ = d.request("GET", "/v1/operations", tb)
+        bad = [
+            (b"{not json", {"Content-Type": "application/json"}, 400, "invalid_json", None),
+            (b"[1,2]", {"Content-Type": "application/json"}, 400, "invalid_json", None),
+            (json.dumps({"volumes": {}}).encode(), {"Content-Type": "application/json"}, 400,
+             "invalid_argument", "volumes"),
+            (json.dumps({"volumes": [], "priority": "high"}).encode(), {"Content-Type": "application/json"},
+             400, "invalid_argument", "priority"),
+            (json.dumps({"volumes": [volume(46, 7, 100, t0="2030-06-01T12:00:00Z",
+                                            t1="2030-06-01T10:00:00Z")]}).encode(),
+             {"Content-Type": "application/json"}, 400, None, "volumes/0/time_end"),
+            (json.dumps({"volumes": [volume(46, 7, 100, lo=500, hi=100)]}).encode(),
+             {"Content-Type": "application/json"}, 400, None, "volumes/0/volume/altitude_upper"),
+            (b"{}", {"Content-Type": "text/plain"}, 415, "unsupported_media_type", "Content-Type"),
+        ]
+        for raw, headers, status, code, field in bad:
+            s, body, ctype = d.request("POST", "/v1/operations", tb, raw=raw, headers=headers)
+            ok = s == status and ctype == "application/problem+json" and body["status"] == status
+            ok = ok and (code is None or body["code"] == code)
+            ok = ok and (field is None or body.get("field", "").startswith(field))
+            check(ok, f"{status} {body.get('code')} field={body.get('field')} for {raw[:40]!r}")
+        d2 = Daemon(os.path.join(tmp, "small"), ["--max-body-bytes", "2048"])
+        tsmall = add_party(d2.data, "x")
+        s, body, _ = d2.request("POST", "/v1/operations", tsmall, raw=b"[" + b"0," * 5000 + b"0]",
+                                headers={"Content-Type": "application/json"})
+        check(s == 413 and body["code"] == "too_large", "413 for a body over --max-body-bytes")
+        d2.stop()
+        s, after, _ = d.request("GET", "/v1/operations", tb)
+        check(after == before, "bad requests left bravo's operations unchanged")
+        s, body, _ = d.request("GET", "/v1/nothing", ta)
+        check(s == 404, "404 for an unknown route")
+
+        # ---- idempotency ----
+        key = {"Idempotency-Key": "file-1"}
+        s1, r1, _ = d.request("POST", "/v1/operations", tc, {"volumes": [volume(10, 10, 100)]}, headers=key)
+        s2, r2, _ = d.request("POST", "/v1/operations", tc, {"volumes": [volume(10, 10, 100)]}, headers=key)
+        s, lst, _ = d.request("GET", "/v1/operations", tc)
+        check(s1 == s2 == 201 and r1["id"] == r2["id"] and len(lst["operations"]) == 1,
+              "a repeated Idempotency-Key files once and answers the same")
+
+        # ---- stream limit ----
+        extra = []
+        try:
+            for _ in range(8):
+                extra.append(Stream(d, tc))
+        except AssertionError:
+            pass
+        s, body, _ = d.request("GET", "/v1/events", tc)
+        check(s == 429 and body["code"] == "too_many_streams", "429 past the per-party stream limit")
+        for st in extra:
+            st.close()
+
+        # ---- state change resolves the conflict for both ----
+        s, body, _ = d.request("POST", f"/v1/operations/{opa['id']}/activate", ta)
+        check(s == 200 and body["state"] == "active", "alpha activates")
+        s, body, _ = d.request("POST", f"/v1/operations/{opa['id']}/cancel", ta)
+        check(s == 200 and body["state"] == "cancelled", "alpha cancels")
+        s, body, _ = d.request("POST", f"/v1/operations/{opa['id']}/activate", ta)
+        check(s == 409 and body["code"] == "invalid_transition", "409 for cancelled -> active")
+        rb = sb.wait_for("conflict.resolved")[0][2]
+        check(rb["id"] == cb["id"] and rb["state"] == "resolved", "bravo is told the conflict is resolved")
+        last_b = max(e[0] for e in sb.events)
+
+        # ---- kill -9 and restart: every acknowledged write is there ----
+        sa.close(), sb.close(), sc.close()
+        d.stop(signal.SIGKILL)
+        d = Daemon(data)
+        s, lst, _ = d.request("GET", "/v1/operations", tb)
+        check(s == 200 and [o["id"] for o in lst["operations"]] == [opb["id"]], "bravo's operation survived kill -9")
+        s, body, _ = d.request("GET", "/v1/operations/" + opa["id"], ta)
+        check(s == 200 and body["state"] == "cancelled", "alpha's cancellation survived")
+        s, body, _ = d.request("GET", f"/v1/conflicts/{cb['id']}", ta)
+        check(s == 200 and body["state"] == "resolved" and body.get("acknowledged") is True,
+              "the conflict's state and alpha's ack survived")
+        sb2 = Stream(d, tb, last_id=0)
+        sb2.wait_for("conflict.resolved")
+        check(max(e[0] for e in sb2.events) == last_b, "replay from Last-Event-ID 0 ends at the last event seen")
+        sb3 = Stream(d, tb, last_id=last_b)
+        # A new overlapping filing after the restart: the restored engine still knows bravo's op.
+        s, opc, _ = d.request("POST", "/v1/operations", tc, {"volumes": [volume(46.5, 7.56, 3000)]})
+        check(s == 201 and len(opc["conflicts"]) == 1 and opc["conflicts"][0]["other_party"] == "bravo",
+              "the engine was restored: a new filing conflicts with bravo's operation")
+        got = sb3.wait_for("conflict.new")
+        check(all(e[0] > last_b for e in sb3.events), "resuming with Last-Event-ID skips what was seen")
+        sb2.close(), sb3.close()
+        rc = d.stop(signal.SIGTERM)
+        check(rc == 0, "SIGTERM: clean shutdown, exit 0")
+        print("deconflictd integration: all checks passed")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
