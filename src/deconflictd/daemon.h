@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "deconflict/store.h"
 #include "deconflict/strategic.h"
@@ -59,6 +60,9 @@ void dd_service_close(dd_service_t *svc);
 
 /* Starts the HTTP server on cfg's address; NULL with err on failure. */
 struct MHD_Daemon *dd_http_start(dd_service_t *svc, char *err, size_t len);
+
+/* Prints "METHOD /path/{param}" per line: every route the server answers. */
+void dd_http_print_routes(FILE *out);
 
 double dd_now_s(void);
 

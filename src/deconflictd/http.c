@@ -335,6 +335,29 @@ static enum MHD_Result metrics(struct MHD_Connection *c, request_t *rq)
 
 /* ---- routing ---- */
 
+/* Every route, for `deconflictd --print-routes`: the integration test checks this list against
+ * docs/openapi.yaml both ways and probes each route, so neither can drift from route(). */
+static const char *const routes[][2] = {
+    {"GET", "/healthz"},
+    {"GET", "/metrics"},
+    {"GET", "/v1/operations"},
+    {"POST", "/v1/operations"},
+    {"GET", "/v1/operations/{id}"},
+    {"POST", "/v1/operations/{id}/activate"},
+    {"POST", "/v1/operations/{id}/end"},
+    {"POST", "/v1/operations/{id}/cancel"},
+    {"GET", "/v1/conflicts"},
+    {"GET", "/v1/conflicts/{id}"},
+    {"POST", "/v1/conflicts/{id}/ack"},
+    {"GET", "/v1/events"},
+};
+
+void dd_http_print_routes(FILE *out)
+{
+    for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
+        fprintf(out, "%s %s\n", routes[i][0], routes[i][1]);
+}
+
 /* Splits "/v1/operations/ID/ACTION" style paths: returns the number of segments (max 4). */
 static int split(const char *url, char seg[4][128])
 {

@@ -33,6 +33,7 @@ static void usage(FILE *out)
           "  --max-streams-per-party N  open /v1/events streams per party (default 8)\n"
           "  --keepalive-s S        comment line on idle event streams (default 15)\n"
           "  --quiet                no per-request log lines\n"
+          "  --print-routes         list every route (METHOD /path) and exit\n"
           "  --help                 this text\n"
           "\n"
           "Config keys: data, listen, max_body_bytes, max_streams_per_party, keepalive_s,\n"
@@ -49,6 +50,10 @@ int main(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             usage(stdout);
+            return 0;
+        }
+        if (strcmp(argv[i], "--print-routes") == 0) {
+            dd_http_print_routes(stdout);
             return 0;
         }
         if (strcmp(argv[i], "--config") == 0) {

@@ -3,7 +3,10 @@
 streams, need-to-know on every endpoint, acknowledgements, state changes, restart after kill -9,
 and bad input of every kind getting its documented error while stored data stays unchanged.
 
-usage: test_daemon.py BUILD_BIN_DIR
+Also: every route the daemon answers (--print-routes) is in docs/openapi.yaml and every
+documented route is answered (probed, not 404 "no such resource").
+
+usage: test_daemon.py BUILD_BIN_DIR OPENAPI_YAML
 """
 import http.client
 import json
@@ -18,6 +21,7 @@ import threading
 import time
 
 BIN = sys.argv[1]
+OPENAPI = sys.argv[2]
 DAEMON = os.path.join(BIN, "deconflictd")
 CLI = os.path.join(BIN, "deconflict")
 
@@ -133,6 +137,23 @@ def add_party(data, name):
     return token
 
 
+def documented_routes(path):
+    """(METHOD, /path) pairs under `paths:` of the OpenAPI document (2-space YAML indents)."""
+    routes, in_paths, cur = set(), False, None
+    for line in open(path):
+        if line.startswith("paths:"):
+            in_paths = True
+        elif in_paths and line and not line.startswith(" ") and line.strip():
+            break
+        elif in_paths and line.startswith("  /") and line.rstrip().endswith(":"):
+            cur = line.strip()[:-1]
+        elif in_paths and cur and line[:4] == "    " and line[4] != " ":
+            method = line.strip().rstrip(":")
+            if method in ("get", "post", "put", "delete", "patch"):
+                routes.add((method.upper(), cur))
+    return routes
+
+
 def check(cond, what):
     if not cond:
         raise AssertionError(what)
@@ -146,6 +167,20 @@ def main():
         ta, tb = add_party(data, "alpha"), add_party(data, "bravo")
         tc = add_party(data, "charlie")
         d = Daemon(data)
+
+        # ---- the route list against the OpenAPI document, both ways ----
+        served = set(tuple(l.split(" ", 1)) for l in subprocess.run(
+            [DAEMON, "--print-routes"], capture_output=True, text=True, check=True).stdout.split("\n") if l)
+        documented = documented_routes(OPENAPI)
+        check(served - documented == set(), f"every served route is documented ({len(served)})")
+        check(documented - served == set(), "every documented route is served")
+        for method, path in sorted(served - {("GET", "/v1/events")}):  # the stream: below
+            s, body, _ = d.request(method, path.replace("{id}", "x"), ta,
+                                   raw=b"{}" if method == "POST" else None,
+                                   headers={"Content-Type": "application/json"})
+            routed = not (s == 404 and body.get("detail") == "no such resource")
+            check(routed, f"{method} {path} is routed (status {s})")
+        check(d.request("GET", "/v1/operations/x/y/z", ta)[0] == 404, "an undocumented path is 404")
 
         # ---- health, metrics, auth ----
         s, body, _ = d.request("GET", "/healthz")
