@@ -24,7 +24,7 @@
 #define DC_PARTY_NAME_MAX 64 /* bytes of a party name including the NUL */
 
 /* The schema version this build writes; older stores are migrated on open. */
-#define DC_STORE_SCHEMA_VERSION 1
+#define DC_STORE_SCHEMA_VERSION 2
 
 typedef struct dc_store dc_store_t;
 
@@ -117,12 +117,26 @@ dc_err_t dc_store_doc_list(dc_store_t *st, const char *kind, int64_t party, cons
 dc_err_t dc_store_event_append(dc_store_t *st, int64_t party, const char *type, const char *data,
                                double t_s, int64_t *seq_out);
 
+/* The highest event seq so far (0 when none): where a new stream without Last-Event-ID
+ * starts. */
+int64_t dc_store_event_last_seq(dc_store_t *st);
+
 /* Calls fn for party's events with seq > after, in order, at most max of them; returns through
  * *last the seq of the last one delivered (after when none). */
 dc_err_t dc_store_event_since(dc_store_t *st, int64_t party, int64_t after, size_t max,
                               void (*fn)(int64_t seq, const char *type, const char *data,
                                          double t_s, void *ctx),
                               void *ctx, int64_t *last);
+
+/* ---- tracks: the latest report of each track ---- */
+
+/* Replaces track id's (engine id, unique across parties) latest state. */
+dc_err_t dc_store_track_put(dc_store_t *st, int64_t party, const char *id, const char *state,
+                            double t_s);
+dc_err_t dc_store_track_each(dc_store_t *st,
+                             void (*fn)(int64_t party, const char *id, const char *state,
+                                        void *ctx),
+                             void *ctx);
 
 /* ---- idempotency ----
  * A POST carrying an Idempotency-Key stores its response; a repeat with the same key and party

@@ -50,6 +50,12 @@ static const char *const migrations[] = {
     "  body TEXT NOT NULL,"
     "  t_s REAL NOT NULL,"
     "  PRIMARY KEY(party, key));",
+    /* 1 -> 2 */
+    "CREATE TABLE tracks("
+    "  id TEXT PRIMARY KEY,"
+    "  party INTEGER NOT NULL,"
+    "  state TEXT NOT NULL,"
+    "  t_s REAL NOT NULL);",
 };
 
 #define N_MIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
@@ -430,6 +436,15 @@ dc_err_t dc_store_event_append(dc_store_t *st, int64_t party, const char *type, 
     return e;
 }
 
+int64_t dc_store_event_last_seq(dc_store_t *st)
+{
+    sqlite3_stmt *s = prep(st, "SELECT COALESCE(MAX(seq), 0) FROM events");
+    if (!s) return 0;
+    int64_t v = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+    sqlite3_finalize(s);
+    return v;
+}
+
 dc_err_t dc_store_event_since(dc_store_t *st, int64_t party, int64_t after, size_t max,
                               void (*fn)(int64_t seq, const char *type, const char *data,
                                          double t_s, void *ctx),
@@ -450,6 +465,38 @@ dc_err_t dc_store_event_since(dc_store_t *st, int64_t party, int64_t after, size
     }
     sqlite3_finalize(s);
     return rc == SQLITE_DONE ? DC_OK : fail(st, "read events");
+}
+
+/* ---- tracks ---- */
+
+dc_err_t dc_store_track_put(dc_store_t *st, int64_t party, const char *id, const char *state,
+                            double t_s)
+{
+    /* Prepared once per call: a batch of 10,000 reports is one transaction, and SQLite's
+     * statement preparation is cheap next to the row write. */
+    sqlite3_stmt *s =
+        prep(st, "INSERT OR REPLACE INTO tracks(id, party, state, t_s) VALUES(?,?,?,?)");
+    if (!s) return DC_ERR_IO;
+    sqlite3_bind_text(s, 1, id, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(s, 2, party);
+    sqlite3_bind_text(s, 3, state, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_double(s, 4, t_s);
+    return run(st, s, "put track");
+}
+
+dc_err_t dc_store_track_each(dc_store_t *st,
+                             void (*fn)(int64_t party, const char *id, const char *state,
+                                        void *ctx),
+                             void *ctx)
+{
+    sqlite3_stmt *s = prep(st, "SELECT party, id, state FROM tracks ORDER BY id");
+    if (!s) return DC_ERR_IO;
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+        fn(sqlite3_column_int64(s, 0), (const char *)sqlite3_column_text(s, 1),
+           (const char *)sqlite3_column_text(s, 2), ctx);
+    sqlite3_finalize(s);
+    return rc == SQLITE_DONE ? DC_OK : fail(st, "read tracks");
 }
 
 /* ---- idempotency ---- */

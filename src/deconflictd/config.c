@@ -17,6 +17,9 @@ void dd_config_default(dd_config_t *cfg)
     cfg->max_body_bytes = 16u << 20;
     cfg->max_streams_party = 8;
     cfg->keepalive_s = 15;
+    cfg->period_s = 1;
+    cfg->m_of_n = 2;
+    cfg->hysteresis_s = 5;
 }
 
 double dd_now_s(void)
@@ -66,6 +69,15 @@ bool dd_config_set(dd_config_t *cfg, const char *key, const char *value, char *e
     } else if (strcmp(key, "keepalive_s") == 0) {
         if (!parse_size(value, 1, 3600, &n)) goto bad;
         cfg->keepalive_s = (double)n;
+    } else if (strcmp(key, "period_ms") == 0) {
+        if (!parse_size(value, 50, 60000, &n)) goto bad;
+        cfg->period_s = (double)n / 1000;
+    } else if (strcmp(key, "m_of_4") == 0) {
+        if (!parse_size(value, 1, 4, &n)) goto bad;
+        cfg->m_of_n = (int)n;
+    } else if (strcmp(key, "hysteresis_s") == 0) {
+        if (!parse_size(value, 0, 600, &n)) goto bad;
+        cfg->hysteresis_s = (double)n;
     } else if (strcmp(key, "quiet") == 0) {
         if (strcmp(value, "true") != 0 && strcmp(value, "false") != 0) goto bad;
         cfg->quiet = strcmp(value, "true") == 0;

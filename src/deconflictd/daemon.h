@@ -11,6 +11,9 @@
 
 #include "deconflict/store.h"
 #include "deconflict/strategic.h"
+#include "deconflict/tactical.h"
+
+typedef struct json_t json_t;
 
 typedef struct dd_config {
     char data_dir[1024];
@@ -20,6 +23,9 @@ typedef struct dd_config {
     size_t max_streams_party; /* open /v1/events streams per party; more get 429 */
     double keepalive_s;       /* SSE comment line when no event for this long */
     bool quiet;               /* no per-request log lines */
+    double period_s;          /* tactical detection period (default 1) */
+    int m_of_n;               /* raise after this many of the last 4 passes in conflict (2) */
+    double hysteresis_s;      /* resolve after clear for this long (default 5) */
 } dd_config_t;
 
 void dd_config_default(dd_config_t *cfg);
@@ -39,11 +45,20 @@ typedef struct dd_service {
     pthread_cond_t events_cond; /* broadcast on every appended event and on shutdown */
     dc_store_t *store;
     dc_strategic_t *strategic;
+    dc_tactical_t *tactical;
+    json_t *tracks; /* "<party>/<track_id>" -> latest report (the owner's view) */
+    json_t *pairs;  /* "<id1>|<id2>" -> nuisance-filter state of a tactical pair */
+    pthread_t detect_thread;
+    double period_s, hysteresis_s;
+    int m_of_n;
     bool stopping;
     double started_s;
     /* metrics */
     uint64_t requests_total, requests_by_class[6]; /* 1xx..5xx by first digit */
     uint64_t events_total;
+    uint64_t positions_total, passes_total;
+    size_t live_tracks;
+    double last_pass_ms;
     size_t subscribers;
     size_t open_conflicts;
     /* per-party open event streams: party id -> count (few parties: a small array) */

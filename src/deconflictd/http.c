@@ -17,6 +17,7 @@
 #include <arpa/inet.h>
 
 #include "daemon.h"
+#include "live.h"
 #include "service.h"
 
 typedef struct request {
@@ -259,6 +260,7 @@ static enum MHD_Result open_stream(struct MHD_Connection *c, request_t *rq)
         after = v;
     }
     pthread_mutex_lock(&svc->lock);
+    if (!last) after = dc_store_event_last_seq(svc->store); /* new subscribers: from now on */
     size_t slot = svc->n_stream_parties;
     for (size_t i = 0; i < svc->n_stream_parties; i++)
         if (svc->streams[i].party == rq->party) slot = i;
@@ -321,6 +323,18 @@ static enum MHD_Result metrics(struct MHD_Connection *c, request_t *rq)
                      "# HELP deconflict_live_volumes Volumes in the strategic engine.\n"
                      "# TYPE deconflict_live_volumes gauge\n"
                      "deconflict_live_volumes %zu\n"
+                     "# HELP deconflict_positions_total Position reports accepted.\n"
+                     "# TYPE deconflict_positions_total counter\n"
+                     "deconflict_positions_total %llu\n"
+                     "# HELP deconflict_live_tracks Tracks evaluated in the last detection pass.\n"
+                     "# TYPE deconflict_live_tracks gauge\n"
+                     "deconflict_live_tracks %zu\n"
+                     "# HELP deconflict_detection_passes_total Tactical detection passes run.\n"
+                     "# TYPE deconflict_detection_passes_total counter\n"
+                     "deconflict_detection_passes_total %llu\n"
+                     "# HELP deconflict_detection_pass_ms Duration of the last detection pass.\n"
+                     "# TYPE deconflict_detection_pass_ms gauge\n"
+                     "deconflict_detection_pass_ms %.3f\n"
                      "# HELP deconflict_uptime_seconds Seconds since the daemon started.\n"
                      "# TYPE deconflict_uptime_seconds gauge\n"
                      "deconflict_uptime_seconds %.0f\n",
@@ -328,7 +342,9 @@ static enum MHD_Result metrics(struct MHD_Connection *c, request_t *rq)
                      (unsigned long long)svc->requests_by_class[4],
                      (unsigned long long)svc->requests_by_class[5],
                      (unsigned long long)svc->events_total, svc->subscribers, svc->open_conflicts,
-                     st.operations, st.volumes, dd_now_s() - svc->started_s);
+                     st.operations, st.volumes, (unsigned long long)svc->positions_total,
+                     svc->live_tracks, (unsigned long long)svc->passes_total, svc->last_pass_ms,
+                     dd_now_s() - svc->started_s);
     pthread_mutex_unlock(&svc->lock);
     return send_text(c, rq, 200, "text/plain; version=0.0.4", buf, (size_t)n);
 }
@@ -350,6 +366,8 @@ static const char *const routes[][2] = {
     {"GET", "/v1/conflicts/{id}"},
     {"POST", "/v1/conflicts/{id}/ack"},
     {"GET", "/v1/events"},
+    {"POST", "/v1/positions"},
+    {"GET", "/v1/tracks"},
 };
 
 void dd_http_print_routes(FILE *out)
@@ -474,6 +492,18 @@ static enum MHD_Result route(struct MHD_Connection *c, request_t *rq, const char
         }
     } else if (strcmp(seg[1], "events") == 0 && n == 2 && get) {
         return open_stream(c, rq);
+    } else if (strcmp(seg[1], "positions") == 0 && n == 2 && post) {
+        json_error_t jerr;
+        json_t *batch = json_loadb(rq->body ? rq->body : "", rq->len, 0, &jerr);
+        if (!batch) {
+            dd_problem(&pb, 400, "invalid_json", "", "request body is not JSON: %s", jerr.text);
+            return send_problem(c, rq, &pb);
+        }
+        out = dd_positions(svc, rq->party, batch, &pb);
+        json_decref(batch);
+        return out ? send_json(c, rq, 200, out) : send_problem(c, rq, &pb);
+    } else if (strcmp(seg[1], "tracks") == 0 && n == 2 && get) {
+        return send_json(c, rq, 200, dd_tracks(svc, rq->party));
     }
     return problem(c, rq, 404, "not_found", "", "no such resource");
 }

@@ -11,6 +11,7 @@
 #include <microhttpd.h>
 
 #include "daemon.h"
+#include "live.h"
 
 static volatile sig_atomic_t stop_requested;
 
@@ -32,12 +33,17 @@ static void usage(FILE *out)
           "  --max-body-bytes N     larger request bodies get 413 (default 16777216)\n"
           "  --max-streams-per-party N  open /v1/events streams per party (default 8)\n"
           "  --keepalive-s S        comment line on idle event streams (default 15)\n"
+          "  --period-ms N          tactical detection period (default 1000)\n"
+          "  --m-of-4 M             raise a tactical conflict after M of the last 4 passes\n"
+          "                         found it (default 2)\n"
+          "  --hysteresis-s S       resolve it after S seconds clear (default 5)\n"
           "  --quiet                no per-request log lines\n"
           "  --print-routes         list every route (METHOD /path) and exit\n"
           "  --help                 this text\n"
           "\n"
           "Config keys: data, listen, max_body_bytes, max_streams_per_party, keepalive_s,\n"
-          "quiet (true/false). Parties: deconflict party add NAME --data DIR.\n",
+          "period_ms, m_of_4, hysteresis_s, quiet (true/false). Parties: deconflict party add NAME "
+          "--data DIR.\n",
           out);
 }
 
@@ -73,7 +79,10 @@ int main(int argc, char **argv)
                  {"--listen", "listen"},
                  {"--max-body-bytes", "max_body_bytes"},
                  {"--max-streams-per-party", "max_streams_per_party"},
-                 {"--keepalive-s", "keepalive_s"}};
+                 {"--keepalive-s", "keepalive_s"},
+                 {"--period-ms", "period_ms"},
+                 {"--m-of-4", "m_of_4"},
+                 {"--hysteresis-s", "hysteresis_s"}};
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--config") == 0) {
             i++;
@@ -105,6 +114,11 @@ int main(int argc, char **argv)
         fprintf(stderr, "deconflictd: %s\n", err);
         return 1;
     }
+    if (!dd_live_open(&svc) || !dd_live_start(&svc)) {
+        fprintf(stderr, "deconflictd: cannot start live detection\n");
+        dd_service_close(&svc);
+        return 1;
+    }
     struct MHD_Daemon *http = dd_http_start(&svc, err, sizeof(err));
     if (!http) {
         fprintf(stderr, "deconflictd: %s\n", err);
@@ -131,6 +145,7 @@ int main(int argc, char **argv)
     pthread_cond_broadcast(&svc.events_cond);
     pthread_mutex_unlock(&svc.lock);
     MHD_stop_daemon(http);
+    dd_live_stop(&svc);
     dd_service_close(&svc);
     fprintf(stderr, "deconflictd: stopped\n");
     return 0;

@@ -40,6 +40,9 @@ bool dd_service_open(dd_service_t *svc, const dd_config_t *cfg, char *err, size_
     pthread_mutex_init(&svc->lock, NULL);
     pthread_cond_init(&svc->events_cond, NULL);
     svc->started_s = dd_now_s();
+    svc->period_s = cfg->period_s;
+    svc->m_of_n = cfg->m_of_n;
+    svc->hysteresis_s = cfg->hysteresis_s;
     svc->store = dc_store_open(cfg->data_dir, err, len);
     if (!svc->store) return false;
     svc->strategic = dc_strategic_new(NULL);

@@ -326,6 +326,51 @@ def main():
         check(rb["id"] == cb["id"] and rb["state"] == "resolved", "bravo is told the conflict is resolved")
         last_b = max(e[0] for e in sb.events)
 
+        # ---- tactical: positions in, conflict.new to both parties within two periods ----
+        now = time.time()
+        # Head-on at FL350, 0.3 deg of longitude apart (12.5 NM), closing at 900 kt: separation
+        # is lost in ~30 s, inside the 120 s look-ahead.
+        def report(tid, lon, trk, cs, t):
+            return {"track_id": tid, "t": t, "lat": 46.0, "lon": lon, "alt_ft": 35000,
+                    "gs_kt": 450, "trk_deg": trk, "vs_fpm": 0, "callsign": cs}
+        sa2, sb2_ = Stream(d, ta), Stream(d, tb)
+        s, body, _ = d.request("POST", "/v1/positions", ta,
+                               [report("A1", 7.0, 90, "ALPHA1", now),
+                                {"track_id": "bad id", "t": now},
+                                dict(report("A2", 7.0, 90, "ALPHA2", now), lat=91),
+                                report("A3", 9.0, 0, "ALPHA3", now)])
+        check(s == 200 and body["accepted"] == 2
+              and [(r["index"], r["field"]) for r in body["rejected"]] == [(1, "track_id"), (2, "lat")],
+              "positions: partial acceptance, rejected items named by index and field")
+        s, body, _ = d.request("POST", "/v1/positions", tb, [report("B1", 7.3, 270, "BRAVO1", now)])
+        check(s == 200 and body["accepted"] == 1, "bravo's aircraft accepted")
+        t_sent = time.time()
+        ea = sa2.wait_for("conflict.new", timeout=6)[0][2]
+        eb = sb2_.wait_for("conflict.new", timeout=6)[0][2]
+        check(time.time() - t_sent < 2 * 1.0 + 1.5, "conflict.new within two detection periods (+ slack)")
+        check(ea["kind"] == "tactical" and ea["id"] == eb["id"] and ea["own_track"] == "A1"
+              and eb["own_track"] == "B1" and ea["other_party"] == "bravo" and eb["other_party"] == "alpha",
+              "both parties told, each about its own track and the other party")
+        check(ea["level"] in ("predicted", "loss") and 0 < ea["time_to_loss_s"] < 60,
+              f"level {ea['level']}, time to loss {ea['time_to_loss_s']:.0f} s")
+        check(abs(ea["other_aircraft"]["lon"] - 7.3) < 1e-6 and abs(eb["other_aircraft"]["lon"] - 7.0) < 1e-6,
+              "each sees the other aircraft's position at the alert")
+        check("BRAVO1" not in json.dumps(ea) and "B1" not in json.dumps(ea["other_aircraft"])
+              and "ALPHA" not in json.dumps(eb), "no callsign or track id of the other party")
+        s, body, _ = d.request("GET", "/v1/tracks", tb)
+        check(s == 200 and [t["track_id"] for t in body["tracks"]] == ["B1"]
+              and body["tracks"][0]["callsign"] == "BRAVO1", "bravo's tracks: only its own")
+        s, body, _ = d.request("GET", "/v1/tracks", tc)
+        check(body["tracks"] == [], "charlie sees no tracks")
+        s, body, _ = d.request("POST", "/v1/positions", ta, {"not": "an array"})
+        check(s == 400 and body["code"] == "invalid_json", "positions: 400 for a non-array")
+        s, body, _ = d.request("POST", "/v1/positions", ta, [report("X", 7, 0, "X", now)] * 10001)
+        check(s == 413 and body["code"] == "limit_exceeded", "positions: 413 past 10,000 reports")
+        sa2.close(), sb2_.close()
+        s, m, _ = d.request("GET", "/metrics")
+        check("deconflict_positions_total 3" in m and "deconflict_live_tracks 3" in m,
+              "metrics count positions and live tracks")
+
         # ---- kill -9 and restart: every acknowledged write is there ----
         sa.close(), sb.close(), sc.close()
         d.stop(signal.SIGKILL)
@@ -337,9 +382,12 @@ def main():
         s, body, _ = d.request("GET", f"/v1/conflicts/{cb['id']}", ta)
         check(s == 200 and body["state"] == "resolved" and body.get("acknowledged") is True,
               "the conflict's state and alpha's ack survived")
+        s, body, _ = d.request("GET", "/v1/tracks", ta)
+        check(sorted(t["track_id"] for t in body["tracks"]) == ["A1", "A3"], "alpha's tracks survived")
         sb2 = Stream(d, tb, last_id=0)
         sb2.wait_for("conflict.resolved")
-        check(max(e[0] for e in sb2.events) == last_b, "replay from Last-Event-ID 0 ends at the last event seen")
+        time.sleep(0.3)
+        check(max(e[0] for e in sb2.events) >= last_b, "replay from Last-Event-ID 0 reaches the last event seen")
         sb3 = Stream(d, tb, last_id=last_b)
         # A new overlapping filing after the restart: the restored engine still knows bravo's op.
         s, opc, _ = d.request("POST", "/v1/operations", tc, {"volumes": [volume(46.5, 7.56, 3000)]})

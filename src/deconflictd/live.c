@@ -1,0 +1,342 @@
+/* Live positions and tactical detection in deconflictd.
+ *
+ * POST /v1/positions takes a batch of reports; valid ones go to the tactical engine (queued,
+ * never waiting for a pass) and to the store's latest-state-per-track table in one
+ * transaction; invalid ones are listed with their index and field. A detection thread runs the
+ * tactical pass every period and turns cross-party pairs into conflicts with nuisance control:
+ * raised when the pair was in conflict in at least M of the last N passes (default 2 of 4),
+ * resolved after it has been clear for the hysteresis (default 5 s). A conflict's level is
+ * `predicted` (loss of separation within the look-ahead) or `loss` (lost now).
+ *
+ * Disclosure: a party's view of a tactical conflict names its own track, the other party, and
+ * the other aircraft's kinematic state at the time of the alert (position, altitude, ground
+ * velocity, vertical rate) -- not its track id, callsign or operation. */
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "deconflict/tactical.h"
+#include "deconflict/timefmt.h"
+#include "live.h"
+#include "service.h"
+
+#define TRACK_ID_MAX 24 /* bytes of a party's track id: the engine id is "<party>/<track>" */
+
+static bool track_id_ok(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > TRACK_ID_MAX) return false;
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)s[i] <= ' ' || (unsigned char)s[i] >= 127 || s[i] == '/') return false;
+    return true;
+}
+
+static bool callsign_ok(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > 8) return false;
+    for (size_t i = 0; i < n; i++)
+        if (!((s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= '0' && s[i] <= '9'))) return false;
+    return true;
+}
+
+static bool get_num(json_t *o, const char *k, double *out)
+{
+    json_t *v = json_object_get(o, k);
+    if (!json_is_number(v)) return false;
+    *out = json_number_value(v);
+    return isfinite(*out);
+}
+
+/* Parses one report into st (engine id "<party>/<track_id>"); NULL on success, else the
+ * offending field. */
+static const char *parse_report(json_t *o, int64_t party, dc_track_state_t *st,
+                                const char **callsign)
+{
+    if (!json_is_object(o)) return "";
+    json_t *id = json_object_get(o, "track_id");
+    if (!json_is_string(id) || !track_id_ok(json_string_value(id))) return "track_id";
+    memset(st, 0, sizeof(*st));
+    snprintf(st->id, sizeof(st->id), "%lld/%s", (long long)party, json_string_value(id));
+    json_t *t = json_object_get(o, "t");
+    if (json_is_string(t)) {
+        if (dc_time_parse_rfc3339(json_string_value(t), &st->t_s) != DC_OK) return "t";
+    } else if (!get_num(o, "t", &st->t_s)) {
+        return "t";
+    }
+    if (!get_num(o, "lat", &st->lat_deg)) return "lat";
+    if (!get_num(o, "lon", &st->lon_deg)) return "lon";
+    if (!get_num(o, "alt_ft", &st->alt_ft)) return "alt_ft";
+    if (!get_num(o, "gs_kt", &st->gs_kt)) return "gs_kt";
+    if (!get_num(o, "trk_deg", &st->trk_deg)) return "trk_deg";
+    if (!get_num(o, "vs_fpm", &st->vs_fpm)) return "vs_fpm";
+    json_t *cs = json_object_get(o, "callsign");
+    *callsign = NULL;
+    if (cs && !json_is_null(cs)) {
+        if (!json_is_string(cs) || !callsign_ok(json_string_value(cs))) return "callsign";
+        *callsign = json_string_value(cs);
+    }
+    const char *field = NULL;
+    if (dc_track_state_validate(st, &field) != DC_OK) return field ? field : "";
+    return NULL;
+}
+
+json_t *dd_positions(dd_service_t *svc, int64_t party, json_t *batch, dd_problem_t *pb)
+{
+    if (!json_is_array(batch)) {
+        dd_problem(pb, 400, "invalid_json", "", "request body: expected a JSON array of reports");
+        return NULL;
+    }
+    size_t n = json_array_size(batch);
+    if (n > DD_POSITIONS_MAX) {
+        dd_problem(pb, 413, "limit_exceeded", "", "a batch holds at most %d reports (got %zu)",
+                   DD_POSITIONS_MAX, n);
+        return NULL;
+    }
+    json_t *rejected = json_array();
+    size_t accepted = 0;
+    pthread_mutex_lock(&svc->lock);
+    dc_err_t rc = dc_store_begin(svc->store);
+    for (size_t i = 0; i < n && rc == DC_OK; i++) {
+        json_t *o = json_array_get(batch, i);
+        dc_track_state_t st;
+        const char *callsign;
+        const char *bad = parse_report(o, party, &st, &callsign);
+        if (bad) {
+            json_array_append_new(rejected,
+                                  json_pack("{s:I, s:s, s:s}", "index", (json_int_t)i, "field", bad,
+                                            "detail", "missing or out of range"));
+            continue;
+        }
+        json_t *rec = json_pack("{s:s, s:f, s:f, s:f, s:f, s:f, s:f, s:f}", "track_id",
+                                strchr(st.id, '/') + 1, "t", st.t_s, "lat", st.lat_deg, "lon",
+                                st.lon_deg, "alt_ft", st.alt_ft, "gs_kt", st.gs_kt, "trk_deg",
+                                st.trk_deg, "vs_fpm", st.vs_fpm);
+        if (callsign) json_object_set_new(rec, "callsign", json_string(callsign));
+        /* An older report than the one held is not news (the engine ignores it too). */
+        json_t *prev = json_object_get(svc->tracks, st.id);
+        if (prev && json_real_value(json_object_get(prev, "t")) > st.t_s) {
+            json_decref(rec);
+            accepted++;
+            continue;
+        }
+        char *text = json_dumps(rec, JSON_COMPACT | JSON_REAL_PRECISION(12));
+        rc = text ? dc_store_track_put(svc->store, party, st.id, text, st.t_s) : DC_ERR_NOMEM;
+        free(text);
+        if (rc == DC_OK) rc = dc_tactical_update(svc->tactical, &st, NULL);
+        if (rc == DC_OK) {
+            json_object_set_new(svc->tracks, st.id, rec);
+            accepted++;
+        } else {
+            json_decref(rec);
+        }
+    }
+    if (rc == DC_OK) rc = dc_store_commit(svc->store);
+    if (rc != DC_OK) dc_store_rollback(svc->store);
+    svc->positions_total += rc == DC_OK ? accepted : 0;
+    pthread_mutex_unlock(&svc->lock);
+    if (rc != DC_OK) {
+        json_decref(rejected);
+        dd_problem(pb, 500, "store_failed", "", "the store refused the batch");
+        return NULL;
+    }
+    return json_pack("{s:I, s:o}", "accepted", (json_int_t)accepted, "rejected", rejected);
+}
+
+json_t *dd_tracks(dd_service_t *svc, int64_t party)
+{
+    char prefix[32];
+    int plen = snprintf(prefix, sizeof(prefix), "%lld/", (long long)party);
+    json_t *out = json_array();
+    pthread_mutex_lock(&svc->lock);
+    const char *key;
+    json_t *rec;
+    json_object_foreach(svc->tracks, key, rec)
+    {
+        if (strncmp(key, prefix, (size_t)plen) == 0) json_array_append(out, rec);
+    }
+    pthread_mutex_unlock(&svc->lock);
+    return json_pack("{s:o}", "tracks", out);
+}
+
+static void restore_track(int64_t party, const char *id, const char *state, void *ctx)
+{
+    (void)party;
+    dd_service_t *svc = ctx;
+    json_t *rec = json_loads(state, 0, NULL);
+    if (!rec) return;
+    dc_track_state_t st;
+    const char *cs;
+    if (!parse_report(rec, party, &st, &cs) && strcmp(st.id, id) == 0) {
+        dc_tactical_update(svc->tactical, &st, NULL);
+        json_object_set_new(svc->tracks, id, rec);
+    } else {
+        json_decref(rec);
+    }
+}
+
+bool dd_live_open(dd_service_t *svc)
+{
+    svc->tactical = dc_tactical_new(NULL);
+    svc->tracks = json_object();
+    svc->pairs = json_object();
+    if (!svc->tactical || !svc->tracks || !svc->pairs) return false;
+    return dc_store_track_each(svc->store, restore_track, svc) == DC_OK;
+}
+
+/* ---- detection ---- */
+
+static int64_t party_of(const char *engine_id)
+{
+    return strtoll(engine_id, NULL, 10);
+}
+
+/* The other aircraft as a party may see it at the time of the alert. */
+static json_t *disclosed(json_t *rec)
+{
+    return json_pack("{s:O, s:O, s:O, s:O, s:O, s:O, s:O}", "t", json_object_get(rec, "t"), "lat",
+                     json_object_get(rec, "lat"), "lon", json_object_get(rec, "lon"), "alt_ft",
+                     json_object_get(rec, "alt_ft"), "gs_kt", json_object_get(rec, "gs_kt"),
+                     "trk_deg", json_object_get(rec, "trk_deg"), "vs_fpm",
+                     json_object_get(rec, "vs_fpm"));
+}
+
+static json_t *view_of(dd_service_t *svc, const char *cid, const char *state, const char *level,
+                       const char *own, const char *other, const dc_pair_eval_t *e, double now)
+{
+    char other_name[DC_PARTY_NAME_MAX], t[40];
+    dd_party_name(svc, party_of(other), other_name);
+    json_t *rec = json_object_get(svc->tracks, other);
+    dc_time_format_rfc3339(now, t, sizeof(t));
+    json_t *v = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:f, s:f, s:f, s:f, s:f, s:s}", "id", cid,
+                          "kind", "tactical", "state", state, "level", level, "own_track",
+                          strchr(own, '/') + 1, "other_party", other_name, "tcpa_s", e->tcpa_s,
+                          "dcpa_nm", e->dcpa_nm, "hsep_nm", e->hsep_nm, "vsep_ft", e->vsep_ft,
+                          "time_to_loss_s", e->los_now ? 0.0 : e->tin_s, "updated", t);
+    if (v && rec) json_object_set_new(v, "other_aircraft", disclosed(rec));
+    return v;
+}
+
+static void write_conflict(dd_service_t *svc, const char *cid, const char *id1, const char *id2,
+                           const char *state, const char *level, const dc_pair_eval_t *e,
+                           const char *type, double now)
+{
+    json_t *va = view_of(svc, cid, state, level, id1, id2, e, now);
+    json_t *vb = view_of(svc, cid, state, level, id2, id1, e, now);
+    char *ta = json_dumps(va, JSON_COMPACT | JSON_REAL_PRECISION(12));
+    char *tb = json_dumps(vb, JSON_COMPACT | JSON_REAL_PRECISION(12));
+    int64_t pa = party_of(id1), pb = party_of(id2);
+    dc_doc_t doc = {"conflict", cid, pa, pb, ta, tb, state, now};
+    if (ta && tb && dc_store_doc_put(svc->store, &doc) == DC_OK) {
+        dd_event(svc, pa, type, va);
+        dd_event(svc, pb, type, vb);
+    }
+    free(ta), free(tb);
+    json_decref(va), json_decref(vb);
+}
+
+static int popcount4(int x)
+{
+    return (x & 1) + ((x >> 1) & 1) + ((x >> 2) & 1) + ((x >> 3) & 1);
+}
+
+/* One detection pass: the engine, then every pair's nuisance filter. */
+static void detect_once(dd_service_t *svc, double now)
+{
+    const dc_tactical_snapshot_t *snap = NULL;
+    double t0 = dd_now_s();
+    if (dc_tactical_detect(svc->tactical, now, NULL, &snap) != DC_OK || !snap) return;
+    pthread_mutex_lock(&svc->lock);
+    json_t *seen = json_object();
+    for (size_t i = 0; i < snap->n_conflicts; i++) {
+        const dc_conflict_t *c = &snap->conflicts[i];
+        if (party_of(c->id1) == party_of(c->id2)) continue; /* cross-party only */
+        char key[2 * DC_TRACK_ID_MAX + 2];
+        snprintf(key, sizeof(key), "%s|%s", c->id1, c->id2);
+        json_object_set_new(seen, key, json_true());
+        json_t *p = json_object_get(svc->pairs, key);
+        if (!p) {
+            char cid[40];
+            dd_random_id("cf_", cid, sizeof(cid));
+            p = json_pack("{s:s, s:i, s:s, s:f}", "id", cid, "hist", 0, "level", "", "last_s", now);
+            json_object_set_new(svc->pairs, key, p);
+        }
+        int hist = ((int)json_integer_value(json_object_get(p, "hist")) << 1 | 1) & 15;
+        json_object_set_new(p, "hist", json_integer(hist));
+        json_object_set_new(p, "last_s", json_real(now));
+        const char *level = c->eval.los_now ? "loss" : "predicted";
+        const char *was = json_string_value(json_object_get(p, "level"));
+        const char *cid = json_string_value(json_object_get(p, "id"));
+        if (!*was && popcount4(hist) >= svc->m_of_n) {
+            write_conflict(svc, cid, c->id1, c->id2, "open", level, &c->eval, "conflict.new", now);
+            svc->open_conflicts++;
+            json_object_set_new(p, "level", json_string(level));
+        } else if (*was && strcmp(was, level) != 0) {
+            write_conflict(svc, cid, c->id1, c->id2, "open", level, &c->eval, "conflict.update",
+                           now);
+            json_object_set_new(p, "level", json_string(level));
+        }
+    }
+    /* Pairs not in conflict this pass: shift a 0 in; resolve raised ones after the
+     * hysteresis; forget the rest once their history is empty. */
+    const char *key;
+    json_t *p;
+    void *tmp;
+    json_object_foreach_safe(svc->pairs, tmp, key, p)
+    {
+        if (json_object_get(seen, key)) continue;
+        int hist = ((int)json_integer_value(json_object_get(p, "hist")) << 1) & 15;
+        json_object_set_new(p, "hist", json_integer(hist));
+        const char *was = json_string_value(json_object_get(p, "level"));
+        double last = json_real_value(json_object_get(p, "last_s"));
+        if (*was && now - last >= svc->hysteresis_s) {
+            char id1[DC_TRACK_ID_MAX], id2[DC_TRACK_ID_MAX];
+            const char *bar = strchr(key, '|');
+            snprintf(id1, sizeof(id1), "%.*s", (int)(bar - key), key);
+            snprintf(id2, sizeof(id2), "%s", bar + 1);
+            dc_pair_eval_t none = {0};
+            write_conflict(svc, json_string_value(json_object_get(p, "id")), id1, id2, "resolved",
+                           was, &none, "conflict.resolved", now);
+            if (svc->open_conflicts) svc->open_conflicts--;
+            json_object_del(svc->pairs, key);
+        } else if (!*was && hist == 0) {
+            json_object_del(svc->pairs, key);
+        }
+    }
+    json_decref(seen);
+    svc->live_tracks = snap->stats.live;
+    svc->passes_total++;
+    svc->last_pass_ms = (dd_now_s() - t0) * 1e3;
+    pthread_cond_broadcast(&svc->events_cond);
+    pthread_mutex_unlock(&svc->lock);
+    dc_tactical_snapshot_release(snap);
+}
+
+static void *detect_loop(void *arg)
+{
+    dd_service_t *svc = arg;
+    for (;;) {
+        pthread_mutex_lock(&svc->lock);
+        bool stop = svc->stopping;
+        pthread_mutex_unlock(&svc->lock);
+        if (stop) return NULL;
+        detect_once(svc, dd_now_s());
+        usleep((useconds_t)(svc->period_s * 1e6));
+    }
+}
+
+bool dd_live_start(dd_service_t *svc)
+{
+    return pthread_create(&svc->detect_thread, NULL, detect_loop, svc) == 0;
+}
+
+void dd_live_stop(dd_service_t *svc)
+{
+    pthread_join(svc->detect_thread, NULL);
+    dc_tactical_free(svc->tactical);
+    json_decref(svc->tracks);
+    json_decref(svc->pairs);
+}

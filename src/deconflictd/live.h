@@ -1,0 +1,24 @@
+/* deconflictd: live positions and the tactical detection loop (live.c). */
+#ifndef DC_DAEMON_LIVE_H
+#define DC_DAEMON_LIVE_H
+
+#include <jansson.h>
+
+#include "daemon.h"
+#include "service.h"
+
+#define DD_POSITIONS_MAX 10000 /* reports per POST /v1/positions */
+
+/* Restores the latest state of every track from the store into the engine. */
+bool dd_live_open(dd_service_t *svc);
+bool dd_live_start(dd_service_t *svc);
+/* Joins the detection thread (after svc->stopping is set) and frees the live state. */
+void dd_live_stop(dd_service_t *svc);
+
+/* POST /v1/positions: {"accepted": n, "rejected": [{index, field, detail}]} or NULL with pb. */
+json_t *dd_positions(dd_service_t *svc, int64_t party, json_t *batch, dd_problem_t *pb);
+
+/* GET /v1/tracks: the caller's tracks, latest report each. */
+json_t *dd_tracks(dd_service_t *svc, int64_t party);
+
+#endif
