@@ -9,7 +9,7 @@ DATA    ?= $(abspath ../shared/data)
 JOBS    ?= 2
 CMAKE_FLAGS = -DDC_DATA_DIR=$(DATA)
 
-.PHONY: all deps build demo test test-asan bench bench-postgis fuzz format clean
+.PHONY: all deps build demo demo-replay test test-asan bench bench-postgis fuzz format clean
 
 all: deps build
 
@@ -20,9 +20,13 @@ build: deps
 	cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS) >/dev/null
 	cmake --build build -j$(JOBS)
 
-# The main job: tactical detection over the afternoon peak of the real Swiss traffic day.
+# The main job: deconflictd on its embedded store, two demo parties, the real Swiss traffic
+# fed as live positions at SPEED x real time (scripts/demo.sh; SPEED, PORT, FROM, TO, KEEP=1).
 demo: build
-	@echo "== deconflict replay: Swiss upper airspace, 2018-08-01 12:00-16:00 UTC, 5 NM / 1000 ft, 120 s look-ahead =="
+	DATA=$(DATA) ./scripts/demo.sh
+
+# The tactical engine alone over the afternoon peak of the same day (the first demo).
+demo-replay: build
 	build/bin/deconflict replay $(DATA)/traffic/switzerland_2018-08-01.csv \
 	    --from 2018-08-01T12:00:00Z --to 2018-08-01T16:00:00Z
 

@@ -17,6 +17,8 @@ packages=(
   libmicrohttpd-dev # libmicrohttpd: deconflictd's HTTP/1.1 server
   libsqlite3-dev    # SQLite: deconflictd's embedded store
   libsodium-dev     # libsodium: token generation and hashing, constant-time comparison
+  libcurl4-openssl-dev # libcurl: the CLI's HTTP client (deconflict feed)
+  curl              # the demo and docs show the API with curl
   clang-format      # style check in `make test`
   python3           # integration test scripts (standard library only)
 )

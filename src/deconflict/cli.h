@@ -14,6 +14,7 @@ int cli_detect(int argc, char **argv);
 int cli_replay(int argc, char **argv);
 int cli_strategic(int argc, char **argv);
 int cli_party(int argc, char **argv);
+int cli_feed(int argc, char **argv);
 
 /* Parses a flag value as a finite number; prints an error naming the flag and returns false if
  * it is not one. */
@@ -23,6 +24,10 @@ bool cli_parse_number(const char *flag, const char *text, double *out);
  * --vtol-ft), consumes it and its value into cfg, advancing *i, and returns 1; returns 0 if the
  * flag is not one of them, -1 on a bad or missing value (after printing why). */
 int cli_parse_minima_flag(int argc, char **argv, int *i, dc_tactical_config_t *cfg);
+
+/* Parses a flag value as Unix seconds or a UTC time like 2018-08-01T12:00:00Z; prints an error
+ * naming the flag and returns false otherwise. */
+bool cli_parse_time(const char *flag, const char *text, double *out);
 
 /* Validates cfg and prints the offending flag if invalid. */
 bool cli_check_config(const dc_tactical_config_t *cfg);

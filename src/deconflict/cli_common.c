@@ -5,6 +5,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 bool cli_parse_number(const char *flag, const char *text, double *out)
 {
@@ -137,4 +138,31 @@ out:
     free(line);
     fclose(f);
     return rc;
+}
+
+bool cli_parse_time(const char *flag, const char *text, double *out)
+{
+    int y, mo, d, h, mi, s = 0, used = 0;
+    if (strchr(text, '-') &&
+        sscanf(text, "%4d-%2d-%2d%*1[T ]%2d:%2d%n", &y, &mo, &d, &h, &mi, &used) == 5) {
+        const char *rest = text + used;
+        int more = 0;
+        if (*rest == ':' && sscanf(rest, ":%2d%n", &s, &more) == 1) rest += more;
+        if (*rest == 'Z') rest++;
+        struct tm tm = {.tm_year = y - 1900,
+                        .tm_mon = mo - 1,
+                        .tm_mday = d,
+                        .tm_hour = h,
+                        .tm_min = mi,
+                        .tm_sec = s};
+        if (*rest == '\0' && mo >= 1 && mo <= 12 && d >= 1 && d <= 31 && h <= 23 && mi <= 59 &&
+            s <= 60) {
+            *out = (double)timegm(&tm);
+            return true;
+        }
+        fprintf(stderr, "deconflict: %s: '%s' is not a UTC time like 2018-08-01T12:00:00Z\n", flag,
+                text);
+        return false;
+    }
+    return cli_parse_number(flag, text, out);
 }

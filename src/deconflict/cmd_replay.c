@@ -22,32 +22,6 @@ typedef struct replay_opts {
 } replay_opts_t;
 
 /* Parses Unix seconds or a UTC time "YYYY-MM-DDTHH:MM[:SS][Z]" (a space may replace the T). */
-static bool parse_time(const char *flag, const char *text, double *out)
-{
-    int y, mo, d, h, mi, s = 0, used = 0;
-    if (strchr(text, '-') &&
-        sscanf(text, "%4d-%2d-%2d%*1[T ]%2d:%2d%n", &y, &mo, &d, &h, &mi, &used) == 5) {
-        const char *rest = text + used;
-        int more = 0;
-        if (*rest == ':' && sscanf(rest, ":%2d%n", &s, &more) == 1) rest += more;
-        if (*rest == 'Z') rest++;
-        struct tm tm = {.tm_year = y - 1900,
-                        .tm_mon = mo - 1,
-                        .tm_mday = d,
-                        .tm_hour = h,
-                        .tm_min = mi,
-                        .tm_sec = s};
-        if (*rest == '\0' && mo >= 1 && mo <= 12 && d >= 1 && d <= 31 && h <= 23 && mi <= 59 &&
-            s <= 60) {
-            *out = (double)timegm(&tm);
-            return true;
-        }
-        fprintf(stderr, "deconflict: %s: '%s' is not a UTC time like 2018-08-01T12:00:00Z\n", flag,
-                text);
-        return false;
-    }
-    return cli_parse_number(flag, text, out);
-}
 
 static void format_utc(double t_s, char *buf, size_t len)
 {
@@ -103,9 +77,9 @@ static int parse_opts(int argc, char **argv, replay_opts_t *o)
             const char *v = argv[++i];
             bool ok = true;
             if (strcmp(a, "--from") == 0)
-                ok = parse_time(a, v, &o->from_s);
+                ok = cli_parse_time(a, v, &o->from_s);
             else if (strcmp(a, "--to") == 0)
-                ok = parse_time(a, v, &o->to_s);
+                ok = cli_parse_time(a, v, &o->to_s);
             else if (strcmp(a, "--step-s") == 0)
                 ok = cli_parse_number(a, v, &o->step_s);
             else if (strcmp(v, "csv") == 0 || strcmp(v, "table") == 0)

@@ -4,6 +4,7 @@
  *   deconflict replay TRACKS.csv [options] [minima]  the engine over a recorded traffic file
  *   deconflict strategic OPS.json [options]          conflicts among planned operations
  *   deconflict party add|rotate-token|disable|enable|list ... --data DIR   service parties
+ *   deconflict feed TRACKS.csv --to URL --token T [--token T2] [--speed X]  live positions
  *
  * Exit status: 0 success, 1 bad input data, 2 bad usage, 3 internal error (out of memory). */
 #include "cli.h"
@@ -36,6 +37,10 @@ static void usage(FILE *out)
           "  party list --data DIR\n"
           "      Administer the parties of a deconflictd data directory. add and rotate-token\n"
           "      print the bearer token alone on the last line (shown once, stored hashed).\n"
+          "  feed TRACKS.csv --to URL --token T [--token T2 ...] [--speed X] [--from T0]\n"
+          "       [--to-time T1] [--split alternate|prefix]\n"
+          "      Replay recorded traffic into a running deconflictd as live positions, X times\n"
+          "      real time, aircraft split between the parties whose tokens are given.\n"
           "  help\n"
           "      This text.\n",
           out);
@@ -52,6 +57,7 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "replay") == 0) return cli_replay(argc - 1, argv + 1);
     if (strcmp(cmd, "strategic") == 0) return cli_strategic(argc - 1, argv + 1);
     if (strcmp(cmd, "party") == 0) return cli_party(argc - 1, argv + 1);
+    if (strcmp(cmd, "feed") == 0) return cli_feed(argc - 1, argv + 1);
     if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
         usage(stdout);
         return 0;

@@ -1,0 +1,226 @@
+/* deconflict feed: recorded traffic into a running deconflictd, as live positions.
+ *
+ *   deconflict feed TRACKS.csv --to URL --token T [--token T2 ...] [--speed X]
+ *                   [--from T0] [--to-time T1] [--split alternate|prefix]
+ *
+ * Rows (normalized traffic CSV) are replayed in time order at X times real time: every wall
+ * second the rows of the next X seconds of recording go out as one POST /v1/positions per
+ * party, with their report times rewritten to the present (the daemon detects against its
+ * clock). Aircraft are split between the parties given by their tokens: `alternate` deals
+ * ICAO addresses out in turn as they first appear; `prefix` gives callsigns whose first letter
+ * sorts in the first half of the alphabet to the first party. Speeds above 1 compress time:
+ * each pass still predicts from the reported velocities, so alerts are right for the moment
+ * of each report, but they come X times as often. */
+#include "cli.h"
+
+#include <curl/curl.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_PARTIES 8
+
+static double wall_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+typedef struct batch {
+    char *s;
+    size_t len, cap, n;
+} batch_t;
+
+static bool batch_add(batch_t *b, const cli_row_t *r, double t_s)
+{
+    char item[512];
+    int k =
+        snprintf(item, sizeof(item),
+                 "%s{\"track_id\":\"%s\",\"t\":%.3f,\"lat\":%.6f,\"lon\":%.6f,\"alt_ft\":%.0f,"
+                 "\"gs_kt\":%.1f,\"trk_deg\":%.1f,\"vs_fpm\":%.0f%s%s%s}",
+                 b->n ? "," : "[", r->st.id, t_s, r->st.lat_deg, r->st.lon_deg, r->st.alt_ft,
+                 r->st.gs_kt, r->st.trk_deg, r->st.vs_fpm, r->callsign[0] ? ",\"callsign\":\"" : "",
+                 r->callsign, r->callsign[0] ? "\"" : "");
+    if (k < 0 || (size_t)k >= sizeof(item)) return false;
+    if (b->len + (size_t)k + 2 > b->cap) {
+        size_t cap = (b->len + (size_t)k + 2) * 2;
+        char *s = realloc(b->s, cap);
+        if (!s) return false;
+        b->s = s, b->cap = cap;
+    }
+    memcpy(b->s + b->len, item, (size_t)k + 1);
+    b->len += (size_t)k;
+    b->n++;
+    return true;
+}
+
+static size_t discard(char *p, size_t size, size_t n, void *ud)
+{
+    (void)p, (void)ud;
+    return size * n;
+}
+
+/* POSTs the batch; returns the HTTP status (0 when the request failed). */
+static long post(CURL *curl, const char *url, const char *token, batch_t *b)
+{
+    strcpy(b->s + b->len, "]");
+    char auth[128];
+    snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
+    struct curl_slist *h = curl_slist_append(NULL, auth);
+    h = curl_slist_append(h, "Content-Type: application/json");
+    curl_easy_setopt(curl, CURLOPT_URL, url);
+    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, h);
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, b->s);
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, (long)(b->len + 1));
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, discard);
+    long status = 0;
+    if (curl_easy_perform(curl) == CURLE_OK)
+        curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+    curl_slist_free_all(h);
+    b->len = 0, b->n = 0;
+    return status;
+}
+
+static int row_cmp(const void *a, const void *b)
+{
+    double ta = ((const cli_row_t *)a)->st.t_s, tb = ((const cli_row_t *)b)->st.t_s;
+    return ta < tb ? -1 : ta > tb;
+}
+
+/* ICAO address -> party, dealt out in turn on first sight: a small open-addressing table. */
+typedef struct assign {
+    char id[DC_TRACK_ID_MAX];
+    int party;
+} assign_t;
+
+static int party_of(assign_t *tab, size_t cap, size_t *next, const cli_row_t *r, int n_parties,
+                    bool by_prefix)
+{
+    if (by_prefix) return r->callsign[0] && r->callsign[0] >= 'N' ? 1 % n_parties : 0;
+    size_t h = 5381;
+    for (const char *p = r->st.id; *p; p++) h = h * 33 + (unsigned char)*p;
+    for (size_t i = h % cap;; i = (i + 1) % cap) {
+        if (!tab[i].id[0]) {
+            snprintf(tab[i].id, sizeof(tab[i].id), "%s", r->st.id);
+            tab[i].party = (int)((*next)++ % (size_t)n_parties);
+            return tab[i].party;
+        }
+        if (strcmp(tab[i].id, r->st.id) == 0) return tab[i].party;
+    }
+}
+
+int cli_feed(int argc, char **argv)
+{
+    const char *path = NULL, *url = NULL, *tokens[MAX_PARTIES];
+    int n_tokens = 0;
+    double speed = 1, from_s = -INFINITY, to_s = INFINITY;
+    bool by_prefix = false;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        bool ok = true;
+        if (a[0] != '-' && !path) {
+            path = a;
+            continue;
+        }
+        if (!v)
+            ok = false;
+        else if (strcmp(a, "--to") == 0)
+            url = v;
+        else if (strcmp(a, "--token") == 0 && n_tokens < MAX_PARTIES)
+            tokens[n_tokens++] = v;
+        else if (strcmp(a, "--speed") == 0)
+            ok = cli_parse_number(a, v, &speed) && speed > 0;
+        else if (strcmp(a, "--from") == 0)
+            ok = cli_parse_time(a, v, &from_s);
+        else if (strcmp(a, "--to-time") == 0)
+            ok = cli_parse_time(a, v, &to_s);
+        else if (strcmp(a, "--split") == 0 && (!strcmp(v, "alternate") || !strcmp(v, "prefix")))
+            by_prefix = strcmp(v, "prefix") == 0;
+        else
+            ok = false;
+        if (!ok) {
+            fprintf(stderr, "deconflict feed: bad or missing value for '%s'\n", a);
+            return CLI_EXIT_USAGE;
+        }
+        i++;
+    }
+    if (!path || !url || n_tokens == 0) {
+        fprintf(stderr,
+                "usage: deconflict feed TRACKS.csv --to URL --token T [--token T2 ...]\n"
+                "       [--speed X] [--from T0] [--to-time T1] [--split alternate|prefix]\n");
+        return CLI_EXIT_USAGE;
+    }
+    cli_row_t *rows = NULL;
+    size_t n_rows = 0, n_skipped = 0;
+    int rc = cli_load_rows(path, DC_TRACKCSV_TRAFFIC, &rows, &n_rows, &n_skipped);
+    if (rc != CLI_EXIT_OK) {
+        free(rows);
+        return rc;
+    }
+    qsort(rows, n_rows, sizeof(*rows), row_cmp);
+    size_t first = 0;
+    while (first < n_rows && rows[first].st.t_s < from_s) first++;
+    char endpoint[1024];
+    snprintf(endpoint, sizeof(endpoint), "%s/v1/positions", url);
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    CURL *curl = curl_easy_init();
+    size_t cap = 65536, next = 0;
+    assign_t *tab = calloc(cap, sizeof(*tab));
+    batch_t batches[MAX_PARTIES] = {{0}};
+    if (!curl || !tab) {
+        fprintf(stderr, "deconflict feed: out of memory\n");
+        rc = CLI_EXIT_INTERNAL;
+        goto out;
+    }
+    double t0_data = first < n_rows ? rows[first].st.t_s : 0, t0_wall = wall_now();
+    size_t sent = 0, refused = 0, i = first;
+    while (i < n_rows && rows[i].st.t_s <= to_s) {
+        double data_until = t0_data + (wall_now() - t0_wall + 1) * speed;
+        for (; i < n_rows && rows[i].st.t_s < data_until && rows[i].st.t_s <= to_s; i++) {
+            int p = party_of(tab, cap, &next, &rows[i], n_tokens, by_prefix);
+            /* The report's age in the recording, kept; its time moved to the present. */
+            double t = wall_now() - (data_until - rows[i].st.t_s) / speed;
+            if (!batch_add(&batches[p], &rows[i], t)) continue;
+            if (batches[p].n == 10000) {
+                size_t n = batches[p].n;
+                long st = post(curl, endpoint, tokens[p], &batches[p]);
+                if (st == 200)
+                    sent += n;
+                else
+                    refused += n;
+            }
+        }
+        for (int p = 0; p < n_tokens; p++) {
+            if (!batches[p].n) continue;
+            size_t n = batches[p].n;
+            long st = post(curl, endpoint, tokens[p], &batches[p]);
+            if (st == 200)
+                sent += n;
+            else
+                refused += n;
+            if (st == 0) {
+                fprintf(stderr, "deconflict feed: %s unreachable\n", endpoint);
+                rc = CLI_EXIT_DATA;
+                goto out;
+            }
+        }
+        if (isatty(fileno(stderr)))
+            fprintf(stderr, "\rfeed: recording at %.0f s, %zu reports sent, %zu refused   ",
+                    data_until - t0_data, sent, refused);
+        double wait = t0_wall + (data_until - t0_data) / speed - wall_now();
+        if (wait > 0) usleep((useconds_t)(wait * 1e6));
+    }
+    fprintf(stderr, "\nfeed: done, %zu reports sent, %zu refused, %zu aircraft\n", sent, refused,
+            (size_t)next);
+out:
+    for (int p = 0; p < MAX_PARTIES; p++) free(batches[p].s);
+    free(tab);
+    if (curl) curl_easy_cleanup(curl);
+    curl_global_cleanup();
+    free(rows);
+    return rc;
+}
