@@ -85,6 +85,16 @@ static long post(CURL *curl, const char *url, const char *token, batch_t *b)
     return status;
 }
 
+/* Posts the batch and counts its reports as sent or refused; returns the HTTP status. */
+static long flush(CURL *curl, const char *endpoint, const char *token, batch_t *b, size_t *sent,
+                  size_t *refused)
+{
+    size_t n = b->n;
+    long status = post(curl, endpoint, token, b);
+    *(status == 200 ? sent : refused) += n;
+    return status;
+}
+
 static int row_cmp(const void *a, const void *b)
 {
     double ta = ((const cli_row_t *)a)->st.t_s, tb = ((const cli_row_t *)b)->st.t_s;
@@ -185,28 +195,13 @@ int cli_feed(int argc, char **argv)
             /* The report's age in the recording, kept; its time moved to the present. */
             double t = wall_now() - (data_until - rows[i].st.t_s) / speed;
             if (!batch_add(&batches[p], &rows[i], t)) continue;
-            if (batches[p].n == 10000) {
-                size_t n = batches[p].n;
-                long st = post(curl, endpoint, tokens[p], &batches[p]);
-                if (st == 200)
-                    sent += n;
-                else
-                    refused += n;
-            }
+            if (batches[p].n == 10000 &&
+                flush(curl, endpoint, tokens[p], &batches[p], &sent, &refused) == 0)
+                goto unreachable;
         }
         for (int p = 0; p < n_tokens; p++) {
-            if (!batches[p].n) continue;
-            size_t n = batches[p].n;
-            long st = post(curl, endpoint, tokens[p], &batches[p]);
-            if (st == 200)
-                sent += n;
-            else
-                refused += n;
-            if (st == 0) {
-                fprintf(stderr, "deconflict feed: %s unreachable\n", endpoint);
-                rc = CLI_EXIT_DATA;
-                goto out;
-            }
+            if (batches[p].n && flush(curl, endpoint, tokens[p], &batches[p], &sent, &refused) == 0)
+                goto unreachable;
         }
         if (isatty(fileno(stderr)))
             fprintf(stderr, "\rfeed: recording at %.0f s, %zu reports sent, %zu refused   ",
@@ -216,6 +211,10 @@ int cli_feed(int argc, char **argv)
     }
     fprintf(stderr, "\nfeed: done, %zu reports sent, %zu refused, %zu aircraft\n", sent, refused,
             (size_t)next);
+    goto out;
+unreachable:
+    fprintf(stderr, "\ndeconflict feed: %s unreachable\n", endpoint);
+    rc = CLI_EXIT_DATA;
 out:
     for (int p = 0; p < MAX_PARTIES; p++) free(batches[p].s);
     free(tab);
