@@ -99,6 +99,11 @@ dc_err_t dc_store_doc_put(dc_store_t *st, const dc_doc_t *doc);
 dc_err_t dc_store_doc_each(dc_store_t *st, const char *kind,
                            void (*fn)(const dc_doc_t *doc, void *ctx), void *ctx);
 
+/* Fetches document (kind, id) whatever its owners: for the service's own bookkeeping, never
+ * to answer a party. The strings in *out are owned by it; free them with dc_doc_release(). */
+dc_err_t dc_store_doc_fetch(dc_store_t *st, const char *kind, const char *id, dc_doc_t *out);
+void dc_doc_release(dc_doc_t *doc);
+
 /* Fetches document (kind, id) as party sees it: its view when party is party_a or party_b,
  * DC_ERR_NOT_FOUND otherwise (including when it exists but belongs to others). *view and
  * *state are the caller's to free. */

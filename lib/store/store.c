@@ -378,6 +378,44 @@ dc_err_t dc_store_doc_each(dc_store_t *st, const char *kind,
     return rc == SQLITE_DONE ? DC_OK : fail(st, "read documents");
 }
 
+static char *dup_column(sqlite3_stmt *s, int col)
+{
+    const char *t = (const char *)sqlite3_column_text(s, col);
+    return t ? strdup(t) : NULL;
+}
+
+dc_err_t dc_store_doc_fetch(dc_store_t *st, const char *kind, const char *id, dc_doc_t *out)
+{
+    memset(out, 0, sizeof(*out));
+    sqlite3_stmt *s = prep(st, "SELECT kind, id, party_a, party_b, view_a, view_b, state, "
+                               "updated_s FROM docs WHERE kind = ? AND id = ?");
+    if (!s) return DC_ERR_IO;
+    sqlite3_bind_text(s, 1, kind, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(s, 2, id, -1, SQLITE_TRANSIENT);
+    dc_err_t e = DC_ERR_NOT_FOUND;
+    if (sqlite3_step(s) == SQLITE_ROW) {
+        out->kind = dup_column(s, 0);
+        out->id = dup_column(s, 1);
+        out->party_a = sqlite3_column_int64(s, 2);
+        out->party_b = sqlite3_column_int64(s, 3);
+        out->view_a = dup_column(s, 4);
+        out->view_b = dup_column(s, 5);
+        out->state = dup_column(s, 6);
+        out->updated_s = sqlite3_column_double(s, 7);
+        e = out->kind && out->id && out->view_a && out->state ? DC_OK : DC_ERR_NOMEM;
+        if (e != DC_OK) dc_doc_release(out);
+    }
+    sqlite3_finalize(s);
+    return e;
+}
+
+void dc_doc_release(dc_doc_t *doc)
+{
+    free((char *)doc->kind), free((char *)doc->id), free((char *)doc->view_a);
+    free((char *)doc->view_b), free((char *)doc->state);
+    memset(doc, 0, sizeof(*doc));
+}
+
 dc_err_t dc_store_doc_get(dc_store_t *st, const char *kind, const char *id, int64_t party,
                           char **view, char **state)
 {

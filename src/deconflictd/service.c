@@ -11,6 +11,26 @@
 
 #include "deconflict/timefmt.h"
 
+/* Remembers who owns an operation ref, and which conflicts an operation is in. */
+static void note_ref(dd_service_t *svc, const char *ref, const char *id, int64_t party)
+{
+    json_object_set_new(svc->refs, ref,
+                        json_pack("{s:s, s:I}", "id", id, "party", (json_int_t)party));
+}
+
+static void note_conflict_of(dd_service_t *svc, const char *op_id, const char *cid)
+{
+    json_t *list = json_object_get(svc->op_conflicts, op_id);
+    if (!list) {
+        list = json_array();
+        json_object_set_new(svc->op_conflicts, op_id, list);
+    }
+    size_t i;
+    json_t *v;
+    json_array_foreach(list, i, v) if (strcmp(json_string_value(v), cid) == 0) return;
+    json_array_append_new(list, json_string(cid));
+}
+
 static void restore_operation(const dc_doc_t *doc, void *ctx)
 {
     dd_service_t *svc = ctx;
@@ -21,6 +41,7 @@ static void restore_operation(const dc_doc_t *doc, void *ctx)
     dc_operation_t op;
     if (dd_operation_from_view(v, doc->party_a, &op) == DC_OK) {
         op.state = state;
+        note_ref(svc, op.ref, doc->id, doc->party_a);
         if (dc_strategic_file(svc->strategic, &op, NULL) != DC_OK)
             fprintf(stderr, "deconflictd: could not restore operation %s\n", doc->id);
         dc_operation_clear(&op);
@@ -28,9 +49,18 @@ static void restore_operation(const dc_doc_t *doc, void *ctx)
     json_decref(v);
 }
 
-static void count_open(const dc_doc_t *doc, void *ctx)
+static void restore_conflict(const dc_doc_t *doc, void *ctx)
 {
-    if (strcmp(doc->state, "open") == 0) (*(size_t *)ctx)++;
+    dd_service_t *svc = ctx;
+    if (strcmp(doc->state, "open") != 0) return;
+    svc->open_conflicts++;
+    const char *views[2] = {doc->view_a, doc->view_b};
+    for (int k = 0; k < 2; k++) {
+        json_t *v = views[k] ? json_loads(views[k], 0, NULL) : NULL;
+        const char *op = v ? json_string_value(json_object_get(v, "own_operation")) : NULL;
+        if (op) note_conflict_of(svc, op, doc->id);
+        json_decref(v);
+    }
 }
 
 bool dd_service_open(dd_service_t *svc, const dd_config_t *cfg, char *err, size_t len)
@@ -50,8 +80,11 @@ bool dd_service_open(dd_service_t *svc, const dd_config_t *cfg, char *err, size_
         snprintf(err, len, "out of memory");
         return false;
     }
+    svc->refs = json_object();
+    svc->op_conflicts = json_object();
+    svc->party_names = json_object();
     if (dc_store_doc_each(svc->store, "operation", restore_operation, svc) != DC_OK ||
-        dc_store_doc_each(svc->store, "conflict", count_open, &svc->open_conflicts) != DC_OK) {
+        dc_store_doc_each(svc->store, "conflict", restore_conflict, svc) != DC_OK) {
         snprintf(err, len, "restoring from the store: %s", dc_store_last_error(svc->store));
         return false;
     }
@@ -60,6 +93,9 @@ bool dd_service_open(dd_service_t *svc, const dd_config_t *cfg, char *err, size_
 
 void dd_service_close(dd_service_t *svc)
 {
+    json_decref(svc->refs);
+    json_decref(svc->op_conflicts);
+    json_decref(svc->party_names);
     dc_strategic_free(svc->strategic);
     dc_store_close(svc->store);
     pthread_cond_destroy(&svc->events_cond);
@@ -84,23 +120,25 @@ static void party_key(int64_t party, char out[DC_STRATEGIC_ID_MAX])
     snprintf(out, DC_STRATEGIC_ID_MAX, "p%lld", (long long)party);
 }
 
-static void name_of_party(const dc_party_t *p, void *ctx)
+static void cache_party_name(const dc_party_t *p, void *ctx)
 {
-    struct {
-        int64_t id;
-        char *name;
-    } *q = ctx;
-    if (p->id == q->id) snprintf(q->name, DC_PARTY_NAME_MAX, "%s", p->name);
+    char key[24];
+    snprintf(key, sizeof(key), "%lld", (long long)p->id);
+    json_object_set_new(ctx, key, json_string(p->name));
 }
 
+/* Names never change, but parties are added while the daemon runs (deconflict party add on
+ * the same store): an unknown id reloads the list. */
 void dd_party_name(dd_service_t *svc, int64_t party, char out[DC_PARTY_NAME_MAX])
 {
-    struct {
-        int64_t id;
-        char *name;
-    } q = {party, out};
-    out[0] = '\0';
-    dc_store_party_list(svc->store, name_of_party, &q);
+    char key[24];
+    snprintf(key, sizeof(key), "%lld", (long long)party);
+    json_t *name = json_object_get(svc->party_names, key);
+    if (!name) {
+        dc_store_party_list(svc->store, cache_party_name, svc->party_names);
+        name = json_object_get(svc->party_names, key);
+    }
+    snprintf(out, DC_PARTY_NAME_MAX, "%s", name ? json_string_value(name) : "");
 }
 
 static char *time_text(double t_s, char buf[40])
@@ -174,26 +212,10 @@ static const char *priority_word(dc_priority_cmp_t p)
     return p == DC_PRIORITY_LOWER ? "lower" : p == DC_PRIORITY_HIGHER ? "higher" : "equal";
 }
 
-/* Who owns an engine reference: found through the operation documents. */
 typedef struct ref_owner {
-    const char *ref;
     char id[DC_STRATEGIC_ID_MAX];
     int64_t party;
 } ref_owner_t;
-
-static void match_ref(const dc_doc_t *doc, void *ctx)
-{
-    ref_owner_t *r = ctx;
-    if (r->party) return;
-    json_t *v = json_loads(doc->view_a, 0, NULL);
-    if (!v) return;
-    const char *ref = json_string_value(json_object_get(v, "ref"));
-    if (ref && strcmp(ref, r->ref) == 0) {
-        snprintf(r->id, sizeof(r->id), "%s", doc->id);
-        r->party = doc->party_a;
-    }
-    json_decref(v);
-}
 
 /* One overlap as both sides may see it. */
 static json_t *overlap_json(const dc_strategic_conflict_t *c, bool with_volume_index)
@@ -268,7 +290,11 @@ static dc_err_t put_strategic_conflict(dd_service_t *svc, int64_t party, const c
     const char *type = existed ? "conflict.update" : "conflict.new";
     if (rc == DC_OK) rc = dd_event(svc, party, type, va);
     if (rc == DC_OK) rc = dd_event(svc, other->party, type, vb);
-    if (rc == DC_OK && !existed) svc->open_conflicts++;
+    if (rc == DC_OK && !existed) {
+        svc->open_conflicts++;
+        note_conflict_of(svc, op_id, id);
+        note_conflict_of(svc, other->id, id);
+    }
     if (rc == DC_OK) json_array_append(conflicts_out, va);
     free(ta), free(tb);
     json_decref(va), json_decref(vb);
@@ -296,9 +322,10 @@ static dc_err_t record_conflicts(dd_service_t *svc, int64_t party, const char *o
         for (size_t j = i; j < res->n_conflicts; j++)
             if (!done[j] && strcmp(res->conflicts[j].other_ref, res->conflicts[i].other_ref) == 0)
                 rows[n++] = res->conflicts[j], done[j] = true;
-        ref_owner_t other = {.ref = res->conflicts[i].other_ref};
-        dc_store_doc_each(svc->store, "operation", match_ref, &other);
-        if (!other.party) continue; /* cannot happen: every engine operation has a document */
+        json_t *owner = json_object_get(svc->refs, res->conflicts[i].other_ref);
+        if (!owner) continue; /* cannot happen: every engine operation has a document */
+        ref_owner_t other = {.party = json_integer_value(json_object_get(owner, "party"))};
+        snprintf(other.id, sizeof(other.id), "%s", json_string_value(json_object_get(owner, "id")));
         rc = put_strategic_conflict(svc, party, op_id, op_ref, &other, rows, n, conflicts_out);
     }
     free(done), free(rows);
@@ -371,6 +398,7 @@ dc_err_t dd_operation_create(dd_service_t *svc, int64_t party, json_t *body, jso
                                json_integer_value(json_object_get(view, "priority")), 1, vols,
                                dd_now_s(), &rc);
     if (rc == DC_OK) rc = dd_event(svc, party, "operation.created", opview);
+    if (rc == DC_OK) note_ref(svc, ref, id, party);
     if (rc == DC_OK) rc = record_conflicts(svc, party, id, ref, &res, conflicts);
     if (rc == DC_OK) rc = dc_store_commit(svc->store);
     dc_strategic_result_clear(&res);
@@ -391,42 +419,6 @@ dc_err_t dd_operation_create(dd_service_t *svc, int64_t party, json_t *body, jso
 /* Marks every conflict of operation op_id resolved for both sides, with events. */
 static dc_err_t resolve_conflicts_of(dd_service_t *svc, const char *op_id);
 
-typedef struct conflict_row {
-    char id[40];
-    int64_t pa, pb;
-    char *va, *vb;
-} conflict_row_t;
-
-typedef struct conflict_rows {
-    const char *op_id;
-    conflict_row_t *rows;
-    size_t n, cap;
-} conflict_rows_t;
-
-static void match_conflict(const dc_doc_t *doc, void *ctx)
-{
-    conflict_rows_t *r = ctx;
-    if (strcmp(doc->state, "open") != 0) return;
-    json_t *a = json_loads(doc->view_a, 0, NULL),
-           *b = doc->view_b ? json_loads(doc->view_b, 0, NULL) : NULL;
-    const char *oa = a ? json_string_value(json_object_get(a, "own_operation")) : NULL;
-    const char *ob = b ? json_string_value(json_object_get(b, "own_operation")) : NULL;
-    if ((oa && strcmp(oa, r->op_id) == 0) || (ob && strcmp(ob, r->op_id) == 0)) {
-        if (r->n == r->cap) {
-            size_t cap = r->cap ? 2 * r->cap : 8;
-            conflict_row_t *nr = realloc(r->rows, cap * sizeof(*nr));
-            if (!nr) goto out;
-            r->rows = nr, r->cap = cap;
-        }
-        conflict_row_t *row = &r->rows[r->n++];
-        snprintf(row->id, sizeof(row->id), "%s", doc->id);
-        row->pa = doc->party_a, row->pb = doc->party_b;
-        row->va = strdup(doc->view_a), row->vb = strdup(doc->view_b ? doc->view_b : "{}");
-    }
-out:
-    json_decref(a), json_decref(b);
-}
-
 static char *with_state(const char *view, const char *state, json_t **as_json)
 {
     json_t *v = json_loads(view, 0, NULL);
@@ -441,21 +433,31 @@ static char *with_state(const char *view, const char *state, json_t **as_json)
 
 static dc_err_t resolve_conflicts_of(dd_service_t *svc, const char *op_id)
 {
-    conflict_rows_t r = {.op_id = op_id};
-    dc_err_t rc = dc_store_doc_each(svc->store, "conflict", match_conflict, &r);
-    for (size_t i = 0; i < r.n; i++) {
-        conflict_row_t *row = &r.rows[i];
-        json_t *ja = NULL, *jb = NULL;
-        char *ta = with_state(row->va, "resolved", &ja), *tb = with_state(row->vb, "resolved", &jb);
-        dc_doc_t doc = {"conflict", row->id, row->pa, row->pb, ta, tb, "resolved", dd_now_s()};
-        if (rc == DC_OK) rc = ta && tb ? dc_store_doc_put(svc->store, &doc) : DC_ERR_NOMEM;
-        if (rc == DC_OK) rc = dd_event(svc, row->pa, "conflict.resolved", ja);
-        if (rc == DC_OK) rc = dd_event(svc, row->pb, "conflict.resolved", jb);
-        if (rc == DC_OK && svc->open_conflicts) svc->open_conflicts--;
-        free(ta), free(tb), free(row->va), free(row->vb);
-        json_decref(ja), json_decref(jb);
+    json_t *list = json_object_get(svc->op_conflicts, op_id);
+    size_t i;
+    json_t *cid;
+    dc_err_t rc = DC_OK;
+    json_array_foreach(list, i, cid)
+    {
+        dc_doc_t doc;
+        if (rc != DC_OK) break;
+        if (dc_store_doc_fetch(svc->store, "conflict", json_string_value(cid), &doc) != DC_OK)
+            continue;
+        if (strcmp(doc.state, "open") == 0) {
+            json_t *ja = NULL, *jb = NULL;
+            char *ta = with_state(doc.view_a, "resolved", &ja);
+            char *tb = with_state(doc.view_b ? doc.view_b : "{}", "resolved", &jb);
+            dc_doc_t upd = {"conflict", doc.id, doc.party_a, doc.party_b,
+                            ta,         tb,     "resolved",  dd_now_s()};
+            rc = ta && tb ? dc_store_doc_put(svc->store, &upd) : DC_ERR_NOMEM;
+            if (rc == DC_OK) rc = dd_event(svc, doc.party_a, "conflict.resolved", ja);
+            if (rc == DC_OK) rc = dd_event(svc, doc.party_b, "conflict.resolved", jb);
+            if (rc == DC_OK && svc->open_conflicts) svc->open_conflicts--;
+            free(ta), free(tb);
+            json_decref(ja), json_decref(jb);
+        }
+        dc_doc_release(&doc);
     }
-    free(r.rows);
     return rc;
 }
 
@@ -538,39 +540,24 @@ dc_err_t dd_conflict_ack(dd_service_t *svc, int64_t party, const char *id, json_
 }
 
 /* Replaces party's view of conflict id, keeping the other side's. */
-typedef struct one_doc {
-    const char *id;
-    dc_doc_t doc;
-    char *va, *vb, *state;
-    bool found;
-} one_doc_t;
-
-static void grab_doc(const dc_doc_t *d, void *ctx)
-{
-    one_doc_t *o = ctx;
-    if (strcmp(d->id, o->id) != 0) return;
-    o->doc = *d;
-    o->va = strdup(d->view_a);
-    o->vb = d->view_b ? strdup(d->view_b) : NULL;
-    o->state = strdup(d->state);
-    o->found = true;
-}
-
 dc_err_t dd_conflict_put_view(dd_service_t *svc, const char *id, int64_t party, json_t *view)
 {
-    one_doc_t o = {.id = id};
-    dc_err_t rc = dc_store_doc_each(svc->store, "conflict", grab_doc, &o);
-    if (rc == DC_OK && !o.found) rc = DC_ERR_NOT_FOUND;
+    dc_doc_t doc;
+    dc_err_t rc = dc_store_doc_fetch(svc->store, "conflict", id, &doc);
+    if (rc != DC_OK) return rc;
     char *text = json_dumps(view, JSON_COMPACT | JSON_REAL_PRECISION(12));
-    if (rc == DC_OK && text) {
-        dc_doc_t d = {"conflict", id,   o.doc.party_a, o.doc.party_b,
-                      o.va,       o.vb, o.state,       dd_now_s()};
-        if (o.doc.party_a == party)
-            d.view_a = text;
+    if (text) {
+        dc_doc_t upd = doc;
+        upd.updated_s = dd_now_s();
+        if (doc.party_a == party)
+            upd.view_a = text;
         else
-            d.view_b = text;
-        rc = dc_store_doc_put(svc->store, &d);
+            upd.view_b = text;
+        rc = dc_store_doc_put(svc->store, &upd);
+    } else {
+        rc = DC_ERR_NOMEM;
     }
-    free(text), free(o.va), free(o.vb), free(o.state);
+    free(text);
+    dc_doc_release(&doc);
     return rc;
 }
