@@ -46,9 +46,9 @@ typedef struct dd_service {
     dc_store_t *store;
     dc_strategic_t *strategic;
     dc_tactical_t *tactical;
-    json_t *tracks; /* "<party>/<track_id>" -> latest report (the owner's view) */
-    json_t *pairs;  /* "<id1>|<id2>" -> nuisance-filter state of a tactical pair */
-    json_t *refs;   /* operation ref -> {"id", "party"}: who owns what the engine reports */
+    json_t *tracks;       /* "<party>/<track_id>" -> latest report (the owner's view) */
+    json_t *pairs;        /* "<id1>|<id2>" -> nuisance-filter state of a tactical pair */
+    json_t *refs;         /* operation ref -> {"id", "party"}: who owns what the engine reports */
     json_t *op_conflicts; /* operation id -> [conflict id]: what ends when it ends */
     json_t *party_names;  /* "<party id>" -> name, filled on first need */
     pthread_t detect_thread;
