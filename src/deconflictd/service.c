@@ -161,36 +161,58 @@ dc_err_t dd_event(dd_service_t *svc, int64_t party, const char *type, json_t *da
 
 /* ---- operations ---- */
 
-dc_err_t dd_operation_from_view(json_t *view, int64_t party, dc_operation_t *op)
+/* The engine's operation for (party, id, ref, priority, volumes): our JSON through the
+ * library's parser, which normalises units and validates every volume. */
+static dc_err_t engine_operation(int64_t party, const char *id, const char *ref,
+                                 json_int_t priority, json_t *volumes, dc_operation_t *op,
+                                 dc_strategic_error_t *err)
 {
-    json_t *o = json_object();
-    json_object_set(o, "id", json_object_get(view, "id"));
     char key[DC_STRATEGIC_ID_MAX];
     party_key(party, key);
-    json_object_set_new(o, "party", json_string(key));
-    json_object_set(o, "ref", json_object_get(view, "ref"));
-    json_object_set(o, "priority", json_object_get(view, "priority"));
-    json_object_set(o, "volumes", json_object_get(view, "volumes"));
-    char *text = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(12));
+    json_t *o = json_pack("{s:s, s:s, s:s, s:I, s:O}", "id", id, "party", key, "ref", ref,
+                          "priority", priority, "volumes", volumes);
+    char *text = o ? json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(17)) : NULL;
     json_decref(o);
     if (!text) return DC_ERR_NOMEM;
-    dc_strategic_error_t err;
-    dc_err_t rc = dc_operation_parse_json(text, strlen(text), op, &err);
+    dc_err_t rc = dc_operation_parse_json(text, strlen(text), op, err);
     free(text);
     return rc;
+}
+
+/* A parse or validation error of an operation's volumes as a problem naming the field. */
+static dc_err_t volume_problem(dd_problem_t *pb, dc_err_t rc, const dc_strategic_error_t *err)
+{
+    if (rc == DC_ERR_NOMEM) return dd_problem(pb, 500, "out_of_memory", "", "out of memory");
+    char field[200];
+    if (err->volume_index >= 0)
+        snprintf(field, sizeof(field), "volumes/%ld/%s", err->volume_index, err->field);
+    else
+        snprintf(field, sizeof(field), "%s", err->field);
+    return dd_problem(pb, rc == DC_ERR_LIMIT ? 413 : 400, dc_err_code(rc), field, "%s: %s", field,
+                      err->message);
+}
+
+dc_err_t dd_operation_from_view(json_t *view, int64_t party, dc_operation_t *op)
+{
+    dc_strategic_error_t err;
+    return engine_operation(party, json_string_value(json_object_get(view, "id")),
+                            json_string_value(json_object_get(view, "ref")),
+                            json_integer_value(json_object_get(view, "priority")),
+                            json_object_get(view, "volumes"), op, &err);
 }
 
 /* Writes the operation's document and returns its view (new reference). */
 static json_t *put_operation(dd_service_t *svc, int64_t party, const char *id, const char *ref,
                              dc_op_state_t state, json_int_t priority, uint64_t version,
-                             json_t *volumes, double created_s, dc_err_t *rc)
+                             json_t *volumes, double created_s, json_t *changes, dc_err_t *rc)
 {
     double now = dd_now_s();
     char c[40], u[40];
-    json_t *view = json_pack("{s:s, s:s, s:s, s:I, s:I, s:O, s:s, s:s}", "id", id, "ref", ref,
-                             "state", dc_op_state_name(state), "priority", priority, "version",
-                             (json_int_t)version, "volumes", volumes, "created",
-                             time_text(created_s, c), "updated", time_text(now, u));
+    json_t *view =
+        json_pack("{s:s, s:s, s:s, s:I, s:I, s:O, s:s, s:s, s:o}", "id", id, "ref", ref, "state",
+                  dc_op_state_name(state), "priority", priority, "version", (json_int_t)version,
+                  "volumes", volumes, "created", time_text(created_s, c), "updated",
+                  time_text(now, u), "changes", changes ? json_incref(changes) : json_array());
     char *text = view ? json_dumps(view, JSON_COMPACT | JSON_REAL_PRECISION(12)) : NULL;
     if (!text) {
         json_decref(view);
@@ -351,40 +373,16 @@ dc_err_t dd_operation_create(dd_service_t *svc, int64_t party, json_t *body, jso
     char id[DC_STRATEGIC_ID_MAX], ref[DC_STRATEGIC_ID_MAX];
     dd_random_id("op_", id, sizeof(id));
     dd_random_id("ref_", ref, sizeof(ref));
-    json_t *view = json_pack("{s:s, s:s, s:I, s:O}", "id", id, "ref", ref, "priority",
-                             prio ? json_integer_value(prio) : (json_int_t)0, "volumes", vols);
+    json_int_t priority = prio ? json_integer_value(prio) : 0;
     dc_operation_t op;
-    memset(&op, 0, sizeof(op));
-    char key[DC_STRATEGIC_ID_MAX];
-    party_key(party, key);
-    json_t *o = json_object();
-    json_object_set_new(o, "id", json_string(id));
-    json_object_set_new(o, "party", json_string(key));
-    json_object_set_new(o, "ref", json_string(ref));
-    json_object_set(o, "priority", json_object_get(view, "priority"));
-    json_object_set(o, "volumes", vols);
-    char *text = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(12));
-    json_decref(o);
     dc_strategic_error_t err;
-    dc_err_t rc = text ? dc_operation_parse_json(text, strlen(text), &op, &err) : DC_ERR_NOMEM;
-    free(text);
-    if (rc != DC_OK) {
-        json_decref(view);
-        if (rc == DC_ERR_NOMEM) return dd_problem(pb, 500, "out_of_memory", "", "out of memory");
-        char field[200];
-        if (err.volume_index >= 0)
-            snprintf(field, sizeof(field), "volumes/%ld/%s", err.volume_index, err.field);
-        else
-            snprintf(field, sizeof(field), "%s", err.field);
-        return dd_problem(pb, rc == DC_ERR_LIMIT ? 413 : 400, dc_err_code(rc), field, "%s: %s",
-                          field, err.message);
-    }
+    dc_err_t rc = engine_operation(party, id, ref, priority, vols, &op, &err);
+    if (rc != DC_OK) return volume_problem(pb, rc, &err);
     op.state = state;
     dc_strategic_result_t res;
     rc = dc_strategic_file(svc->strategic, &op, &res);
     dc_operation_clear(&op);
     if (rc != DC_OK) {
-        json_decref(view);
         return dd_problem(pb, dc_err_http_status(rc), dc_err_code(rc), "volumes",
                           "the operation could not be filed: %s", dc_strerror(rc));
     }
@@ -394,15 +392,13 @@ dc_err_t dd_operation_create(dd_service_t *svc, int64_t party, json_t *body, jso
     rc = dc_store_begin(svc->store);
     json_t *opview = NULL;
     if (rc == DC_OK)
-        opview = put_operation(svc, party, id, ref, state,
-                               json_integer_value(json_object_get(view, "priority")), 1, vols,
-                               dd_now_s(), &rc);
+        opview =
+            put_operation(svc, party, id, ref, state, priority, 1, vols, dd_now_s(), NULL, &rc);
     if (rc == DC_OK) rc = dd_event(svc, party, "operation.created", opview);
     if (rc == DC_OK) note_ref(svc, ref, id, party);
     if (rc == DC_OK) rc = record_conflicts(svc, party, id, ref, &res, conflicts);
     if (rc == DC_OK) rc = dc_store_commit(svc->store);
     dc_strategic_result_clear(&res);
-    json_decref(view);
     if (rc != DC_OK) {
         dc_store_rollback(svc->store);
         dc_strategic_set_state(svc->strategic, id, DC_OP_CANCELLED);
@@ -497,7 +493,8 @@ dc_err_t dd_operation_set_state(dd_service_t *svc, int64_t party, const char *id
     if (rc == DC_OK)
         nv = put_operation(svc, party, id, json_string_value(json_object_get(v, "ref")), to,
                            json_integer_value(json_object_get(v, "priority")), (uint64_t)version,
-                           json_object_get(v, "volumes"), created, &rc);
+                           json_object_get(v, "volumes"), created, json_object_get(v, "changes"),
+                           &rc);
     if (rc == DC_OK) rc = dd_event(svc, party, "operation.state", nv);
     if (rc == DC_OK && !dc_op_state_is_live(to)) rc = resolve_conflicts_of(svc, id);
     if (rc == DC_OK) rc = dc_store_commit(svc->store);
