@@ -38,6 +38,7 @@ dc_err_t dd_problem(dd_problem_t *pb, int status, const char *code, const char *
                     const char *fmt, ...)
 {
     pb->status = status;
+    pb->ext = NULL;
     snprintf(pb->code, sizeof(pb->code), "%s", code);
     snprintf(pb->field, sizeof(pb->field), "%s", field ? field : "");
     va_list ap;
@@ -71,12 +72,14 @@ static enum MHD_Result send_json(struct MHD_Connection *c, request_t *rq, int st
     return ok;
 }
 
-static enum MHD_Result send_problem(struct MHD_Connection *c, request_t *rq, const dd_problem_t *pb)
+static enum MHD_Result send_problem(struct MHD_Connection *c, request_t *rq, dd_problem_t *pb)
 {
     json_t *j = json_pack("{s:s, s:s, s:i, s:s, s:s}", "type", "about:blank", "title",
                           MHD_get_reason_phrase_for((unsigned)pb->status), "status", pb->status,
                           "code", pb->code, "detail", pb->detail);
     if (pb->field[0]) json_object_set_new(j, "field", json_string(pb->field));
+    if (pb->ext) json_object_update(j, pb->ext);
+    json_decref(pb->ext);
     char *text = json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(12));
     json_decref(j);
     if (!text) return MHD_NO;
@@ -360,6 +363,7 @@ static const char *const routes[][2] = {
     {"GET", "/v1/operations"},
     {"POST", "/v1/operations"},
     {"GET", "/v1/operations/{id}"},
+    {"PUT", "/v1/operations/{id}"},
     {"POST", "/v1/operations/{id}/activate"},
     {"POST", "/v1/operations/{id}/end"},
     {"POST", "/v1/operations/{id}/cancel"},
@@ -397,7 +401,7 @@ static int split(const char *url, char seg[4][128])
 }
 
 static enum MHD_Result with_result(struct MHD_Connection *c, request_t *rq, dc_err_t rc,
-                                   json_t *out, const dd_problem_t *pb, int ok_status)
+                                   json_t *out, dd_problem_t *pb, int ok_status)
 {
     if (rc != DC_OK) return send_problem(c, rq, pb);
     return send_json(c, rq, ok_status, out);
@@ -476,6 +480,15 @@ static enum MHD_Result route(struct MHD_Connection *c, request_t *rq, const char
             return with_result(c, rq, rc, out, &pb, 201);
         }
         if (n == 3 && get) return get_doc(c, rq, "operation", seg[2]);
+        if (n == 3 && strcmp(method, "PUT") == 0) {
+            json_t *body = parse_body(rq, &pb);
+            if (!body) return send_problem(c, rq, &pb);
+            pthread_mutex_lock(&svc->lock);
+            rc = dd_operation_update(svc, rq->party, seg[2], body, &out, &pb);
+            pthread_mutex_unlock(&svc->lock);
+            json_decref(body);
+            return with_result(c, rq, rc, out, &pb, 200);
+        }
         if (n == 4 && post) {
             pthread_mutex_lock(&svc->lock);
             rc = dd_operation_set_state(svc, rq->party, seg[2], seg[3], &out, &pb);

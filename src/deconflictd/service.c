@@ -412,9 +412,6 @@ dc_err_t dd_operation_create(dd_service_t *svc, int64_t party, json_t *body, jso
     return DC_OK;
 }
 
-/* Marks every conflict of operation op_id resolved for both sides, with events. */
-static dc_err_t resolve_conflicts_of(dd_service_t *svc, const char *op_id);
-
 static char *with_state(const char *view, const char *state, json_t **as_json)
 {
     json_t *v = json_loads(view, 0, NULL);
@@ -427,32 +424,42 @@ static char *with_state(const char *view, const char *state, json_t **as_json)
     return text;
 }
 
-static dc_err_t resolve_conflicts_of(dd_service_t *svc, const char *op_id)
+/* Marks conflict cid resolved for both parties, with their events, if it is open. */
+static dc_err_t resolve_conflict(dd_service_t *svc, const char *cid)
+{
+    dc_doc_t doc;
+    if (dc_store_doc_fetch(svc->store, "conflict", cid, &doc) != DC_OK) return DC_OK;
+    dc_err_t rc = DC_OK;
+    if (strcmp(doc.state, "open") == 0) {
+        json_t *ja = NULL, *jb = NULL;
+        char *ta = with_state(doc.view_a, "resolved", &ja);
+        char *tb = with_state(doc.view_b ? doc.view_b : "{}", "resolved", &jb);
+        dc_doc_t upd = {"conflict", doc.id, doc.party_a, doc.party_b,
+                        ta,         tb,     "resolved",  dd_now_s()};
+        rc = ta && tb ? dc_store_doc_put(svc->store, &upd) : DC_ERR_NOMEM;
+        if (rc == DC_OK) rc = dd_event(svc, doc.party_a, "conflict.resolved", ja);
+        if (rc == DC_OK) rc = dd_event(svc, doc.party_b, "conflict.resolved", jb);
+        if (rc == DC_OK && svc->open_conflicts) svc->open_conflicts--;
+        free(ta), free(tb);
+        json_decref(ja), json_decref(jb);
+    }
+    dc_doc_release(&doc);
+    return rc;
+}
+
+/* Resolves every open conflict of operation op_id except those listed in keep (conflict views
+ * with an "id"; NULL keeps none). */
+static dc_err_t resolve_conflicts_of(dd_service_t *svc, const char *op_id, json_t *keep)
 {
     json_t *list = json_object_get(svc->op_conflicts, op_id);
-    size_t i;
-    json_t *cid;
+    size_t i, j;
+    json_t *cid, *k;
     dc_err_t rc = DC_OK;
     json_array_foreach(list, i, cid)
     {
-        dc_doc_t doc;
-        if (rc != DC_OK) break;
-        if (dc_store_doc_fetch(svc->store, "conflict", json_string_value(cid), &doc) != DC_OK)
-            continue;
-        if (strcmp(doc.state, "open") == 0) {
-            json_t *ja = NULL, *jb = NULL;
-            char *ta = with_state(doc.view_a, "resolved", &ja);
-            char *tb = with_state(doc.view_b ? doc.view_b : "{}", "resolved", &jb);
-            dc_doc_t upd = {"conflict", doc.id, doc.party_a, doc.party_b,
-                            ta,         tb,     "resolved",  dd_now_s()};
-            rc = ta && tb ? dc_store_doc_put(svc->store, &upd) : DC_ERR_NOMEM;
-            if (rc == DC_OK) rc = dd_event(svc, doc.party_a, "conflict.resolved", ja);
-            if (rc == DC_OK) rc = dd_event(svc, doc.party_b, "conflict.resolved", jb);
-            if (rc == DC_OK && svc->open_conflicts) svc->open_conflicts--;
-            free(ta), free(tb);
-            json_decref(ja), json_decref(jb);
-        }
-        dc_doc_release(&doc);
+        bool kept = false;
+        json_array_foreach(keep, j, k) kept |= json_equal(json_object_get(k, "id"), cid);
+        if (!kept && rc == DC_OK) rc = resolve_conflict(svc, json_string_value(cid));
     }
     return rc;
 }
@@ -496,7 +503,7 @@ dc_err_t dd_operation_set_state(dd_service_t *svc, int64_t party, const char *id
                            json_object_get(v, "volumes"), created, json_object_get(v, "changes"),
                            &rc);
     if (rc == DC_OK) rc = dd_event(svc, party, "operation.state", nv);
-    if (rc == DC_OK && !dc_op_state_is_live(to)) rc = resolve_conflicts_of(svc, id);
+    if (rc == DC_OK && !dc_op_state_is_live(to)) rc = resolve_conflicts_of(svc, id, NULL);
     if (rc == DC_OK) rc = dc_store_commit(svc->store);
     json_decref(v);
     if (rc != DC_OK) {
@@ -506,6 +513,106 @@ dc_err_t dd_operation_set_state(dd_service_t *svc, int64_t party, const char *id
                           dc_store_last_error(svc->store));
     }
     pthread_cond_broadcast(&svc->events_cond);
+    *out = nv;
+    return DC_OK;
+}
+
+dc_err_t dd_operation_update(dd_service_t *svc, int64_t party, const char *id, json_t *body,
+                             json_t **out, dd_problem_t *pb)
+{
+    json_t *ver = json_object_get(body, "version"), *vols = json_object_get(body, "volumes"),
+           *prio = json_object_get(body, "priority");
+    if (!json_is_integer(ver))
+        return dd_problem(pb, 400, "invalid_argument", "version",
+                          "version: the operation's current version is required");
+    if (vols && !json_is_array(vols))
+        return dd_problem(pb, 400, "invalid_argument", "volumes",
+                          "volumes: expected an array of Volume4D");
+    if (prio && !json_is_integer(prio))
+        return dd_problem(pb, 400, "invalid_argument", "priority", "priority: expected an integer");
+    char *text = NULL, *state_name = NULL;
+    if (dc_store_doc_get(svc->store, "operation", id, party, &text, &state_name) != DC_OK)
+        return dd_problem(pb, 404, "not_found", "id", "no operation '%s'", id);
+    json_t *cur = json_loads(text, 0, NULL);
+    free(text);
+    dc_op_state_t state = DC_OP_PLANNED;
+    dc_op_state_parse(state_name, &state);
+    free(state_name);
+    if (!cur) return dd_problem(pb, 500, "store_failed", "", "unreadable operation");
+    json_int_t cur_version = json_integer_value(json_object_get(cur, "version"));
+    json_t *changes = json_object_get(cur, "changes");
+    if (json_integer_value(ver) != cur_version) {
+        /* Stale: say what changed since the caller's version. */
+        json_t *since = json_array();
+        size_t i;
+        json_t *c;
+        json_array_foreach(changes, i, c) if (json_integer_value(json_object_get(c, "version")) >
+                                              json_integer_value(ver)) json_array_append(since, c);
+        dd_problem(pb, 409, "stale_version", "version",
+                   "version %lld is not the current one (%lld): read the operation again",
+                   (long long)json_integer_value(ver), (long long)cur_version);
+        pb->ext = json_pack("{s:I, s:o}", "current_version", cur_version, "changes", since);
+        json_decref(cur);
+        return DC_ERR_CONFLICT;
+    }
+    if (!dc_op_state_is_live(state)) {
+        json_decref(cur);
+        return dd_problem(pb, 409, "invalid_transition", "state",
+                          "a %s operation cannot be updated", dc_op_state_name(state));
+    }
+    json_t *new_vols = vols ? vols : json_object_get(cur, "volumes");
+    json_int_t new_prio =
+        prio ? json_integer_value(prio) : json_integer_value(json_object_get(cur, "priority"));
+    const char *ref = json_string_value(json_object_get(cur, "ref"));
+    dc_operation_t op;
+    dc_strategic_error_t err;
+    dc_err_t rc = engine_operation(party, id, ref, new_prio, new_vols, &op, &err);
+    if (rc != DC_OK) {
+        json_decref(cur);
+        return volume_problem(pb, rc, &err);
+    }
+    op.state = state;
+    dc_strategic_result_t res;
+    rc = dc_strategic_update(svc->strategic, &op, (uint64_t)cur_version, &res);
+    dc_operation_clear(&op);
+    if (rc != DC_OK) {
+        json_decref(cur);
+        return dd_problem(pb, 409, "stale_version", "version", "the engine refused the update: %s",
+                          dc_strerror(rc));
+    }
+    json_t *fields = json_array();
+    if (vols && !json_equal(vols, json_object_get(cur, "volumes")))
+        json_array_append_new(fields, json_string("volumes"));
+    if (prio && new_prio != json_integer_value(json_object_get(cur, "priority")))
+        json_array_append_new(fields, json_string("priority"));
+    char t[40];
+    json_t *all = json_copy(changes ? changes : json_array());
+    json_array_append_new(all, json_pack("{s:I, s:o, s:s}", "version", cur_version + 1, "fields",
+                                         fields, "at", time_text(dd_now_s(), t)));
+    double created = 0;
+    dc_time_parse_rfc3339(json_string_value(json_object_get(cur, "created")), &created);
+    json_t *conflicts = json_array(), *nv = NULL;
+    rc = dc_store_begin(svc->store);
+    if (rc == DC_OK)
+        nv = put_operation(svc, party, id, ref, state, new_prio, (uint64_t)cur_version + 1,
+                           new_vols, created, all, &rc);
+    if (rc == DC_OK) rc = dd_event(svc, party, "operation.updated", nv);
+    if (rc == DC_OK) rc = record_conflicts(svc, party, id, ref, &res, conflicts);
+    if (rc == DC_OK) rc = resolve_conflicts_of(svc, id, conflicts);
+    if (rc == DC_OK) rc = dc_store_commit(svc->store);
+    dc_strategic_result_clear(&res);
+    json_decref(all);
+    json_decref(cur);
+    if (rc != DC_OK) {
+        /* The engine already holds the new version; the store does not. Say so plainly: the
+         * next restart restores the stored one. */
+        dc_store_rollback(svc->store);
+        json_decref(nv), json_decref(conflicts);
+        return dd_problem(pb, 500, "store_failed", "", "the store refused the write: %s",
+                          dc_store_last_error(svc->store));
+    }
+    pthread_cond_broadcast(&svc->events_cond);
+    json_object_set_new(nv, "conflicts", conflicts);
     *out = nv;
     return DC_OK;
 }

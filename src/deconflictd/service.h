@@ -13,6 +13,7 @@ typedef struct dd_problem {
     char code[48];
     char field[200];
     char detail[512];
+    json_t *ext; /* extension members merged into the problem document (owned), or NULL */
 } dd_problem_t;
 
 /* Fills pb; returns DC_ERR_INVALID (or the error matching the status) for chaining. */
@@ -30,6 +31,10 @@ dc_err_t dd_operation_from_view(json_t *view, int64_t party, dc_operation_t *op)
 
 dc_err_t dd_operation_create(dd_service_t *svc, int64_t party, json_t *body, json_t **out,
                              dd_problem_t *pb);
+/* PUT /v1/operations/{id}: body {version, volumes?, priority?}; 409 stale_version lists the
+ * changes since the caller's version. */
+dc_err_t dd_operation_update(dd_service_t *svc, int64_t party, const char *id, json_t *body,
+                             json_t **out, dd_problem_t *pb);
 dc_err_t dd_operation_set_state(dd_service_t *svc, int64_t party, const char *id,
                                 const char *action, json_t **out, dd_problem_t *pb);
 dc_err_t dd_conflict_ack(dd_service_t *svc, int64_t party, const char *id, json_t **out,

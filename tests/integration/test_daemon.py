@@ -315,6 +315,38 @@ def main():
         for st in extra:
             st.close()
 
+        # ---- update with optimistic concurrency ----
+        s, opd, _ = d.request("POST", "/v1/operations", tc, {"priority": 5, "volumes": [volume(-30, 20, 2000)]})
+        check(s == 201 and opd["conflicts"] == [], "charlie files a separate operation")
+        s, body, _ = d.request("PUT", "/v1/operations/" + opd["id"], tc, {"priority": 6})
+        check(s == 400 and body["field"] == "version", "PUT without version: 400 naming it")
+        sb_upd = Stream(d, tb)
+        s, upd, _ = d.request("PUT", "/v1/operations/" + opd["id"], tc,
+                              {"version": 1, "volumes": [volume(46.5, 7.56, 3000)]})
+        check(s == 200 and upd["version"] == 2
+              and sorted(c["other_party"] for c in upd["conflicts"]) == ["alpha", "bravo"],
+              "moved onto alpha's and bravo's operations: v2, 2 conflicts")
+        check(upd["changes"][-1]["fields"] == ["volumes"], "the change log names the field")
+        nb_upd = sb_upd.wait_for("conflict.new")[0][2]
+        check(nb_upd["other_party"] == "charlie", "bravo is told of the new conflict")
+        s, body, _ = d.request("PUT", "/v1/operations/" + opd["id"], tc, {"version": 1, "priority": 9})
+        check(s == 409 and body["code"] == "stale_version" and body["current_version"] == 2
+              and [c["fields"] for c in body["changes"]] == [["volumes"]],
+              "stale version: 409 with the current version and what changed since")
+        s, body, _ = d.request("PUT", "/v1/operations/" + opd["id"], tc,
+                               {"version": 2, "volumes": [volume(46, 7, 100, lo=500, hi=100)]})
+        check(s == 400 and body["field"].startswith("volumes/0/"), "PUT with a bad volume: 400, nothing changed")
+        s, upd3, _ = d.request("PUT", "/v1/operations/" + opd["id"], tc,
+                               {"version": 2, "volumes": [volume(-30, 20, 2000)], "priority": 7})
+        check(s == 200 and upd3["version"] == 3 and upd3["conflicts"] == []
+              and sorted(upd3["changes"][-1]["fields"]) == ["priority", "volumes"], "moved away again: v3")
+        rb_upd = sb_upd.wait_for("conflict.resolved")[0][2]
+        check(rb_upd["id"] == nb_upd["id"], "bravo is told that conflict is resolved")
+        s, body, _ = d.request("PUT", "/v1/operations/" + opd["id"], ta, {"version": 3, "priority": 1})
+        check(s == 404, "another party cannot update it")
+        sb_upd.close()
+        s, body, _ = d.request("POST", f"/v1/operations/{opd['id']}/cancel", tc)
+
         # ---- state change resolves the conflict for both ----
         s, body, _ = d.request("POST", f"/v1/operations/{opa['id']}/activate", ta)
         check(s == 200 and body["state"] == "active", "alpha activates")
@@ -322,8 +354,12 @@ def main():
         check(s == 200 and body["state"] == "cancelled", "alpha cancels")
         s, body, _ = d.request("POST", f"/v1/operations/{opa['id']}/activate", ta)
         check(s == 409 and body["code"] == "invalid_transition", "409 for cancelled -> active")
-        rb = sb.wait_for("conflict.resolved")[0][2]
-        check(rb["id"] == cb["id"] and rb["state"] == "resolved", "bravo is told the conflict is resolved")
+        end = time.time() + 5
+        while time.time() < end and not any(e[1] == "conflict.resolved" and e[2]["id"] == cb["id"]
+                                            for e in sb.events):
+            time.sleep(0.02)
+        rb = [e[2] for e in sb.events if e[1] == "conflict.resolved" and e[2]["id"] == cb["id"]]
+        check(rb and rb[0]["state"] == "resolved", "bravo is told the alpha-bravo conflict is resolved")
         last_b = max(e[0] for e in sb.events)
 
         # ---- tactical: positions in, conflict.new to both parties within two periods ----
