@@ -12,6 +12,7 @@
 
 struct dc_store {
     sqlite3 *db;
+    sqlite3_stmt *track_put; /* prepared once: a positions batch writes thousands of rows */
     char err[256];
 };
 
@@ -153,6 +154,7 @@ dc_store_t *dc_store_open(const char *dir, char *err, size_t len)
 void dc_store_close(dc_store_t *st)
 {
     if (!st) return;
+    sqlite3_finalize(st->track_put);
     sqlite3_close(st->db);
     free(st);
 }
@@ -510,16 +512,19 @@ dc_err_t dc_store_event_since(dc_store_t *st, int64_t party, int64_t after, size
 dc_err_t dc_store_track_put(dc_store_t *st, int64_t party, const char *id, const char *state,
                             double t_s)
 {
-    /* Prepared once per call: a batch of 10,000 reports is one transaction, and SQLite's
-     * statement preparation is cheap next to the row write. */
-    sqlite3_stmt *s =
-        prep(st, "INSERT OR REPLACE INTO tracks(id, party, state, t_s) VALUES(?,?,?,?)");
+    if (!st->track_put)
+        st->track_put =
+            prep(st, "INSERT OR REPLACE INTO tracks(id, party, state, t_s) VALUES(?,?,?,?)");
+    sqlite3_stmt *s = st->track_put;
     if (!s) return DC_ERR_IO;
-    sqlite3_bind_text(s, 1, id, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
     sqlite3_bind_int64(s, 2, party);
-    sqlite3_bind_text(s, 3, state, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(s, 3, state, -1, SQLITE_STATIC);
     sqlite3_bind_double(s, 4, t_s);
-    return run(st, s, "put track");
+    int rc = sqlite3_step(s);
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+    return rc == SQLITE_DONE ? DC_OK : fail(st, "put track");
 }
 
 dc_err_t dc_store_track_each(dc_store_t *st,
