@@ -88,12 +88,16 @@ static long post(CURL *c, const opts_t *o, int party, const char *path, const ch
     return status;
 }
 
-/* Background track k: spread over 40..60 N, -10..30 E at FL100..FL400, heading anywhere. */
-static void track_report(buf_t *b, size_t k, double t, bool first)
+/* Background track k of n: at 2.0e-3 aircraft/km^2, the tactical benchmark's density (about
+ * three times the peak of the recorded Swiss day), in a band 40..60 N whose width in longitude
+ * grows with n (1k: 3 deg, 10k: 31 deg, 100k: 314 deg); FL100..FL400, any heading, 420 kt. */
+static void track_report(buf_t *b, size_t k, size_t n, double t, bool first)
 {
     bench_rng_t r;
     bench_rng_seed(&r, 1000003 * (k + 1));
-    double lat = 40 + 20 * bench_rng_uniform(&r), lon = -10 + 40 * bench_rng_uniform(&r);
+    double band_km = 20 * 111.2, km_per_deg_lon = 111.32 * cos(50 * M_PI / 180);
+    double width_deg = fmin(360, (double)n / 2.0e-3 / band_km / km_per_deg_lon);
+    double lat = 40 + 20 * bench_rng_uniform(&r), lon = -180 + width_deg * bench_rng_uniform(&r);
     double alt = 10000 + 30000 * bench_rng_uniform(&r), trk = 360 * bench_rng_uniform(&r);
     buf_printf(b,
                "%s{\"track_id\":\"bg%zu\",\"t\":%.3f,\"lat\":%.6f,\"lon\":%.6f,\"alt_ft\":%.0f,"
@@ -120,7 +124,8 @@ static void *ingest_thread(void *p)
     while (wall_s() < a->until_s) {
         b.len = 0;
         double t = wall_s();
-        for (size_t i = 0; i < o->batch; i++) track_report(&b, (k + i) % o->tracks, t, i == 0);
+        for (size_t i = 0; i < o->batch; i++)
+            track_report(&b, (k + i) % o->tracks, o->tracks, t, i == 0);
         buf_printf(&b, "]");
         long st = post(c, o, (int)((k / o->batch) % 2), "/v1/positions", b.s, b.len, NULL);
         if (st == 200)
@@ -272,7 +277,8 @@ static void *refresh_thread(void *p)
         for (size_t done = 0; done < o->tracks && !r->stop; done += o->batch) {
             b.len = 0;
             size_t n = o->tracks - done < o->batch ? o->tracks - done : o->batch;
-            for (size_t i = 0; i < n; i++) track_report(&b, (k + i) % o->tracks, wall_s(), i == 0);
+            for (size_t i = 0; i < n; i++)
+                track_report(&b, (k + i) % o->tracks, o->tracks, wall_s(), i == 0);
             buf_printf(&b, "]");
             post(c, o, (int)((k / o->batch) % 2), "/v1/positions", b.s, b.len, NULL);
             k += n;

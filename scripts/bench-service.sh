@@ -6,13 +6,13 @@
 #   - alert latency with SIZE live background tracks.
 # The daemon runs with --period-ms $PERIOD_MS --m-of-4 1: an alert is raised by the first pass
 # that sees the pair. With the defaults (1000 ms, 2 of 4) latency is ~2 s by design.
-#   SIZES (1000 10000 100000)  BATCH (5000)  SECONDS (10)  FILINGS (2000)  ALERTS (100)
+#   SIZES (1000 10000 100000)  BATCH (5000)  DURATION_S (10)  FILINGS (2000)  ALERTS (100)
 #   PERIOD_MS (50)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SIZES=${SIZES:-"1000 10000 100000"}
 BATCH=${BATCH:-5000}
-SECONDS_=${SECONDS:-10}
+DURATION_S=${DURATION_S:-10} # not SECONDS: bash keeps its own clock in that name
 FILINGS=${FILINGS:-2000}
 ALERTS=${ALERTS:-100}
 PERIOD_MS=${PERIOD_MS:-50}
@@ -27,7 +27,7 @@ for n in $SIZES; do
   url=$(sed -n 's/.*listening on \(http:[^ ]*\).*/\1/p' "$work/out")
   echo "== $n tracks (daemon $url, period ${PERIOD_MS} ms, 1 of 4) =="
   build/bin/deconflict-bench service --url "$url" --token "$a" --token "$b" --tracks "$n" \
-      --batch "$BATCH" --seconds "$SECONDS_" --filings "$FILINGS" --alerts "$ALERTS" || true
+      --batch "$BATCH" --seconds "$DURATION_S" --filings "$FILINGS" --alerts "$ALERTS" || true
   curl -s "$url/metrics" | grep -E '^deconflict_(live_tracks|detection_pass_ms|open_conflicts) ' || true
   kill "$pid"; wait "$pid" || true
   rm -rf "$work"
