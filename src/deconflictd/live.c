@@ -154,9 +154,18 @@ json_t *dd_tracks(dd_service_t *svc, int64_t party)
     pthread_mutex_lock(&svc->lock);
     const char *key;
     json_t *rec;
+    double now = dd_now_s();
     json_object_foreach(svc->tracks, key, rec)
     {
-        if (strncmp(key, prefix, (size_t)plen) == 0) json_array_append(out, rec);
+        if (strncmp(key, prefix, (size_t)plen) != 0) continue;
+        double age = now - json_real_value(json_object_get(rec, "t"));
+        json_t *r = json_copy(rec);
+        json_object_set_new(r, "age_s", json_real(age));
+        json_object_set_new(r, "status",
+                            json_string(age <= DD_TRACK_COAST_S   ? "live"
+                                        : age <= DD_TRACK_STALE_S ? "coasting"
+                                                                  : "lost"));
+        json_array_append_new(out, r);
     }
     pthread_mutex_unlock(&svc->lock);
     return json_pack("{s:o}", "tracks", out);
@@ -205,27 +214,28 @@ static json_t *disclosed(json_t *rec)
 }
 
 static json_t *view_of(dd_service_t *svc, const char *cid, const char *state, const char *level,
-                       const char *own, const char *other, const dc_pair_eval_t *e, double now)
+                       const char *data, const char *own, const char *other,
+                       const dc_pair_eval_t *e, double now)
 {
     char other_name[DC_PARTY_NAME_MAX], t[40];
     dd_party_name(svc, party_of(other), other_name);
     json_t *rec = json_object_get(svc->tracks, other);
     dc_time_format_rfc3339(now, t, sizeof(t));
-    json_t *v = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:f, s:f, s:f, s:f, s:f, s:s}", "id", cid,
-                          "kind", "tactical", "state", state, "level", level, "own_track",
-                          strchr(own, '/') + 1, "other_party", other_name, "tcpa_s", e->tcpa_s,
-                          "dcpa_nm", e->dcpa_nm, "hsep_nm", e->hsep_nm, "vsep_ft", e->vsep_ft,
-                          "time_to_loss_s", e->los_now ? 0.0 : e->tin_s, "updated", t);
+    json_t *v = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:f, s:f, s:f, s:f, s:f, s:s}", "id",
+                          cid, "kind", "tactical", "state", state, "level", level, "data", data,
+                          "own_track", strchr(own, '/') + 1, "other_party", other_name, "tcpa_s",
+                          e->tcpa_s, "dcpa_nm", e->dcpa_nm, "hsep_nm", e->hsep_nm, "vsep_ft",
+                          e->vsep_ft, "time_to_loss_s", e->los_now ? 0.0 : e->tin_s, "updated", t);
     if (v && rec) json_object_set_new(v, "other_aircraft", disclosed(rec));
     return v;
 }
 
 static void write_conflict(dd_service_t *svc, const char *cid, const char *id1, const char *id2,
-                           const char *state, const char *level, const dc_pair_eval_t *e,
-                           const char *type, double now)
+                           const char *state, const char *level, const char *data,
+                           const dc_pair_eval_t *e, const char *type, double now)
 {
-    json_t *va = view_of(svc, cid, state, level, id1, id2, e, now);
-    json_t *vb = view_of(svc, cid, state, level, id2, id1, e, now);
+    json_t *va = view_of(svc, cid, state, level, data, id1, id2, e, now);
+    json_t *vb = view_of(svc, cid, state, level, data, id2, id1, e, now);
     char *ta = json_dumps(va, JSON_COMPACT | JSON_REAL_PRECISION(12));
     char *tb = json_dumps(vb, JSON_COMPACT | JSON_REAL_PRECISION(12));
     int64_t pa = party_of(id1), pb = party_of(id2);
@@ -236,6 +246,34 @@ static void write_conflict(dd_service_t *svc, const char *cid, const char *id1, 
     }
     free(ta), free(tb);
     json_decref(va), json_decref(vb);
+}
+
+/* The last prediction of a pair, kept so a conflict whose data went stale still says what was
+ * last predicted. */
+static json_t *eval_json(const dc_pair_eval_t *e)
+{
+    return json_pack("[f, f, f, f, f, b]", e->tcpa_s, e->dcpa_nm, e->hsep_nm, e->vsep_ft, e->tin_s,
+                     e->los_now);
+}
+
+static dc_pair_eval_t eval_of(json_t *a)
+{
+    dc_pair_eval_t e = {0};
+    e.tcpa_s = json_real_value(json_array_get(a, 0));
+    e.dcpa_nm = json_real_value(json_array_get(a, 1));
+    e.hsep_nm = json_real_value(json_array_get(a, 2));
+    e.vsep_ft = json_real_value(json_array_get(a, 3));
+    e.tin_s = json_real_value(json_array_get(a, 4));
+    e.los_now = json_is_true(json_array_get(a, 5));
+    e.conflict = true;
+    return e;
+}
+
+/* Seconds since the last report of engine track id (infinite when unknown). */
+static double report_age_s(dd_service_t *svc, const char *id, double now)
+{
+    json_t *rec = json_object_get(svc->tracks, id);
+    return rec ? now - json_real_value(json_object_get(rec, "t")) : INFINITY;
 }
 
 static int popcount4(int x)
@@ -270,17 +308,21 @@ static void detect_once(dd_service_t *svc, double now)
         int hist = ((int)json_integer_value(json_object_get(p, "hist")) << 1 | 1) & 15;
         json_object_set_new(p, "hist", json_integer(hist));
         json_object_set_new(p, "last_s", json_real(now));
+        json_object_set_new(p, "eval", eval_json(&c->eval));
         const char *level = c->eval.los_now ? "loss" : "predicted";
         const char *was = json_string_value(json_object_get(p, "level"));
         const char *cid = json_string_value(json_object_get(p, "id"));
+        bool was_stale = json_is_true(json_object_get(p, "stale"));
         if (!*was && popcount4(hist) >= svc->m_of_n) {
-            write_conflict(svc, cid, c->id1, c->id2, "open", level, &c->eval, "conflict.new", now);
+            write_conflict(svc, cid, c->id1, c->id2, "open", level, "live", &c->eval,
+                           "conflict.new", now);
             svc->open_conflicts++;
             json_object_set_new(p, "level", json_string(level));
-        } else if (*was && strcmp(was, level) != 0) {
-            write_conflict(svc, cid, c->id1, c->id2, "open", level, &c->eval, "conflict.update",
-                           now);
+        } else if (*was && (strcmp(was, level) != 0 || was_stale)) {
+            write_conflict(svc, cid, c->id1, c->id2, "open", level, "live", &c->eval,
+                           "conflict.update", now);
             json_object_set_new(p, "level", json_string(level));
+            json_object_set_new(p, "stale", json_false());
         }
     }
     /* Pairs not in conflict this pass: shift a 0 in; resolve raised ones after the
@@ -295,14 +337,26 @@ static void detect_once(dd_service_t *svc, double now)
         json_object_set_new(p, "hist", json_integer(hist));
         const char *was = json_string_value(json_object_get(p, "level"));
         double last = json_real_value(json_object_get(p, "last_s"));
-        if (*was && now - last >= svc->hysteresis_s) {
-            char id1[DC_TRACK_ID_MAX], id2[DC_TRACK_ID_MAX];
-            const char *bar = strchr(key, '|');
-            snprintf(id1, sizeof(id1), "%.*s", (int)(bar - key), key);
-            snprintf(id2, sizeof(id2), "%s", bar + 1);
-            dc_pair_eval_t none = {0};
-            write_conflict(svc, json_string_value(json_object_get(p, "id")), id1, id2, "resolved",
-                           was, &none, "conflict.resolved", now);
+        char id1[DC_TRACK_ID_MAX], id2[DC_TRACK_ID_MAX];
+        const char *bar = strchr(key, '|');
+        snprintf(id1, sizeof(id1), "%.*s", (int)(bar - key), key);
+        snprintf(id2, sizeof(id2), "%s", bar + 1);
+        const char *cid = json_string_value(json_object_get(p, "id"));
+        dc_pair_eval_t last_eval = eval_of(json_object_get(p, "eval"));
+        /* A pair that left the prediction because one side stopped reporting is not a
+         * resolved conflict: it stays open, marked stale, until the track reports again or
+         * is dropped as lost. */
+        double age = fmax(report_age_s(svc, id1, now), report_age_s(svc, id2, now));
+        if (*was && age > DD_TRACK_STALE_S && age <= DD_TRACK_LOST_S) {
+            if (!json_is_true(json_object_get(p, "stale"))) {
+                write_conflict(svc, cid, id1, id2, "open", was, "stale", &last_eval,
+                               "conflict.update", now);
+                json_object_set_new(p, "stale", json_true());
+            }
+        } else if (*was && (now - last >= svc->hysteresis_s || age > DD_TRACK_LOST_S)) {
+            write_conflict(svc, cid, id1, id2, "resolved", was,
+                           age > DD_TRACK_LOST_S ? "lost" : "live", &last_eval, "conflict.resolved",
+                           now);
             if (svc->open_conflicts) svc->open_conflicts--;
             json_object_del(svc->pairs, key);
         } else if (!*was && hist == 0) {

@@ -402,10 +402,30 @@ def main():
         check(s == 400 and body["code"] == "invalid_json", "positions: 400 for a non-array")
         s, body, _ = d.request("POST", "/v1/positions", ta, [report("X", 7, 0, "X", now)] * 10001)
         check(s == 413 and body["code"] == "limit_exceeded", "positions: 413 past 10,000 reports")
-        sa2.close(), sb2_.close()
         s, m, _ = d.request("GET", "/metrics")
         check("deconflict_positions_total 3" in m and "deconflict_live_tracks 3" in m,
               "metrics count positions and live tracks")
+
+        # ---- missing data: a conflict whose reports stop says so instead of vanishing ----
+        t_old = time.time() - 24  # coasting already; the engine stops predicting at 30 s
+        d.request("POST", "/v1/positions", ta, [dict(report("S1", 7.0, 90, "ALPHA9", t_old), lat=40.0)])
+        d.request("POST", "/v1/positions", tb, [dict(report("S2", 7.3, 270, "BRAVO9", t_old), lat=40.0)])
+        new_s = [e for e in sa2.wait_for("conflict.new", n=2, timeout=6) if e[2]["own_track"] == "S1"]
+        check(new_s and new_s[0][2]["data"] == "live", "a conflict on coasting tracks is raised")
+        s, body, _ = d.request("GET", "/v1/tracks", ta)
+        st = {t["track_id"]: t["status"] for t in body["tracks"]}
+        check(st["S1"] == "coasting" and st["A1"] == "live", "tracks report live / coasting by report age")
+        end = time.time() + 12
+        stale = []
+        while time.time() < end and not stale:
+            stale = [e for e in sb2_.events if e[1] == "conflict.update" and e[2]["own_track"] == "S2"
+                     and e[2]["data"] == "stale"]
+            time.sleep(0.05)
+        check(stale and stale[0][2]["state"] == "open",
+              "when the reports go stale the conflict stays open, marked stale, on the other side too")
+        check(not any(e[1] == "conflict.resolved" and e[2]["own_track"] == "S2" for e in sb2_.events),
+              "and is not reported resolved")
+        sa2.close(), sb2_.close()
 
         # ---- kill -9 and restart: every acknowledged write is there ----
         sa.close(), sb.close(), sc.close()
@@ -419,7 +439,7 @@ def main():
         check(s == 200 and body["state"] == "resolved" and body.get("acknowledged") is True,
               "the conflict's state and alpha's ack survived")
         s, body, _ = d.request("GET", "/v1/tracks", ta)
-        check(sorted(t["track_id"] for t in body["tracks"]) == ["A1", "A3"], "alpha's tracks survived")
+        check(sorted(t["track_id"] for t in body["tracks"]) == ["A1", "A3", "S1"], "alpha's tracks survived")
         sb2 = Stream(d, tb, last_id=0)
         sb2.wait_for("conflict.resolved")
         time.sleep(0.3)
