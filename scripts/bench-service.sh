@@ -21,7 +21,7 @@ for n in $SIZES; do
   a=$(build/bin/deconflict party add a --data "$work/data" | tail -1)
   b=$(build/bin/deconflict party add b --data "$work/data" | tail -1)
   build/bin/deconflictd --data "$work/data" --listen 127.0.0.1:0 --quiet \
-      --period-ms "$PERIOD_MS" --m-of-4 1 >"$work/out" 2>"$work/log" &
+      --period-ms "$PERIOD_MS" --m-of-4 1 --rate-limit-rps 0 >"$work/out" 2>"$work/log" &
   pid=$!
   for _ in $(seq 50); do grep -q listening "$work/out" 2>/dev/null && break; sleep 0.1; done
   url=$(sed -n 's/.*listening on \(http:[^ ]*\).*/\1/p' "$work/out")

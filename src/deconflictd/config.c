@@ -20,6 +20,8 @@ void dd_config_default(dd_config_t *cfg)
     cfg->period_s = 1;
     cfg->m_of_n = 2;
     cfg->hysteresis_s = 5;
+    cfg->rate_rps = 200;
+    cfg->rate_burst = 400;
 }
 
 double dd_now_s(void)
@@ -78,6 +80,12 @@ bool dd_config_set(dd_config_t *cfg, const char *key, const char *value, char *e
     } else if (strcmp(key, "hysteresis_s") == 0) {
         if (!parse_size(value, 0, 600, &n)) goto bad;
         cfg->hysteresis_s = (double)n;
+    } else if (strcmp(key, "rate_limit_rps") == 0) {
+        if (!parse_size(value, 0, 1000000, &n)) goto bad;
+        cfg->rate_rps = (double)n;
+    } else if (strcmp(key, "rate_limit_burst") == 0) {
+        if (!parse_size(value, 1, 1000000, &n)) goto bad;
+        cfg->rate_burst = (double)n;
     } else if (strcmp(key, "quiet") == 0) {
         if (strcmp(value, "true") != 0 && strcmp(value, "false") != 0) goto bad;
         cfg->quiet = strcmp(value, "true") == 0;

@@ -26,6 +26,8 @@ typedef struct dd_config {
     double period_s;          /* tactical detection period (default 1) */
     int m_of_n;               /* raise after this many of the last 4 passes in conflict (2) */
     double hysteresis_s;      /* resolve after clear for this long (default 5) */
+    double rate_rps;          /* per-party request rate (token bucket; 0: unlimited) */
+    double rate_burst;        /* and its burst */
 } dd_config_t;
 
 void dd_config_default(dd_config_t *cfg);
@@ -70,6 +72,12 @@ typedef struct dd_service {
         size_t n;
     } streams[256];
     size_t n_stream_parties;
+    /* per-party request buckets: party id -> tokens left, last refill (few parties) */
+    struct {
+        int64_t party;
+        double tokens, at_s;
+    } buckets[256];
+    size_t n_buckets;
 } dd_service_t;
 
 /* Opens the store, restores operations into the engine. false with a sentence in err. */

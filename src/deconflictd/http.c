@@ -113,6 +113,33 @@ static bool authenticate(dd_service_t *svc, struct MHD_Connection *c, request_t 
     return true;
 }
 
+/* A token bucket per party: false when the party is over its rate (answer 429). */
+static bool within_rate(dd_service_t *svc, int64_t party, double *retry_s)
+{
+    if (svc->cfg.rate_rps <= 0) return true;
+    double now = dd_now_s();
+    bool ok = true;
+    pthread_mutex_lock(&svc->lock);
+    size_t i = 0;
+    while (i < svc->n_buckets && svc->buckets[i].party != party) i++;
+    if (i == svc->n_buckets && i < sizeof(svc->buckets) / sizeof(svc->buckets[0])) {
+        svc->buckets[i].party = party;
+        svc->buckets[i].tokens = svc->cfg.rate_burst;
+        svc->buckets[i].at_s = now;
+        svc->n_buckets++;
+    }
+    if (i < svc->n_buckets) {
+        double t = svc->buckets[i].tokens + (now - svc->buckets[i].at_s) * svc->cfg.rate_rps;
+        t = t > svc->cfg.rate_burst ? svc->cfg.rate_burst : t;
+        ok = t >= 1;
+        svc->buckets[i].tokens = ok ? t - 1 : t;
+        svc->buckets[i].at_s = now;
+        *retry_s = ok ? 0 : (1 - t) / svc->cfg.rate_rps;
+    }
+    pthread_mutex_unlock(&svc->lock);
+    return ok;
+}
+
 /* ---- listing ---- */
 
 typedef struct list_ctx {
@@ -437,6 +464,16 @@ static enum MHD_Result route(struct MHD_Connection *c, request_t *rq, const char
     if (!authenticate(svc, c, rq))
         return problem(c, rq, 401, "unauthorized", "Authorization",
                        "Authorization: expected 'Bearer <token>' with a valid party token");
+    double retry_s;
+    if (!within_rate(svc, rq->party, &retry_s)) {
+        dd_problem_t rp;
+        dd_problem(&rp, 429, "rate_limited", "",
+                   "more than %.0f requests per second (burst %.0f) from this party; retry in "
+                   "%.2f s",
+                   svc->cfg.rate_rps, svc->cfg.rate_burst, retry_s);
+        rp.ext = json_pack("{s:f}", "retry_after_s", retry_s);
+        return send_problem(c, rq, &rp);
+    }
     if (rq->too_large) {
         char msg[96];
         snprintf(msg, sizeof(msg), "request body larger than %zu bytes", svc->cfg.max_body_bytes);

@@ -37,12 +37,15 @@ static void usage(FILE *out)
           "  --m-of-4 M             raise a tactical conflict after M of the last 4 passes\n"
           "                         found it (default 2)\n"
           "  --hysteresis-s S       resolve it after S seconds clear (default 5)\n"
+          "  --rate-limit-rps R     requests per second per party, 0 = unlimited (default 200)\n"
+          "  --rate-limit-burst B   ... with bursts up to B (default 400); beyond: 429\n"
           "  --quiet                no per-request log lines\n"
           "  --print-routes         list every route (METHOD /path) and exit\n"
           "  --help                 this text\n"
           "\n"
           "Config keys: data, listen, max_body_bytes, max_streams_per_party, keepalive_s,\n"
-          "period_ms, m_of_4, hysteresis_s, quiet (true/false). Parties: deconflict party add NAME "
+          "period_ms, m_of_4, hysteresis_s, rate_limit_rps, rate_limit_burst, quiet (true/false). "
+          "Parties: deconflict party add NAME "
           "--data DIR.\n",
           out);
 }
@@ -82,7 +85,9 @@ int main(int argc, char **argv)
                  {"--keepalive-s", "keepalive_s"},
                  {"--period-ms", "period_ms"},
                  {"--m-of-4", "m_of_4"},
-                 {"--hysteresis-s", "hysteresis_s"}};
+                 {"--hysteresis-s", "hysteresis_s"},
+                 {"--rate-limit-rps", "rate_limit_rps"},
+                 {"--rate-limit-burst", "rate_limit_burst"}};
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--config") == 0) {
             i++;
