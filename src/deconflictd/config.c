@@ -20,6 +20,7 @@ void dd_config_default(dd_config_t *cfg)
     cfg->period_s = 1;
     cfg->m_of_n = 2;
     cfg->hysteresis_s = 5;
+    cfg->conformance_s = 5;
     cfg->rate_rps = 200;
     cfg->rate_burst = 400;
 }
@@ -80,6 +81,9 @@ bool dd_config_set(dd_config_t *cfg, const char *key, const char *value, char *e
     } else if (strcmp(key, "hysteresis_s") == 0) {
         if (!parse_size(value, 0, 600, &n)) goto bad;
         cfg->hysteresis_s = (double)n;
+    } else if (strcmp(key, "conformance_s") == 0) {
+        if (!parse_size(value, 1, 3600, &n)) goto bad;
+        cfg->conformance_s = (double)n;
     } else if (strcmp(key, "rate_limit_rps") == 0) {
         if (!parse_size(value, 0, 1000000, &n)) goto bad;
         cfg->rate_rps = (double)n;

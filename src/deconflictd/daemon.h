@@ -26,6 +26,7 @@ typedef struct dd_config {
     double period_s;          /* tactical detection period (default 1) */
     int m_of_n;               /* raise after this many of the last 4 passes in conflict (2) */
     double hysteresis_s;      /* resolve after clear for this long (default 5) */
+    double conformance_s;     /* each track checked against operations once per this (5) */
     double rate_rps;          /* per-party request rate (token bucket; 0: unlimited) */
     double rate_burst;        /* and its burst */
 } dd_config_t;
@@ -53,6 +54,8 @@ typedef struct dd_service {
     json_t *refs;         /* operation ref -> {"id", "party"}: who owns what the engine reports */
     json_t *op_conflicts; /* operation id -> [conflict id]: what ends when it ends */
     json_t *party_names;  /* "<party id>" -> name, filled on first need */
+    json_t *conformance;  /* track -> {op id or "own:<op id>" -> {cid, party, ref}} */
+    char conformance_next[64]; /* the track the next conformance slice starts at */
     pthread_t detect_thread;
     double period_s, hysteresis_s;
     int m_of_n;

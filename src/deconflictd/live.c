@@ -116,6 +116,23 @@ json_t *dd_positions(dd_service_t *svc, int64_t party, json_t *batch, dd_problem
                                 st.lon_deg, "alt_ft", st.alt_ft, "gs_kt", st.gs_kt, "trk_deg",
                                 st.trk_deg, "vs_fpm", st.vs_fpm);
         if (callsign) json_object_set_new(rec, "callsign", json_string(callsign));
+        json_t *opid = json_object_get(o, "operation_id");
+        if (opid && !json_is_null(opid)) {
+            /* Only the party's own operation: conformance is checked against it. */
+            char *view = NULL, *state = NULL;
+            bool own = json_is_string(opid) &&
+                       dc_store_doc_get(svc->store, "operation", json_string_value(opid), party,
+                                        &view, &state) == DC_OK;
+            free(view), free(state);
+            if (!own) {
+                json_decref(rec);
+                json_array_append_new(rejected, json_pack("{s:I, s:s, s:s}", "index", (json_int_t)i,
+                                                          "field", "operation_id", "detail",
+                                                          "not one of your operations"));
+                continue;
+            }
+            json_object_set(rec, "operation_id", opid);
+        }
         /* An older report than the one held is not news (the engine ignores it too). */
         json_t *prev = json_object_get(svc->tracks, st.id);
         if (prev && json_real_value(json_object_get(prev, "t")) > st.t_s) {
@@ -192,7 +209,8 @@ bool dd_live_open(dd_service_t *svc)
     svc->tactical = dc_tactical_new(NULL);
     svc->tracks = json_object();
     svc->pairs = json_object();
-    if (!svc->tactical || !svc->tracks || !svc->pairs) return false;
+    svc->conformance = json_object();
+    if (!svc->tactical || !svc->tracks || !svc->pairs || !svc->conformance) return false;
     return dc_store_track_each(svc->store, restore_track, svc) == DC_OK;
 }
 
@@ -281,6 +299,181 @@ static int popcount4(int x)
     return (x & 1) + ((x >> 1) & 1) + ((x >> 2) & 1) + ((x >> 3) & 1);
 }
 
+/* ---- conformance: tracks against operations ----
+ * Each live track is checked against the live operations at its position, altitude and time:
+ * inside another party's *active* operation is an intrusion (a conflict for both parties);
+ * outside its own active operation, when the report names one (operation_id), is
+ * nonconformance (a conflict for the owner). The check is a strategic query with a probe
+ * volume: a 1 m circle x 1 m band (barometric altitude taken as W84 height, the assumption
+ * docs/strategic.md states; pairs within its margin count) x 1 s, so
+ * "inside" means within about 1 m. Tracks are checked round-robin, each once per
+ * conformance_s (default 5 s), so a pass does a slice and never the whole table: at 100k
+ * tracks and 50 ms passes a 2 s round costs ~11 ms per pass. */
+
+/* Writes conformance conflict cid: for the track's party, and for the operation's party when
+ * another one (intrusion). */
+static void write_conformance(dd_service_t *svc, const char *cid, const char *kind,
+                              const char *track, json_t *rec, const char *op_id, int64_t op_party,
+                              const char *op_ref, const char *state, const char *type, double now)
+{
+    char t[40], track_party[DC_PARTY_NAME_MAX], op_party_name[DC_PARTY_NAME_MAX];
+    dc_time_format_rfc3339(now, t, sizeof(t));
+    int64_t tp = party_of(track);
+    dd_party_name(svc, tp, track_party);
+    dd_party_name(svc, op_party, op_party_name);
+    bool intrusion = op_party != tp;
+    json_t *va = json_pack("{s:s, s:s, s:s, s:s, s:s}", "id", cid, "kind", kind, "state", state,
+                           "own_track", strchr(track, '/') + 1, "updated", t);
+    if (intrusion) {
+        json_object_set_new(va, "other_party", json_string(op_party_name));
+        json_object_set_new(va, "other_operation_ref", json_string(op_ref));
+    } else {
+        json_object_set_new(va, "own_operation", json_string(op_id));
+    }
+    json_t *vb = intrusion ? json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:s}", "id", cid, "kind",
+                                       kind, "state", state, "own_operation", op_id, "other_party",
+                                       track_party, "other_aircraft", disclosed(rec), "updated", t)
+                           : NULL;
+    char *ta = json_dumps(va, JSON_COMPACT | JSON_REAL_PRECISION(12));
+    char *tb = vb ? json_dumps(vb, JSON_COMPACT | JSON_REAL_PRECISION(12)) : NULL;
+    dc_doc_t doc = {"conflict", cid, tp, intrusion ? op_party : 0, ta, tb, state, now};
+    if (ta && (!vb || tb) && dc_store_doc_put(svc->store, &doc) == DC_OK) {
+        dd_event(svc, tp, type, va);
+        if (vb) dd_event(svc, op_party, type, vb);
+        if (strcmp(type, "conflict.new") == 0) svc->open_conflicts++;
+        if (strcmp(type, "conflict.resolved") == 0 && svc->open_conflicts) svc->open_conflicts--;
+    }
+    free(ta), free(tb);
+    json_decref(va), json_decref(vb);
+}
+
+typedef struct hit {
+    char op_id[DC_STRATEGIC_ID_MAX], ref[DC_STRATEGIC_ID_MAX];
+    int64_t party;
+    bool active;
+} hit_t;
+
+/* The live operations whose volumes contain the track's report now (at most max). */
+static size_t probe(dd_service_t *svc, json_t *rec, double now, hit_t *hits, size_t max)
+{
+    dc_volume4d_t v = {0};
+    v.kind = DC_FOOTPRINT_CIRCLE;
+    v.center.lat_deg = json_real_value(json_object_get(rec, "lat"));
+    v.center.lon_deg = json_real_value(json_object_get(rec, "lon"));
+    v.radius_m = 1;
+    double alt_m = json_real_value(json_object_get(rec, "alt_ft")) * 0.3048;
+    v.alt_lower_m = alt_m - 0.5, v.alt_upper_m = alt_m + 0.5;
+    v.alt_lower_ref = v.alt_upper_ref =
+        DC_ALT_REF_W84; /* barometric taken as W84 height: the engine's stated assumption */
+    v.t_start_s = now, v.t_end_s = now + 1;
+    dc_operation_t op = {
+        .id = "probe", .party = "probe", .state = DC_OP_ACTIVE, .volumes = &v, .n_volumes = 1};
+    dc_strategic_result_t res;
+    if (dc_strategic_check(svc->strategic, &op, &res) != DC_OK) return 0;
+    size_t n = 0;
+    for (size_t i = 0; i < res.n_conflicts && n < max; i++) {
+        json_t *owner = json_object_get(svc->refs, res.conflicts[i].other_ref);
+        if (!owner) continue;
+        hit_t *h = &hits[n++];
+        snprintf(h->op_id, sizeof(h->op_id), "%s", json_string_value(json_object_get(owner, "id")));
+        snprintf(h->ref, sizeof(h->ref), "%s", res.conflicts[i].other_ref);
+        h->party = json_integer_value(json_object_get(owner, "party"));
+        dc_doc_t doc;
+        h->active = dc_store_doc_fetch(svc->store, "operation", h->op_id, &doc) == DC_OK &&
+                    strcmp(doc.state, "active") == 0;
+        if (doc.id) dc_doc_release(&doc);
+    }
+    dc_strategic_result_clear(&res);
+    return n;
+}
+
+static void check_track(dd_service_t *svc, const char *track, json_t *rec, double now)
+{
+    hit_t hits[32];
+    size_t n = probe(svc, rec, now, hits, 32);
+    int64_t tp = party_of(track);
+    json_t *mine = json_object_get(svc->conformance, track); /* key -> conflict id */
+    if (!mine) {
+        mine = json_object();
+        json_object_set_new(svc->conformance, track, mine);
+    }
+    json_t *now_keys = json_object();
+    for (size_t i = 0; i < n; i++) {
+        if (hits[i].party == tp || !hits[i].active) continue;
+        json_object_set_new(now_keys, hits[i].op_id, json_true());
+        if (json_object_get(mine, hits[i].op_id)) continue;
+        char cid[40];
+        dd_random_id("cf_", cid, sizeof(cid));
+        write_conformance(svc, cid, "intrusion", track, rec, hits[i].op_id, hits[i].party,
+                          hits[i].ref, "open", "conflict.new", now);
+        json_object_set_new(mine, hits[i].op_id,
+                            json_pack("{s:s, s:I, s:s}", "cid", cid, "party",
+                                      (json_int_t)hits[i].party, "ref", hits[i].ref));
+    }
+    /* Nonconformance: a named own operation that is active and does not contain the track. */
+    const char *own = json_string_value(json_object_get(rec, "operation_id"));
+    if (own) {
+        bool inside = false, active = false;
+        for (size_t i = 0; i < n; i++) inside |= strcmp(hits[i].op_id, own) == 0;
+        dc_doc_t doc;
+        if (dc_store_doc_fetch(svc->store, "operation", own, &doc) == DC_OK) {
+            active = strcmp(doc.state, "active") == 0;
+            dc_doc_release(&doc);
+        }
+        char key[DC_STRATEGIC_ID_MAX + 8];
+        snprintf(key, sizeof(key), "own:%s", own);
+        if (active && !inside) {
+            json_object_set_new(now_keys, key, json_true());
+            if (!json_object_get(mine, key)) {
+                char cid[40];
+                dd_random_id("cf_", cid, sizeof(cid));
+                write_conformance(svc, cid, "nonconforming", track, rec, own, tp, "", "open",
+                                  "conflict.new", now);
+                json_object_set_new(
+                    mine, key,
+                    json_pack("{s:s, s:I, s:s}", "cid", cid, "party", (json_int_t)tp, "ref", ""));
+            }
+        }
+    }
+    /* What the track is no longer in: resolved. */
+    const char *key;
+    json_t *c;
+    void *tmp;
+    json_object_foreach_safe(mine, tmp, key, c)
+    {
+        if (json_object_get(now_keys, key)) continue;
+        const char *op = strncmp(key, "own:", 4) == 0 ? key + 4 : key;
+        write_conformance(svc, json_string_value(json_object_get(c, "cid")),
+                          strncmp(key, "own:", 4) == 0 ? "nonconforming" : "intrusion", track, rec,
+                          op, json_integer_value(json_object_get(c, "party")),
+                          json_string_value(json_object_get(c, "ref")), "resolved",
+                          "conflict.resolved", now);
+        json_object_del(mine, key);
+    }
+    json_decref(now_keys);
+}
+
+/* Checks the next slice of tracks, round-robin. */
+static void conformance_slice(dd_service_t *svc, double now)
+{
+    size_t total = json_object_size(svc->tracks);
+    if (!total) return;
+    size_t slice = (size_t)ceil(total * svc->period_s / svc->cfg.conformance_s);
+    void *it =
+        svc->conformance_next[0] ? json_object_iter_at(svc->tracks, svc->conformance_next) : NULL;
+    if (!it) it = json_object_iter(svc->tracks);
+    for (size_t k = 0; k < slice && k < total; k++) {
+        if (!it) it = json_object_iter(svc->tracks);
+        const char *track = json_object_iter_key(it);
+        json_t *rec = json_object_iter_value(it);
+        if (now - json_real_value(json_object_get(rec, "t")) <= DD_TRACK_STALE_S)
+            check_track(svc, track, rec, now);
+        it = json_object_iter_next(svc->tracks, it);
+    }
+    snprintf(svc->conformance_next, sizeof(svc->conformance_next), "%s",
+             it ? json_object_iter_key(it) : "");
+}
+
 /* One detection pass: the engine, then every pair's nuisance filter. */
 static void detect_once(dd_service_t *svc, double now)
 {
@@ -364,6 +557,7 @@ static void detect_once(dd_service_t *svc, double now)
         }
     }
     json_decref(seen);
+    conformance_slice(svc, now);
     if (in_tx && dc_store_commit(svc->store) != DC_OK) dc_store_rollback(svc->store);
     svc->live_tracks = snap->stats.live;
     svc->passes_total++;
@@ -401,4 +595,5 @@ void dd_live_stop(dd_service_t *svc)
     dc_tactical_free(svc->tactical);
     json_decref(svc->tracks);
     json_decref(svc->pairs);
+    json_decref(svc->conformance);
 }

@@ -37,6 +37,8 @@ static void usage(FILE *out)
           "  --m-of-4 M             raise a tactical conflict after M of the last 4 passes\n"
           "                         found it (default 2)\n"
           "  --hysteresis-s S       resolve it after S seconds clear (default 5)\n"
+          "  --conformance-s S      check each track against the operations every S seconds\n"
+          "                         (intrusions, nonconformance; default 5)\n"
           "  --rate-limit-rps R     requests per second per party, 0 = unlimited (default 200)\n"
           "  --rate-limit-burst B   ... with bursts up to B (default 400); beyond: 429\n"
           "  --quiet                no per-request log lines\n"
@@ -44,7 +46,8 @@ static void usage(FILE *out)
           "  --help                 this text\n"
           "\n"
           "Config keys: data, listen, max_body_bytes, max_streams_per_party, keepalive_s,\n"
-          "period_ms, m_of_4, hysteresis_s, rate_limit_rps, rate_limit_burst, quiet (true/false). "
+          "period_ms, m_of_4, hysteresis_s, conformance_s, rate_limit_rps, rate_limit_burst, quiet "
+          "(true/false). "
           "Parties: deconflict party add NAME "
           "--data DIR.\n",
           out);
@@ -86,6 +89,7 @@ int main(int argc, char **argv)
                  {"--period-ms", "period_ms"},
                  {"--m-of-4", "m_of_4"},
                  {"--hysteresis-s", "hysteresis_s"},
+                 {"--conformance-s", "conformance_s"},
                  {"--rate-limit-rps", "rate_limit_rps"},
                  {"--rate-limit-burst", "rate_limit_burst"}};
     for (int i = 1; i < argc; i++) {

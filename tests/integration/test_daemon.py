@@ -38,7 +38,8 @@ class Daemon:
         self.data = data
         self.port = free_port()
         self.proc = subprocess.Popen(
-            [DAEMON, "--data", data, "--listen", f"127.0.0.1:{self.port}", "--quiet", *extra],
+            [DAEMON, "--data", data, "--listen", f"127.0.0.1:{self.port}", "--quiet",
+             "--conformance-s", "1", *extra],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         line = self.proc.stdout.readline()
         assert "listening on" in line, line + self.proc.stderr.read()
@@ -442,6 +443,42 @@ def main():
               "when the reports go stale the conflict stays open, marked stale, on the other side too")
         check(not any(e[1] == "conflict.resolved" and e[2]["own_track"] == "S2" for e in sb2_.events),
               "and is not reported resolved")
+        # ---- conformance: a track inside another party's active operation, or outside its own ----
+        def iso(t):
+            return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))
+        live_vol = volume(-20.0, 30.0, 5000, t0=iso(time.time() - 600), t1=iso(time.time() + 3600), hi=3000)
+        s, ope, _ = d.request("POST", "/v1/operations", ta, {"volumes": [live_vol], "state": "active"})
+        check(s == 201 and ope["state"] == "active", "alpha flies an active operation (5 km circle, 0-3000 m)")
+        s, body, _ = d.request("POST", "/v1/positions", tb,
+                               [dict(report("I1", 30.01, 0, "BRAVO7", time.time()), lat=-20.0, alt_ft=3000)])
+        check(body["accepted"] == 1, "bravo reports an aircraft 1 km inside it")
+        ia = [e for e in sa2.wait_for("conflict.new", n=3, timeout=8) if e[2]["kind"] == "intrusion"]
+        ib = [e for e in sb2_.wait_for("conflict.new", n=3, timeout=8) if e[2]["kind"] == "intrusion"]
+        check(ia and ib and ia[0][2]["id"] == ib[0][2]["id"], "intrusion: conflict.new to both parties")
+        check(ia[0][2]["own_operation"] == ope["id"] and ia[0][2]["other_party"] == "bravo"
+              and abs(ia[0][2]["other_aircraft"]["lon"] - 30.01) < 1e-6 and "BRAVO7" not in json.dumps(ia[0][2]),
+              "alpha: its operation, bravo, the aircraft's position -- no callsign")
+        check(ib[0][2]["own_track"] == "I1" and ib[0][2]["other_operation_ref"] == ope["ref"]
+              and ope["id"] not in json.dumps(ib[0][2]), "bravo: its track, alpha's operation by ref only")
+        d.request("POST", "/v1/positions", tb,
+                  [dict(report("I1", 30.2, 0, "BRAVO7", time.time()), lat=-20.0, alt_ft=3000)])
+        end = time.time() + 8
+        while time.time() < end and not any(e[1] == "conflict.resolved" and e[2]["id"] == ib[0][2]["id"]
+                                            for e in sb2_.events):
+            time.sleep(0.05)
+        check(any(e[1] == "conflict.resolved" and e[2]["id"] == ib[0][2]["id"] for e in sb2_.events),
+              "the aircraft leaves: resolved")
+        s, body, _ = d.request("POST", "/v1/positions", ta,
+                               [dict(report("N1", 31.0, 0, "ALPHA5", time.time()), lat=-20.0, alt_ft=3000,
+                                     operation_id=ope["id"]),
+                                dict(report("N2", 31.0, 0, "ALPHA6", time.time()), operation_id=opb["id"])])
+        check(body["accepted"] == 1 and body["rejected"][0]["field"] == "operation_id",
+              "operation_id must be one of the reporter's own operations")
+        na_ = [e for e in sa2.wait_for("conflict.new", n=4, timeout=8) if e[2]["kind"] == "nonconforming"]
+        check(na_ and na_[0][2]["own_track"] == "N1" and na_[0][2]["own_operation"] == ope["id"],
+              "own track outside its own active operation: nonconforming, to the owner")
+        time.sleep(0.3)
+        check(not any(e[2].get("kind") == "nonconforming" for e in sb2_.events), "and to nobody else")
         sa2.close(), sb2_.close()
 
         # ---- kill -9 and restart: every acknowledged write is there ----
@@ -456,7 +493,7 @@ def main():
         check(s == 200 and body["state"] == "resolved" and body.get("acknowledged") is True,
               "the conflict's state and alpha's ack survived")
         s, body, _ = d.request("GET", "/v1/tracks", ta)
-        check(sorted(t["track_id"] for t in body["tracks"]) == ["A1", "A3", "S1"], "alpha's tracks survived")
+        check(sorted(t["track_id"] for t in body["tracks"]) == ["A1", "A3", "N1", "S1"], "alpha's tracks survived")
         sb2 = Stream(d, tb, last_id=0)
         sb2.wait_for("conflict.resolved")
         time.sleep(0.3)
