@@ -2,6 +2,7 @@
 #include "daemon.h"
 
 #include <ctype.h>
+#include <math.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +22,10 @@ void dd_config_default(dd_config_t *cfg)
     cfg->m_of_n = 2;
     cfg->hysteresis_s = 5;
     cfg->conformance_s = 5;
+    cfg->enroute = (dd_minima_t){5, 1000};
+    cfg->terminal = (dd_minima_t){3, 1000};
+    cfg->high = (dd_minima_t){5, 2000};
+    cfg->high_above_ft = 41000;
     cfg->rate_rps = 200;
     cfg->rate_burst = 400;
 }
@@ -30,6 +35,19 @@ double dd_now_s(void)
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* "H_NM,V_FT" */
+static bool parse_minima(const char *v, dd_minima_t *m)
+{
+    char *end;
+    double h = strtod(v, &end);
+    if (end == v || *end != ',') return false;
+    const char *w = end + 1;
+    double z = strtod(w, &end);
+    if (end == w || *end || !(h > 0 && h <= 100) || !(z > 0 && z <= 10000)) return false;
+    m->h_nm = h, m->v_ft = z;
+    return true;
 }
 
 static bool parse_size(const char *v, size_t lo, size_t hi, size_t *out)
@@ -84,6 +102,25 @@ bool dd_config_set(dd_config_t *cfg, const char *key, const char *value, char *e
     } else if (strcmp(key, "conformance_s") == 0) {
         if (!parse_size(value, 1, 3600, &n)) goto bad;
         cfg->conformance_s = (double)n;
+    } else if (strcmp(key, "enroute_minima") == 0) {
+        if (!parse_minima(value, &cfg->enroute)) goto bad;
+    } else if (strcmp(key, "terminal_minima") == 0) {
+        if (!parse_minima(value, &cfg->terminal)) goto bad;
+    } else if (strcmp(key, "high_minima") == 0) {
+        if (!parse_minima(value, &cfg->high)) goto bad;
+    } else if (strcmp(key, "high_above_ft") == 0) {
+        if (!parse_size(value, 0, 100000, &n)) goto bad;
+        cfg->high_above_ft = (double)n;
+    } else if (strcmp(key, "terminal_area") == 0) {
+        double lat, lon, r;
+        char extra;
+        if (cfg->n_terminal_areas == DD_TERMINAL_AREAS_MAX ||
+            sscanf(value, "%lf,%lf,%lf%c", &lat, &lon, &r, &extra) != 3 || !(fabs(lat) <= 90) ||
+            !(fabs(lon) <= 180) || !(r > 0 && r <= 200))
+            goto bad;
+        cfg->terminal_areas[cfg->n_terminal_areas].lat_deg = lat;
+        cfg->terminal_areas[cfg->n_terminal_areas].lon_deg = lon;
+        cfg->terminal_areas[cfg->n_terminal_areas++].radius_nm = r;
     } else if (strcmp(key, "rate_limit_rps") == 0) {
         if (!parse_size(value, 0, 1000000, &n)) goto bad;
         cfg->rate_rps = (double)n;

@@ -15,6 +15,14 @@
 
 typedef struct json_t json_t;
 
+/* Separation minima by airspace: the profile of a pair is `high` when either aircraft is above
+ * high_above_ft, else `terminal` when both are inside one terminal area, else `enroute`. */
+typedef struct dd_minima {
+    double h_nm, v_ft;
+} dd_minima_t;
+
+#define DD_TERMINAL_AREAS_MAX 32
+
 typedef struct dd_config {
     char data_dir[1024];
     char listen_host[256];
@@ -27,8 +35,14 @@ typedef struct dd_config {
     int m_of_n;               /* raise after this many of the last 4 passes in conflict (2) */
     double hysteresis_s;      /* resolve after clear for this long (default 5) */
     double conformance_s;     /* each track checked against operations once per this (5) */
-    double rate_rps;          /* per-party request rate (token bucket; 0: unlimited) */
-    double rate_burst;        /* and its burst */
+    dd_minima_t enroute, terminal, high; /* 5/1000, 3/1000, 5/2000 */
+    double high_above_ft;                /* FL410: 41000 */
+    struct {
+        double lat_deg, lon_deg, radius_nm;
+    } terminal_areas[DD_TERMINAL_AREAS_MAX];
+    size_t n_terminal_areas;
+    double rate_rps;   /* per-party request rate (token bucket; 0: unlimited) */
+    double rate_burst; /* and its burst */
 } dd_config_t;
 
 void dd_config_default(dd_config_t *cfg);

@@ -206,7 +206,17 @@ static void restore_track(int64_t party, const char *id, const char *state, void
 
 bool dd_live_open(dd_service_t *svc)
 {
-    svc->tactical = dc_tactical_new(NULL);
+    /* The engine finds candidates with the largest minima of all profiles; each pair is then
+     * judged with its own profile's. */
+    dc_tactical_config_t tcfg;
+    dc_tactical_config_default(&tcfg);
+    const dd_minima_t *ms[3] = {&svc->cfg.enroute, &svc->cfg.terminal, &svc->cfg.high};
+    tcfg.rpz_nm = tcfg.hpz_ft = 0;
+    for (int i = 0; i < 3; i++) {
+        tcfg.rpz_nm = fmax(tcfg.rpz_nm, ms[i]->h_nm);
+        tcfg.hpz_ft = fmax(tcfg.hpz_ft, ms[i]->v_ft);
+    }
+    svc->tactical = dc_tactical_new(&tcfg);
     svc->tracks = json_object();
     svc->pairs = json_object();
     svc->conformance = json_object();
@@ -231,8 +241,42 @@ static json_t *disclosed(json_t *rec)
                      json_object_get(rec, "vs_fpm"));
 }
 
+/* ---- separation minima by airspace ---- */
+
+static const dd_minima_t *minima_of(dd_service_t *svc, const char *profile)
+{
+    return strcmp(profile, "high") == 0       ? &svc->cfg.high
+           : strcmp(profile, "terminal") == 0 ? &svc->cfg.terminal
+                                              : &svc->cfg.enroute;
+}
+
+static bool in_terminal_area(const dd_config_t *cfg, double lat, double lon)
+{
+    for (size_t i = 0; i < cfg->n_terminal_areas; i++) {
+        /* Haversine on the mean sphere: areas are tens of NM, 0.5% is plenty. */
+        double p1 = lat * M_PI / 180, p2 = cfg->terminal_areas[i].lat_deg * M_PI / 180;
+        double dl = (cfg->terminal_areas[i].lon_deg - lon) * M_PI / 180;
+        double h =
+            sin((p2 - p1) / 2) * sin((p2 - p1) / 2) + cos(p1) * cos(p2) * sin(dl / 2) * sin(dl / 2);
+        double d_nm = 2 * asin(fmin(1, sqrt(h))) * 6371.0088 / 1.852;
+        if (d_nm <= cfg->terminal_areas[i].radius_nm) return true;
+    }
+    return false;
+}
+
+/* The profile of a pair (see dd_minima_t). */
+static const char *profile_of(const dd_config_t *cfg, const dc_track_state_t *a,
+                              const dc_track_state_t *b)
+{
+    if (a->alt_ft > cfg->high_above_ft || b->alt_ft > cfg->high_above_ft) return "high";
+    if (in_terminal_area(cfg, a->lat_deg, a->lon_deg) &&
+        in_terminal_area(cfg, b->lat_deg, b->lon_deg))
+        return "terminal";
+    return "enroute";
+}
+
 static json_t *view_of(dd_service_t *svc, const char *cid, const char *state, const char *level,
-                       const char *data, const char *own, const char *other,
+                       const char *data, const char *profile, const char *own, const char *other,
                        const dc_pair_eval_t *e, double now)
 {
     char other_name[DC_PARTY_NAME_MAX], t[40];
@@ -245,15 +289,21 @@ static json_t *view_of(dd_service_t *svc, const char *cid, const char *state, co
                           e->tcpa_s, "dcpa_nm", e->dcpa_nm, "hsep_nm", e->hsep_nm, "vsep_ft",
                           e->vsep_ft, "time_to_loss_s", e->los_now ? 0.0 : e->tin_s, "updated", t);
     if (v && rec) json_object_set_new(v, "other_aircraft", disclosed(rec));
+    const dd_minima_t *m = minima_of(svc, profile);
+    if (v)
+        json_object_set_new(
+            v, "minima",
+            json_pack("{s:s, s:f, s:f}", "profile", profile, "h_nm", m->h_nm, "v_ft", m->v_ft));
     return v;
 }
 
 static void write_conflict(dd_service_t *svc, const char *cid, const char *id1, const char *id2,
                            const char *state, const char *level, const char *data,
-                           const dc_pair_eval_t *e, const char *type, double now)
+                           const char *profile, const dc_pair_eval_t *e, const char *type,
+                           double now)
 {
-    json_t *va = view_of(svc, cid, state, level, data, id1, id2, e, now);
-    json_t *vb = view_of(svc, cid, state, level, data, id2, id1, e, now);
+    json_t *va = view_of(svc, cid, state, level, data, profile, id1, id2, e, now);
+    json_t *vb = view_of(svc, cid, state, level, data, profile, id2, id1, e, now);
     char *ta = json_dumps(va, JSON_COMPACT | JSON_REAL_PRECISION(12));
     char *tb = json_dumps(vb, JSON_COMPACT | JSON_REAL_PRECISION(12));
     int64_t pa = party_of(id1), pb = party_of(id2);
@@ -488,6 +538,21 @@ static void detect_once(dd_service_t *svc, double now)
     for (size_t i = 0; i < snap->n_conflicts; i++) {
         const dc_conflict_t *c = &snap->conflicts[i];
         if (party_of(c->id1) == party_of(c->id2)) continue; /* cross-party only */
+        /* The engine ran with the largest minima of all profiles; the pair's own profile
+         * decides. */
+        dc_track_state_t sa, sb;
+        const char *cs;
+        json_t *ra = json_object_get(svc->tracks, c->id1),
+               *rb = json_object_get(svc->tracks, c->id2);
+        if (!ra || !rb || parse_report(ra, party_of(c->id1), &sa, &cs) ||
+            parse_report(rb, party_of(c->id2), &sb, &cs))
+            continue;
+        const char *profile = profile_of(&svc->cfg, &sa, &sb);
+        const dd_minima_t *m = minima_of(svc, profile);
+        dc_tactical_config_t pcfg = snap->cfg;
+        pcfg.rpz_nm = m->h_nm, pcfg.hpz_ft = m->v_ft;
+        dc_pair_eval_t ev;
+        if (dc_tactical_pair(&sa, &sb, now, &pcfg, &ev) != DC_OK || !ev.conflict) continue;
         char key[2 * DC_TRACK_ID_MAX + 2];
         snprintf(key, sizeof(key), "%s|%s", c->id1, c->id2);
         json_object_set_new(seen, key, json_true());
@@ -501,18 +566,19 @@ static void detect_once(dd_service_t *svc, double now)
         int hist = ((int)json_integer_value(json_object_get(p, "hist")) << 1 | 1) & 15;
         json_object_set_new(p, "hist", json_integer(hist));
         json_object_set_new(p, "last_s", json_real(now));
-        json_object_set_new(p, "eval", eval_json(&c->eval));
-        const char *level = c->eval.los_now ? "loss" : "predicted";
+        json_object_set_new(p, "eval", eval_json(&ev));
+        json_object_set_new(p, "profile", json_string(profile));
+        const char *level = ev.los_now ? "loss" : "predicted";
         const char *was = json_string_value(json_object_get(p, "level"));
         const char *cid = json_string_value(json_object_get(p, "id"));
         bool was_stale = json_is_true(json_object_get(p, "stale"));
         if (!*was && popcount4(hist) >= svc->m_of_n) {
-            write_conflict(svc, cid, c->id1, c->id2, "open", level, "live", &c->eval,
+            write_conflict(svc, cid, c->id1, c->id2, "open", level, "live", profile, &ev,
                            "conflict.new", now);
             svc->open_conflicts++;
             json_object_set_new(p, "level", json_string(level));
         } else if (*was && (strcmp(was, level) != 0 || was_stale)) {
-            write_conflict(svc, cid, c->id1, c->id2, "open", level, "live", &c->eval,
+            write_conflict(svc, cid, c->id1, c->id2, "open", level, "live", profile, &ev,
                            "conflict.update", now);
             json_object_set_new(p, "level", json_string(level));
             json_object_set_new(p, "stale", json_false());
@@ -536,20 +602,22 @@ static void detect_once(dd_service_t *svc, double now)
         snprintf(id2, sizeof(id2), "%s", bar + 1);
         const char *cid = json_string_value(json_object_get(p, "id"));
         dc_pair_eval_t last_eval = eval_of(json_object_get(p, "eval"));
+        const char *profile = json_string_value(json_object_get(p, "profile"));
+        if (!profile) profile = "enroute";
         /* A pair that left the prediction because one side stopped reporting is not a
          * resolved conflict: it stays open, marked stale, until the track reports again or
          * is dropped as lost. */
         double age = fmax(report_age_s(svc, id1, now), report_age_s(svc, id2, now));
         if (*was && age > DD_TRACK_STALE_S && age <= DD_TRACK_LOST_S) {
             if (!json_is_true(json_object_get(p, "stale"))) {
-                write_conflict(svc, cid, id1, id2, "open", was, "stale", &last_eval,
+                write_conflict(svc, cid, id1, id2, "open", was, "stale", profile, &last_eval,
                                "conflict.update", now);
                 json_object_set_new(p, "stale", json_true());
             }
         } else if (*was && (now - last >= svc->hysteresis_s || age > DD_TRACK_LOST_S)) {
             write_conflict(svc, cid, id1, id2, "resolved", was,
-                           age > DD_TRACK_LOST_S ? "lost" : "live", &last_eval, "conflict.resolved",
-                           now);
+                           age > DD_TRACK_LOST_S ? "lost" : "live", profile, &last_eval,
+                           "conflict.resolved", now);
             if (svc->open_conflicts) svc->open_conflicts--;
             json_object_del(svc->pairs, key);
         } else if (!*was && hist == 0) {

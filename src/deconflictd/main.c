@@ -39,6 +39,10 @@ static void usage(FILE *out)
           "  --hysteresis-s S       resolve it after S seconds clear (default 5)\n"
           "  --conformance-s S      check each track against the operations every S seconds\n"
           "                         (intrusions, nonconformance; default 5)\n"
+          "  --enroute-minima H,V   separation minima NM,ft en route (default 5,1000)\n"
+          "  --terminal-minima H,V  ... when both aircraft are in a terminal area (3,1000)\n"
+          "  --high-minima H,V      ... when either is above --high-above-ft (5,2000; 41000)\n"
+          "  --terminal-area LAT,LON,R_NM  a terminal area (repeatable, up to 32)\n"
           "  --rate-limit-rps R     requests per second per party, 0 = unlimited (default 200)\n"
           "  --rate-limit-burst B   ... with bursts up to B (default 400); beyond: 429\n"
           "  --quiet                no per-request log lines\n"
@@ -46,7 +50,9 @@ static void usage(FILE *out)
           "  --help                 this text\n"
           "\n"
           "Config keys: data, listen, max_body_bytes, max_streams_per_party, keepalive_s,\n"
-          "period_ms, m_of_4, hysteresis_s, conformance_s, rate_limit_rps, rate_limit_burst, quiet "
+          "period_ms, m_of_4, hysteresis_s, conformance_s, enroute_minima, terminal_minima,\n"
+          "high_minima, high_above_ft, terminal_area (repeatable), rate_limit_rps, "
+          "rate_limit_burst, quiet "
           "(true/false). "
           "Parties: deconflict party add NAME "
           "--data DIR.\n",
@@ -90,6 +96,11 @@ int main(int argc, char **argv)
                  {"--m-of-4", "m_of_4"},
                  {"--hysteresis-s", "hysteresis_s"},
                  {"--conformance-s", "conformance_s"},
+                 {"--enroute-minima", "enroute_minima"},
+                 {"--terminal-minima", "terminal_minima"},
+                 {"--high-minima", "high_minima"},
+                 {"--high-above-ft", "high_above_ft"},
+                 {"--terminal-area", "terminal_area"},
                  {"--rate-limit-rps", "rate_limit_rps"},
                  {"--rate-limit-burst", "rate_limit_burst"}};
     for (int i = 1; i < argc; i++) {

@@ -39,7 +39,7 @@ class Daemon:
         self.port = free_port()
         self.proc = subprocess.Popen(
             [DAEMON, "--data", data, "--listen", f"127.0.0.1:{self.port}", "--quiet",
-             "--conformance-s", "1", *extra],
+             "--conformance-s", "1", "--terminal-area", "-40,100,20", *extra],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         line = self.proc.stdout.readline()
         assert "listening on" in line, line + self.proc.stderr.read()
@@ -109,6 +109,16 @@ class Stream:
                 return got
             time.sleep(0.02)
         raise AssertionError(f"no {kind} event within {timeout}s; got {[e[1] for e in self.events]}")
+
+    def wait_where(self, kind, pred, timeout=8.0):
+        """The first event of type kind whose data satisfies pred, waiting up to timeout."""
+        end = time.time() + timeout
+        while time.time() < end:
+            for e in self.events:
+                if e[1] == kind and pred(e[2]):
+                    return e[2]
+            time.sleep(0.02)
+        raise AssertionError(f"no matching {kind} within {timeout}s")
 
     def close(self):
         # Shut the socket down first: the reader thread is blocked in readline holding the
@@ -443,6 +453,26 @@ def main():
               "when the reports go stale the conflict stays open, marked stale, on the other side too")
         check(not any(e[1] == "conflict.resolved" and e[2]["own_track"] == "S2" for e in sb2_.events),
               "and is not reported resolved")
+        # ---- minima by airspace: 2000 ft above FL410, 3 NM in a terminal area ----
+        now2 = time.time()
+        def rep(tid, lat, lon, trk, alt):
+            return {"track_id": tid, "t": now2, "lat": lat, "lon": lon, "alt_ft": alt, "gs_kt": 450,
+                    "trk_deg": trk, "vs_fpm": 0}
+        off = 4.0 / 60  # 4 NM north: the pair passes 4 NM apart
+        d.request("POST", "/v1/positions", ta, [rep("H1", 10, 0.0, 90, 42000), rep("L1", 12, 0.0, 90, 30000),
+                                                rep("T1", -40, 100.0, 90, 30000), rep("E1", 20, 0.0, 90, 30000)])
+        d.request("POST", "/v1/positions", tb, [rep("H2", 10, 0.3, 270, 43500), rep("L2", 12, 0.3, 270, 31500),
+                                                rep("T2", -40 + off, 100.4, 270, 30000),
+                                                rep("E2", 20 + off, 0.4, 270, 30000)])
+        time.sleep(2.5)
+        raised = {e[2]["own_track"]: e[2] for e in sa2.events if e[1] == "conflict.new" and e[2]["kind"] == "tactical"}
+        check("H1" in raised and raised["H1"]["minima"] == {"profile": "high", "h_nm": 5, "v_ft": 2000},
+              "1500 ft apart above FL410: a conflict under the 2000 ft minimum")
+        check("L1" not in raised, "1500 ft apart at FL300: none under the 1000 ft minimum")
+        check("E1" in raised and raised["E1"]["minima"]["profile"] == "enroute",
+              "passing 4 NM apart en route: a conflict under 5 NM")
+        check("T1" not in raised, "the same pass inside a terminal area: none under 3 NM")
+
         # ---- conformance: a track inside another party's active operation, or outside its own ----
         def iso(t):
             return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))
@@ -452,21 +482,17 @@ def main():
         s, body, _ = d.request("POST", "/v1/positions", tb,
                                [dict(report("I1", 30.01, 0, "BRAVO7", time.time()), lat=-20.0, alt_ft=3000)])
         check(body["accepted"] == 1, "bravo reports an aircraft 1 km inside it")
-        ia = [e for e in sa2.wait_for("conflict.new", n=3, timeout=8) if e[2]["kind"] == "intrusion"]
-        ib = [e for e in sb2_.wait_for("conflict.new", n=3, timeout=8) if e[2]["kind"] == "intrusion"]
-        check(ia and ib and ia[0][2]["id"] == ib[0][2]["id"], "intrusion: conflict.new to both parties")
-        check(ia[0][2]["own_operation"] == ope["id"] and ia[0][2]["other_party"] == "bravo"
-              and abs(ia[0][2]["other_aircraft"]["lon"] - 30.01) < 1e-6 and "BRAVO7" not in json.dumps(ia[0][2]),
+        ia = sa2.wait_where("conflict.new", lambda v: v["kind"] == "intrusion")
+        ib = sb2_.wait_where("conflict.new", lambda v: v["kind"] == "intrusion")
+        check(ia["id"] == ib["id"], "intrusion: conflict.new to both parties")
+        check(ia["own_operation"] == ope["id"] and ia["other_party"] == "bravo"
+              and abs(ia["other_aircraft"]["lon"] - 30.01) < 1e-6 and "BRAVO7" not in json.dumps(ia),
               "alpha: its operation, bravo, the aircraft's position -- no callsign")
-        check(ib[0][2]["own_track"] == "I1" and ib[0][2]["other_operation_ref"] == ope["ref"]
-              and ope["id"] not in json.dumps(ib[0][2]), "bravo: its track, alpha's operation by ref only")
+        check(ib["own_track"] == "I1" and ib["other_operation_ref"] == ope["ref"]
+              and ope["id"] not in json.dumps(ib), "bravo: its track, alpha's operation by ref only")
         d.request("POST", "/v1/positions", tb,
                   [dict(report("I1", 30.2, 0, "BRAVO7", time.time()), lat=-20.0, alt_ft=3000)])
-        end = time.time() + 8
-        while time.time() < end and not any(e[1] == "conflict.resolved" and e[2]["id"] == ib[0][2]["id"]
-                                            for e in sb2_.events):
-            time.sleep(0.05)
-        check(any(e[1] == "conflict.resolved" and e[2]["id"] == ib[0][2]["id"] for e in sb2_.events),
+        check(sb2_.wait_where("conflict.resolved", lambda v: v["id"] == ib["id"]) is not None,
               "the aircraft leaves: resolved")
         s, body, _ = d.request("POST", "/v1/positions", ta,
                                [dict(report("N1", 31.0, 0, "ALPHA5", time.time()), lat=-20.0, alt_ft=3000,
@@ -474,8 +500,8 @@ def main():
                                 dict(report("N2", 31.0, 0, "ALPHA6", time.time()), operation_id=opb["id"])])
         check(body["accepted"] == 1 and body["rejected"][0]["field"] == "operation_id",
               "operation_id must be one of the reporter's own operations")
-        na_ = [e for e in sa2.wait_for("conflict.new", n=4, timeout=8) if e[2]["kind"] == "nonconforming"]
-        check(na_ and na_[0][2]["own_track"] == "N1" and na_[0][2]["own_operation"] == ope["id"],
+        na_ = sa2.wait_where("conflict.new", lambda v: v["kind"] == "nonconforming")
+        check(na_["own_track"] == "N1" and na_["own_operation"] == ope["id"],
               "own track outside its own active operation: nonconforming, to the owner")
         time.sleep(0.3)
         check(not any(e[2].get("kind") == "nonconforming" for e in sb2_.events), "and to nobody else")
@@ -493,7 +519,8 @@ def main():
         check(s == 200 and body["state"] == "resolved" and body.get("acknowledged") is True,
               "the conflict's state and alpha's ack survived")
         s, body, _ = d.request("GET", "/v1/tracks", ta)
-        check(sorted(t["track_id"] for t in body["tracks"]) == ["A1", "A3", "N1", "S1"], "alpha's tracks survived")
+        check(sorted(t["track_id"] for t in body["tracks"]) == ["A1", "A3", "E1", "H1", "L1", "N1", "S1", "T1"],
+              "alpha's tracks survived")
         sb2 = Stream(d, tb, last_id=0)
         sb2.wait_for("conflict.resolved")
         time.sleep(0.3)
