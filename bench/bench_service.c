@@ -308,18 +308,18 @@ static void run_alerts(const opts_t *o)
     CURL *c = curl_easy_init();
     size_t got = 0;
     for (size_t k = 0; k < o->alerts; k++) {
-        /* A head-on pair at FL450 far south (no background traffic there), 10 NM apart,
+        /* A head-on pair at FL350 far south (no background traffic there), 10 NM apart,
          * closing at 900 kt: loss in ~20 s, inside the look-ahead from the first report. */
         double lat0 = -50 + (double)(k % 40), lon0 = -120 + (double)(k / 40) * 2, t = wall_s();
         char body[512];
         int n = snprintf(body, sizeof(body),
                          "[{\"track_id\":\"LA%zu\",\"t\":%.3f,\"lat\":%.4f,\"lon\":%.4f,"
-                         "\"alt_ft\":45000,\"gs_kt\":450,\"trk_deg\":90,\"vs_fpm\":0}]",
+                         "\"alt_ft\":35000,\"gs_kt\":450,\"trk_deg\":90,\"vs_fpm\":0}]",
                          k, t, lat0, lon0);
         post(c, o, 0, "/v1/positions", body, (size_t)n, NULL);
         n = snprintf(body, sizeof(body),
                      "[{\"track_id\":\"LB%zu\",\"t\":%.3f,\"lat\":%.4f,\"lon\":%.4f,"
-                     "\"alt_ft\":45000,\"gs_kt\":450,\"trk_deg\":270,\"vs_fpm\":0}]",
+                     "\"alt_ft\":35000,\"gs_kt\":450,\"trk_deg\":270,\"vs_fpm\":0}]",
                      k, t, lat0, lon0 + 10.0 / 60 / cos(lat0 * M_PI / 180));
         sent[k] = wall_s();
         post(c, o, 1, "/v1/positions", body, (size_t)n, NULL);
