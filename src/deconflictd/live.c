@@ -276,17 +276,6 @@ static bool in_terminal_area(const dd_config_t *cfg, double lat, double lon)
     return false;
 }
 
-/* The profile of a pair (see dd_minima_t). */
-static const char *profile_of(const dd_config_t *cfg, const dc_track_state_t *a,
-                              const dc_track_state_t *b)
-{
-    if (a->alt_ft > cfg->high_above_ft || b->alt_ft > cfg->high_above_ft) return "high";
-    if (in_terminal_area(cfg, a->lat_deg, a->lon_deg) &&
-        in_terminal_area(cfg, b->lat_deg, b->lon_deg))
-        return "terminal";
-    return "enroute";
-}
-
 static json_t *view_of(dd_service_t *svc, const char *cid, const char *state, const char *level,
                        const char *data, const char *profile, const char *own, const char *other,
                        const dc_pair_eval_t *e, double now)
@@ -543,13 +532,21 @@ static bool judge_pair(dd_service_t *svc, const dc_conflict_t *c, bool high_engi
                        dc_pair_eval_t *ev)
 {
     if (party_of(c->id1) == party_of(c->id2)) return false; /* cross-party only */
-    dc_track_state_t sa, sb;
-    const char *cs;
     json_t *ra = json_object_get(svc->tracks, c->id1), *rb = json_object_get(svc->tracks, c->id2);
-    if (!ra || !rb || parse_report(ra, party_of(c->id1), &sa, &cs) ||
-        parse_report(rb, party_of(c->id2), &sb, &cs))
-        return false;
-    *profile = profile_of(&svc->cfg, &sa, &sb);
+    if (!ra || !rb) return false;
+    /* The profile from a few fields: this runs for every engine conflict, under the lock. */
+    double alt_a = json_real_value(json_object_get(ra, "alt_ft")),
+           alt_b = json_real_value(json_object_get(rb, "alt_ft"));
+    if (alt_a > svc->cfg.high_above_ft || alt_b > svc->cfg.high_above_ft)
+        *profile = "high";
+    else if (svc->cfg.n_terminal_areas &&
+             in_terminal_area(&svc->cfg, json_real_value(json_object_get(ra, "lat")),
+                              json_real_value(json_object_get(ra, "lon"))) &&
+             in_terminal_area(&svc->cfg, json_real_value(json_object_get(rb, "lat")),
+                              json_real_value(json_object_get(rb, "lon"))))
+        *profile = "terminal";
+    else
+        *profile = "enroute";
     /* Each pair is judged by one engine: high pairs by the high one. */
     if ((strcmp(*profile, "high") == 0) != high_engine) return false;
     const dd_minima_t *m = minima_of(svc, *profile);
@@ -557,6 +554,11 @@ static bool judge_pair(dd_service_t *svc, const dc_conflict_t *c, bool high_engi
         *ev = c->eval; /* the engine already used these minima */
         return true;
     }
+    dc_track_state_t sa, sb;
+    const char *cs;
+    if (parse_report(ra, party_of(c->id1), &sa, &cs) ||
+        parse_report(rb, party_of(c->id2), &sb, &cs))
+        return false;
     dc_tactical_config_t pcfg = *engine_cfg;
     pcfg.rpz_nm = m->h_nm, pcfg.hpz_ft = m->v_ft;
     return dc_tactical_pair(&sa, &sb, now, &pcfg, ev) == DC_OK && ev->conflict;
