@@ -68,6 +68,7 @@ typedef struct dd_service {
     json_t *pairs;                /* "<id1>|<id2>" -> nuisance-filter state of a tactical pair */
     json_t *refs;         /* operation ref -> {"id", "party"}: who owns what the engine reports */
     json_t *op_conflicts; /* operation id -> [conflict id]: what ends when it ends */
+    json_t *op_states;    /* operation id -> {"party", "state"}, as committed */
     json_t *party_names;  /* "<party id>" -> name, filled on first need */
     json_t *conformance;  /* track -> {op id or "own:<op id>" -> {cid, party, ref}} */
     char conformance_next[64]; /* the track the next conformance slice starts at */
@@ -77,7 +78,7 @@ typedef struct dd_service {
     bool stopping;
     double started_s;
     /* metrics */
-    uint64_t requests_total, requests_by_class[6]; /* 1xx..5xx by first digit */
+    uint64_t requests_by_class[6]; /* 1xx..5xx by first digit */
     uint64_t events_total;
     uint64_t positions_total, passes_total;
     size_t live_tracks;

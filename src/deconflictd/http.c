@@ -611,7 +611,6 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     request_t *rq = *con_cls;
     if (!rq) return;
     pthread_mutex_lock(&svc->lock);
-    svc->requests_total++;
     if (rq->status >= 100 && rq->status < 600) svc->requests_by_class[rq->status / 100]++;
     pthread_mutex_unlock(&svc->lock);
     if (!svc->cfg.quiet) {

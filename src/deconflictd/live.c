@@ -130,12 +130,9 @@ json_t *dd_positions(dd_service_t *svc, int64_t party, json_t *batch, dd_problem
         json_t *opid = json_object_get(o, "operation_id");
         if (opid && !json_is_null(opid)) {
             /* Only the party's own operation: conformance is checked against it. */
-            char *view = NULL, *state = NULL;
-            bool own = json_is_string(opid) &&
-                       dc_store_doc_get(svc->store, "operation", json_string_value(opid), party,
-                                        &view, &state) == DC_OK;
-            free(view), free(state);
-            if (!own) {
+            int64_t owner = 0;
+            if (!json_is_string(opid) ||
+                !dd_operation_state(svc, json_string_value(opid), &owner) || owner != party) {
                 json_decref(rec);
                 json_array_append_new(rejected, json_pack("{s:I, s:s, s:s}", "index", (json_int_t)i,
                                                           "field", "operation_id", "detail",
@@ -429,10 +426,9 @@ static size_t probe(dd_service_t *svc, json_t *rec, double now, hit_t *hits, siz
         snprintf(h->op_id, sizeof(h->op_id), "%s", json_string_value(json_object_get(owner, "id")));
         snprintf(h->ref, sizeof(h->ref), "%s", res.conflicts[i].other_ref);
         h->party = json_integer_value(json_object_get(owner, "party"));
-        dc_doc_t doc;
-        h->active = dc_store_doc_fetch(svc->store, "operation", h->op_id, &doc) == DC_OK &&
-                    strcmp(doc.state, "active") == 0;
-        if (doc.id) dc_doc_release(&doc);
+        int64_t party;
+        const char *state = dd_operation_state(svc, h->op_id, &party);
+        h->active = state && strcmp(state, "active") == 0;
     }
     dc_strategic_result_clear(&res);
     return n;
@@ -464,13 +460,11 @@ static void check_track(dd_service_t *svc, const char *track, json_t *rec, doubl
     /* Nonconformance: a named own operation that is active and does not contain the track. */
     const char *own = json_string_value(json_object_get(rec, "operation_id"));
     if (own) {
-        bool inside = false, active = false;
+        bool inside = false;
         for (size_t i = 0; i < n; i++) inside |= strcmp(hits[i].op_id, own) == 0;
-        dc_doc_t doc;
-        if (dc_store_doc_fetch(svc->store, "operation", own, &doc) == DC_OK) {
-            active = strcmp(doc.state, "active") == 0;
-            dc_doc_release(&doc);
-        }
+        int64_t owner;
+        const char *state = dd_operation_state(svc, own, &owner);
+        bool active = state && strcmp(state, "active") == 0;
         char key[DC_STRATEGIC_ID_MAX + 8];
         snprintf(key, sizeof(key), "own:%s", own);
         if (active && !inside) {

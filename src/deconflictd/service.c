@@ -18,6 +18,22 @@ static void note_ref(dd_service_t *svc, const char *ref, const char *id, int64_t
                         json_pack("{s:s, s:I}", "id", id, "party", (json_int_t)party));
 }
 
+/* Remembers an operation's owner and state (as committed), for the checks of the detection
+ * pass and of position reports, which must not read the store per track. */
+static void note_op(dd_service_t *svc, const char *id, int64_t party, const char *state)
+{
+    json_object_set_new(svc->op_states, id,
+                        json_pack("{s:I, s:s}", "party", (json_int_t)party, "state", state));
+}
+
+const char *dd_operation_state(dd_service_t *svc, const char *id, int64_t *party)
+{
+    json_t *o = json_object_get(svc->op_states, id);
+    if (!o) return NULL;
+    *party = json_integer_value(json_object_get(o, "party"));
+    return json_string_value(json_object_get(o, "state"));
+}
+
 static void note_conflict_of(dd_service_t *svc, const char *op_id, const char *cid)
 {
     json_t *list = json_object_get(svc->op_conflicts, op_id);
@@ -35,6 +51,7 @@ static void restore_operation(const dc_doc_t *doc, void *ctx)
 {
     dd_service_t *svc = ctx;
     dc_op_state_t state;
+    note_op(svc, doc->id, doc->party_a, doc->state);
     if (dc_op_state_parse(doc->state, &state) != DC_OK || !dc_op_state_is_live(state)) return;
     json_t *v = json_loads(doc->view_a, 0, NULL);
     if (!v) return;
@@ -81,6 +98,7 @@ bool dd_service_open(dd_service_t *svc, const dd_config_t *cfg, char *err, size_
         return false;
     }
     svc->refs = json_object();
+    svc->op_states = json_object();
     svc->op_conflicts = json_object();
     svc->party_names = json_object();
     if (dc_store_doc_each(svc->store, "operation", restore_operation, svc) != DC_OK ||
@@ -94,6 +112,7 @@ bool dd_service_open(dd_service_t *svc, const dd_config_t *cfg, char *err, size_
 void dd_service_close(dd_service_t *svc)
 {
     json_decref(svc->refs);
+    json_decref(svc->op_states);
     json_decref(svc->op_conflicts);
     json_decref(svc->party_names);
     dc_strategic_free(svc->strategic);
@@ -395,7 +414,6 @@ dc_err_t dd_operation_create(dd_service_t *svc, int64_t party, json_t *body, jso
         opview =
             put_operation(svc, party, id, ref, state, priority, 1, vols, dd_now_s(), NULL, &rc);
     if (rc == DC_OK) rc = dd_event(svc, party, "operation.created", opview);
-    if (rc == DC_OK) note_ref(svc, ref, id, party);
     if (rc == DC_OK) rc = record_conflicts(svc, party, id, ref, &res, conflicts);
     if (rc == DC_OK) rc = dc_store_commit(svc->store);
     dc_strategic_result_clear(&res);
@@ -406,6 +424,8 @@ dc_err_t dd_operation_create(dd_service_t *svc, int64_t party, json_t *body, jso
         return dd_problem(pb, 500, "store_failed", "", "the store refused the write: %s",
                           dc_store_last_error(svc->store));
     }
+    note_ref(svc, ref, id, party);
+    note_op(svc, id, party, dc_op_state_name(state));
     pthread_cond_broadcast(&svc->events_cond);
     json_object_set_new(opview, "conflicts", conflicts);
     *out = opview;
@@ -512,6 +532,7 @@ dc_err_t dd_operation_set_state(dd_service_t *svc, int64_t party, const char *id
         return dd_problem(pb, 500, "store_failed", "", "the store refused the write: %s",
                           dc_store_last_error(svc->store));
     }
+    note_op(svc, id, party, dc_op_state_name(to));
     pthread_cond_broadcast(&svc->events_cond);
     *out = nv;
     return DC_OK;

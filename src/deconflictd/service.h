@@ -26,6 +26,9 @@ void dd_party_name(dd_service_t *svc, int64_t party, char out[DC_PARTY_NAME_MAX]
 /* Appends an event for party (data serialised compactly). Caller broadcasts events_cond. */
 dc_err_t dd_event(dd_service_t *svc, int64_t party, const char *type, json_t *data);
 
+/* The committed state of operation id ("planned", ...) and its owner, or NULL if unknown. */
+const char *dd_operation_state(dd_service_t *svc, const char *id, int64_t *party);
+
 /* The engine operation stored in an operation view. */
 dc_err_t dd_operation_from_view(json_t *view, int64_t party, dc_operation_t *op);
 
