@@ -113,14 +113,18 @@ static int party_of(assign_t *tab, size_t cap, size_t *next, const cli_row_t *r,
     if (by_prefix) return r->callsign[0] && r->callsign[0] >= 'N' ? 1 % n_parties : 0;
     size_t h = 5381;
     for (const char *p = r->st.id; *p; p++) h = h * 33 + (unsigned char)*p;
-    for (size_t i = h % cap;; i = (i + 1) % cap) {
+    for (size_t i = h % cap, probes = 0; probes < cap; i = (i + 1) % cap, probes++) {
         if (!tab[i].id[0]) {
+            /* Keep one slot empty so every search ends; past that, the hash deals (still the
+             * same party for the same aircraft). */
+            if (*next + 1 >= cap) break;
             snprintf(tab[i].id, sizeof(tab[i].id), "%s", r->st.id);
             tab[i].party = (int)((*next)++ % (size_t)n_parties);
             return tab[i].party;
         }
         if (strcmp(tab[i].id, r->st.id) == 0) return tab[i].party;
     }
+    return (int)(h % (size_t)n_parties);
 }
 
 int cli_feed(int argc, char **argv)
