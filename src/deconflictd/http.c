@@ -142,23 +142,11 @@ static bool within_rate(dd_service_t *svc, int64_t party, double *retry_s)
 
 /* ---- listing ---- */
 
-typedef struct list_ctx {
-    json_t *items;
-    const char *state; /* filter on the view's "state" field, NULL: all */
-} list_ctx_t;
-
 static void add_item(const char *id, const char *view, void *ctx)
 {
     (void)id;
-    list_ctx_t *l = ctx;
     json_t *v = json_loads(view, 0, NULL);
-    if (!v) return;
-    const char *st = json_string_value(json_object_get(v, "state"));
-    if (l->state && (!st || strcmp(st, l->state) != 0)) {
-        json_decref(v);
-        return;
-    }
-    json_array_append_new(l->items, v);
+    if (v) json_array_append_new(ctx, v);
 }
 
 static enum MHD_Result list_docs(struct MHD_Connection *c, request_t *rq, const char *kind,
@@ -166,15 +154,16 @@ static enum MHD_Result list_docs(struct MHD_Connection *c, request_t *rq, const 
 {
     dd_service_t *svc = rq->svc;
     const char *state = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "state");
-    list_ctx_t l = {json_array(), state};
+    /* The store filters on the document's state, which is also each view's. */
+    json_t *items = json_array();
     pthread_mutex_lock(&svc->lock);
-    dc_err_t rc = dc_store_doc_list(svc->store, kind, rq->party, NULL, add_item, &l);
+    dc_err_t rc = dc_store_doc_list(svc->store, kind, rq->party, state, add_item, items);
     pthread_mutex_unlock(&svc->lock);
     if (rc != DC_OK) {
-        json_decref(l.items);
+        json_decref(items);
         return problem(c, rq, 500, "store_failed", "", "the store could not be read");
     }
-    return send_json(c, rq, 200, json_pack("{s:o}", key, l.items));
+    return send_json(c, rq, 200, json_pack("{s:o}", key, items));
 }
 
 static enum MHD_Result get_doc(struct MHD_Connection *c, request_t *rq, const char *kind,

@@ -388,6 +388,13 @@ def main():
             time.sleep(0.02)
         rb = [e[2] for e in sb.events if e[1] == "conflict.resolved" and e[2]["id"] == cb["id"]]
         check(rb and rb[0]["state"] == "resolved", "bravo is told the alpha-bravo conflict is resolved")
+        s, res_, _ = d.request("GET", "/v1/conflicts?state=resolved", tb)
+        s2, open_, _ = d.request("GET", "/v1/conflicts?state=open", tb)
+        check(cb["id"] in [c["id"] for c in res_["conflicts"]] and all(c["state"] == "resolved" for c in res_["conflicts"])
+              and cb["id"] not in [c["id"] for c in open_["conflicts"]] and all(c["state"] == "open" for c in open_["conflicts"]),
+              "?state= filters conflicts")
+        s, ops_, _ = d.request("GET", "/v1/operations?state=cancelled", ta)
+        check([o["id"] for o in ops_["operations"]] == [opa["id"]], "?state= filters operations")
         last_b = max(e[0] for e in sb.events)
 
         # ---- tactical: positions in, conflict.new to both parties within two periods ----
