@@ -62,10 +62,11 @@ typedef struct dd_service {
     pthread_cond_t events_cond; /* broadcast on every appended event and on shutdown */
     dc_store_t *store;
     dc_strategic_t *strategic;
-    dc_tactical_t *tactical;      /* every track, en-route/terminal minima */
-    dc_tactical_t *tactical_high; /* tracks near or above FL410, high minima */
-    json_t *tracks;               /* "<party>/<track_id>" -> latest report (the owner's view) */
-    json_t *pairs;                /* "<id1>|<id2>" -> nuisance-filter state of a tactical pair */
+    dc_tactical_t *tactical;           /* every track, en-route/terminal minima */
+    dc_tactical_t *tactical_high;      /* tracks near or above FL410, high minima */
+    dc_tactical_config_t tactical_cfg; /* both engines' stale_s and expire_s */
+    json_t *tracks;       /* "<party>/<track_id>" -> latest report (the owner's view) */
+    json_t *pairs;        /* "<id1>|<id2>" -> nuisance-filter state of a tactical pair */
     json_t *refs;         /* operation ref -> {"id", "party"}: who owns what the engine reports */
     json_t *op_conflicts; /* operation id -> [conflict id]: what ends when it ends */
     json_t *op_states;    /* operation id -> {"party", "state"}, as committed */

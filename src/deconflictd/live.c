@@ -187,9 +187,9 @@ json_t *dd_tracks(dd_service_t *svc, int64_t party)
         json_t *r = json_copy(rec);
         json_object_set_new(r, "age_s", json_real(age));
         json_object_set_new(r, "status",
-                            json_string(age <= DD_TRACK_COAST_S   ? "live"
-                                        : age <= DD_TRACK_STALE_S ? "coasting"
-                                                                  : "lost"));
+                            json_string(age <= DD_TRACK_COAST_S            ? "live"
+                                        : age <= svc->tactical_cfg.stale_s ? "coasting"
+                                                                           : "lost"));
         json_array_append_new(out, r);
     }
     pthread_mutex_unlock(&svc->lock);
@@ -220,6 +220,7 @@ bool dd_live_open(dd_service_t *svc)
      * rarely need it (100k tracks: pass 48 -> 87 ms). */
     dc_tactical_config_t tcfg;
     dc_tactical_config_default(&tcfg);
+    svc->tactical_cfg = tcfg;
     tcfg.rpz_nm = fmax(svc->cfg.enroute.h_nm, svc->cfg.terminal.h_nm);
     tcfg.hpz_ft = fmax(svc->cfg.enroute.v_ft, svc->cfg.terminal.v_ft);
     svc->tactical = dc_tactical_new(&tcfg);
@@ -511,7 +512,7 @@ static void conformance_slice(dd_service_t *svc, double now)
         if (!it) it = json_object_iter(svc->tracks);
         const char *track = json_object_iter_key(it);
         json_t *rec = json_object_iter_value(it);
-        if (now - json_real_value(json_object_get(rec, "t")) <= DD_TRACK_STALE_S)
+        if (now - json_real_value(json_object_get(rec, "t")) <= svc->tactical_cfg.stale_s)
             check_track(svc, track, rec, now);
         it = json_object_iter_next(svc->tracks, it);
     }
@@ -633,15 +634,15 @@ static void detect_once(dd_service_t *svc, double now)
          * resolved conflict: it stays open, marked stale, until the track reports again or
          * is dropped as lost. */
         double age = fmax(report_age_s(svc, id1, now), report_age_s(svc, id2, now));
-        if (*was && age > DD_TRACK_STALE_S && age <= DD_TRACK_LOST_S) {
+        if (*was && age > svc->tactical_cfg.stale_s && age <= svc->tactical_cfg.expire_s) {
             if (!json_is_true(json_object_get(p, "stale"))) {
                 write_conflict(svc, cid, id1, id2, "open", was, "stale", profile, &last_eval,
                                "conflict.update", now);
                 json_object_set_new(p, "stale", json_true());
             }
-        } else if (*was && (now - last >= svc->hysteresis_s || age > DD_TRACK_LOST_S)) {
+        } else if (*was && (now - last >= svc->hysteresis_s || age > svc->tactical_cfg.expire_s)) {
             write_conflict(svc, cid, id1, id2, "resolved", was,
-                           age > DD_TRACK_LOST_S ? "lost" : "live", profile, &last_eval,
+                           age > svc->tactical_cfg.expire_s ? "lost" : "live", profile, &last_eval,
                            "conflict.resolved", now);
             if (svc->open_conflicts) svc->open_conflicts--;
             json_object_del(svc->pairs, key);

@@ -10,12 +10,11 @@
 #define DD_POSITIONS_MAX 10000 /* reports per POST /v1/positions */
 
 /* Track status by the age of its last report: live up to DD_TRACK_COAST_S, then coasting (still
- * predicted from its last report) up to DD_TRACK_STALE_S (the tactical engine's stale_s, after
- * which it is no longer predicted), then lost. Its conflicts stay open marked "stale" until
- * DD_TRACK_LOST_S (the engine's expire_s), then are resolved with data "lost". */
+ * predicted from its last report) up to the tactical engine's stale_s, after which it is no
+ * longer predicted and is lost. Its conflicts stay open marked "stale" until the engine drops
+ * the track (expire_s), then are resolved with data "lost". The two engine limits are read from
+ * the engine's configuration, not repeated here. */
 #define DD_TRACK_COAST_S 10.0
-#define DD_TRACK_STALE_S 30.0
-#define DD_TRACK_LOST_S  300.0
 
 /* Restores the latest state of every track from the store into the engine. */
 bool dd_live_open(dd_service_t *svc);
