@@ -421,6 +421,7 @@ int bench_service(int argc, char **argv)
     if (o.filings) {
         run_filings(&o, 1);
         run_filings(&o, 4);
+        run_filings(&o, 16);
     }
     if (o.alerts) run_alerts(&o);
     return 0;

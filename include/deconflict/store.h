@@ -41,6 +41,14 @@ dc_err_t dc_store_begin(dc_store_t *st);
 dc_err_t dc_store_commit(dc_store_t *st);
 void dc_store_rollback(dc_store_t *st);
 
+/* Deferred sync, for a server that makes many requests durable with one sync: from now on a
+ * commit is written to the WAL but not synced (synchronous=NORMAL; it survives the process's
+ * death, not yet the machine's), and dc_store_sync() makes every commit returned before it
+ * durable. dc_store_sync() runs no statement, so it may be called without the lock that
+ * serialises the other calls, concurrently with them; its error message goes to err. */
+dc_err_t dc_store_defer_sync(dc_store_t *st);
+dc_err_t dc_store_sync(dc_store_t *st, char *err, size_t len);
+
 /* The last SQLite message, for logs. */
 const char *dc_store_last_error(dc_store_t *st);
 
@@ -126,9 +134,11 @@ dc_err_t dc_store_event_append(dc_store_t *st, int64_t party, const char *type, 
  * starts. */
 int64_t dc_store_event_last_seq(dc_store_t *st);
 
-/* Calls fn for party's events with seq > after, in order, at most max of them; returns through
- * *last the seq of the last one delivered (after when none). */
-dc_err_t dc_store_event_since(dc_store_t *st, int64_t party, int64_t after, size_t max,
+/* Calls fn for party's events with after < seq <= upto, in order, at most max of them; returns
+ * through *last the seq of the last one delivered (after when none). upto bounds a reader to
+ * what is committed while a writer holds a transaction open on the same connection. */
+dc_err_t dc_store_event_since(dc_store_t *st, int64_t party, int64_t after, int64_t upto,
+                              size_t max,
                               void (*fn)(int64_t seq, const char *type, const char *data,
                                          double t_s, void *ctx),
                               void *ctx, int64_t *last);

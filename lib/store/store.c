@@ -3,16 +3,27 @@
 #include "deconflict/store.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <sodium.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
+
+/* Statements are prepared once per SQL text and reused: parsing the SQL again was a visible
+ * share of a filing's cost. Keyed by the address of the string literal. */
+#define STMT_CACHE_MAX 32
 
 struct dc_store {
     sqlite3 *db;
-    sqlite3_stmt *track_put; /* prepared once: a positions batch writes thousands of rows */
+    struct {
+        const char *sql;
+        sqlite3_stmt *stmt;
+    } cache[STMT_CACHE_MAX];
+    size_t n_cached;
+    int wal_fd; /* deferred sync: the WAL, synced by dc_store_sync(); else -1 */
     char err[256];
 };
 
@@ -123,6 +134,7 @@ dc_store_t *dc_store_open(const char *dir, char *err, size_t len)
         snprintf(err, len, "out of memory");
         return NULL;
     }
+    st->wal_fd = -1;
     char path[4096];
     snprintf(path, sizeof(path), "%s/deconflict.sqlite3", dir);
     if (sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
@@ -154,8 +166,9 @@ dc_store_t *dc_store_open(const char *dir, char *err, size_t len)
 void dc_store_close(dc_store_t *st)
 {
     if (!st) return;
-    sqlite3_finalize(st->track_put);
+    for (size_t i = 0; i < st->n_cached; i++) sqlite3_finalize(st->cache[i].stmt);
     sqlite3_close(st->db);
+    if (st->wal_fd >= 0) close(st->wal_fd);
     free(st);
 }
 
@@ -164,36 +177,38 @@ int dc_store_schema_version(dc_store_t *st)
     return user_version(st->db);
 }
 
-dc_err_t dc_store_begin(dc_store_t *st)
-{
-    return sqlite3_exec(st->db, "BEGIN IMMEDIATE;", NULL, NULL, NULL) == SQLITE_OK
-               ? DC_OK
-               : fail(st, "begin");
-}
-
-dc_err_t dc_store_commit(dc_store_t *st)
-{
-    return sqlite3_exec(st->db, "COMMIT;", NULL, NULL, NULL) == SQLITE_OK ? DC_OK
-                                                                          : fail(st, "commit");
-}
-
-void dc_store_rollback(dc_store_t *st)
-{
-    sqlite3_exec(st->db, "ROLLBACK;", NULL, NULL, NULL);
-}
-
-/* Prepares sql, reporting failure in st->err. */
+/* The prepared statement for sql (a string literal): the cached one when it is idle, else a
+ * new one, cached while there is room. Reporting failure in st->err. Give it back with done(). */
 static sqlite3_stmt *prep(dc_store_t *st, const char *sql)
 {
+    size_t i = 0;
+    while (i < st->n_cached && st->cache[i].sql != sql) i++;
+    if (i < st->n_cached && !sqlite3_stmt_busy(st->cache[i].stmt)) return st->cache[i].stmt;
     sqlite3_stmt *s = NULL;
-    if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK) {
+    if (sqlite3_prepare_v3(st->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s, NULL) != SQLITE_OK) {
         fail(st, "prepare");
         return NULL;
+    }
+    if (i == st->n_cached && i < STMT_CACHE_MAX) {
+        st->cache[i].sql = sql, st->cache[i].stmt = s;
+        st->n_cached++;
     }
     return s;
 }
 
-/* Steps a statement that returns no rows and finalizes it. */
+/* Gives back a statement from prep(): reset for the next use if cached, else finalized. */
+static void done(dc_store_t *st, sqlite3_stmt *s)
+{
+    for (size_t i = 0; i < st->n_cached; i++)
+        if (st->cache[i].stmt == s) {
+            sqlite3_reset(s);
+            sqlite3_clear_bindings(s);
+            return;
+        }
+    sqlite3_finalize(s);
+}
+
+/* Steps a statement that returns no rows and gives it back. */
 static dc_err_t run(dc_store_t *st, sqlite3_stmt *s, const char *what)
 {
     int rc = sqlite3_step(s);
@@ -202,8 +217,59 @@ static dc_err_t run(dc_store_t *st, sqlite3_stmt *s, const char *what)
         e = DC_ERR_CONFLICT;
     else if (rc != SQLITE_DONE)
         e = fail(st, what);
-    sqlite3_finalize(s);
+    done(st, s);
     return e;
+}
+
+/* ---- transactions ---- */
+
+/* Runs a one-statement SQL text (a literal) through the statement cache. */
+static dc_err_t exec_cached(dc_store_t *st, const char *sql, const char *what)
+{
+    sqlite3_stmt *s = prep(st, sql);
+    return s ? run(st, s, what) : DC_ERR_IO;
+}
+
+dc_err_t dc_store_begin(dc_store_t *st)
+{
+    return exec_cached(st, "BEGIN IMMEDIATE", "begin");
+}
+
+dc_err_t dc_store_commit(dc_store_t *st)
+{
+    return exec_cached(st, "COMMIT", "commit");
+}
+
+void dc_store_rollback(dc_store_t *st)
+{
+    exec_cached(st, "ROLLBACK", "rollback");
+}
+
+dc_err_t dc_store_defer_sync(dc_store_t *st)
+{
+    /* The WAL is kept, not deleted at close, so the descriptor below always names the file
+     * SQLite writes to; fsync acts on the file, whichever descriptor asks. */
+    int persist = 1;
+    sqlite3_file_control(st->db, "main", SQLITE_FCNTL_PERSIST_WAL, &persist);
+    if (exec_cached(st, "PRAGMA synchronous=NORMAL", "set synchronous") != DC_OK) return DC_ERR_IO;
+    char path[4200];
+    snprintf(path, sizeof(path), "%s-wal", sqlite3_db_filename(st->db, "main"));
+    st->wal_fd = open(path, O_RDWR | O_CLOEXEC);
+    if (st->wal_fd < 0) {
+        snprintf(st->err, sizeof(st->err), "cannot open %.180s: %s", path, strerror(errno));
+        return DC_ERR_IO;
+    }
+    return DC_OK;
+}
+
+dc_err_t dc_store_sync(dc_store_t *st, char *err, size_t len)
+{
+    if (st->wal_fd < 0) return DC_OK; /* commits sync themselves */
+    if (fdatasync(st->wal_fd) != 0) {
+        snprintf(err, len, "fdatasync of the WAL: %s", strerror(errno));
+        return DC_ERR_IO;
+    }
+    return DC_OK;
 }
 
 /* ---- parties ---- */
@@ -303,7 +369,7 @@ dc_err_t dc_store_party_list(dc_store_t *st, void (*fn)(const dc_party_t *p, voi
         party_from_row(s, &p);
         fn(&p, ctx);
     }
-    sqlite3_finalize(s);
+    done(st, s);
     return rc == SQLITE_DONE ? DC_OK : fail(st, "list parties");
 }
 
@@ -330,7 +396,7 @@ dc_err_t dc_store_party_by_token(dc_store_t *st, const char *token, dc_party_t *
             e = out->disabled ? DC_ERR_NOT_FOUND : DC_OK;
         }
     }
-    sqlite3_finalize(s);
+    done(st, s);
     return e;
 }
 
@@ -376,7 +442,7 @@ dc_err_t dc_store_doc_each(dc_store_t *st, const char *kind,
         };
         fn(&d, ctx);
     }
-    sqlite3_finalize(s);
+    done(st, s);
     return rc == SQLITE_DONE ? DC_OK : fail(st, "read documents");
 }
 
@@ -407,7 +473,7 @@ dc_err_t dc_store_doc_fetch(dc_store_t *st, const char *kind, const char *id, dc
         e = out->kind && out->id && out->view_a && out->state ? DC_OK : DC_ERR_NOMEM;
         if (e != DC_OK) dc_doc_release(out);
     }
-    sqlite3_finalize(s);
+    done(st, s);
     return e;
 }
 
@@ -435,7 +501,7 @@ dc_err_t dc_store_doc_get(dc_store_t *st, const char *kind, const char *id, int6
         e = *view && *state ? DC_OK : DC_ERR_NOMEM;
         if (e != DC_OK) free(*view), free(*state);
     }
-    sqlite3_finalize(s);
+    done(st, s);
     return e;
 }
 
@@ -456,7 +522,7 @@ dc_err_t dc_store_doc_list(dc_store_t *st, const char *kind, int64_t party, cons
     int rc;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW)
         fn((const char *)sqlite3_column_text(s, 0), (const char *)sqlite3_column_text(s, 1), ctx);
-    sqlite3_finalize(s);
+    done(st, s);
     return rc == SQLITE_DONE ? DC_OK : fail(st, "list documents");
 }
 
@@ -481,29 +547,31 @@ int64_t dc_store_event_last_seq(dc_store_t *st)
     sqlite3_stmt *s = prep(st, "SELECT COALESCE(MAX(seq), 0) FROM events");
     if (!s) return 0;
     int64_t v = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
-    sqlite3_finalize(s);
+    done(st, s);
     return v;
 }
 
-dc_err_t dc_store_event_since(dc_store_t *st, int64_t party, int64_t after, size_t max,
+dc_err_t dc_store_event_since(dc_store_t *st, int64_t party, int64_t after, int64_t upto,
+                              size_t max,
                               void (*fn)(int64_t seq, const char *type, const char *data,
                                          double t_s, void *ctx),
                               void *ctx, int64_t *last)
 {
     *last = after;
     sqlite3_stmt *s = prep(st, "SELECT seq, type, data, t_s FROM events WHERE party = ? AND "
-                               "seq > ? ORDER BY seq LIMIT ?");
+                               "seq > ? AND seq <= ? ORDER BY seq LIMIT ?");
     if (!s) return DC_ERR_IO;
     sqlite3_bind_int64(s, 1, party);
     sqlite3_bind_int64(s, 2, after);
-    sqlite3_bind_int64(s, 3, (sqlite3_int64)max);
+    sqlite3_bind_int64(s, 3, upto);
+    sqlite3_bind_int64(s, 4, (sqlite3_int64)max);
     int rc;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         *last = sqlite3_column_int64(s, 0);
         fn(*last, (const char *)sqlite3_column_text(s, 1), (const char *)sqlite3_column_text(s, 2),
            sqlite3_column_double(s, 3), ctx);
     }
-    sqlite3_finalize(s);
+    done(st, s);
     return rc == SQLITE_DONE ? DC_OK : fail(st, "read events");
 }
 
@@ -512,18 +580,15 @@ dc_err_t dc_store_event_since(dc_store_t *st, int64_t party, int64_t after, size
 dc_err_t dc_store_track_put(dc_store_t *st, int64_t party, const char *id, const char *state,
                             double t_s)
 {
-    if (!st->track_put)
-        st->track_put =
-            prep(st, "INSERT OR REPLACE INTO tracks(id, party, state, t_s) VALUES(?,?,?,?)");
-    sqlite3_stmt *s = st->track_put;
+    sqlite3_stmt *s =
+        prep(st, "INSERT OR REPLACE INTO tracks(id, party, state, t_s) VALUES(?,?,?,?)");
     if (!s) return DC_ERR_IO;
     sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
     sqlite3_bind_int64(s, 2, party);
     sqlite3_bind_text(s, 3, state, -1, SQLITE_STATIC);
     sqlite3_bind_double(s, 4, t_s);
     int rc = sqlite3_step(s);
-    sqlite3_reset(s);
-    sqlite3_clear_bindings(s);
+    done(st, s);
     return rc == SQLITE_DONE ? DC_OK : fail(st, "put track");
 }
 
@@ -538,7 +603,7 @@ dc_err_t dc_store_track_each(dc_store_t *st,
     while ((rc = sqlite3_step(s)) == SQLITE_ROW)
         fn(sqlite3_column_int64(s, 0), (const char *)sqlite3_column_text(s, 1),
            (const char *)sqlite3_column_text(s, 2), ctx);
-    sqlite3_finalize(s);
+    done(st, s);
     return rc == SQLITE_DONE ? DC_OK : fail(st, "read tracks");
 }
 
@@ -556,7 +621,7 @@ dc_err_t dc_store_idem_get(dc_store_t *st, int64_t party, const char *key, int *
         *body = strdup((const char *)sqlite3_column_text(s, 1));
         e = *body ? DC_OK : DC_ERR_NOMEM;
     }
-    sqlite3_finalize(s);
+    done(st, s);
     return e;
 }
 

@@ -73,6 +73,14 @@ typedef struct dd_service {
     json_t *party_names;  /* "<party id>" -> name, filled on first need */
     json_t *conformance;  /* track -> {op id or "own:<op id>" -> {cid, party, ref}} */
     char conformance_next[64]; /* the track the next conformance slice starts at */
+    /* group commit (commit.c): commits are numbered under lock, synced under sync_lock */
+    pthread_mutex_t sync_lock;
+    pthread_cond_t sync_cond;   /* broadcast when a sync ends */
+    uint64_t committed, synced; /* the last commit ticket made, and made durable */
+    bool syncing;               /* a thread is in fdatasync */
+    int64_t committed_seq;      /* the last event seq as of the last commit */
+    int64_t durable_seq;        /* ... and as of the last sync: event streams read up to it */
+    uint64_t syncs_total;
     pthread_t detect_thread;
     double period_s, hysteresis_s;
     int m_of_n;

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <arpa/inet.h>
 
+#include "commit.h"
 #include "daemon.h"
 #include "live.h"
 #include "service.h"
@@ -156,9 +157,9 @@ static enum MHD_Result list_docs(struct MHD_Connection *c, request_t *rq, const 
     const char *state = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "state");
     /* The store filters on the document's state, which is also each view's. */
     json_t *items = json_array();
-    pthread_mutex_lock(&svc->lock);
+    dd_read_lock(svc);
     dc_err_t rc = dc_store_doc_list(svc->store, kind, rq->party, state, add_item, items);
-    pthread_mutex_unlock(&svc->lock);
+    dd_read_unlock(svc);
     if (rc != DC_OK) {
         json_decref(items);
         return problem(c, rq, 500, "store_failed", "", "the store could not be read");
@@ -171,9 +172,9 @@ static enum MHD_Result get_doc(struct MHD_Connection *c, request_t *rq, const ch
 {
     dd_service_t *svc = rq->svc;
     char *view = NULL, *state = NULL;
-    pthread_mutex_lock(&svc->lock);
+    dd_read_lock(svc);
     dc_err_t rc = dc_store_doc_get(svc->store, kind, id, rq->party, &view, &state);
-    pthread_mutex_unlock(&svc->lock);
+    dd_read_unlock(svc);
     free(state);
     if (rc != DC_OK) {
         /* Someone else's document and no document at all answer the same. */
@@ -225,8 +226,8 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
             pthread_mutex_unlock(&svc->lock);
             return MHD_CONTENT_READER_END_OF_STREAM;
         }
-        dc_store_event_since(svc->store, s->party, s->last_seq, 256, stream_append, s,
-                             &s->last_seq);
+        dc_store_event_since(svc->store, s->party, s->last_seq, svc->durable_seq, 256,
+                             stream_append, s, &s->last_seq);
         if (s->pending_len == 0) {
             double now = dd_now_s();
             if (now - s->last_write_s >= svc->cfg.keepalive_s) {
@@ -280,7 +281,7 @@ static enum MHD_Result open_stream(struct MHD_Connection *c, request_t *rq)
         after = v;
     }
     pthread_mutex_lock(&svc->lock);
-    if (!last) after = dc_store_event_last_seq(svc->store); /* new subscribers: from now on */
+    if (!last) after = svc->durable_seq; /* new subscribers: from now on */
     size_t slot = svc->n_stream_parties;
     for (size_t i = 0; i < svc->n_stream_parties; i++)
         if (svc->streams[i].party == rq->party) slot = i;
@@ -320,51 +321,62 @@ static enum MHD_Result metrics(struct MHD_Connection *c, request_t *rq)
     dd_service_t *svc = rq->svc;
     dc_strategic_stats_t st;
     char buf[4096];
+    pthread_mutex_lock(&svc->sync_lock);
+    uint64_t syncs = svc->syncs_total;
+    pthread_mutex_unlock(&svc->sync_lock);
     pthread_mutex_lock(&svc->lock);
     dc_strategic_stats(svc->strategic, &st);
-    int n = snprintf(buf, sizeof(buf),
-                     "# HELP deconflict_requests_total HTTP requests answered, by status class.\n"
-                     "# TYPE deconflict_requests_total counter\n"
-                     "deconflict_requests_total{class=\"2xx\"} %llu\n"
-                     "deconflict_requests_total{class=\"4xx\"} %llu\n"
-                     "deconflict_requests_total{class=\"5xx\"} %llu\n"
-                     "# HELP deconflict_events_total Events appended to parties' streams.\n"
-                     "# TYPE deconflict_events_total counter\n"
-                     "deconflict_events_total %llu\n"
-                     "# HELP deconflict_event_subscribers Open /v1/events streams.\n"
-                     "# TYPE deconflict_event_subscribers gauge\n"
-                     "deconflict_event_subscribers %zu\n"
-                     "# HELP deconflict_open_conflicts Conflicts not resolved.\n"
-                     "# TYPE deconflict_open_conflicts gauge\n"
-                     "deconflict_open_conflicts %zu\n"
-                     "# HELP deconflict_live_operations Operations in the strategic engine.\n"
-                     "# TYPE deconflict_live_operations gauge\n"
-                     "deconflict_live_operations %zu\n"
-                     "# HELP deconflict_live_volumes Volumes in the strategic engine.\n"
-                     "# TYPE deconflict_live_volumes gauge\n"
-                     "deconflict_live_volumes %zu\n"
-                     "# HELP deconflict_positions_total Position reports accepted.\n"
-                     "# TYPE deconflict_positions_total counter\n"
-                     "deconflict_positions_total %llu\n"
-                     "# HELP deconflict_live_tracks Tracks evaluated in the last detection pass.\n"
-                     "# TYPE deconflict_live_tracks gauge\n"
-                     "deconflict_live_tracks %zu\n"
-                     "# HELP deconflict_detection_passes_total Tactical detection passes run.\n"
-                     "# TYPE deconflict_detection_passes_total counter\n"
-                     "deconflict_detection_passes_total %llu\n"
-                     "# HELP deconflict_detection_pass_ms Duration of the last detection pass.\n"
-                     "# TYPE deconflict_detection_pass_ms gauge\n"
-                     "deconflict_detection_pass_ms %.3f\n"
-                     "# HELP deconflict_uptime_seconds Seconds since the daemon started.\n"
-                     "# TYPE deconflict_uptime_seconds gauge\n"
-                     "deconflict_uptime_seconds %.0f\n",
-                     (unsigned long long)svc->requests_by_class[2],
-                     (unsigned long long)svc->requests_by_class[4],
-                     (unsigned long long)svc->requests_by_class[5],
-                     (unsigned long long)svc->events_total, svc->subscribers, svc->open_conflicts,
-                     st.operations, st.volumes, (unsigned long long)svc->positions_total,
-                     svc->live_tracks, (unsigned long long)svc->passes_total, svc->last_pass_ms,
-                     dd_now_s() - svc->started_s);
+    int n = snprintf(
+        buf, sizeof(buf),
+        "# HELP deconflict_requests_total HTTP requests answered, by status class.\n"
+        "# TYPE deconflict_requests_total counter\n"
+        "deconflict_requests_total{class=\"2xx\"} %llu\n"
+        "deconflict_requests_total{class=\"4xx\"} %llu\n"
+        "deconflict_requests_total{class=\"5xx\"} %llu\n"
+        "# HELP deconflict_events_total Events appended to parties' streams.\n"
+        "# TYPE deconflict_events_total counter\n"
+        "deconflict_events_total %llu\n"
+        "# HELP deconflict_event_subscribers Open /v1/events streams.\n"
+        "# TYPE deconflict_event_subscribers gauge\n"
+        "deconflict_event_subscribers %zu\n"
+        "# HELP deconflict_open_conflicts Conflicts not resolved.\n"
+        "# TYPE deconflict_open_conflicts gauge\n"
+        "deconflict_open_conflicts %zu\n"
+        "# HELP deconflict_live_operations Operations in the strategic engine.\n"
+        "# TYPE deconflict_live_operations gauge\n"
+        "deconflict_live_operations %zu\n"
+        "# HELP deconflict_live_volumes Volumes in the strategic engine.\n"
+        "# TYPE deconflict_live_volumes gauge\n"
+        "deconflict_live_volumes %zu\n"
+        "# HELP deconflict_positions_total Position reports accepted.\n"
+        "# TYPE deconflict_positions_total counter\n"
+        "deconflict_positions_total %llu\n"
+        "# HELP deconflict_live_tracks Tracks evaluated in the last detection pass.\n"
+        "# TYPE deconflict_live_tracks gauge\n"
+        "deconflict_live_tracks %zu\n"
+        "# HELP deconflict_detection_passes_total Tactical detection passes run.\n"
+        "# TYPE deconflict_detection_passes_total counter\n"
+        "deconflict_detection_passes_total %llu\n"
+        "# HELP deconflict_detection_pass_ms Duration of the last detection pass.\n"
+        "# TYPE deconflict_detection_pass_ms gauge\n"
+        "deconflict_detection_pass_ms %.3f\n"
+        "# HELP deconflict_store_commits_total Store transactions committed.\n"
+        "# TYPE deconflict_store_commits_total counter\n"
+        "deconflict_store_commits_total %llu\n"
+        "# HELP deconflict_store_syncs_total Syncs of the store to disk (one sync makes "
+        "every commit before it durable).\n"
+        "# TYPE deconflict_store_syncs_total counter\n"
+        "deconflict_store_syncs_total %llu\n"
+        "# HELP deconflict_uptime_seconds Seconds since the daemon started.\n"
+        "# TYPE deconflict_uptime_seconds gauge\n"
+        "deconflict_uptime_seconds %.0f\n",
+        (unsigned long long)svc->requests_by_class[2],
+        (unsigned long long)svc->requests_by_class[4],
+        (unsigned long long)svc->requests_by_class[5], (unsigned long long)svc->events_total,
+        svc->subscribers, svc->open_conflicts, st.operations, st.volumes,
+        (unsigned long long)svc->positions_total, svc->live_tracks,
+        (unsigned long long)svc->passes_total, svc->last_pass_ms,
+        (unsigned long long)svc->committed, (unsigned long long)syncs, dd_now_s() - svc->started_s);
     pthread_mutex_unlock(&svc->lock);
     return send_text(c, rq, 200, "text/plain; version=0.0.4", buf, (size_t)n);
 }
@@ -484,24 +496,19 @@ static enum MHD_Result route(struct MHD_Connection *c, request_t *rq, const char
                                "Idempotency-Key: 1-200 characters");
             json_t *body = parse_body(rq, &pb);
             if (!body) return send_problem(c, rq, &pb);
-            pthread_mutex_lock(&svc->lock);
+            dd_write_lock(svc);
             int status;
             char *stored;
             if (key && dc_store_idem_get(svc->store, rq->party, key, &status, &stored) == DC_OK) {
-                pthread_mutex_unlock(&svc->lock);
+                dd_write_unlock(svc);
                 json_decref(body);
                 enum MHD_Result ok =
                     send_text(c, rq, status, "application/json", stored, strlen(stored));
                 free(stored);
                 return ok;
             }
-            rc = dd_operation_create(svc, rq->party, body, &out, &pb);
-            if (rc == DC_OK && key) {
-                char *text = json_dumps(out, JSON_COMPACT | JSON_REAL_PRECISION(12));
-                if (text) dc_store_idem_put(svc->store, rq->party, key, 201, text, dd_now_s());
-                free(text);
-            }
-            pthread_mutex_unlock(&svc->lock);
+            rc = dd_operation_create(svc, rq->party, body, key, &out, &pb);
+            dd_write_unlock(svc);
             json_decref(body);
             return with_result(c, rq, rc, out, &pb, 201);
         }
@@ -509,25 +516,25 @@ static enum MHD_Result route(struct MHD_Connection *c, request_t *rq, const char
         if (n == 3 && strcmp(method, "PUT") == 0) {
             json_t *body = parse_body(rq, &pb);
             if (!body) return send_problem(c, rq, &pb);
-            pthread_mutex_lock(&svc->lock);
+            dd_write_lock(svc);
             rc = dd_operation_update(svc, rq->party, seg[2], body, &out, &pb);
-            pthread_mutex_unlock(&svc->lock);
+            dd_write_unlock(svc);
             json_decref(body);
             return with_result(c, rq, rc, out, &pb, 200);
         }
         if (n == 4 && post) {
-            pthread_mutex_lock(&svc->lock);
+            dd_write_lock(svc);
             rc = dd_operation_set_state(svc, rq->party, seg[2], seg[3], &out, &pb);
-            pthread_mutex_unlock(&svc->lock);
+            dd_write_unlock(svc);
             return with_result(c, rq, rc, out, &pb, 200);
         }
     } else if (strcmp(seg[1], "conflicts") == 0) {
         if (n == 2 && get) return list_docs(c, rq, "conflict", "conflicts");
         if (n == 3 && get) return get_doc(c, rq, "conflict", seg[2]);
         if (n == 4 && post && strcmp(seg[3], "ack") == 0) {
-            pthread_mutex_lock(&svc->lock);
+            dd_write_lock(svc);
             rc = dd_conflict_ack(svc, rq->party, seg[2], &out, &pb);
-            pthread_mutex_unlock(&svc->lock);
+            dd_write_unlock(svc);
             return with_result(c, rq, rc, out, &pb, 200);
         }
     } else if (strcmp(seg[1], "events") == 0 && n == 2 && get) {
@@ -599,9 +606,8 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     dd_service_t *svc = cls;
     request_t *rq = *con_cls;
     if (!rq) return;
-    pthread_mutex_lock(&svc->lock);
-    if (rq->status >= 100 && rq->status < 600) svc->requests_by_class[rq->status / 100]++;
-    pthread_mutex_unlock(&svc->lock);
+    if (rq->status >= 100 && rq->status < 600)
+        __atomic_add_fetch(&svc->requests_by_class[rq->status / 100], 1, __ATOMIC_RELAXED);
     if (!svc->cfg.quiet) {
         json_t *line = json_pack("{s:f, s:s, s:s, s:i, s:f, s:s}", "t", rq->t0, "method",
                                  rq->method, "path", rq->path, "status", rq->status, "duration_ms",

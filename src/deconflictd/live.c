@@ -18,6 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "commit.h"
 #include "deconflict/tactical.h"
 #include "deconflict/timefmt.h"
 #include "live.h"
@@ -109,8 +110,8 @@ json_t *dd_positions(dd_service_t *svc, int64_t party, json_t *batch, dd_problem
     }
     json_t *rejected = json_array();
     size_t accepted = 0;
-    pthread_mutex_lock(&svc->lock);
-    dc_err_t rc = dc_store_begin(svc->store);
+    dd_write_lock(svc);
+    dc_err_t rc = dd_tx_begin(svc);
     for (size_t i = 0; i < n && rc == DC_OK; i++) {
         json_t *o = json_array_get(batch, i);
         dc_track_state_t st;
@@ -159,10 +160,12 @@ json_t *dd_positions(dd_service_t *svc, int64_t party, json_t *batch, dd_problem
             json_decref(rec);
         }
     }
-    if (rc == DC_OK) rc = dc_store_commit(svc->store);
-    if (rc != DC_OK) dc_store_rollback(svc->store);
+    if (rc == DC_OK)
+        rc = dd_tx_end(svc);
+    else
+        dd_tx_abort(svc);
     svc->positions_total += rc == DC_OK ? accepted : 0;
-    pthread_mutex_unlock(&svc->lock);
+    dd_write_unlock(svc);
     if (rc != DC_OK) {
         json_decref(rejected);
         dd_problem(pb, 500, "store_failed", "", "the store refused the batch");
@@ -567,10 +570,10 @@ static void detect_once(dd_service_t *svc, double now)
     if (dc_tactical_detect(svc->tactical, now, NULL, &snaps[0]) != DC_OK || !snaps[0]) return;
     if (dc_tactical_detect(svc->tactical_high, now, NULL, &snaps[1]) != DC_OK) snaps[1] = NULL;
     const dc_tactical_snapshot_t *snap = snaps[0];
-    pthread_mutex_lock(&svc->lock);
-    /* One transaction per pass: its conflicts and events land together, with one sync
-     * instead of three per conflict. */
-    bool in_tx = dc_store_begin(svc->store) == DC_OK;
+    dd_write_lock(svc);
+    /* One section per pass: its conflicts and events land together, with one sync (shared
+     * with the requests of its group) instead of three per conflict. */
+    bool in_tx = dd_tx_begin(svc) == DC_OK;
     json_t *seen = json_object();
     for (int e = 0; e < 2; e++)
         for (size_t i = 0; snaps[e] && i < snaps[e]->n_conflicts; i++) {
@@ -652,12 +655,11 @@ static void detect_once(dd_service_t *svc, double now)
     }
     json_decref(seen);
     conformance_slice(svc, now);
-    if (in_tx && dc_store_commit(svc->store) != DC_OK) dc_store_rollback(svc->store);
     svc->live_tracks = snap->stats.live;
     svc->passes_total++;
     svc->last_pass_ms = (dd_now_s() - t0) * 1e3;
-    pthread_cond_broadcast(&svc->events_cond);
-    pthread_mutex_unlock(&svc->lock);
+    if (in_tx) dd_tx_end(svc);
+    dd_write_unlock(svc);
     dc_tactical_snapshot_release(snaps[0]);
     dc_tactical_snapshot_release(snaps[1]);
 }

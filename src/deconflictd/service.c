@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "commit.h"
 #include "deconflict/timefmt.h"
 
 /* Remembers who owns an operation ref, and which conflicts an operation is in. */
@@ -86,6 +87,8 @@ bool dd_service_open(dd_service_t *svc, const dd_config_t *cfg, char *err, size_
     svc->cfg = *cfg;
     pthread_mutex_init(&svc->lock, NULL);
     pthread_cond_init(&svc->events_cond, NULL);
+    pthread_mutex_init(&svc->sync_lock, NULL);
+    pthread_cond_init(&svc->sync_cond, NULL);
     svc->started_s = dd_now_s();
     svc->period_s = cfg->period_s;
     svc->m_of_n = cfg->m_of_n;
@@ -106,6 +109,12 @@ bool dd_service_open(dd_service_t *svc, const dd_config_t *cfg, char *err, size_
         snprintf(err, len, "restoring from the store: %s", dc_store_last_error(svc->store));
         return false;
     }
+    /* Commits do not sync; commit.c syncs outside the lock, one sync for many commits. */
+    if (dc_store_defer_sync(svc->store) != DC_OK) {
+        snprintf(err, len, "store: %s", dc_store_last_error(svc->store));
+        return false;
+    }
+    svc->durable_seq = svc->committed_seq = dc_store_event_last_seq(svc->store);
     return true;
 }
 
@@ -116,7 +125,12 @@ void dd_service_close(dd_service_t *svc)
     json_decref(svc->op_conflicts);
     json_decref(svc->party_names);
     dc_strategic_free(svc->strategic);
+    char err[256];
+    if (svc->store && dc_store_sync(svc->store, err, sizeof(err)) != DC_OK)
+        fprintf(stderr, "deconflictd: %s\n", err);
     dc_store_close(svc->store);
+    pthread_cond_destroy(&svc->sync_cond);
+    pthread_mutex_destroy(&svc->sync_lock);
     pthread_cond_destroy(&svc->events_cond);
     pthread_mutex_destroy(&svc->lock);
 }
@@ -168,13 +182,19 @@ static char *time_text(double t_s, char buf[40])
 
 /* ---- events ---- */
 
+static dc_err_t event_text(dd_service_t *svc, int64_t party, const char *type, const char *text)
+{
+    dc_err_t rc = dc_store_event_append(svc->store, party, type, text, dd_now_s(), NULL);
+    if (rc == DC_OK) svc->events_total++;
+    return rc;
+}
+
 dc_err_t dd_event(dd_service_t *svc, int64_t party, const char *type, json_t *data)
 {
     char *text = json_dumps(data, JSON_COMPACT | JSON_REAL_PRECISION(12));
     if (!text) return DC_ERR_NOMEM;
-    dc_err_t rc = dc_store_event_append(svc->store, party, type, text, dd_now_s(), NULL);
+    dc_err_t rc = event_text(svc, party, type, text);
     free(text);
-    if (rc == DC_OK) svc->events_total++;
     return rc;
 }
 
@@ -220,10 +240,12 @@ dc_err_t dd_operation_from_view(json_t *view, int64_t party, dc_operation_t *op)
                             json_object_get(view, "volumes"), op, &err);
 }
 
-/* Writes the operation's document and returns its view (new reference). */
+/* Writes the operation's document and the owner's event of the given type with the same view
+ * (serialised once), and returns the view (new reference). */
 static json_t *put_operation(dd_service_t *svc, int64_t party, const char *id, const char *ref,
                              dc_op_state_t state, json_int_t priority, uint64_t version,
-                             json_t *volumes, double created_s, json_t *changes, dc_err_t *rc)
+                             json_t *volumes, double created_s, json_t *changes,
+                             const char *event_type, dc_err_t *rc)
 {
     double now = dd_now_s();
     char c[40], u[40];
@@ -240,6 +262,7 @@ static json_t *put_operation(dd_service_t *svc, int64_t party, const char *id, c
     }
     dc_doc_t doc = {"operation", id, party, 0, text, NULL, dc_op_state_name(state), now};
     *rc = dc_store_doc_put(svc->store, &doc);
+    if (*rc == DC_OK) *rc = event_text(svc, party, event_type, text);
     free(text);
     if (*rc != DC_OK) {
         json_decref(view);
@@ -373,8 +396,8 @@ static dc_err_t record_conflicts(dd_service_t *svc, int64_t party, const char *o
     return rc;
 }
 
-dc_err_t dd_operation_create(dd_service_t *svc, int64_t party, json_t *body, json_t **out,
-                             dd_problem_t *pb)
+dc_err_t dd_operation_create(dd_service_t *svc, int64_t party, json_t *body, const char *idem_key,
+                             json_t **out, dd_problem_t *pb)
 {
     json_t *vols = json_object_get(body, "volumes");
     json_t *prio = json_object_get(body, "priority");
@@ -405,29 +428,39 @@ dc_err_t dd_operation_create(dd_service_t *svc, int64_t party, json_t *body, jso
         return dd_problem(pb, dc_err_http_status(rc), dc_err_code(rc), "volumes",
                           "the operation could not be filed: %s", dc_strerror(rc));
     }
-    /* Durable before we answer: the operation, its conflicts and every event, in one
-     * transaction. If the store fails, the engine forgets the operation again. */
+    /* Durable before we answer: the operation, its conflicts, every event and the idempotency
+     * record, in one section. If the store fails, the engine forgets the operation again. The
+     * owner is noted before the section ends: a filing that runs while this one waits for its
+     * group's commit may conflict with it. */
     json_t *conflicts = json_array();
-    rc = dc_store_begin(svc->store);
+    rc = dd_tx_begin(svc);
     json_t *opview = NULL;
     if (rc == DC_OK)
-        opview =
-            put_operation(svc, party, id, ref, state, priority, 1, vols, dd_now_s(), NULL, &rc);
-    if (rc == DC_OK) rc = dd_event(svc, party, "operation.created", opview);
+        opview = put_operation(svc, party, id, ref, state, priority, 1, vols, dd_now_s(), NULL,
+                               "operation.created", &rc);
     if (rc == DC_OK) rc = record_conflicts(svc, party, id, ref, &res, conflicts);
-    if (rc == DC_OK) rc = dc_store_commit(svc->store);
     dc_strategic_result_clear(&res);
+    if (rc == DC_OK) json_object_set_new(opview, "conflicts", conflicts), conflicts = NULL;
+    if (rc == DC_OK && idem_key) {
+        char *text = json_dumps(opview, JSON_COMPACT | JSON_REAL_PRECISION(12));
+        rc = text ? dc_store_idem_put(svc->store, party, idem_key, 201, text, dd_now_s())
+                  : DC_ERR_NOMEM;
+        free(text);
+    }
+    if (rc == DC_OK) {
+        note_ref(svc, ref, id, party);
+        note_op(svc, id, party, dc_op_state_name(state));
+        rc = dd_tx_end(svc);
+        if (rc != DC_OK) json_object_del(svc->refs, ref), json_object_del(svc->op_states, id);
+    } else {
+        dd_tx_abort(svc);
+    }
     if (rc != DC_OK) {
-        dc_store_rollback(svc->store);
         dc_strategic_set_state(svc->strategic, id, DC_OP_CANCELLED);
         json_decref(opview), json_decref(conflicts);
         return dd_problem(pb, 500, "store_failed", "", "the store refused the write: %s",
                           dc_store_last_error(svc->store));
     }
-    note_ref(svc, ref, id, party);
-    note_op(svc, id, party, dc_op_state_name(state));
-    pthread_cond_broadcast(&svc->events_cond);
-    json_object_set_new(opview, "conflicts", conflicts);
     *out = opview;
     return DC_OK;
 }
@@ -512,7 +545,7 @@ dc_err_t dd_operation_set_state(dd_service_t *svc, int64_t party, const char *id
                           "an operation cannot go from %s to %s", dc_op_state_name(from),
                           dc_op_state_name(to));
     }
-    rc = dc_store_begin(svc->store);
+    rc = dd_tx_begin(svc);
     json_int_t version = json_integer_value(json_object_get(v, "version"));
     double created = 0;
     dc_time_parse_rfc3339(json_string_value(json_object_get(v, "created")), &created);
@@ -521,19 +554,21 @@ dc_err_t dd_operation_set_state(dd_service_t *svc, int64_t party, const char *id
         nv = put_operation(svc, party, id, json_string_value(json_object_get(v, "ref")), to,
                            json_integer_value(json_object_get(v, "priority")), (uint64_t)version,
                            json_object_get(v, "volumes"), created, json_object_get(v, "changes"),
-                           &rc);
-    if (rc == DC_OK) rc = dd_event(svc, party, "operation.state", nv);
+                           "operation.state", &rc);
     if (rc == DC_OK && !dc_op_state_is_live(to)) rc = resolve_conflicts_of(svc, id, NULL);
-    if (rc == DC_OK) rc = dc_store_commit(svc->store);
+    if (rc == DC_OK) {
+        note_op(svc, id, party, dc_op_state_name(to));
+        rc = dd_tx_end(svc);
+        if (rc != DC_OK) note_op(svc, id, party, dc_op_state_name(from));
+    } else {
+        dd_tx_abort(svc);
+    }
     json_decref(v);
     if (rc != DC_OK) {
-        dc_store_rollback(svc->store);
         json_decref(nv);
         return dd_problem(pb, 500, "store_failed", "", "the store refused the write: %s",
                           dc_store_last_error(svc->store));
     }
-    note_op(svc, id, party, dc_op_state_name(to));
-    pthread_cond_broadcast(&svc->events_cond);
     *out = nv;
     return DC_OK;
 }
@@ -613,26 +648,26 @@ dc_err_t dd_operation_update(dd_service_t *svc, int64_t party, const char *id, j
     double created = 0;
     dc_time_parse_rfc3339(json_string_value(json_object_get(cur, "created")), &created);
     json_t *conflicts = json_array(), *nv = NULL;
-    rc = dc_store_begin(svc->store);
+    rc = dd_tx_begin(svc);
     if (rc == DC_OK)
         nv = put_operation(svc, party, id, ref, state, new_prio, (uint64_t)cur_version + 1,
-                           new_vols, created, all, &rc);
-    if (rc == DC_OK) rc = dd_event(svc, party, "operation.updated", nv);
+                           new_vols, created, all, "operation.updated", &rc);
     if (rc == DC_OK) rc = record_conflicts(svc, party, id, ref, &res, conflicts);
     if (rc == DC_OK) rc = resolve_conflicts_of(svc, id, conflicts);
-    if (rc == DC_OK) rc = dc_store_commit(svc->store);
+    if (rc == DC_OK)
+        rc = dd_tx_end(svc);
+    else
+        dd_tx_abort(svc);
     dc_strategic_result_clear(&res);
     json_decref(all);
     json_decref(cur);
     if (rc != DC_OK) {
         /* The engine already holds the new version; the store does not. Say so plainly: the
          * next restart restores the stored one. */
-        dc_store_rollback(svc->store);
         json_decref(nv), json_decref(conflicts);
         return dd_problem(pb, 500, "store_failed", "", "the store refused the write: %s",
                           dc_store_last_error(svc->store));
     }
-    pthread_cond_broadcast(&svc->events_cond);
     json_object_set_new(nv, "conflicts", conflicts);
     *out = nv;
     return DC_OK;
@@ -652,14 +687,18 @@ dc_err_t dd_conflict_ack(dd_service_t *svc, int64_t party, const char *id, json_
     char t[40];
     json_object_set_new(v, "acknowledged", json_true());
     json_object_set_new(v, "acknowledged_at", json_string(time_text(dd_now_s(), t)));
-    dc_err_t rc = dd_conflict_put_view(svc, id, party, v);
+    dc_err_t rc = dd_tx_begin(svc);
+    if (rc == DC_OK) rc = dd_conflict_put_view(svc, id, party, v);
     if (rc == DC_OK) rc = dd_event(svc, party, "conflict.acked", v);
+    if (rc == DC_OK)
+        rc = dd_tx_end(svc);
+    else
+        dd_tx_abort(svc);
     if (rc != DC_OK) {
         json_decref(v);
         return dd_problem(pb, 500, "store_failed", "", "the store refused the write: %s",
                           dc_store_last_error(svc->store));
     }
-    pthread_cond_broadcast(&svc->events_cond);
     *out = v;
     return DC_OK;
 }

@@ -1,4 +1,5 @@
-/* deconflictd's service operations, called by the HTTP handlers with svc->lock held. Each
+/* deconflictd's service operations, called by the HTTP handlers with svc->lock held (taken with
+ * dd_write_lock for those that write: each write is a group-commit section, see commit.h). Each
  * returns DC_OK with a JSON result in *out (new reference), or fills a problem (RFC 9457) and
  * returns its error. */
 #ifndef DC_DAEMON_SERVICE_H
@@ -23,7 +24,8 @@ dc_err_t dd_problem(dd_problem_t *pb, int status, const char *code, const char *
 void dd_random_id(const char *prefix, char *out, size_t len);
 void dd_party_name(dd_service_t *svc, int64_t party, char out[DC_PARTY_NAME_MAX]);
 
-/* Appends an event for party (data serialised compactly). Caller broadcasts events_cond. */
+/* Appends an event for party (data serialised compactly), inside a write section; streams see
+ * it once its group commits. */
 dc_err_t dd_event(dd_service_t *svc, int64_t party, const char *type, json_t *data);
 
 /* The committed state of operation id ("planned", ...) and its owner, or NULL if unknown. */
@@ -32,8 +34,9 @@ const char *dd_operation_state(dd_service_t *svc, const char *id, int64_t *party
 /* The engine operation stored in an operation view. */
 dc_err_t dd_operation_from_view(json_t *view, int64_t party, dc_operation_t *op);
 
-dc_err_t dd_operation_create(dd_service_t *svc, int64_t party, json_t *body, json_t **out,
-                             dd_problem_t *pb);
+/* POST /v1/operations; with idem_key, the answer is stored under it in the same section. */
+dc_err_t dd_operation_create(dd_service_t *svc, int64_t party, json_t *body, const char *idem_key,
+                             json_t **out, dd_problem_t *pb);
 /* PUT /v1/operations/{id}: body {version, volumes?, priority?}; 409 stale_version lists the
  * changes since the caller's version. */
 dc_err_t dd_operation_update(dd_service_t *svc, int64_t party, const char *id, json_t *body,

@@ -105,12 +105,19 @@ static void test_docs_events_idempotency(void **state)
     assert_int_equal(dc_store_event_append(st, 1, "conflict.update", "{}", 6, &s3), DC_OK);
     assert_true(s1 < s2 && s2 < s3);
     char seen[256] = "";
-    assert_int_equal(dc_store_event_since(st, 1, 0, 100, collect_event, seen, &last), DC_OK);
+    assert_int_equal(dc_store_event_since(st, 1, 0, INT64_MAX, 100, collect_event, seen, &last),
+                     DC_OK);
     assert_string_equal(seen, "conflict.new;conflict.update;"); /* party 2's is not there */
     assert_int_equal(last, s3);
     seen[0] = '\0';
-    assert_int_equal(dc_store_event_since(st, 1, s1, 100, collect_event, seen, &last), DC_OK);
+    assert_int_equal(dc_store_event_since(st, 1, s1, INT64_MAX, 100, collect_event, seen, &last),
+                     DC_OK);
     assert_string_equal(seen, "conflict.update;");
+    seen[0] = '\0';
+    /* upto bounds the read: s3 is beyond it. */
+    assert_int_equal(dc_store_event_since(st, 1, 0, s2, 100, collect_event, seen, &last), DC_OK);
+    assert_string_equal(seen, "conflict.new;");
+    assert_int_equal(last, s1);
     int status;
     char *body;
     assert_int_equal(dc_store_idem_get(st, 1, "k", &status, &body), DC_ERR_NOT_FOUND);

@@ -1,0 +1,103 @@
+/* Group commit for deconflictd's store: see commit.h.
+ *
+ * Commits are numbered (tickets) under svc->lock. A thread that needs ticket t durable waits
+ * for svc->synced >= t; if no sync is running it becomes the syncer: it takes the newest ticket
+ * as its target, syncs, and publishes the target — which covers every commit made before it
+ * took the target, its own and other threads'. */
+#include "commit.h"
+
+#include <stdio.h>
+#include <unistd.h>
+
+/* The newest commit this thread must see durable before it answers (0: none). */
+static __thread uint64_t pending_ticket;
+
+void dd_write_lock(dd_service_t *svc)
+{
+    pthread_mutex_lock(&svc->lock);
+}
+
+dc_err_t dd_tx_begin(dd_service_t *svc)
+{
+    return dc_store_begin(svc->store);
+}
+
+void dd_tx_abort(dd_service_t *svc)
+{
+    dc_store_rollback(svc->store);
+}
+
+dc_err_t dd_tx_end(dd_service_t *svc)
+{
+    dc_err_t rc = dc_store_commit(svc->store);
+    if (rc != DC_OK) {
+        dc_store_rollback(svc->store);
+        return rc;
+    }
+    int64_t seq = dc_store_event_last_seq(svc->store);
+    pthread_mutex_lock(&svc->sync_lock);
+    pending_ticket = ++svc->committed;
+    svc->committed_seq = seq;
+    pthread_mutex_unlock(&svc->sync_lock);
+    return DC_OK;
+}
+
+/* Returns once every commit up to ticket is durable. Called without svc->lock. */
+static void sync_to(dd_service_t *svc, uint64_t ticket)
+{
+    pthread_mutex_lock(&svc->sync_lock);
+    while (svc->synced < ticket) {
+        if (svc->syncing) {
+            pthread_cond_wait(&svc->sync_cond, &svc->sync_lock);
+            continue;
+        }
+        svc->syncing = true;
+        uint64_t target = svc->committed;
+        int64_t seq = svc->committed_seq;
+        pthread_mutex_unlock(&svc->sync_lock);
+        char err[256];
+        if (dc_store_sync(svc->store, err, sizeof(err)) != DC_OK) {
+            fprintf(stderr,
+                    "deconflictd: the store could not be synced (%s); exiting so that a "
+                    "restart serves exactly what is durable\n",
+                    err);
+            fflush(stderr);
+            _exit(74);
+        }
+        /* Streams read up to durable_seq under svc->lock and wait on events_cond: set and
+         * broadcast under it too, or a stream could miss the wake-up. Never take svc->lock while
+         * holding sync_lock (tx_end takes them in the other order). */
+        pthread_mutex_lock(&svc->lock);
+        if (seq > svc->durable_seq) svc->durable_seq = seq;
+        pthread_cond_broadcast(&svc->events_cond);
+        pthread_mutex_unlock(&svc->lock);
+        pthread_mutex_lock(&svc->sync_lock);
+        svc->synced = target;
+        svc->syncing = false;
+        svc->syncs_total++;
+        pthread_cond_broadcast(&svc->sync_cond);
+    }
+    pthread_mutex_unlock(&svc->sync_lock);
+}
+
+void dd_write_unlock(dd_service_t *svc)
+{
+    pthread_mutex_unlock(&svc->lock);
+    uint64_t t = pending_ticket;
+    pending_ticket = 0;
+    if (t) sync_to(svc, t);
+}
+
+void dd_read_lock(dd_service_t *svc)
+{
+    pthread_mutex_lock(&svc->lock);
+    /* What this reader sees may have been committed by a writer still waiting for its sync. */
+    pthread_mutex_lock(&svc->sync_lock);
+    pending_ticket = svc->committed;
+    pthread_mutex_unlock(&svc->sync_lock);
+}
+
+void dd_read_unlock(dd_service_t *svc)
+{
+    dd_write_unlock(svc);
+}

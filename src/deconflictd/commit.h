@@ -1,0 +1,33 @@
+/* deconflictd's group commit. Writes commit under svc->lock without syncing (the store's
+ * deferred-sync mode); durability comes after the lock is released, from one fdatasync of the
+ * WAL that covers every commit made before it started. Requests that commit while a sync runs
+ * share the next one. So the lock is never held across a disk flush, and one flush serves many
+ * requests. Nobody is answered before its commit is synced: every 2xx still means durable.
+ *
+ *     dd_write_lock(svc);             instead of locking svc->lock
+ *     dd_tx_begin(svc);
+ *     ... store writes; in-memory state ...
+ *     dd_tx_end(svc) or, on failure, dd_tx_abort(svc)
+ *     dd_write_unlock(svc);           returns once this thread's commits are durable
+ *
+ * Readers that answer from the store use dd_read_lock/dd_read_unlock: they wait until what they
+ * read is durable too. Event streams deliver events only up to svc->durable_seq.
+ *
+ * A failed sync is fatal: the daemon logs it and exits (after a failed fsync the kernel may
+ * have dropped the dirty pages, so retrying proves nothing); a restart serves what is durable. */
+#ifndef DC_DAEMON_COMMIT_H
+#define DC_DAEMON_COMMIT_H
+
+#include "daemon.h"
+
+void dd_write_lock(dd_service_t *svc);
+void dd_write_unlock(dd_service_t *svc);
+void dd_read_lock(dd_service_t *svc);
+void dd_read_unlock(dd_service_t *svc);
+
+dc_err_t dd_tx_begin(dd_service_t *svc);
+/* Commits (not yet synced); on failure the transaction is rolled back and the error returned. */
+dc_err_t dd_tx_end(dd_service_t *svc);
+void dd_tx_abort(dd_service_t *svc);
+
+#endif
