@@ -215,6 +215,66 @@ static void restore_track(int64_t party, const char *id, const char *state, void
     }
 }
 
+static json_t *eval_json(const dc_pair_eval_t *e);
+
+/* An open conflict of the detection loop, restored into its bookkeeping so a restart
+ * continues it (updates, resolves) instead of raising it again under a new id. */
+static void restore_live_conflict(const dc_doc_t *doc, void *ctx)
+{
+    dd_service_t *svc = ctx;
+    if (strcmp(doc->state, "open") != 0) return;
+    json_t *va = json_loads(doc->view_a, 0, NULL);
+    json_t *vb = doc->view_b ? json_loads(doc->view_b, 0, NULL) : NULL;
+    const char *kind = json_string_value(json_object_get(va, "kind"));
+    const char *track_a = json_string_value(json_object_get(va, "own_track"));
+    char id1[DC_TRACK_ID_MAX], id2[DC_TRACK_ID_MAX];
+    snprintf(id1, sizeof(id1), "%lld/%s", (long long)doc->party_a, track_a ? track_a : "");
+    if (kind && track_a && strcmp(kind, "tactical") == 0 && vb) {
+        /* Raised (full history), last seen now: resolved after the hysteresis unless seen. */
+        const char *track_b = json_string_value(json_object_get(vb, "own_track"));
+        snprintf(id2, sizeof(id2), "%lld/%s", (long long)doc->party_b, track_b ? track_b : "");
+        char key[2 * DC_TRACK_ID_MAX + 2];
+        snprintf(key, sizeof(key), "%s|%s", id1, id2);
+        dc_pair_eval_t e = {0};
+        e.tcpa_s = json_real_value(json_object_get(va, "tcpa_s"));
+        e.dcpa_nm = json_real_value(json_object_get(va, "dcpa_nm"));
+        e.hsep_nm = json_real_value(json_object_get(va, "hsep_nm"));
+        e.vsep_ft = json_real_value(json_object_get(va, "vsep_ft"));
+        e.tin_s = json_real_value(json_object_get(va, "time_to_loss_s"));
+        const char *level = json_string_value(json_object_get(va, "level"));
+        e.los_now = level && strcmp(level, "loss") == 0;
+        const char *profile =
+            json_string_value(json_object_get(json_object_get(va, "minima"), "profile"));
+        const char *data = json_string_value(json_object_get(va, "data"));
+        json_object_set_new(svc->pairs, key,
+                            json_pack("{s:s, s:i, s:s, s:f, s:o, s:s, s:b}", "id", doc->id, "hist",
+                                      15, "level", level ? level : "predicted", "last_s",
+                                      dd_now_s(), "eval", eval_json(&e), "profile",
+                                      profile ? profile : "enroute", "stale",
+                                      data && strcmp(data, "stale") == 0));
+    } else if (kind && track_a &&
+               (strcmp(kind, "intrusion") == 0 || strcmp(kind, "nonconforming") == 0)) {
+        bool intrusion = strcmp(kind, "intrusion") == 0;
+        const char *op = json_string_value(json_object_get(intrusion ? vb : va, "own_operation"));
+        const char *ref =
+            intrusion ? json_string_value(json_object_get(va, "other_operation_ref")) : "";
+        if (op && ref) {
+            char key[DC_STRATEGIC_ID_MAX + 8];
+            snprintf(key, sizeof(key), "%s%s", intrusion ? "" : "own:", op);
+            json_t *mine = json_object_get(svc->conformance, id1);
+            if (!mine) {
+                mine = json_object();
+                json_object_set_new(svc->conformance, id1, mine);
+            }
+            json_object_set_new(mine, key,
+                                json_pack("{s:s, s:I, s:s}", "cid", doc->id, "party",
+                                          (json_int_t)(intrusion ? doc->party_b : doc->party_a),
+                                          "ref", ref));
+        }
+    }
+    json_decref(va), json_decref(vb);
+}
+
 bool dd_live_open(dd_service_t *svc)
 {
     /* Two engines: the main one holds every track with the larger of the en-route and
@@ -234,7 +294,8 @@ bool dd_live_open(dd_service_t *svc)
     svc->pairs = json_object();
     svc->conformance = json_object();
     if (!svc->tactical || !svc->tracks || !svc->pairs || !svc->conformance) return false;
-    return dc_store_track_each(svc->store, restore_track, svc) == DC_OK;
+    return dc_store_track_each(svc->store, restore_track, svc) == DC_OK &&
+           dc_store_doc_each(svc->store, "conflict", restore_live_conflict, svc) == DC_OK;
 }
 
 /* ---- detection ---- */

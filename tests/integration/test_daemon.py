@@ -512,6 +512,9 @@ def main():
               "own track outside its own active operation: nonconforming, to the owner")
         time.sleep(0.3)
         check(not any(e[2].get("kind") == "nonconforming" for e in sb2_.events), "and to nobody else")
+        d.request("POST", "/v1/positions", tb,
+                  [dict(report("I2", 30.01, 0, "BRAVO8", time.time()), lat=-20.0, alt_ft=3000)])
+        sa2.wait_where("conflict.new", lambda v: v["kind"] == "intrusion" and v["id"] != ia["id"])
         sa2.close(), sb2_.close()
 
         # ---- concurrent filings: group commit answers each only once it is synced ----
@@ -540,6 +543,11 @@ def main():
 
         # ---- kill -9 and restart: every acknowledged write is there ----
         sa.close(), sb.close(), sc.close()
+        def open_conflicts(tok):
+            return {(c["id"], c["kind"]) for c in d.request("GET", "/v1/conflicts?state=open", tok)[1]["conflicts"]}
+        open_before = open_conflicts(ta) | open_conflicts(tb)
+        check({"intrusion", "nonconforming", "tactical"} <= {k for _, k in open_before},
+              "before the restart: open intrusion, nonconforming and tactical conflicts")
         d.stop(signal.SIGKILL)
         d = Daemon(data)
         s, lst, _ = d.request("GET", "/v1/operations", tb)
@@ -555,6 +563,11 @@ def main():
         s, lst, _ = d.request("GET", "/v1/operations", tc)
         check(set(burst_ids) <= {o["id"] for o in lst["operations"]},
               "every one of the 80 concurrent filings survived kill -9")
+        time.sleep(2.5)  # every track re-checked (conformance round 1 s), several passes
+        open_after = open_conflicts(ta) | open_conflicts(tb)
+        check(open_after <= open_before,
+              "after the restart the detection loop continues its open conflicts: none raised again "
+              f"under a new id ({sorted(k for _, k in open_after - open_before)})")
         sb2 = Stream(d, tb, last_id=0)
         sb2.wait_for("conflict.resolved")
         time.sleep(0.3)
