@@ -20,6 +20,7 @@
 #include "commit.h"
 #include "daemon.h"
 #include "live.h"
+#include "messages.h"
 #include "service.h"
 
 typedef struct request {
@@ -196,12 +197,19 @@ typedef struct stream {
     char *pending; /* formatted events not yet handed to MHD */
     size_t pending_len, pending_off, pending_cap;
     double last_write_s;
+    json_t *delivered; /* ids of message.new events handed to the stream: now delivered */
 } stream_t;
 
 static void stream_append(int64_t seq, const char *type, const char *data, double t_s, void *ctx)
 {
     (void)t_s;
     stream_t *s = ctx;
+    if (strcmp(type, "message.new") == 0) {
+        json_t *v = json_loads(data, 0, NULL);
+        json_t *id = json_object_get(v, "id");
+        if (id) json_array_append(s->delivered, id);
+        json_decref(v);
+    }
     size_t need = strlen(type) + strlen(data) + 64;
     if (s->pending_len + need > s->pending_cap) {
         size_t cap = (s->pending_len + need) * 2;
@@ -244,6 +252,10 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
             pthread_cond_timedwait(&svc->events_cond, &svc->lock, &until);
         }
         pthread_mutex_unlock(&svc->lock);
+        if (json_array_size(s->delivered)) {
+            dd_message_delivered(svc, s->party, s->delivered);
+            json_array_clear(s->delivered);
+        }
     }
     size_t n = s->pending_len - s->pending_off;
     if (n > max) n = max;
@@ -263,6 +275,7 @@ static void stream_free(void *cls)
         if (svc->streams[i].party == s->party && svc->streams[i].n) svc->streams[i].n--;
     pthread_mutex_unlock(&svc->lock);
     free(s->pending);
+    json_decref(s->delivered);
     free(s);
 }
 
@@ -300,6 +313,7 @@ static enum MHD_Result open_stream(struct MHD_Connection *c, request_t *rq)
     stream_t *s = calloc(1, sizeof(*s));
     if (!s) return MHD_NO;
     s->svc = svc, s->party = rq->party, s->last_seq = after, s->last_write_s = dd_now_s();
+    s->delivered = json_array();
     struct MHD_Response *r =
         MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16384, stream_read, s, stream_free);
     if (!r) {
@@ -400,6 +414,10 @@ static const char *const routes[][2] = {
     {"POST", "/v1/conflicts/{id}/ack"},
     {"GET", "/v1/events"},
     {"POST", "/v1/positions"},
+    {"GET", "/v1/messages"},
+    {"POST", "/v1/messages"},
+    {"GET", "/v1/messages/{id}"},
+    {"POST", "/v1/messages/{id}/ack"},
     {"GET", "/v1/tracks"},
 };
 
@@ -537,6 +555,31 @@ static enum MHD_Result route(struct MHD_Connection *c, request_t *rq, const char
             dd_write_unlock(svc);
             return with_result(c, rq, rc, out, &pb, 200);
         }
+    } else if (strcmp(seg[1], "messages") == 0) {
+        json_t *body = NULL;
+        if (post && (n == 2 || n == 4)) {
+            if (n == 4 && rq->len == 0)
+                body = json_object(); /* an ack without a reply needs no body */
+            else if (!(body = parse_body(rq, &pb)))
+                return send_problem(c, rq, &pb);
+        }
+        bool routed = true;
+        dd_write_lock(svc); /* reads deliver: they write too */
+        if (n == 2 && post)
+            rc = dd_message_send(svc, rq->party, body, &out, &pb);
+        else if (n == 2 && get)
+            rc = dd_message_list(svc, rq->party,
+                                 MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "box"), &out,
+                                 &pb);
+        else if (n == 3 && get)
+            rc = dd_message_get(svc, rq->party, seg[2], &out, &pb);
+        else if (n == 4 && post && strcmp(seg[3], "ack") == 0)
+            rc = dd_message_ack(svc, rq->party, seg[2], body, &out, &pb);
+        else
+            routed = false;
+        dd_write_unlock(svc);
+        json_decref(body);
+        if (routed) return with_result(c, rq, rc, out, &pb, n == 2 && post ? 201 : 200);
     } else if (strcmp(seg[1], "events") == 0 && n == 2 && get) {
         return open_stream(c, rq);
     } else if (strcmp(seg[1], "positions") == 0 && n == 2 && post) {

@@ -22,6 +22,7 @@
 #include "deconflict/tactical.h"
 #include "deconflict/timefmt.h"
 #include "live.h"
+#include "messages.h"
 #include "service.h"
 
 #define TRACK_ID_MAX 24 /* bytes of a party's track id: the engine id is "<party>/<track>" */
@@ -716,6 +717,7 @@ static void detect_once(dd_service_t *svc, double now)
     }
     json_decref(seen);
     conformance_slice(svc, now);
+    dd_message_escalate(svc, now);
     svc->live_tracks = snap->stats.live;
     svc->passes_total++;
     svc->last_pass_ms = (dd_now_s() - t0) * 1e3;

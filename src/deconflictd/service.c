@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "commit.h"
+#include "messages.h"
 #include "deconflict/timefmt.h"
 
 /* Remembers who owns an operation ref, and which conflicts an operation is in. */
@@ -109,6 +110,10 @@ bool dd_service_open(dd_service_t *svc, const dd_config_t *cfg, char *err, size_
         snprintf(err, len, "restoring from the store: %s", dc_store_last_error(svc->store));
         return false;
     }
+    if (!dd_messages_open(svc)) {
+        snprintf(err, len, "restoring messages: %s", dc_store_last_error(svc->store));
+        return false;
+    }
     /* Commits do not sync; commit.c syncs outside the lock, one sync for many commits. */
     if (dc_store_defer_sync(svc->store) != DC_OK) {
         snprintf(err, len, "store: %s", dc_store_last_error(svc->store));
@@ -124,6 +129,7 @@ void dd_service_close(dd_service_t *svc)
     json_decref(svc->op_states);
     json_decref(svc->op_conflicts);
     json_decref(svc->party_names);
+    json_decref(svc->msg_pending);
     dc_strategic_free(svc->strategic);
     char err[256];
     if (svc->store && dc_store_sync(svc->store, err, sizeof(err)) != DC_OK)

@@ -1,0 +1,151 @@
+#!/usr/bin/env python3
+"""The hotline over HTTP: messages with templates in two languages, delivery (streamed or
+fetched), acknowledgement with a threaded reply, escalation past the deadline (also after
+kill -9), broadcast, references shown by opaque ref, bad inputs refused by field with nothing
+stored, and need-to-know: a third party sees nothing of a conversation between two others.
+
+usage: test_hotline.py BIN_DIR OPENAPI_YAML"""
+import json
+import os
+import shutil
+import signal
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import test_daemon as td  # noqa: E402  (its helpers: Daemon, Stream, add_party, check)
+
+check, Daemon, Stream = td.check, td.Daemon, td.Stream
+
+INCIDENT = {"time": "2015-10-20T09:15:00+03:00", "lat": 35.5, "lon": 36.25, "alt_ft": 25000,
+            "tracks": ["A1"], "description": "Сближение до 1 NM"}
+
+
+def main():
+    data = tempfile.mkdtemp(prefix="dc_hotline_")
+    try:
+        ta, tb, tc = (td.add_party(data, n) for n in ("alpha", "bravo", "charlie"))
+        d = Daemon(data, extra=("--period-ms", "200"))
+        sa, sb, sc = Stream(d, ta), Stream(d, tb), Stream(d, tc)
+        s, op, _ = d.request("POST", "/v1/operations", ta, {"volumes": [td.volume(10, 10, 1000)]})
+        check(s == 201, "alpha has an operation to refer to")
+
+        # ---- send, stream, delivered ----
+        s, body, _ = d.request("POST", "/v1/messages", ta, {
+            "to": "bravo", "category": "incident", "priority": "routine", "fields": INCIDENT,
+            "references": {"operations": [op["id"]]}, "ack_required": True, "ack_deadline_s": 2})
+        check(s == 201 and len(body["messages"]) == 1, "alpha sends bravo an incident: 201")
+        m = body["messages"][0]
+        check(m["to"] == "bravo" and m["state"] == "sent" and m["priority"] == "routine"
+              and m["text"]["en"].startswith("INCIDENT\nTime: 2015-10-20T06:15:00Z")
+              and m["text"]["ru"].startswith("ИНЦИДЕНТ\nВремя: 2015-10-20T06:15:00Z")
+              and "Сближение до 1 NM" in m["text"]["ru"], "rendered in English and Russian, free text as written")
+        nb = sb.wait_where("message.new", lambda v: v["id"] == m["id"])
+        check(nb["from"] == "alpha" and nb["fields"] == INCIDENT and "to" not in nb,
+              "bravo's stream: message.new from alpha")
+        check(nb["references"] == {"operation_refs": [op["ref"]]} and op["id"] not in json.dumps(nb),
+              "bravo sees alpha's operation by its opaque ref, never its id")
+        dv = sa.wait_where("message.delivered", lambda v: v["id"] == m["id"])
+        check(dv["state"] == "delivered" and dv["delivered_at"], "streamed to bravo: alpha sees delivered")
+
+        # ---- bad inputs: refused by field, nothing stored ----
+        out_before = d.request("GET", "/v1/messages?box=out", ta)[1]["messages"]
+        bad = [
+            ({"to": "bravo", "category": "gossip", "fields": {}}, "category"),
+            ({"to": "bravo", "category": "incident", "fields": dict(INCIDENT, lat=95)}, "fields/lat"),
+            ({"to": "bravo", "category": "incident", "fields": dict(INCIDENT, colour="red")}, "fields/colour"),
+            ({"to": "bravo", "category": "free_text", "fields": {"text": "x" * 4001}}, "fields/text"),
+            ({"to": "nobody", "category": "free_text", "fields": {"text": "hi"}}, "to"),
+            ({"to": "alpha", "category": "free_text", "fields": {"text": "hi"}}, "to"),
+            ({"to": "bravo", "category": "free_text", "fields": {"text": "hi"}, "priority": "high"}, "priority"),
+            ({"to": "bravo", "category": "free_text", "fields": {"text": "hi"}, "ack_deadline_s": 5}, "ack_deadline_s"),
+            ({"to": "bravo", "category": "free_text", "fields": {"text": "hi"}, "colour": 1}, "colour"),
+            ({"to": "bravo", "category": "free_text", "fields": {"text": "hi"},
+              "references": {"operations": ["op_not_mine"]}}, "references"),
+            ({"to": "bravo", "category": "free_text", "fields": {"text": "hi"}, "in_reply_to": "msg_x"}, "in_reply_to"),
+        ]
+        for req, field in bad:
+            s, pb, ctype = d.request("POST", "/v1/messages", ta, req)
+            check(s == 400 and pb["field"] == field and ctype == "application/problem+json",
+                  f"400 naming {field}")
+        s, pb, _ = d.request("POST", "/v1/messages", ta, raw=b"{not json", headers={"Content-Type": "application/json"})
+        check(s == 400 and pb["code"] == "invalid_json", "400 for a body that is not JSON")
+        check(d.request("GET", "/v1/messages?box=out", ta)[1]["messages"] == out_before,
+              "after the bad requests alpha's sent messages are unchanged")
+        check(d.request("GET", "/v1/messages?box=sideways", ta)[0] == 400, "box: in or out only")
+
+        # ---- escalation past the deadline, to both sides, one priority step up ----
+        ea = sa.wait_where("message.escalated", lambda v: v["id"] == m["id"], timeout=6)
+        eb = sb.wait_where("message.escalated", lambda v: v["id"] == m["id"], timeout=6)
+        check(ea["priority"] == eb["priority"] == "urgent" and ea["escalations"] == 1,
+              "not acknowledged in 2 s: message.escalated to both, routine -> urgent")
+
+        # ---- acknowledgement with a reply ----
+        s, pb, _ = d.request("POST", f"/v1/messages/{m['id']}/ack", ta)
+        check(s == 403, "the sender cannot acknowledge its own message")
+        s, pb, _ = d.request("POST", f"/v1/messages/{m['id']}/ack", tb, {"reply": "Принято, uniform 12"})
+        check(s == 200 and pb["state"] == "acknowledged" and pb["acknowledged_at"]
+              and pb["reply"]["in_reply_to"] == m["id"], "bravo acknowledges with a reply")
+        ack = sa.wait_where("message.acked", lambda v: v["id"] == m["id"])
+        check(ack["reply_text"] == "Принято, uniform 12" and ack["acknowledged_at"] >= ack["delivered_at"] >= ack["sent_at"],
+              "alpha: message.acked with the reply and ordered timestamps")
+        rep = sa.wait_where("message.new", lambda v: v.get("in_reply_to") == m["id"])
+        check(rep["from"] == "bravo" and rep["category"] == "free_text", "the reply arrives threaded to the original")
+        n_esc = len([e for e in sa.events if e[1] == "message.escalated"])
+        time.sleep(2.6)
+        check(len([e for e in sa.events if e[1] == "message.escalated"]) == n_esc,
+              "acknowledged: no more escalation")
+        s, again, _ = d.request("POST", f"/v1/messages/{m['id']}/ack", tb, {"reply": "second"})
+        check(s == 200 and again["acknowledged_at"] == pb["acknowledged_at"] and "second" not in json.dumps(again),
+              "a second acknowledgement keeps the first")
+
+        # ---- broadcast, and delivery by fetching the in box ----
+        sc.close()
+        s, body, _ = d.request("POST", "/v1/messages", ta, {"to": "*", "category": "suspension",
+                                                           "priority": "flash", "fields": {"reason": "exercise"}})
+        check(s == 201 and sorted(x["to"] for x in body["messages"]) == ["bravo", "charlie"],
+              "to '*': one message to each other party")
+        mc = [x for x in body["messages"] if x["to"] == "charlie"][0]
+        s, inbox, _ = d.request("GET", "/v1/messages", tc)
+        check(s == 200 and [x["id"] for x in inbox["messages"]] == [mc["id"]] and inbox["messages"][0]["from"] == "alpha",
+              "charlie's in box (default box=in): alpha's broadcast only")
+        check("bravo" not in json.dumps(inbox), "charlie's copy does not name the other recipients")
+        sa.wait_where("message.delivered", lambda v: v["id"] == mc["id"])
+        check(True, "fetched by charlie: alpha sees it delivered")
+
+        # ---- need-to-know: charlie and the alpha-bravo conversation ----
+        s, pb, _ = d.request("GET", f"/v1/messages/{m['id']}", tc)
+        check(s == 404, "charlie gets 404 for alpha's message to bravo")
+        s, pb, _ = d.request("POST", f"/v1/messages/{m['id']}/ack", tc)
+        check(s == 404, "and cannot acknowledge it")
+        out_c = d.request("GET", "/v1/messages?box=out", tc)[1]["messages"]
+        check(out_c == [], "charlie has sent nothing")
+        s, mine, _ = d.request("GET", f"/v1/messages/{m['id']}", ta)
+        check(s == 200 and mine["to"] == "bravo" and mine["references"] == {"operations": [op["id"]]},
+              "alpha's own view keeps its operation id")
+
+        # ---- kill -9: a pending deadline survives and still escalates ----
+        s, body, _ = d.request("POST", "/v1/messages", ta, {"to": "bravo", "category": "free_text",
+                                                           "fields": {"text": "radio check"},
+                                                           "ack_required": True, "ack_deadline_s": 3})
+        m2 = body["messages"][0]
+        sa.close(), sb.close()
+        d.stop(signal.SIGKILL)
+        d = Daemon(data, extra=("--period-ms", "200"))
+        sb2 = Stream(d, tb, last_id=0)
+        sb2.wait_where("message.new", lambda v: v["id"] == m2["id"])
+        e2 = sb2.wait_where("message.escalated", lambda v: v["id"] == m2["id"], timeout=8)
+        check(e2["priority"] == "urgent", "after kill -9 the unacknowledged message still escalates")
+        s, got, _ = d.request("GET", f"/v1/messages/{m['id']}", ta)
+        check(got["state"] == "acknowledged" and got["reply_text"] == "Принято, uniform 12",
+              "the acknowledgement and reply survived kill -9")
+        sb2.close()
+        check(d.stop(signal.SIGTERM) == 0, "SIGTERM: clean shutdown")
+        print("hotline integration: all checks passed")
+    finally:
+        shutil.rmtree(data, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
