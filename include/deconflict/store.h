@@ -24,7 +24,7 @@
 #define DC_PARTY_NAME_MAX 64 /* bytes of a party name including the NUL */
 
 /* The schema version this build writes; older stores are migrated on open. */
-#define DC_STORE_SCHEMA_VERSION 2
+#define DC_STORE_SCHEMA_VERSION 3
 
 typedef struct dc_store dc_store_t;
 
@@ -98,8 +98,10 @@ typedef struct dc_doc {
     const char *view_b; /* JSON: party_b's view; NULL when one owner */
     const char *state;  /* for filtering, e.g. "planned", "open" */
     double updated_s;
+    int64_t actor; /* the party that caused this write (the audit trail's actor), 0: service */
 } dc_doc_t;
 
+/* Writes the document and appends its audit entry (in the caller's transaction). */
 dc_err_t dc_store_doc_put(dc_store_t *st, const dc_doc_t *doc);
 
 /* Calls fn for every document of kind (all parties), in id order; for restoring state. The
@@ -161,5 +163,26 @@ dc_err_t dc_store_idem_get(dc_store_t *st, int64_t party, const char *key, int *
                            char **body);
 dc_err_t dc_store_idem_put(dc_store_t *st, int64_t party, const char *key, int status,
                            const char *body, double t_s);
+
+/* ---- the audit trail (include/deconflict/audit.h, docs/audit.md) ----
+ * Document writes and party changes append entries themselves; these read the log. */
+
+/* The service's Ed25519 key for signing the head, created at the first call. */
+dc_err_t dc_store_audit_key(dc_store_t *st, uint8_t pk[32], uint8_t sk[64]);
+
+/* The last entry's seq and hash (0 and zeros for an empty log). */
+dc_err_t dc_store_audit_head(dc_store_t *st, int64_t *seq, uint8_t hash[32]);
+
+typedef struct dc_audit_row {
+    int64_t seq;
+    const char *body; /* NULL where the reader is not a part of the entry */
+    uint8_t body_hash[32], hash[32];
+    const char *view; /* the reader's own view in this entry, or NULL */
+} dc_audit_row_t;
+
+/* Calls fn for entries with seq > after, in order, at most max, as party may see them
+ * (party 0: the administrator, every body). Strings are valid during the call only. */
+dc_err_t dc_store_audit_each(dc_store_t *st, int64_t after, size_t max, int64_t party,
+                             void (*fn)(const dc_audit_row_t *row, void *ctx), void *ctx);
 
 #endif

@@ -2,6 +2,9 @@
  * per-party events, idempotency keys. See include/deconflict/store.h. */
 #include "deconflict/store.h"
 
+#include "deconflict/audit.h"
+#include "deconflict/timefmt.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <sodium.h>
@@ -10,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 /* Statements are prepared once per SQL text and reused: parsing the SQL again was a visible
@@ -68,6 +72,21 @@ static const char *const migrations[] = {
     "  party INTEGER NOT NULL,"
     "  state TEXT NOT NULL,"
     "  t_s REAL NOT NULL);",
+    /* 2 -> 3: the audit trail (include/deconflict/audit.h) and the service's signing key */
+    "CREATE TABLE audit("
+    "  seq INTEGER PRIMARY KEY,"
+    "  body TEXT NOT NULL,"
+    "  body_hash BLOB NOT NULL,"
+    "  hash BLOB NOT NULL);"
+    "CREATE TABLE audit_views("
+    "  seq INTEGER NOT NULL,"
+    "  party INTEGER NOT NULL,"
+    "  view TEXT NOT NULL,"
+    "  PRIMARY KEY(party, seq));"
+    "CREATE TABLE keys("
+    "  name TEXT PRIMARY KEY,"
+    "  public BLOB NOT NULL,"
+    "  secret BLOB NOT NULL);",
 };
 
 #define N_MIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
@@ -272,6 +291,130 @@ dc_err_t dc_store_sync(dc_store_t *st, char *err, size_t len)
     return DC_OK;
 }
 
+/* ---- the audit trail ----
+ * Every document write and every party change appends an entry inside the same transaction.
+ * The body is canonical JSON (keys sorted, compact) naming the change and, per party concerned,
+ * the hash of that party's view; the views themselves go to audit_views, readable by their
+ * party only. */
+
+/* Appends s to b as a JSON string (escaping what JSON requires). */
+static void json_string_to(char *b, size_t cap, size_t *len, const char *s)
+{
+    size_t n = *len;
+    if (n < cap) b[n++] = '"';
+    for (; *s && n + 7 < cap; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\')
+            b[n++] = '\\', b[n++] = (char)c;
+        else if (c < 0x20)
+            n += (size_t)snprintf(b + n, cap - n, "\\u%04x", c);
+        else
+            b[n++] = (char)c;
+    }
+    if (n < cap) b[n++] = '"';
+    if (n < cap) b[n] = '\0';
+    *len = n;
+}
+
+typedef struct audit_part {
+    int64_t party;
+    const char *view;
+} audit_part_t;
+
+static dc_err_t audit_append(dc_store_t *st, int64_t actor, const char *kind, const char *id,
+                             const char *state, double t_s, const audit_part_t *parts,
+                             size_t n_parts)
+{
+    if (strlen(kind) + strlen(id) + strlen(state) > 300) {
+        snprintf(st->err, sizeof(st->err), "audit entry: names too long");
+        return DC_ERR_LIMIT;
+    }
+    char t[DC_TIME_RFC3339_MAX] = "";
+    dc_time_format_rfc3339(t_s, t, sizeof(t));
+    char body[1024];
+    size_t len = (size_t)snprintf(body, sizeof(body), "{\"actor\":%lld,\"id\":", (long long)actor);
+    json_string_to(body, sizeof(body), &len, id);
+    len += (size_t)snprintf(body + len, sizeof(body) - len, ",\"kind\":");
+    json_string_to(body, sizeof(body), &len, kind);
+    len += (size_t)snprintf(body + len, sizeof(body) - len, ",\"parts\":{");
+    /* Parts in ascending party order: canonical. */
+    for (size_t k = 0; k < n_parts; k++) {
+        size_t i = n_parts == 2 && parts[1].party < parts[0].party ? 1 - k : k;
+        uint8_t h[DC_AUDIT_HASH_BYTES];
+        char hex[2 * DC_AUDIT_HASH_BYTES + 1];
+        dc_audit_hash(parts[i].view, strlen(parts[i].view), h);
+        sodium_bin2hex(hex, sizeof(hex), h, sizeof(h));
+        len += (size_t)snprintf(body + len, sizeof(body) - len, "%s\"%lld\":\"%s\"", k ? "," : "",
+                                (long long)parts[i].party, hex);
+    }
+    len += (size_t)snprintf(body + len, sizeof(body) - len, "},\"state\":");
+    json_string_to(body, sizeof(body), &len, state);
+    len += (size_t)snprintf(body + len, sizeof(body) - len, ",\"t\":\"%s\"}", t);
+    if (len >= sizeof(body) - 1) {
+        snprintf(st->err, sizeof(st->err), "audit entry too long");
+        return DC_ERR_LIMIT;
+    }
+    /* The previous link: read inside the caller's transaction, so a rollback cannot leave a
+     * cached head behind. */
+    uint8_t prev[DC_AUDIT_HASH_BYTES] = {0}, body_hash[DC_AUDIT_HASH_BYTES],
+            hash[DC_AUDIT_HASH_BYTES];
+    int64_t seq = 1;
+    sqlite3_stmt *s = prep(st, "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1");
+    if (!s) return DC_ERR_IO;
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW && sqlite3_column_bytes(s, 1) == DC_AUDIT_HASH_BYTES) {
+        seq = sqlite3_column_int64(s, 0) + 1;
+        memcpy(prev, sqlite3_column_blob(s, 1), sizeof(prev));
+    }
+    done(st, s);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) return fail(st, "read audit head");
+    dc_audit_hash(body, len, body_hash);
+    dc_audit_link(prev, (uint64_t)seq, body_hash, hash);
+    s = prep(st, "INSERT INTO audit(seq, body, body_hash, hash) VALUES(?,?,?,?)");
+    if (!s) return DC_ERR_IO;
+    sqlite3_bind_int64(s, 1, seq);
+    sqlite3_bind_text(s, 2, body, (int)len, SQLITE_TRANSIENT);
+    sqlite3_bind_blob(s, 3, body_hash, sizeof(body_hash), SQLITE_TRANSIENT);
+    sqlite3_bind_blob(s, 4, hash, sizeof(hash), SQLITE_TRANSIENT);
+    dc_err_t e = run(st, s, "append audit entry");
+    for (size_t i = 0; i < n_parts && e == DC_OK; i++) {
+        s = prep(st, "INSERT INTO audit_views(seq, party, view) VALUES(?,?,?)");
+        if (!s) return DC_ERR_IO;
+        sqlite3_bind_int64(s, 1, seq);
+        sqlite3_bind_int64(s, 2, parts[i].party);
+        sqlite3_bind_text(s, 3, parts[i].view, -1, SQLITE_TRANSIENT);
+        e = run(st, s, "append audit view");
+    }
+    return e;
+}
+
+/* Commits when e is DC_OK, else rolls back; returns the outcome. */
+static dc_err_t finish_tx(dc_store_t *st, dc_err_t e)
+{
+    if (e == DC_OK) return dc_store_commit(st);
+    dc_store_rollback(st);
+    return e;
+}
+
+/* A party change, in a transaction of its own (the CLI calls these outside any). */
+static dc_err_t audit_party(dc_store_t *st, const char *name, const char *state)
+{
+    sqlite3_stmt *s = prep(st, "SELECT id FROM parties WHERE name = ?");
+    if (!s) return DC_ERR_IO;
+    sqlite3_bind_text(s, 1, name, -1, SQLITE_TRANSIENT);
+    int64_t id = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+    done(st, s);
+    if (!id) return DC_ERR_NOT_FOUND;
+    char sid[24], view[DC_PARTY_NAME_MAX + 16];
+    snprintf(sid, sizeof(sid), "%lld", (long long)id);
+    snprintf(view, sizeof(view), "{\"name\":\"%s\"}", name);
+    audit_part_t part = {id, view};
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return audit_append(st, 0, "party", sid, state, (double)ts.tv_sec + ts.tv_nsec * 1e-9, &part,
+                        1);
+}
+
 /* ---- parties ---- */
 
 bool dc_party_name_valid(const char *name)
@@ -314,7 +457,13 @@ dc_err_t dc_store_party_add(dc_store_t *st, const char *name, double now_s,
     sqlite3_bind_text(s, 1, name, -1, SQLITE_TRANSIENT);
     sqlite3_bind_blob(s, 2, hash, sizeof(hash), SQLITE_TRANSIENT);
     sqlite3_bind_double(s, 3, now_s);
-    dc_err_t e = run(st, s, "add party");
+    dc_err_t e = dc_store_begin(st);
+    if (e == DC_OK)
+        e = run(st, s, "add party");
+    else
+        done(st, s);
+    if (e == DC_OK) e = audit_party(st, name, "created");
+    e = finish_tx(st, e);
     if (e == DC_OK && out) {
         memset(out, 0, sizeof(*out));
         out->id = sqlite3_last_insert_rowid(st->db);
@@ -333,8 +482,14 @@ dc_err_t dc_store_party_rotate_token(dc_store_t *st, const char *name, char toke
     if (!s) return DC_ERR_IO;
     sqlite3_bind_blob(s, 1, hash, sizeof(hash), SQLITE_TRANSIENT);
     sqlite3_bind_text(s, 2, name, -1, SQLITE_TRANSIENT);
-    dc_err_t e = run(st, s, "rotate token");
+    dc_err_t e = dc_store_begin(st);
+    if (e == DC_OK)
+        e = run(st, s, "rotate token");
+    else
+        done(st, s);
     if (e == DC_OK && sqlite3_changes(st->db) == 0) e = DC_ERR_NOT_FOUND;
+    if (e == DC_OK) e = audit_party(st, name, "token_rotated");
+    e = finish_tx(st, e);
     if (e != DC_OK) sodium_memzero(token_out, DC_TOKEN_MAX);
     return e;
 }
@@ -345,9 +500,14 @@ dc_err_t dc_store_party_set_disabled(dc_store_t *st, const char *name, bool disa
     if (!s) return DC_ERR_IO;
     sqlite3_bind_int(s, 1, disabled);
     sqlite3_bind_text(s, 2, name, -1, SQLITE_TRANSIENT);
-    dc_err_t e = run(st, s, "disable party");
+    dc_err_t e = dc_store_begin(st);
+    if (e == DC_OK)
+        e = run(st, s, "disable party");
+    else
+        done(st, s);
     if (e == DC_OK && sqlite3_changes(st->db) == 0) e = DC_ERR_NOT_FOUND;
-    return e;
+    if (e == DC_OK) e = audit_party(st, name, disabled ? "disabled" : "enabled");
+    return finish_tx(st, e);
 }
 
 static void party_from_row(sqlite3_stmt *s, dc_party_t *p)
@@ -418,7 +578,12 @@ dc_err_t dc_store_doc_put(dc_store_t *st, const dc_doc_t *doc)
         sqlite3_bind_null(s, 6);
     sqlite3_bind_text(s, 7, doc->state, -1, SQLITE_TRANSIENT);
     sqlite3_bind_double(s, 8, doc->updated_s);
-    return run(st, s, "put document");
+    dc_err_t e = run(st, s, "put document");
+    audit_part_t parts[2] = {{doc->party_a, doc->view_a}, {doc->party_b, doc->view_b}};
+    if (e == DC_OK)
+        e = audit_append(st, doc->actor, doc->kind, doc->id, doc->state, doc->updated_s, parts,
+                         doc->party_b && doc->view_b ? 2 : 1);
+    return e;
 }
 
 dc_err_t dc_store_doc_each(dc_store_t *st, const char *kind,
@@ -637,4 +802,80 @@ dc_err_t dc_store_idem_put(dc_store_t *st, int64_t party, const char *key, int s
     sqlite3_bind_text(s, 4, body, -1, SQLITE_TRANSIENT);
     sqlite3_bind_double(s, 5, t_s);
     return run(st, s, "store idempotency key");
+}
+
+/* ---- the audit trail: reading ---- */
+
+dc_err_t dc_store_audit_key(dc_store_t *st, uint8_t pk[DC_AUDIT_PK_BYTES],
+                            uint8_t sk[DC_AUDIT_SK_BYTES])
+{
+    dc_err_t e = dc_store_begin(st);
+    if (e != DC_OK) return e;
+    sqlite3_stmt *s = prep(st, "SELECT public, secret FROM keys WHERE name = 'audit'");
+    if (!s) return finish_tx(st, DC_ERR_IO);
+    bool found = sqlite3_step(s) == SQLITE_ROW && sqlite3_column_bytes(s, 0) == DC_AUDIT_PK_BYTES &&
+                 sqlite3_column_bytes(s, 1) == DC_AUDIT_SK_BYTES;
+    if (found) {
+        memcpy(pk, sqlite3_column_blob(s, 0), DC_AUDIT_PK_BYTES);
+        memcpy(sk, sqlite3_column_blob(s, 1), DC_AUDIT_SK_BYTES);
+    }
+    done(st, s);
+    if (!found) {
+        /* First start: the service's key, created once and kept with the log. */
+        e = dc_audit_keypair(pk, sk);
+        s = e == DC_OK ? prep(st, "INSERT INTO keys(name, public, secret) VALUES('audit',?,?)")
+                       : NULL;
+        if (!s) return finish_tx(st, DC_ERR_IO);
+        sqlite3_bind_blob(s, 1, pk, DC_AUDIT_PK_BYTES, SQLITE_TRANSIENT);
+        sqlite3_bind_blob(s, 2, sk, DC_AUDIT_SK_BYTES, SQLITE_TRANSIENT);
+        e = run(st, s, "store the audit key");
+    }
+    return finish_tx(st, e);
+}
+
+dc_err_t dc_store_audit_head(dc_store_t *st, int64_t *seq, uint8_t hash[DC_AUDIT_HASH_BYTES])
+{
+    *seq = 0;
+    memset(hash, 0, DC_AUDIT_HASH_BYTES);
+    sqlite3_stmt *s = prep(st, "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1");
+    if (!s) return DC_ERR_IO;
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW && sqlite3_column_bytes(s, 1) == DC_AUDIT_HASH_BYTES) {
+        *seq = sqlite3_column_int64(s, 0);
+        memcpy(hash, sqlite3_column_blob(s, 1), DC_AUDIT_HASH_BYTES);
+    }
+    done(st, s);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? DC_OK : fail(st, "read audit head");
+}
+
+dc_err_t dc_store_audit_each(dc_store_t *st, int64_t after, size_t max, int64_t party,
+                             void (*fn)(const dc_audit_row_t *row, void *ctx), void *ctx)
+{
+    /* The caller's own view comes along; the body only where the caller is a part of the
+     * entry (party 0: everything, for the administrator's export). */
+    sqlite3_stmt *s = prep(st, "SELECT a.seq, a.body, a.body_hash, a.hash, v.view, "
+                               "(SELECT COUNT(*) FROM audit_views w WHERE w.seq = a.seq AND "
+                               "w.party = ?1) FROM audit a LEFT JOIN audit_views v ON "
+                               "v.seq = a.seq AND v.party = ?1 WHERE a.seq > ?2 ORDER BY a.seq "
+                               "LIMIT ?3");
+    if (!s) return DC_ERR_IO;
+    sqlite3_bind_int64(s, 1, party);
+    sqlite3_bind_int64(s, 2, after);
+    sqlite3_bind_int64(s, 3, (sqlite3_int64)max);
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        if (sqlite3_column_bytes(s, 2) != DC_AUDIT_HASH_BYTES ||
+            sqlite3_column_bytes(s, 3) != DC_AUDIT_HASH_BYTES)
+            continue; /* a damaged row: the verifier reports the gap */
+        dc_audit_row_t row = {0};
+        row.seq = sqlite3_column_int64(s, 0);
+        bool part = party == 0 || sqlite3_column_int(s, 5) > 0;
+        row.body = part ? (const char *)sqlite3_column_text(s, 1) : NULL;
+        memcpy(row.body_hash, sqlite3_column_blob(s, 2), DC_AUDIT_HASH_BYTES);
+        memcpy(row.hash, sqlite3_column_blob(s, 3), DC_AUDIT_HASH_BYTES);
+        row.view = party ? (const char *)sqlite3_column_text(s, 4) : NULL;
+        fn(&row, ctx);
+    }
+    done(st, s);
+    return rc == SQLITE_DONE ? DC_OK : fail(st, "read audit");
 }

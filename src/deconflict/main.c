@@ -5,6 +5,7 @@
  *   deconflict strategic OPS.json [options]          conflicts among planned operations
  *   deconflict party add|rotate-token|disable|enable|list ... --data DIR   service parties
  *   deconflict feed TRACKS.csv --to URL --token T [--token T2] [--speed X]  live positions
+ *   deconflict audit export|verify ...                the audit trail: export, verify
  *
  * Exit status: 0 success, 1 bad input data, 2 bad usage, 3 internal error (out of memory). */
 #include "cli.h"
@@ -41,6 +42,11 @@ static void usage(FILE *out)
           "       [--to-time T1] [--split alternate|prefix]\n"
           "      Replay recorded traffic into a running deconflictd as live positions, X times\n"
           "      real time, aircraft split between the parties whose tokens are given.\n"
+          "  audit export --data DIR [--out FILE]\n"
+          "  audit verify FILE|URL [--token T] [--since-head HEAD.json]\n"
+          "      Export the whole audit trail with its signed head; verify an export or a\n"
+          "      service's /v1/audit (as the party whose token is given): the hash chain, every\n"
+          "      body available, the head's signature, and consistency with an earlier head.\n"
           "  help\n"
           "      This text.\n",
           out);
@@ -58,6 +64,7 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "strategic") == 0) return cli_strategic(argc - 1, argv + 1);
     if (strcmp(cmd, "party") == 0) return cli_party(argc - 1, argv + 1);
     if (strcmp(cmd, "feed") == 0) return cli_feed(argc - 1, argv + 1);
+    if (strcmp(cmd, "audit") == 0) return cli_audit(argc - 1, argv + 1);
     if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
         usage(stdout);
         return 0;

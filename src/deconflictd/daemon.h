@@ -72,7 +72,8 @@ typedef struct dd_service {
     json_t *op_states;    /* operation id -> {"party", "state"}, as committed */
     json_t *party_names;  /* "<party id>" -> name, filled on first need */
     json_t *conformance;  /* track -> {op id or "own:<op id>" -> {cid, party, ref}} */
-    json_t *msg_pending;  /* message id -> ack deadline (s): unacknowledged, ack required */
+    uint8_t audit_pk[32], audit_sk[64]; /* the service's Ed25519 key: signs the audit head */
+    json_t *msg_pending;       /* message id -> ack deadline (s): unacknowledged, ack required */
     char conformance_next[64]; /* the track the next conformance slice starts at */
     /* group commit (commit.c): commits are numbered under lock, synced under sync_lock */
     pthread_mutex_t sync_lock;

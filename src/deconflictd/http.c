@@ -17,6 +17,7 @@
 #include <string.h>
 #include <arpa/inet.h>
 
+#include "audit_api.h"
 #include "commit.h"
 #include "daemon.h"
 #include "live.h"
@@ -419,6 +420,7 @@ static const char *const routes[][2] = {
     {"GET", "/v1/messages/{id}"},
     {"POST", "/v1/messages/{id}/ack"},
     {"GET", "/v1/tracks"},
+    {"GET", "/v1/audit"},
 };
 
 void dd_http_print_routes(FILE *out)
@@ -580,6 +582,11 @@ static enum MHD_Result route(struct MHD_Connection *c, request_t *rq, const char
         dd_write_unlock(svc);
         json_decref(body);
         if (routed) return with_result(c, rq, rc, out, &pb, n == 2 && post ? 201 : 200);
+    } else if (strcmp(seg[1], "audit") == 0 && n == 2 && get) {
+        rc = dd_audit_page(
+            svc, rq->party, MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "after"),
+            MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "limit"), &out, &pb);
+        return with_result(c, rq, rc, out, &pb, 200);
     } else if (strcmp(seg[1], "events") == 0 && n == 2 && get) {
         return open_stream(c, rq);
     } else if (strcmp(seg[1], "positions") == 0 && n == 2 && post) {

@@ -371,7 +371,7 @@ static void write_conflict(dd_service_t *svc, const char *cid, const char *id1, 
     char *ta = json_dumps(va, JSON_COMPACT | JSON_REAL_PRECISION(12));
     char *tb = json_dumps(vb, JSON_COMPACT | JSON_REAL_PRECISION(12));
     int64_t pa = party_of(id1), pb = party_of(id2);
-    dc_doc_t doc = {"conflict", cid, pa, pb, ta, tb, state, now};
+    dc_doc_t doc = {"conflict", cid, pa, pb, ta, tb, state, now, 0};
     if (ta && tb && dc_store_doc_put(svc->store, &doc) == DC_OK) {
         dd_event(svc, pa, type, va);
         dd_event(svc, pb, type, vb);
@@ -450,7 +450,7 @@ static void write_conformance(dd_service_t *svc, const char *cid, const char *ki
                            : NULL;
     char *ta = json_dumps(va, JSON_COMPACT | JSON_REAL_PRECISION(12));
     char *tb = vb ? json_dumps(vb, JSON_COMPACT | JSON_REAL_PRECISION(12)) : NULL;
-    dc_doc_t doc = {"conflict", cid, tp, intrusion ? op_party : 0, ta, tb, state, now};
+    dc_doc_t doc = {"conflict", cid, tp, intrusion ? op_party : 0, ta, tb, state, now, 0};
     if (ta && (!vb || tb) && dc_store_doc_put(svc->store, &doc) == DC_OK) {
         dd_event(svc, tp, type, va);
         if (vb) dd_event(svc, op_party, type, vb);

@@ -45,13 +45,14 @@ static void all_parties(const dc_party_t *p, void *ctx)
     if (p->id != a->except && !p->disabled && a->n < 256) a->ids[a->n++] = p->id;
 }
 
-/* Writes both views of message doc (sender a, recipient b) and its state. */
+/* Writes both views of message doc (sender a, recipient b) and its state; actor: who caused
+ * it (0: the service). */
 static dc_err_t put_message(dd_service_t *svc, const char *id, int64_t a, int64_t b, json_t *va,
-                            json_t *vb)
+                            json_t *vb, int64_t actor)
 {
     char *ta = dump(va), *tb = dump(vb);
     const char *state = json_string_value(json_object_get(va, "state"));
-    dc_doc_t doc = {"message", id, a, b, ta, tb, state ? state : "sent", dd_now_s()};
+    dc_doc_t doc = {"message", id, a, b, ta, tb, state ? state : "sent", dd_now_s(), actor};
     dc_err_t rc = ta && tb ? dc_store_doc_put(svc->store, &doc) : DC_ERR_NOMEM;
     free(ta), free(tb);
     return rc;
@@ -238,7 +239,7 @@ dc_err_t dd_message_send(dd_service_t *svc, int64_t party, json_t *body, json_t 
         json_object_set(va, "references", refs_sender);
         json_object_set_new(vb, "from", json_string(sender_name));
         json_object_set(vb, "references", refs_recipient);
-        rc = put_message(svc, id, party, rcpt.ids[i], va, vb);
+        rc = put_message(svc, id, party, rcpt.ids[i], va, vb, party);
         if (rc == DC_OK) rc = dd_event(svc, rcpt.ids[i], "message.new", vb);
         if (rc == DC_OK && ack_required) note_pending(svc, id, now + deadline_s);
         json_array_append_new(sent, va);
@@ -272,7 +273,8 @@ static dc_err_t deliver(dd_service_t *svc, int64_t party, const char *id)
         set_both(va, vb, "state", json_string("delivered"));
         set_both(va, vb, "delivered_at", json_string(t));
         set_both(va, vb, "updated", json_string(t));
-        rc = va && vb ? put_message(svc, id, doc.party_a, doc.party_b, va, vb) : DC_ERR_NOMEM;
+        rc =
+            va && vb ? put_message(svc, id, doc.party_a, doc.party_b, va, vb, party) : DC_ERR_NOMEM;
         if (rc == DC_OK) rc = dd_event(svc, doc.party_a, "message.delivered", va);
         json_decref(va), json_decref(vb);
     }
@@ -391,7 +393,7 @@ dc_err_t dd_message_ack(dd_service_t *svc, int64_t party, const char *id, json_t
     set_both(va, vb, "updated", json_string(t));
     if (reply) set_both(va, vb, "reply_text", json_incref(reply));
     dc_err_t rc = dd_tx_begin(svc);
-    if (rc == DC_OK) rc = put_message(svc, id, sender, party, va, vb);
+    if (rc == DC_OK) rc = put_message(svc, id, sender, party, va, vb, party);
     if (rc == DC_OK) rc = dd_event(svc, sender, "message.acked", va);
     if (rc == DC_OK)
         rc = dd_tx_end(svc);
@@ -473,7 +475,7 @@ void dd_message_escalate(dd_service_t *svc, double now)
         set_both(va, vb, "escalated_at", json_string(time_text(now, t)));
         set_both(va, vb, "ack_due", json_string(time_text(now + step, due)));
         set_both(va, vb, "updated", json_string(t));
-        if (put_message(svc, id, a, b, va, vb) == DC_OK) {
+        if (put_message(svc, id, a, b, va, vb, 0) == DC_OK) {
             dd_event(svc, b, "message.escalated", vb);
             dd_event(svc, a, "message.escalated", va);
         }

@@ -110,6 +110,10 @@ bool dd_service_open(dd_service_t *svc, const dd_config_t *cfg, char *err, size_
         snprintf(err, len, "restoring from the store: %s", dc_store_last_error(svc->store));
         return false;
     }
+    if (dc_store_audit_key(svc->store, svc->audit_pk, svc->audit_sk) != DC_OK) {
+        snprintf(err, len, "the audit key: %s", dc_store_last_error(svc->store));
+        return false;
+    }
     if (!dd_messages_open(svc)) {
         snprintf(err, len, "restoring messages: %s", dc_store_last_error(svc->store));
         return false;
@@ -130,6 +134,7 @@ void dd_service_close(dd_service_t *svc)
     json_decref(svc->op_conflicts);
     json_decref(svc->party_names);
     json_decref(svc->msg_pending);
+    sodium_memzero(svc->audit_sk, sizeof(svc->audit_sk));
     dc_strategic_free(svc->strategic);
     char err[256];
     if (svc->store && dc_store_sync(svc->store, err, sizeof(err)) != DC_OK)
@@ -266,7 +271,7 @@ static json_t *put_operation(dd_service_t *svc, int64_t party, const char *id, c
         *rc = DC_ERR_NOMEM;
         return NULL;
     }
-    dc_doc_t doc = {"operation", id, party, 0, text, NULL, dc_op_state_name(state), now};
+    dc_doc_t doc = {"operation", id, party, 0, text, NULL, dc_op_state_name(state), now, party};
     *rc = dc_store_doc_put(svc->store, &doc);
     if (*rc == DC_OK) *rc = event_text(svc, party, event_type, text);
     free(text);
@@ -355,7 +360,7 @@ static dc_err_t put_strategic_conflict(dd_service_t *svc, int64_t party, const c
     char *ta = json_dumps(va, JSON_COMPACT | JSON_REAL_PRECISION(12)),
          *tb = json_dumps(vb, JSON_COMPACT | JSON_REAL_PRECISION(12));
     /* Each side sees the other operation by its engine reference, never by its id. */
-    dc_doc_t doc = {"conflict", id, party, other->party, ta, tb, "open", now};
+    dc_doc_t doc = {"conflict", id, party, other->party, ta, tb, "open", now, party};
     dc_err_t rc = ta && tb ? dc_store_doc_put(svc->store, &doc) : DC_ERR_NOMEM;
     const char *type = existed ? "conflict.update" : "conflict.new";
     if (rc == DC_OK) rc = dd_event(svc, party, type, va);
@@ -483,8 +488,9 @@ static char *with_state(const char *view, const char *state, json_t **as_json)
     return text;
 }
 
-/* Marks conflict cid resolved for both parties, with their events, if it is open. */
-static dc_err_t resolve_conflict(dd_service_t *svc, const char *cid)
+/* Marks conflict cid resolved for both parties, with their events, if it is open; actor: the
+ * party whose change resolves it. */
+static dc_err_t resolve_conflict(dd_service_t *svc, const char *cid, int64_t actor)
 {
     dc_doc_t doc;
     if (dc_store_doc_fetch(svc->store, "conflict", cid, &doc) != DC_OK) return DC_OK;
@@ -493,8 +499,8 @@ static dc_err_t resolve_conflict(dd_service_t *svc, const char *cid)
         json_t *ja = NULL, *jb = NULL;
         char *ta = with_state(doc.view_a, "resolved", &ja);
         char *tb = with_state(doc.view_b ? doc.view_b : "{}", "resolved", &jb);
-        dc_doc_t upd = {"conflict", doc.id, doc.party_a, doc.party_b,
-                        ta,         tb,     "resolved",  dd_now_s()};
+        dc_doc_t upd = {"conflict", doc.id,     doc.party_a, doc.party_b, ta,
+                        tb,         "resolved", dd_now_s(),  actor};
         rc = ta && tb ? dc_store_doc_put(svc->store, &upd) : DC_ERR_NOMEM;
         if (rc == DC_OK) rc = dd_event(svc, doc.party_a, "conflict.resolved", ja);
         if (rc == DC_OK) rc = dd_event(svc, doc.party_b, "conflict.resolved", jb);
@@ -508,7 +514,8 @@ static dc_err_t resolve_conflict(dd_service_t *svc, const char *cid)
 
 /* Resolves every open conflict of operation op_id except those listed in keep (conflict views
  * with an "id"; NULL keeps none). */
-static dc_err_t resolve_conflicts_of(dd_service_t *svc, const char *op_id, json_t *keep)
+static dc_err_t resolve_conflicts_of(dd_service_t *svc, const char *op_id, json_t *keep,
+                                     int64_t actor)
 {
     json_t *list = json_object_get(svc->op_conflicts, op_id);
     size_t i, j;
@@ -518,7 +525,7 @@ static dc_err_t resolve_conflicts_of(dd_service_t *svc, const char *op_id, json_
     {
         bool kept = false;
         json_array_foreach(keep, j, k) kept |= json_equal(json_object_get(k, "id"), cid);
-        if (!kept && rc == DC_OK) rc = resolve_conflict(svc, json_string_value(cid));
+        if (!kept && rc == DC_OK) rc = resolve_conflict(svc, json_string_value(cid), actor);
     }
     return rc;
 }
@@ -561,7 +568,7 @@ dc_err_t dd_operation_set_state(dd_service_t *svc, int64_t party, const char *id
                            json_integer_value(json_object_get(v, "priority")), (uint64_t)version,
                            json_object_get(v, "volumes"), created, json_object_get(v, "changes"),
                            "operation.state", &rc);
-    if (rc == DC_OK && !dc_op_state_is_live(to)) rc = resolve_conflicts_of(svc, id, NULL);
+    if (rc == DC_OK && !dc_op_state_is_live(to)) rc = resolve_conflicts_of(svc, id, NULL, party);
     if (rc == DC_OK) {
         note_op(svc, id, party, dc_op_state_name(to));
         rc = dd_tx_end(svc);
@@ -659,7 +666,7 @@ dc_err_t dd_operation_update(dd_service_t *svc, int64_t party, const char *id, j
         nv = put_operation(svc, party, id, ref, state, new_prio, (uint64_t)cur_version + 1,
                            new_vols, created, all, "operation.updated", &rc);
     if (rc == DC_OK) rc = record_conflicts(svc, party, id, ref, &res, conflicts);
-    if (rc == DC_OK) rc = resolve_conflicts_of(svc, id, conflicts);
+    if (rc == DC_OK) rc = resolve_conflicts_of(svc, id, conflicts, party);
     if (rc == DC_OK)
         rc = dd_tx_end(svc);
     else
@@ -719,6 +726,7 @@ dc_err_t dd_conflict_put_view(dd_service_t *svc, const char *id, int64_t party, 
     if (text) {
         dc_doc_t upd = doc;
         upd.updated_s = dd_now_s();
+        upd.actor = party;
         if (doc.party_a == party)
             upd.view_a = text;
         else

@@ -92,7 +92,7 @@ static void test_docs_events_idempotency(void **state)
 {
     (void)state;
     dc_store_t *st = open_store();
-    dc_doc_t d = {"conflict", "c1", 1, 2, "{\"for\":\"a\"}", "{\"for\":\"b\"}", "open", 5};
+    dc_doc_t d = {"conflict", "c1", 1, 2, "{\"for\":\"a\"}", "{\"for\":\"b\"}", "open", 5, 0};
     assert_int_equal(dc_store_doc_put(st, &d), DC_OK);
     d.state = "resolved"; /* replaces */
     assert_int_equal(dc_store_doc_put(st, &d), DC_OK);
