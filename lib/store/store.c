@@ -82,7 +82,7 @@ static const char *const migrations[] = {
     "  seq INTEGER NOT NULL,"
     "  party INTEGER NOT NULL,"
     "  view TEXT NOT NULL,"
-    "  PRIMARY KEY(party, seq));"
+    "  PRIMARY KEY(party, seq)) WITHOUT ROWID;"
     "CREATE TABLE keys("
     "  name TEXT PRIMARY KEY,"
     "  public BLOB NOT NULL,"

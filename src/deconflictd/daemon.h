@@ -61,6 +61,10 @@ typedef struct dd_service {
     pthread_mutex_t lock;
     pthread_cond_t events_cond; /* broadcast on every appended event and on shutdown */
     dc_store_t *store;
+    /* Tokens are checked on a connection of their own, so authenticating a request never
+     * waits for the service lock (parties change only through the CLI, another connection). */
+    dc_store_t *auth_store;
+    pthread_mutex_t auth_lock;
     dc_strategic_t *strategic;
     dc_tactical_t *tactical;           /* every track, en-route/terminal minima */
     dc_tactical_t *tactical_high;      /* tracks near or above FL410, high minima */

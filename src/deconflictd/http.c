@@ -107,9 +107,9 @@ static bool authenticate(dd_service_t *svc, struct MHD_Connection *c, request_t 
     const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
     if (!h || strncmp(h, "Bearer ", 7) != 0) return false;
     dc_party_t p;
-    pthread_mutex_lock(&svc->lock);
-    dc_err_t rc = dc_store_party_by_token(svc->store, h + 7, &p);
-    pthread_mutex_unlock(&svc->lock);
+    pthread_mutex_lock(&svc->auth_lock);
+    dc_err_t rc = dc_store_party_by_token(svc->auth_store, h + 7, &p);
+    pthread_mutex_unlock(&svc->auth_lock);
     if (rc != DC_OK) return false;
     rq->party = p.id;
     snprintf(rq->party_name, sizeof(rq->party_name), "%s", p.name);
@@ -516,19 +516,27 @@ static enum MHD_Result route(struct MHD_Connection *c, request_t *rq, const char
                                "Idempotency-Key: 1-200 characters");
             json_t *body = parse_body(rq, &pb);
             if (!body) return send_problem(c, rq, &pb);
+            dd_new_operation_t prepared;
+            rc = dd_operation_prepare(rq->party, body, &prepared, &pb);
+            if (rc != DC_OK) {
+                json_decref(body);
+                return send_problem(c, rq, &pb);
+            }
             dd_write_lock(svc);
             int status;
             char *stored;
             if (key && dc_store_idem_get(svc->store, rq->party, key, &status, &stored) == DC_OK) {
                 dd_write_unlock(svc);
+                dd_operation_prepared_clear(&prepared);
                 json_decref(body);
                 enum MHD_Result ok =
                     send_text(c, rq, status, "application/json", stored, strlen(stored));
                 free(stored);
                 return ok;
             }
-            rc = dd_operation_create(svc, rq->party, body, key, &out, &pb);
+            rc = dd_operation_create(svc, rq->party, &prepared, key, &out, &pb);
             dd_write_unlock(svc);
+            dd_operation_prepared_clear(&prepared);
             json_decref(body);
             return with_result(c, rq, rc, out, &pb, 201);
         }

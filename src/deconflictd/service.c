@@ -96,6 +96,9 @@ bool dd_service_open(dd_service_t *svc, const dd_config_t *cfg, char *err, size_
     svc->hysteresis_s = cfg->hysteresis_s;
     svc->store = dc_store_open(cfg->data_dir, err, len);
     if (!svc->store) return false;
+    pthread_mutex_init(&svc->auth_lock, NULL);
+    svc->auth_store = dc_store_open(cfg->data_dir, err, len);
+    if (!svc->auth_store) return false;
     svc->strategic = dc_strategic_new(NULL);
     if (!svc->strategic) {
         snprintf(err, len, "out of memory");
@@ -140,6 +143,8 @@ void dd_service_close(dd_service_t *svc)
     if (svc->store && dc_store_sync(svc->store, err, sizeof(err)) != DC_OK)
         fprintf(stderr, "deconflictd: %s\n", err);
     dc_store_close(svc->store);
+    dc_store_close(svc->auth_store);
+    pthread_mutex_destroy(&svc->auth_lock);
     pthread_cond_destroy(&svc->sync_cond);
     pthread_mutex_destroy(&svc->sync_lock);
     pthread_cond_destroy(&svc->events_cond);
@@ -407,9 +412,9 @@ static dc_err_t record_conflicts(dd_service_t *svc, int64_t party, const char *o
     return rc;
 }
 
-dc_err_t dd_operation_create(dd_service_t *svc, int64_t party, json_t *body, const char *idem_key,
-                             json_t **out, dd_problem_t *pb)
+dc_err_t dd_operation_prepare(int64_t party, json_t *body, dd_new_operation_t *n, dd_problem_t *pb)
 {
+    memset(n, 0, sizeof(*n));
     json_t *vols = json_object_get(body, "volumes");
     json_t *prio = json_object_get(body, "priority");
     json_t *st = json_object_get(body, "state");
@@ -418,23 +423,39 @@ dc_err_t dd_operation_create(dd_service_t *svc, int64_t party, json_t *body, con
                           "volumes: expected an array of Volume4D");
     if (prio && !json_is_integer(prio))
         return dd_problem(pb, 400, "invalid_argument", "priority", "priority: expected an integer");
-    dc_op_state_t state = DC_OP_PLANNED;
-    if (st && (!json_is_string(st) || dc_op_state_parse(json_string_value(st), &state) != DC_OK ||
-               (state != DC_OP_PLANNED && state != DC_OP_ACTIVE)))
+    n->state = DC_OP_PLANNED;
+    if (st &&
+        (!json_is_string(st) || dc_op_state_parse(json_string_value(st), &n->state) != DC_OK ||
+         (n->state != DC_OP_PLANNED && n->state != DC_OP_ACTIVE)))
         return dd_problem(pb, 400, "invalid_argument", "state",
                           "state: a new operation is 'planned' or 'active'");
-    char id[DC_STRATEGIC_ID_MAX], ref[DC_STRATEGIC_ID_MAX];
-    dd_random_id("op_", id, sizeof(id));
-    dd_random_id("ref_", ref, sizeof(ref));
-    json_int_t priority = prio ? json_integer_value(prio) : 0;
-    dc_operation_t op;
+    dd_random_id("op_", n->id, sizeof(n->id));
+    dd_random_id("ref_", n->ref, sizeof(n->ref));
+    n->priority = prio ? json_integer_value(prio) : 0;
+    n->volumes = vols;
     dc_strategic_error_t err;
-    dc_err_t rc = engine_operation(party, id, ref, priority, vols, &op, &err);
+    dc_err_t rc = engine_operation(party, n->id, n->ref, n->priority, vols, &n->op, &err);
     if (rc != DC_OK) return volume_problem(pb, rc, &err);
-    op.state = state;
+    n->op.state = n->state;
+    n->ready = true;
+    return DC_OK;
+}
+
+void dd_operation_prepared_clear(dd_new_operation_t *n)
+{
+    if (n->ready) dc_operation_clear(&n->op);
+    n->ready = false;
+}
+
+dc_err_t dd_operation_create(dd_service_t *svc, int64_t party, dd_new_operation_t *n,
+                             const char *idem_key, json_t **out, dd_problem_t *pb)
+{
+    const char *id = n->id, *ref = n->ref;
+    dc_op_state_t state = n->state;
+    json_int_t priority = n->priority;
+    json_t *vols = n->volumes;
     dc_strategic_result_t res;
-    rc = dc_strategic_file(svc->strategic, &op, &res);
-    dc_operation_clear(&op);
+    dc_err_t rc = dc_strategic_file(svc->strategic, &n->op, &res);
     if (rc != DC_OK) {
         return dd_problem(pb, dc_err_http_status(rc), dc_err_code(rc), "volumes",
                           "the operation could not be filed: %s", dc_strerror(rc));

@@ -34,9 +34,25 @@ const char *dd_operation_state(dd_service_t *svc, const char *id, int64_t *party
 /* The engine operation stored in an operation view. */
 dc_err_t dd_operation_from_view(json_t *view, int64_t party, dc_operation_t *op);
 
-/* POST /v1/operations; with idem_key, the answer is stored under it in the same section. */
-dc_err_t dd_operation_create(dd_service_t *svc, int64_t party, json_t *body, const char *idem_key,
-                             json_t **out, dd_problem_t *pb);
+/* A new operation checked and converted for the engine, before the service lock is taken:
+ * parsing and validating volumes is a large share of a filing and needs no shared state. */
+typedef struct dd_new_operation {
+    char id[DC_STRATEGIC_ID_MAX], ref[DC_STRATEGIC_ID_MAX];
+    dc_op_state_t state;
+    json_int_t priority;
+    json_t *volumes; /* borrowed from the request body */
+    dc_operation_t op;
+    bool ready;
+} dd_new_operation_t;
+
+/* POST /v1/operations, first half (no lock): the body's fields and volumes. */
+dc_err_t dd_operation_prepare(int64_t party, json_t *body, dd_new_operation_t *n, dd_problem_t *pb);
+void dd_operation_prepared_clear(dd_new_operation_t *n);
+
+/* Second half (lock held): files it, stores it with its conflicts; with idem_key, the answer
+ * is stored under it in the same transaction. */
+dc_err_t dd_operation_create(dd_service_t *svc, int64_t party, dd_new_operation_t *n,
+                             const char *idem_key, json_t **out, dd_problem_t *pb);
 /* PUT /v1/operations/{id}: body {version, volumes?, priority?}; 409 stale_version lists the
  * changes since the caller's version. */
 dc_err_t dd_operation_update(dd_service_t *svc, int64_t party, const char *id, json_t *body,
