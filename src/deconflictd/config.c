@@ -22,6 +22,7 @@ void dd_config_default(dd_config_t *cfg)
     cfg->m_of_n = 2;
     cfg->hysteresis_s = 5;
     cfg->conformance_s = 5;
+    cfg->conflict_ack_s = 120;
     cfg->enroute = (dd_minima_t){5, 1000};
     cfg->terminal = (dd_minima_t){3, 1000};
     cfg->high = (dd_minima_t){5, 2000};
@@ -102,6 +103,9 @@ bool dd_config_set(dd_config_t *cfg, const char *key, const char *value, char *e
     } else if (strcmp(key, "conformance_s") == 0) {
         if (!parse_size(value, 1, 3600, &n)) goto bad;
         cfg->conformance_s = (double)n;
+    } else if (strcmp(key, "conflict_ack_s") == 0) {
+        if (!parse_size(value, 1, 86400, &n)) goto bad;
+        cfg->conflict_ack_s = (double)n;
     } else if (strcmp(key, "enroute_minima") == 0) {
         if (!parse_minima(value, &cfg->enroute)) goto bad;
     } else if (strcmp(key, "terminal_minima") == 0) {

@@ -35,6 +35,7 @@ typedef struct dd_config {
     int m_of_n;               /* raise after this many of the last 4 passes in conflict (2) */
     double hysteresis_s;      /* resolve after clear for this long (default 5) */
     double conformance_s;     /* each track checked against operations once per this (5) */
+    double conflict_ack_s;    /* each party acknowledges a conflict within this (120) */
     dd_minima_t enroute, terminal, high; /* 5/1000, 3/1000, 5/2000 */
     double high_above_ft;                /* FL410: 41000 */
     struct {
@@ -77,7 +78,13 @@ typedef struct dd_service {
     json_t *party_names;  /* "<party id>" -> name, filled on first need */
     json_t *conformance;  /* track -> {op id or "own:<op id>" -> {cid, party, ref}} */
     uint8_t audit_pk[32], audit_sk[64]; /* the service's Ed25519 key: signs the audit head */
-    json_t *msg_pending;       /* message id -> ack deadline (s): unacknowledged, ack required */
+    json_t *msg_pending;
+    json_t *ack_pending;
+        /* conflict id -> {"<party>": ack deadline (s)}: alerts not yet acked */ /* message id ->
+                                                                                    ack deadline
+                                                                                    (s):
+                                                                                    unacknowledged,
+                                                                                    ack required */
     char conformance_next[64]; /* the track the next conformance slice starts at */
     /* group commit (commit.c): commits are numbered under lock, synced under sync_lock */
     pthread_mutex_t sync_lock;

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "acks.h"
 #include "commit.h"
 #include "deconflict/tactical.h"
 #include "deconflict/timefmt.h"
@@ -375,6 +376,7 @@ static void write_conflict(dd_service_t *svc, const char *cid, const char *id1, 
     if (ta && tb && dc_store_doc_put(svc->store, &doc) == DC_OK) {
         dd_event(svc, pa, type, va);
         dd_event(svc, pb, type, vb);
+        if (strcmp(type, "conflict.new") == 0) dd_acks_expect(svc, cid, pa, pb, now);
     }
     free(ta), free(tb);
     json_decref(va), json_decref(vb);
@@ -454,7 +456,10 @@ static void write_conformance(dd_service_t *svc, const char *cid, const char *ki
     if (ta && (!vb || tb) && dc_store_doc_put(svc->store, &doc) == DC_OK) {
         dd_event(svc, tp, type, va);
         if (vb) dd_event(svc, op_party, type, vb);
-        if (strcmp(type, "conflict.new") == 0) svc->open_conflicts++;
+        if (strcmp(type, "conflict.new") == 0) {
+            svc->open_conflicts++;
+            dd_acks_expect(svc, cid, tp, intrusion ? op_party : 0, now);
+        }
         if (strcmp(type, "conflict.resolved") == 0 && svc->open_conflicts) svc->open_conflicts--;
     }
     free(ta), free(tb);
@@ -718,6 +723,7 @@ static void detect_once(dd_service_t *svc, double now)
     json_decref(seen);
     conformance_slice(svc, now);
     dd_message_escalate(svc, now);
+    dd_acks_escalate(svc, now);
     svc->live_tracks = snap->stats.live;
     svc->passes_total++;
     svc->last_pass_ms = (dd_now_s() - t0) * 1e3;

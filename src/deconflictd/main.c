@@ -39,6 +39,8 @@ static void usage(FILE *out)
           "  --hysteresis-s S       resolve it after S seconds clear (default 5)\n"
           "  --conformance-s S      check each track against the operations every S seconds\n"
           "                         (intrusions, nonconformance; default 5)\n"
+          "  --conflict-ack-s S     each party acknowledges a conflict within S seconds, else\n"
+          "                         it is escalated (conflict.escalated; default 120)\n"
           "  --enroute-minima H,V   separation minima NM,ft en route (default 5,1000)\n"
           "  --terminal-minima H,V  ... when both aircraft are in a terminal area (3,1000)\n"
           "  --high-minima H,V      ... when either is above --high-above-ft (5,2000; 41000)\n"
@@ -50,7 +52,8 @@ static void usage(FILE *out)
           "  --help                 this text\n"
           "\n"
           "Config keys: data, listen, max_body_bytes, max_streams_per_party, keepalive_s,\n"
-          "period_ms, m_of_4, hysteresis_s, conformance_s, enroute_minima, terminal_minima,\n"
+          "period_ms, m_of_4, hysteresis_s, conformance_s, conflict_ack_s, enroute_minima,\n"
+          "terminal_minima, "
           "high_minima, high_above_ft, terminal_area (repeatable), rate_limit_rps, "
           "rate_limit_burst, quiet "
           "(true/false). "
@@ -96,6 +99,7 @@ int main(int argc, char **argv)
                  {"--m-of-4", "m_of_4"},
                  {"--hysteresis-s", "hysteresis_s"},
                  {"--conformance-s", "conformance_s"},
+                 {"--conflict-ack-s", "conflict_ack_s"},
                  {"--enroute-minima", "enroute_minima"},
                  {"--terminal-minima", "terminal_minima"},
                  {"--high-minima", "high_minima"},

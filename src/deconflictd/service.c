@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "acks.h"
 #include "commit.h"
 #include "messages.h"
 #include "deconflict/timefmt.h"
@@ -117,7 +118,7 @@ bool dd_service_open(dd_service_t *svc, const dd_config_t *cfg, char *err, size_
         snprintf(err, len, "the audit key: %s", dc_store_last_error(svc->store));
         return false;
     }
-    if (!dd_messages_open(svc)) {
+    if (!dd_messages_open(svc) || !dd_acks_open(svc)) {
         snprintf(err, len, "restoring messages: %s", dc_store_last_error(svc->store));
         return false;
     }
@@ -137,6 +138,7 @@ void dd_service_close(dd_service_t *svc)
     json_decref(svc->op_conflicts);
     json_decref(svc->party_names);
     json_decref(svc->msg_pending);
+    json_decref(svc->ack_pending);
     sodium_memzero(svc->audit_sk, sizeof(svc->audit_sk));
     dc_strategic_free(svc->strategic);
     char err[256];
@@ -371,6 +373,7 @@ static dc_err_t put_strategic_conflict(dd_service_t *svc, int64_t party, const c
     if (rc == DC_OK) rc = dd_event(svc, party, type, va);
     if (rc == DC_OK) rc = dd_event(svc, other->party, type, vb);
     if (rc == DC_OK && !existed) {
+        dd_acks_expect(svc, id, party, other->party, now);
         svc->open_conflicts++;
         note_conflict_of(svc, op_id, id);
         note_conflict_of(svc, other->id, id);
@@ -724,6 +727,7 @@ dc_err_t dd_conflict_ack(dd_service_t *svc, int64_t party, const char *id, json_
     dc_err_t rc = dd_tx_begin(svc);
     if (rc == DC_OK) rc = dd_conflict_put_view(svc, id, party, v);
     if (rc == DC_OK) rc = dd_event(svc, party, "conflict.acked", v);
+    if (rc == DC_OK) dd_acks_done(svc, id, party);
     if (rc == DC_OK)
         rc = dd_tx_end(svc);
     else

@@ -26,7 +26,8 @@ def main():
     data = tempfile.mkdtemp(prefix="dc_hotline_")
     try:
         ta, tb, tc = (td.add_party(data, n) for n in ("alpha", "bravo", "charlie"))
-        d = Daemon(data, extra=("--period-ms", "200"))
+        extra = ("--period-ms", "200", "--conflict-ack-s", "2")
+        d = Daemon(data, extra=extra)
         sa, sb, sc = Stream(d, ta), Stream(d, tb), Stream(d, tc)
         s, op, _ = d.request("POST", "/v1/operations", ta, {"volumes": [td.volume(10, 10, 1000)]})
         check(s == 201, "alpha has an operation to refer to")
@@ -100,7 +101,26 @@ def main():
         check(s == 200 and again["acknowledged_at"] == pb["acknowledged_at"] and "second" not in json.dumps(again),
               "a second acknowledgement keeps the first")
 
+        # ---- conflict alerts need an acknowledgement from each party ----
+        s, opb, _ = d.request("POST", "/v1/operations", tb, {"volumes": [td.volume(10, 10.01, 1000)]})
+        cid = opb["conflicts"][0]["id"]
+        s, _, _ = d.request("POST", f"/v1/conflicts/{cid}/ack", tb)
+        check(s == 200, "a strategic conflict between alpha and bravo; bravo acknowledges at once")
+        ea = sa.wait_where("conflict.escalated", lambda v: v["id"] == cid and "unacknowledged_by" not in v, timeout=6)
+        eb = sb.wait_where("conflict.escalated", lambda v: v["id"] == cid, timeout=6)
+        check(ea["escalations"] == 1 and ea["ack_due"] and eb["unacknowledged_by"] == "alpha",
+              "alpha did not acknowledge in 2 s: escalated to alpha, and bravo told whose ack is missing")
+        check(not any(e[1] == "conflict.escalated" and e[2]["id"] == cid and "unacknowledged_by" not in e[2]
+                      for e in sb.events), "bravo, who acknowledged, is not escalated itself")
+        d.request("POST", f"/v1/conflicts/{cid}/ack", ta)
+        n_esc = len([e for e in sa.events if e[1] == "conflict.escalated"])
+        time.sleep(2.6)
+        check(len([e for e in sa.events if e[1] == "conflict.escalated"]) == n_esc,
+              "acknowledged by both: no more escalation")
+
         # ---- broadcast, and delivery by fetching the in box ----
+        check(not any(e[1].startswith(("message.", "conflict.")) for e in sc.events),
+              "charlie's stream carried nothing of alpha's and bravo's messages and conflicts")
         sc.close()
         s, body, _ = d.request("POST", "/v1/messages", ta, {"to": "*", "category": "suspension",
                                                            "priority": "flash", "fields": {"reason": "exercise"}})
@@ -130,13 +150,17 @@ def main():
                                                            "fields": {"text": "radio check"},
                                                            "ack_required": True, "ack_deadline_s": 3})
         m2 = body["messages"][0]
+        s, opb2, _ = d.request("POST", "/v1/operations", tb, {"volumes": [td.volume(10, 10.005, 1000)]})
+        cid2 = opb2["conflicts"][0]["id"]
         sa.close(), sb.close()
         d.stop(signal.SIGKILL)
-        d = Daemon(data, extra=("--period-ms", "200"))
+        d = Daemon(data, extra=extra)
         sb2 = Stream(d, tb, last_id=0)
         sb2.wait_where("message.new", lambda v: v["id"] == m2["id"])
         e2 = sb2.wait_where("message.escalated", lambda v: v["id"] == m2["id"], timeout=8)
         check(e2["priority"] == "urgent", "after kill -9 the unacknowledged message still escalates")
+        sb2.wait_where("conflict.escalated", lambda v: v["id"] == cid2 and "unacknowledged_by" not in v, timeout=8)
+        check(True, "and so does the unacknowledged conflict")
         s, got, _ = d.request("GET", f"/v1/messages/{m['id']}", ta)
         check(got["state"] == "acknowledged" and got["reply_text"] == "Принято, uniform 12",
               "the acknowledgement and reply survived kill -9")
