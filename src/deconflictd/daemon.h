@@ -80,11 +80,11 @@ typedef struct dd_service {
     uint8_t audit_pk[32], audit_sk[64]; /* the service's Ed25519 key: signs the audit head */
     json_t *msg_pending;
     json_t *ack_pending;
-        /* conflict id -> {"<party>": ack deadline (s)}: alerts not yet acked */ /* message id ->
-                                                                                    ack deadline
-                                                                                    (s):
-                                                                                    unacknowledged,
-                                                                                    ack required */
+    /* conflict id -> {"<party>": ack deadline (s)}: alerts not yet acked */ /* message id ->
+                                                                                ack deadline
+                                                                                (s):
+                                                                                unacknowledged,
+                                                                                ack required */
     char conformance_next[64]; /* the track the next conformance slice starts at */
     /* group commit (commit.c): commits are numbered under lock, synced under sync_lock */
     pthread_mutex_t sync_lock;
