@@ -235,8 +235,10 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
             pthread_mutex_unlock(&svc->lock);
             return MHD_CONTENT_READER_END_OF_STREAM;
         }
-        dc_store_event_since(svc->store, s->party, s->last_seq, svc->durable_seq, 256,
-                             stream_append, s, &s->last_seq);
+        /* A suspended party's streams pause; they resume where they stopped. */
+        if (!dd_channel_suspended(svc, s->party))
+            dc_store_event_since(svc->store, s->party, s->last_seq, svc->durable_seq, 256,
+                                 stream_append, s, &s->last_seq);
         if (s->pending_len == 0) {
             double now = dd_now_s();
             if (now - s->last_write_s >= svc->cfg.keepalive_s) {

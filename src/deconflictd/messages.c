@@ -122,6 +122,75 @@ static bool check_references(dd_service_t *svc, int64_t party, json_t *refs, jso
     return true;
 }
 
+/* ---- the channel's degraded mode ----
+ * A party that sends a `suspension` message suspends its side of the channel: what is sent to
+ * it meanwhile is recorded as usual (messages "queued", their senders told the recipient is
+ * suspended; alerts and every other event in its event log), but its event streams pause.
+ * Its `resumption` message lifts that: the streams go on from where they paused, so everything
+ * arrives, in order, and queued messages become "sent". The state is a document ("channel",
+ * one per party), so it survives restarts and is in the audit trail. */
+
+bool dd_channel_suspended(dd_service_t *svc, int64_t party)
+{
+    char k[24];
+    snprintf(k, sizeof(k), "%lld", (long long)party);
+    return json_object_get(svc->suspended, k) != NULL;
+}
+
+static void collect_queued(const char *id, const char *view, void *ctx)
+{
+    json_t *v = json_loads(view, 0, NULL);
+    if (v && json_object_get(v, "from")) json_array_append_new(ctx, json_string(id));
+    json_decref(v);
+}
+
+static dc_err_t set_channel(dd_service_t *svc, int64_t party, bool suspend, double now)
+{
+    char k[24], t[DC_TIME_RFC3339_MAX];
+    snprintf(k, sizeof(k), "%lld", (long long)party);
+    json_t *view = json_pack("{s:s, s:s}", "state", suspend ? "suspended" : "active", "since",
+                             time_text(now, t));
+    char *text = dump(view);
+    json_decref(view);
+    dc_doc_t doc = {"channel", k,    party, 0, text, NULL, suspend ? "suspended" : "active",
+                    now,       party};
+    dc_err_t rc = text ? dc_store_doc_put(svc->store, &doc) : DC_ERR_NOMEM;
+    free(text);
+    if (rc != DC_OK) return rc;
+    if (suspend) {
+        json_object_set_new(svc->suspended, k, json_real(now));
+        return DC_OK;
+    }
+    json_object_del(svc->suspended, k);
+    /* What was queued for the party is now sent: both views say so. */
+    json_t *ids = json_array();
+    rc = dc_store_doc_list(svc->store, "message", party, "queued", collect_queued, ids);
+    size_t i;
+    json_t *id;
+    json_array_foreach(ids, i, id)
+    {
+        if (rc != DC_OK) break;
+        dc_doc_t m;
+        if (dc_store_doc_fetch(svc->store, "message", json_string_value(id), &m) != DC_OK) continue;
+        json_t *va = json_loads(m.view_a, 0, NULL), *vb = json_loads(m.view_b, 0, NULL);
+        set_both(va, vb, "state", json_string("sent"));
+        set_both(va, vb, "updated", json_string(time_text(now, t)));
+        json_object_del(va, "recipient_suspended");
+        rc = va && vb ? put_message(svc, m.id, m.party_a, m.party_b, va, vb, party) : DC_ERR_NOMEM;
+        json_decref(va), json_decref(vb);
+        dc_doc_release(&m);
+    }
+    json_decref(ids);
+    return rc;
+}
+
+static void restore_channel(const dc_doc_t *doc, void *ctx)
+{
+    dd_service_t *svc = ctx;
+    if (strcmp(doc->state, "suspended") == 0)
+        json_object_set_new(svc->suspended, doc->id, json_real(doc->updated_s));
+}
+
 dc_err_t dd_message_send(dd_service_t *svc, int64_t party, json_t *body, json_t **out,
                          dd_problem_t *pb)
 {
@@ -222,11 +291,12 @@ dc_err_t dd_message_send(dd_service_t *svc, int64_t party, json_t *body, json_t 
         char id[40], rname[DC_PARTY_NAME_MAX];
         dd_random_id("msg_", id, sizeof(id));
         dd_party_name(svc, rcpt.ids[i], rname);
+        bool held = dd_channel_suspended(svc, rcpt.ids[i]);
         json_t *common = json_pack(
             "{s:s, s:s, s:s, s:s, s:O, s:{s:s, s:s}, s:b, s:s, s:s}", "id", id, "category",
-            dc_msg_category_name(cat), "priority", dc_msg_priority_name(priority), "state", "sent",
-            "fields", fields ? fields : json_object(), "text", "en", en, "ru", ru, "ack_required",
-            ack_required, "sent_at", now_text, "updated", now_text);
+            dc_msg_category_name(cat), "priority", dc_msg_priority_name(priority), "state",
+            held ? "queued" : "sent", "fields", fields ? fields : json_object(), "text", "en", en,
+            "ru", ru, "ack_required", ack_required, "sent_at", now_text, "updated", now_text);
         if (fields == NULL) json_object_set_new(common, "fields", json_object());
         if (ack_required) {
             json_object_set_new(common, "ack_deadline_s", json_real(deadline_s));
@@ -237,6 +307,7 @@ dc_err_t dd_message_send(dd_service_t *svc, int64_t party, json_t *body, json_t 
         json_t *va = json_deep_copy(common), *vb = common;
         json_object_set_new(va, "to", json_string(rname));
         json_object_set(va, "references", refs_sender);
+        if (held) json_object_set_new(va, "recipient_suspended", json_true());
         json_object_set_new(vb, "from", json_string(sender_name));
         json_object_set(vb, "references", refs_recipient);
         rc = put_message(svc, id, party, rcpt.ids[i], va, vb, party);
@@ -245,6 +316,9 @@ dc_err_t dd_message_send(dd_service_t *svc, int64_t party, json_t *body, json_t 
         json_array_append_new(sent, va);
         json_decref(vb);
     }
+    /* Suspending or resuming the sender's own side of the channel. */
+    if (rc == DC_OK && (cat == DC_MSG_SUSPENSION || cat == DC_MSG_RESUMPTION))
+        rc = set_channel(svc, party, cat == DC_MSG_SUSPENSION, now);
     if (rc == DC_OK)
         rc = dd_tx_end(svc);
     else
@@ -266,7 +340,8 @@ static dc_err_t deliver(dd_service_t *svc, int64_t party, const char *id)
     dc_doc_t doc;
     if (dc_store_doc_fetch(svc->store, "message", id, &doc) != DC_OK) return DC_OK;
     dc_err_t rc = DC_OK;
-    if (doc.party_b == party && strcmp(doc.state, "sent") == 0) {
+    if (doc.party_b == party &&
+        (strcmp(doc.state, "sent") == 0 || strcmp(doc.state, "queued") == 0)) {
         json_t *va = json_loads(doc.view_a, 0, NULL), *vb = json_loads(doc.view_b, 0, NULL);
         char t[DC_TIME_RFC3339_MAX];
         time_text(dd_now_s(), t);
@@ -309,7 +384,8 @@ dc_err_t dd_message_list(dd_service_t *svc, int64_t party, const char *box, json
     json_object_foreach(all, id, v)
     {
         if ((json_object_get(v, "from") != NULL) != in) continue;
-        if (in && strcmp(json_string_value(json_object_get(v, "state")), "sent") == 0) {
+        const char *st = json_string_value(json_object_get(v, "state"));
+        if (in && (strcmp(st, "sent") == 0 || strcmp(st, "queued") == 0)) {
             if (!writing) rc = dd_tx_begin(svc), writing = rc == DC_OK;
             if (rc == DC_OK) rc = deliver(svc, party, id);
             char t[DC_TIME_RFC3339_MAX];
@@ -339,7 +415,7 @@ dc_err_t dd_message_get(dd_service_t *svc, int64_t party, const char *id, json_t
     char *view = NULL, *state = NULL;
     if (dc_store_doc_get(svc->store, "message", id, party, &view, &state) != DC_OK)
         return dd_problem(pb, 404, "not_found", "id", "no message '%.60s'", id);
-    bool deliver_now = strcmp(state, "sent") == 0;
+    bool deliver_now = strcmp(state, "sent") == 0 || strcmp(state, "queued") == 0;
     free(view), free(state);
     if (deliver_now) {
         dc_err_t rc = dd_tx_begin(svc);
@@ -499,6 +575,8 @@ static void restore_pending(const dc_doc_t *doc, void *ctx)
 bool dd_messages_open(dd_service_t *svc)
 {
     svc->msg_pending = json_object();
-    return svc->msg_pending &&
-           dc_store_doc_each(svc->store, "message", restore_pending, svc) == DC_OK;
+    svc->suspended = json_object();
+    return svc->msg_pending && svc->suspended &&
+           dc_store_doc_each(svc->store, "message", restore_pending, svc) == DC_OK &&
+           dc_store_doc_each(svc->store, "channel", restore_channel, svc) == DC_OK;
 }

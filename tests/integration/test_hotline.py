@@ -122,8 +122,11 @@ def main():
         check(not any(e[1].startswith(("message.", "conflict.")) for e in sc.events),
               "charlie's stream carried nothing of alpha's and bravo's messages and conflicts")
         sc.close()
-        s, body, _ = d.request("POST", "/v1/messages", ta, {"to": "*", "category": "suspension",
-                                                           "priority": "flash", "fields": {"reason": "exercise"}})
+        s, body, _ = d.request("POST", "/v1/messages", ta, {"to": "*", "category": "operation_notice",
+                                                           "priority": "flash", "fields": {
+                                                               "time_start": "2030-01-01T00:00:00Z",
+                                                               "time_end": "2030-01-01T02:00:00Z",
+                                                               "alt_lower_ft": 0, "alt_upper_ft": 20000}})
         check(s == 201 and sorted(x["to"] for x in body["messages"]) == ["bravo", "charlie"],
               "to '*': one message to each other party")
         mc = [x for x in body["messages"] if x["to"] == "charlie"][0]
@@ -133,6 +136,35 @@ def main():
         check("bravo" not in json.dumps(inbox), "charlie's copy does not name the other recipients")
         sa.wait_where("message.delivered", lambda v: v["id"] == mc["id"])
         check(True, "fetched by charlie: alpha sees it delivered")
+
+        # ---- degraded mode: bravo suspends the channel; nothing is dropped ----
+        s, body, _ = d.request("POST", "/v1/messages", tb, {"to": "alpha", "category": "suspension",
+                                                           "fields": {"reason": "политическое решение"}})
+        check(s == 201, "bravo declares a suspension")
+        sa.wait_where("message.new", lambda v: v["category"] == "suspension")
+        seen_b = max(e[0] for e in sb.events)
+        s, body, _ = d.request("POST", "/v1/messages", ta, {"to": "bravo", "category": "free_text",
+                                                           "fields": {"text": "are you there?"}})
+        held = body["messages"][0]
+        check(held["state"] == "queued" and held["recipient_suspended"] is True,
+              "alpha's message to the suspended bravo: queued, alpha told the recipient is suspended")
+        s, opx, _ = d.request("POST", "/v1/operations", ta, {"volumes": [td.volume(10, 10.012, 800)]})
+        check(len(opx["conflicts"]) == 1, "an alert arises meanwhile (alpha files over bravo's operation)")
+        time.sleep(1.2)
+        check([e for e in sb.events if e[0] > seen_b] == [], "bravo's stream is paused while suspended")
+        s, body, _ = d.request("POST", "/v1/messages", tb, {"to": "alpha", "category": "resumption"})
+        check(s == 201, "bravo resumes")
+        mnew = sb.wait_where("message.new", lambda v: v["id"] == held["id"])
+        cnew = sb.wait_where("conflict.new", lambda v: v["id"] == opx["conflicts"][0]["id"])
+        order = [e[2]["id"] for e in sb.events if e[0] > seen_b and e[1] in ("message.new", "conflict.new")]
+        check(order[:2] == [held["id"], opx["conflicts"][0]["id"]],
+              "on resumption bravo gets the queued message and the alert, in the order they happened")
+        sa.wait_where("message.delivered", lambda v: v["id"] == held["id"])
+        s, mine, _ = d.request("GET", f"/v1/messages/{held['id']}", ta)
+        check(mine["state"] == "delivered" and "recipient_suspended" not in mine,
+              "alpha's view: delivered, no longer marked suspended")
+        d.request("POST", f"/v1/conflicts/{cnew['id']}/ack", tb)
+        d.request("POST", f"/v1/conflicts/{cnew['id']}/ack", ta)
 
         # ---- need-to-know: charlie and the alpha-bravo conversation ----
         s, pb, _ = d.request("GET", f"/v1/messages/{m['id']}", tc)
@@ -152,6 +184,7 @@ def main():
         m2 = body["messages"][0]
         s, opb2, _ = d.request("POST", "/v1/operations", tb, {"volumes": [td.volume(10, 10.005, 1000)]})
         cid2 = opb2["conflicts"][0]["id"]
+        d.request("POST", "/v1/messages", tc, {"to": "alpha", "category": "suspension", "fields": {"reason": "x"}})
         sa.close(), sb.close()
         d.stop(signal.SIGKILL)
         d = Daemon(data, extra=extra)
@@ -161,6 +194,9 @@ def main():
         check(e2["priority"] == "urgent", "after kill -9 the unacknowledged message still escalates")
         sb2.wait_where("conflict.escalated", lambda v: v["id"] == cid2 and "unacknowledged_by" not in v, timeout=8)
         check(True, "and so does the unacknowledged conflict")
+        s, body, _ = d.request("POST", "/v1/messages", ta, {"to": "charlie", "category": "free_text",
+                                                           "fields": {"text": "still there?"}})
+        check(body["messages"][0]["state"] == "queued", "charlie's suspension survived kill -9")
         s, got, _ = d.request("GET", f"/v1/messages/{m['id']}", ta)
         check(got["state"] == "acknowledged" and got["reply_text"] == "Принято, uniform 12",
               "the acknowledgement and reply survived kill -9")
