@@ -44,14 +44,18 @@ bool dc_audit_head_ok(const uint8_t pk[DC_AUDIT_PK_BYTES], uint64_t seq,
  * joined, format "deconflict-audit-v1"): every entry's link, every body present against its
  * body_hash, and the signed head against the last entry. since_head_json, if not NULL, is a head
  * kept earlier ({"seq", "hash", "signature"}): it must be validly signed and hash(seq) in the log
- * must equal its hash, proving the log up to there was not rewritten since. */
+ * must equal its hash, proving the log up to there was not rewritten since. Where the log carries
+ * a party's signed request (the signer's own pages, the administrator's export), the request is
+ * checked against the hash in its entry and the signature against the party's key, learnt from
+ * the party's key registration earlier in the log. */
 typedef struct dc_audit_report {
     bool ok;
-    uint64_t entries;  /* entries checked */
-    uint64_t bodies;   /* of which bodies checked against their hash */
-    uint64_t head_seq; /* the signed head's seq */
-    uint64_t bad_seq;  /* the first bad entry's seq (0: the head or the file itself) */
-    char why[256];     /* what is wrong, when !ok */
+    uint64_t entries;    /* entries checked */
+    uint64_t bodies;     /* of which bodies checked against their hash */
+    uint64_t signatures; /* parties' signed requests checked (where the log has the request) */
+    uint64_t head_seq;   /* the signed head's seq */
+    uint64_t bad_seq;    /* the first bad entry's seq (0: the head or the file itself) */
+    char why[256];       /* what is wrong, when !ok */
 } dc_audit_report_t;
 
 dc_err_t dc_audit_verify_json(const char *log_json, size_t len, const char *since_head_json,

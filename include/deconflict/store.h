@@ -24,7 +24,7 @@
 #define DC_PARTY_NAME_MAX 64 /* bytes of a party name including the NUL */
 
 /* The schema version this build writes; older stores are migrated on open. */
-#define DC_STORE_SCHEMA_VERSION 3
+#define DC_STORE_SCHEMA_VERSION 4
 
 typedef struct dc_store dc_store_t;
 
@@ -59,6 +59,8 @@ typedef struct dc_party {
     char name[DC_PARTY_NAME_MAX];
     bool disabled;
     double created_s;
+    bool has_key; /* an Ed25519 public key is registered (filled by party_by_token) */
+    uint8_t public_key[32];
 } dc_party_t;
 
 /* Whether name is acceptable: 1..63 bytes of [A-Za-z0-9_.-]. */
@@ -167,6 +169,16 @@ dc_err_t dc_store_idem_put(dc_store_t *st, int64_t party, const char *key, int s
 /* ---- the audit trail (include/deconflict/audit.h, docs/audit.md) ----
  * Document writes and party changes append entries themselves; these read the log. */
 
+/* Registers party's Ed25519 public key (32 bytes), replacing any earlier one; the audit entry
+ * carries the key, so a verifier learns it from the log. */
+dc_err_t dc_store_party_set_key(dc_store_t *st, int64_t party, const uint8_t public_key[32]);
+
+/* The signed request being served (body and its detached Ed25519 signature by party), until
+ * called again with body NULL: every audit entry party causes meanwhile carries the request's
+ * hash and signature and keeps its body (non-repudiation). body must outlive the call's use. */
+void dc_store_set_request(dc_store_t *st, int64_t party, const char *body, size_t len,
+                          const uint8_t signature[64]);
+
 /* The service's Ed25519 key for signing the head, created at the first call. */
 dc_err_t dc_store_audit_key(dc_store_t *st, uint8_t pk[32], uint8_t sk[64]);
 
@@ -177,7 +189,8 @@ typedef struct dc_audit_row {
     int64_t seq;
     const char *body; /* NULL where the reader is not a part of the entry */
     uint8_t body_hash[32], hash[32];
-    const char *view; /* the reader's own view in this entry, or NULL */
+    const char *view;    /* the reader's own view in this entry, or NULL */
+    const char *request; /* the signed request body behind it, for its signer and the admin */
 } dc_audit_row_t;
 
 /* Calls fn for entries with seq > after, in order, at most max, as party may see them

@@ -115,6 +115,47 @@ static bool head_of(json_t *h, const uint8_t pk[DC_AUDIT_PK_BYTES], uint64_t *se
     return dc_audit_head_ok(pk, *seq, hash, sig);
 }
 
+/* Learns parties' keys from their registrations, and checks a signed request: its body (when
+ * the log carries it) against the hash in the entry, and the signature by the actor's key. */
+static bool check_signed(json_t *keys, json_t *entry, const char *body_text, uint64_t seq,
+                         dc_audit_report_t *rep)
+{
+    json_t *body = json_loads(body_text, 0, NULL);
+    if (!body) return fail(rep, seq, "entry %llu: the body is not JSON", (unsigned long long)seq);
+    bool ok = true;
+    const char *kind = json_string_value(json_object_get(body, "kind"));
+    const char *state = json_string_value(json_object_get(body, "state"));
+    json_t *pk = json_object_get(body, "public_key");
+    if (kind && state && strcmp(kind, "party") == 0 && strcmp(state, "key_registered") == 0 && pk)
+        json_object_set(keys, json_string_value(json_object_get(body, "id")), pk);
+    json_t *req = json_object_get(body, "request");
+    json_t *req_text = json_object_get(entry, "request");
+    if (req && json_is_string(req_text)) {
+        uint8_t h[DC_AUDIT_HASH_BYTES], want[DC_AUDIT_HASH_BYTES], sig[DC_AUDIT_SIG_BYTES],
+            key[DC_AUDIT_PK_BYTES];
+        char actor[24];
+        snprintf(actor, sizeof(actor), "%lld",
+                 (long long)json_integer_value(json_object_get(body, "actor")));
+        dc_audit_hash(json_string_value(req_text), json_string_length(req_text), h);
+        if (!hex_bytes(json_object_get(req, "body_hash"), want, sizeof(want)) ||
+            sodium_memcmp(h, want, sizeof(h)) != 0)
+            ok = fail(rep, seq, "entry %llu: the signed request does not match its hash",
+                      (unsigned long long)seq);
+        else if (!b64_bytes(json_object_get(keys, actor), key, sizeof(key)))
+            ok = fail(rep, seq, "entry %llu: party %s registered no key before signing",
+                      (unsigned long long)seq, actor);
+        else if (!b64_bytes(json_object_get(req, "signature"), sig, sizeof(sig)) ||
+                 crypto_sign_verify_detached(sig, (const uint8_t *)json_string_value(req_text),
+                                             json_string_length(req_text), key) != 0)
+            ok = fail(rep, seq, "entry %llu: party %s's signature does not verify",
+                      (unsigned long long)seq, actor);
+        else
+            rep->signatures++;
+    }
+    json_decref(body);
+    return ok;
+}
+
 static bool verify(json_t *log, json_t *since, dc_audit_report_t *rep)
 {
     if (!json_is_object(log) || !json_is_string(json_object_get(log, "format")) ||
@@ -126,6 +167,8 @@ static bool verify(json_t *log, json_t *since, dc_audit_report_t *rep)
     json_t *entries = json_object_get(log, "entries");
     if (!json_is_array(entries)) return fail(rep, 0, "entries: expected an array");
     uint8_t prev[DC_AUDIT_HASH_BYTES] = {0};
+    json_t *keys = json_object(); /* party id -> its registered public key, as the log says */
+    json_object_set_new(log, "__keys", keys); /* freed with the log */
     uint64_t since_seq = 0;
     uint8_t since_hash[DC_AUDIT_HASH_BYTES];
     bool since_seen = false;
@@ -159,6 +202,7 @@ static bool verify(json_t *log, json_t *since, dc_audit_report_t *rep)
                 return fail(rep, seq, "entry %llu: the body does not match its body_hash",
                             (unsigned long long)seq);
             rep->bodies++;
+            if (!check_signed(keys, e, json_string_value(body), seq, rep)) return false;
         }
         dc_audit_link(prev, seq, body_hash, computed);
         if (sodium_memcmp(computed, hash, sizeof(computed)) != 0)

@@ -22,6 +22,7 @@ static void write_row(const dc_audit_row_t *row, void *ctx)
     dc_audit_hex(row->hash, DC_AUDIT_HASH_BYTES, h, sizeof(h));
     json_t *e = json_pack("{s:I, s:s, s:s, s:s}", "seq", (json_int_t)row->seq, "body_hash", bh,
                           "hash", h, "body", row->body ? row->body : "");
+    if (row->request) json_object_set_new(e, "request", json_string(row->request));
     char *text = e ? json_dumps(e, JSON_COMPACT) : NULL;
     if (text) fprintf(x->out, "%s\n  %s", x->first ? "" : ",", text);
     x->first = false;

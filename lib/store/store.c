@@ -28,6 +28,14 @@ struct dc_store {
     } cache[STMT_CACHE_MAX];
     size_t n_cached;
     int wal_fd; /* deferred sync: the WAL, synced by dc_store_sync(); else -1 */
+    /* The signed request being served (dc_store_set_request): entries its party causes carry
+     * its hash and signature, and keep its body. */
+    struct {
+        int64_t party;
+        const char *body;
+        size_t len;
+        char sig64[96];
+    } req;
     char err[256];
 };
 
@@ -87,6 +95,11 @@ static const char *const migrations[] = {
     "  name TEXT PRIMARY KEY,"
     "  public BLOB NOT NULL,"
     "  secret BLOB NOT NULL);",
+    /* 3 -> 4: parties' Ed25519 keys and the signed request bodies behind audit entries */
+    "ALTER TABLE parties ADD COLUMN public_key BLOB;"
+    "CREATE TABLE audit_requests("
+    "  seq INTEGER PRIMARY KEY,"
+    "  body TEXT NOT NULL);",
 };
 
 #define N_MIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
@@ -321,9 +334,10 @@ typedef struct audit_part {
     const char *view;
 } audit_part_t;
 
-static dc_err_t audit_append(dc_store_t *st, int64_t actor, const char *kind, const char *id,
-                             const char *state, double t_s, const audit_part_t *parts,
-                             size_t n_parts)
+/* Appends one entry; public_key (base64) is set only for a party's key registration. */
+static dc_err_t audit_append_key(dc_store_t *st, int64_t actor, const char *kind, const char *id,
+                                 const char *state, double t_s, const audit_part_t *parts,
+                                 size_t n_parts, const char *public_key)
 {
     if (strlen(kind) + strlen(id) + strlen(state) > 300) {
         snprintf(st->err, sizeof(st->err), "audit entry: names too long");
@@ -347,7 +361,21 @@ static dc_err_t audit_append(dc_store_t *st, int64_t actor, const char *kind, co
         len += (size_t)snprintf(body + len, sizeof(body) - len, "%s\"%lld\":\"%s\"", k ? "," : "",
                                 (long long)parts[i].party, hex);
     }
-    len += (size_t)snprintf(body + len, sizeof(body) - len, "},\"state\":");
+    len += (size_t)snprintf(body + len, sizeof(body) - len, "}");
+    if (public_key)
+        len +=
+            (size_t)snprintf(body + len, sizeof(body) - len, ",\"public_key\":\"%s\"", public_key);
+    bool signed_req = st->req.body && actor && actor == st->req.party;
+    if (signed_req) {
+        uint8_t rh[DC_AUDIT_HASH_BYTES];
+        char rhex[2 * DC_AUDIT_HASH_BYTES + 1];
+        dc_audit_hash(st->req.body, st->req.len, rh);
+        sodium_bin2hex(rhex, sizeof(rhex), rh, sizeof(rh));
+        len += (size_t)snprintf(body + len, sizeof(body) - len,
+                                ",\"request\":{\"body_hash\":\"%s\",\"signature\":\"%s\"}", rhex,
+                                st->req.sig64);
+    }
+    len += (size_t)snprintf(body + len, sizeof(body) - len, ",\"state\":");
     json_string_to(body, sizeof(body), &len, state);
     len += (size_t)snprintf(body + len, sizeof(body) - len, ",\"t\":\"%s\"}", t);
     if (len >= sizeof(body) - 1) {
@@ -377,6 +405,13 @@ static dc_err_t audit_append(dc_store_t *st, int64_t actor, const char *kind, co
     sqlite3_bind_blob(s, 3, body_hash, sizeof(body_hash), SQLITE_TRANSIENT);
     sqlite3_bind_blob(s, 4, hash, sizeof(hash), SQLITE_TRANSIENT);
     dc_err_t e = run(st, s, "append audit entry");
+    if (e == DC_OK && signed_req) {
+        s = prep(st, "INSERT INTO audit_requests(seq, body) VALUES(?,?)");
+        if (!s) return DC_ERR_IO;
+        sqlite3_bind_int64(s, 1, seq);
+        sqlite3_bind_text(s, 2, st->req.body, (int)st->req.len, SQLITE_TRANSIENT);
+        e = run(st, s, "append audit request");
+    }
     for (size_t i = 0; i < n_parts && e == DC_OK; i++) {
         s = prep(st, "INSERT INTO audit_views(seq, party, view) VALUES(?,?,?)");
         if (!s) return DC_ERR_IO;
@@ -394,6 +429,13 @@ static dc_err_t finish_tx(dc_store_t *st, dc_err_t e)
     if (e == DC_OK) return dc_store_commit(st);
     dc_store_rollback(st);
     return e;
+}
+
+static dc_err_t audit_append(dc_store_t *st, int64_t actor, const char *kind, const char *id,
+                             const char *state, double t_s, const audit_part_t *parts,
+                             size_t n_parts)
+{
+    return audit_append_key(st, actor, kind, id, state, t_s, parts, n_parts, NULL);
 }
 
 /* A party change, in a transaction of its own (the CLI calls these outside any). */
@@ -541,8 +583,8 @@ dc_err_t dc_store_party_by_token(dc_store_t *st, const char *token, dc_party_t *
         return DC_ERR_NOT_FOUND;
     unsigned char hash[crypto_generichash_BYTES];
     crypto_generichash(hash, sizeof(hash), (const unsigned char *)token, n, NULL, 0);
-    sqlite3_stmt *s = prep(st, "SELECT id, name, disabled, created_s, token_hash FROM parties "
-                               "WHERE token_hash = ?");
+    sqlite3_stmt *s = prep(st, "SELECT id, name, disabled, created_s, token_hash, public_key "
+                               "FROM parties WHERE token_hash = ?");
     if (!s) return DC_ERR_IO;
     sqlite3_bind_blob(s, 1, hash, sizeof(hash), SQLITE_TRANSIENT);
     dc_err_t e = DC_ERR_NOT_FOUND;
@@ -553,6 +595,10 @@ dc_err_t dc_store_party_by_token(dc_store_t *st, const char *token, dc_party_t *
         if (sqlite3_column_bytes(s, 4) == (int)sizeof(hash) &&
             sodium_memcmp(stored, hash, sizeof(hash)) == 0) {
             party_from_row(s, out);
+            if (sqlite3_column_bytes(s, 5) == (int)sizeof(out->public_key)) {
+                memcpy(out->public_key, sqlite3_column_blob(s, 5), sizeof(out->public_key));
+                out->has_key = true;
+            }
             e = out->disabled ? DC_ERR_NOT_FOUND : DC_OK;
         }
     }
@@ -804,6 +850,40 @@ dc_err_t dc_store_idem_put(dc_store_t *st, int64_t party, const char *key, int s
     return run(st, s, "store idempotency key");
 }
 
+dc_err_t dc_store_party_set_key(dc_store_t *st, int64_t party, const uint8_t public_key[32])
+{
+    sqlite3_stmt *s = prep(st, "UPDATE parties SET public_key = ? WHERE id = ?");
+    if (!s) return DC_ERR_IO;
+    sqlite3_bind_blob(s, 1, public_key, 32, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(s, 2, party);
+    dc_err_t e = run(st, s, "set party key");
+    if (e == DC_OK && sqlite3_changes(st->db) == 0) return DC_ERR_NOT_FOUND;
+    if (e != DC_OK) return e;
+    /* The key goes into the entry's body itself: public, and what a verifier of the party's
+     * signed requests needs, from the log alone. */
+    char sid[24], key64[64], view[128];
+    snprintf(sid, sizeof(sid), "%lld", (long long)party);
+    sodium_bin2base64(key64, sizeof(key64), public_key, 32, sodium_base64_VARIANT_ORIGINAL);
+    snprintf(view, sizeof(view), "{\"public_key\":\"%s\"}", key64);
+    audit_part_t part = {party, view};
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return audit_append_key(st, party, "party", sid, "key_registered",
+                            (double)ts.tv_sec + ts.tv_nsec * 1e-9, &part, 1, key64);
+}
+
+void dc_store_set_request(dc_store_t *st, int64_t party, const char *body, size_t len,
+                          const uint8_t signature[64])
+{
+    if (!body) {
+        memset(&st->req, 0, sizeof(st->req));
+        return;
+    }
+    st->req.party = party, st->req.body = body, st->req.len = len;
+    sodium_bin2base64(st->req.sig64, sizeof(st->req.sig64), signature, 64,
+                      sodium_base64_VARIANT_ORIGINAL);
+}
+
 /* ---- the audit trail: reading ---- */
 
 dc_err_t dc_store_audit_key(dc_store_t *st, uint8_t pk[DC_AUDIT_PK_BYTES],
@@ -848,6 +928,14 @@ dc_err_t dc_store_audit_head(dc_store_t *st, int64_t *seq, uint8_t hash[DC_AUDIT
     return rc == SQLITE_ROW || rc == SQLITE_DONE ? DC_OK : fail(st, "read audit head");
 }
 
+/* Whether an entry's body names party as its actor (bodies start {"actor":N,...). */
+static bool actor_is(const char *body, int64_t party)
+{
+    char prefix[48];
+    int n = snprintf(prefix, sizeof(prefix), "{\"actor\":%lld,", (long long)party);
+    return strncmp(body, prefix, (size_t)n) == 0;
+}
+
 dc_err_t dc_store_audit_each(dc_store_t *st, int64_t after, size_t max, int64_t party,
                              void (*fn)(const dc_audit_row_t *row, void *ctx), void *ctx)
 {
@@ -855,9 +943,9 @@ dc_err_t dc_store_audit_each(dc_store_t *st, int64_t after, size_t max, int64_t 
      * entry (party 0: everything, for the administrator's export). */
     sqlite3_stmt *s = prep(st, "SELECT a.seq, a.body, a.body_hash, a.hash, v.view, "
                                "(SELECT COUNT(*) FROM audit_views w WHERE w.seq = a.seq AND "
-                               "w.party = ?1) FROM audit a LEFT JOIN audit_views v ON "
-                               "v.seq = a.seq AND v.party = ?1 WHERE a.seq > ?2 ORDER BY a.seq "
-                               "LIMIT ?3");
+                               "w.party = ?1), r.body FROM audit a LEFT JOIN audit_views v ON "
+                               "v.seq = a.seq AND v.party = ?1 LEFT JOIN audit_requests r ON "
+                               "r.seq = a.seq WHERE a.seq > ?2 ORDER BY a.seq LIMIT ?3");
     if (!s) return DC_ERR_IO;
     sqlite3_bind_int64(s, 1, party);
     sqlite3_bind_int64(s, 2, after);
@@ -874,6 +962,10 @@ dc_err_t dc_store_audit_each(dc_store_t *st, int64_t after, size_t max, int64_t 
         memcpy(row.body_hash, sqlite3_column_blob(s, 2), DC_AUDIT_HASH_BYTES);
         memcpy(row.hash, sqlite3_column_blob(s, 3), DC_AUDIT_HASH_BYTES);
         row.view = party ? (const char *)sqlite3_column_text(s, 4) : NULL;
+        /* The signed request behind the entry: the administrator's, or the signer's own (its
+         * view in the entry is then present, and the body names it as actor). */
+        const char *req = (const char *)sqlite3_column_text(s, 6);
+        if (req && (party == 0 || (row.body && actor_is(row.body, party)))) row.request = req;
         fn(&row, ctx);
     }
     done(st, s);

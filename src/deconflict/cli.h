@@ -16,6 +16,7 @@ int cli_strategic(int argc, char **argv);
 int cli_party(int argc, char **argv);
 int cli_feed(int argc, char **argv);
 int cli_audit(int argc, char **argv);
+int cli_key(int argc, char **argv);
 
 /* Parses a flag value as a finite number; prints an error naming the flag and returns false if
  * it is not one. */

@@ -151,10 +151,10 @@ static int verify(int argc, char **argv)
         if (!texts || !lens || dc_audit_verify_pages(texts, lens, n, since.s, &rep) != DC_OK) {
             rc = CLI_EXIT_INTERNAL;
         } else if (rep.ok) {
-            printf("ok: %llu entries chained (%llu bodies checked), head %llu signed by the "
-                   "service%s\n",
+            printf("ok: %llu entries chained (%llu bodies checked, %llu party signatures), head "
+                   "%llu signed by the service%s\n",
                    (unsigned long long)rep.entries, (unsigned long long)rep.bodies,
-                   (unsigned long long)rep.head_seq,
+                   (unsigned long long)rep.signatures, (unsigned long long)rep.head_seq,
                    since.s ? ", consistent with the earlier head" : "");
         } else {
             printf("FAILED at entry %llu: %s\n", (unsigned long long)rep.bad_seq, rep.why);

@@ -6,6 +6,7 @@
  *   deconflict party add|rotate-token|disable|enable|list ... --data DIR   service parties
  *   deconflict feed TRACKS.csv --to URL --token T [--token T2] [--speed X]  live positions
  *   deconflict audit export|verify ...                the audit trail: export, verify
+ *   deconflict key generate|public|sign ...           a party's key for signed requests
  *
  * Exit status: 0 success, 1 bad input data, 2 bad usage, 3 internal error (out of memory). */
 #include "cli.h"
@@ -47,6 +48,10 @@ static void usage(FILE *out)
           "      Export the whole audit trail with its signed head; verify an export or a\n"
           "      service's /v1/audit (as the party whose token is given): the hash chain, every\n"
           "      body available, the head's signature, and consistency with an earlier head.\n"
+          "  key generate --out KEYFILE | key public KEYFILE | key sign KEYFILE [FILE]\n"
+          "      A party's Ed25519 key: create one (prints the public key to register with\n"
+          "      PUT /v1/party/key), show it, or sign a request body (prints the value of the\n"
+          "      Deconflict-Signature header).\n"
           "  help\n"
           "      This text.\n",
           out);
@@ -65,6 +70,7 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "party") == 0) return cli_party(argc - 1, argv + 1);
     if (strcmp(cmd, "feed") == 0) return cli_feed(argc - 1, argv + 1);
     if (strcmp(cmd, "audit") == 0) return cli_audit(argc - 1, argv + 1);
+    if (strcmp(cmd, "key") == 0) return cli_key(argc - 1, argv + 1);
     if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
         usage(stdout);
         return 0;

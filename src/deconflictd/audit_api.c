@@ -18,6 +18,7 @@ static void add_row(const dc_audit_row_t *row, void *ctx)
         json_pack("{s:I, s:s, s:s}", "seq", (json_int_t)row->seq, "body_hash", bh, "hash", h);
     if (row->body) json_object_set_new(e, "body", json_string(row->body));
     if (row->view) json_object_set_new(e, "view", json_string(row->view));
+    if (row->request) json_object_set_new(e, "request", json_string(row->request));
     json_array_append_new(ctx, e);
 }
 

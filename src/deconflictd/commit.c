@@ -7,14 +7,31 @@
 #include "commit.h"
 
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
 /* The newest commit this thread must see durable before it answers (0: none). */
 static __thread uint64_t pending_ticket;
 
+static __thread struct {
+    int64_t party;
+    const char *body;
+    size_t len;
+    uint8_t sig[64];
+} signed_req;
+
+void dd_signed_request(int64_t party, const char *body, size_t len, const uint8_t sig[64])
+{
+    signed_req.party = party, signed_req.body = body, signed_req.len = len;
+    if (body) memcpy(signed_req.sig, sig, sizeof(signed_req.sig));
+}
+
 void dd_write_lock(dd_service_t *svc)
 {
     pthread_mutex_lock(&svc->lock);
+    if (signed_req.body)
+        dc_store_set_request(svc->store, signed_req.party, signed_req.body, signed_req.len,
+                             signed_req.sig);
 }
 
 dc_err_t dd_tx_begin(dd_service_t *svc)
@@ -82,6 +99,7 @@ static void sync_to(dd_service_t *svc, uint64_t ticket)
 
 void dd_write_unlock(dd_service_t *svc)
 {
+    if (signed_req.body) dc_store_set_request(svc->store, 0, NULL, 0, NULL);
     pthread_mutex_unlock(&svc->lock);
     uint64_t t = pending_ticket;
     pending_ticket = 0;

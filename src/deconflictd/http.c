@@ -11,6 +11,7 @@
 #include <jansson.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +34,8 @@ typedef struct request {
     int status;
     int64_t party;
     char party_name[DC_PARTY_NAME_MAX];
+    bool has_key;
+    uint8_t public_key[32];
     char method[16];
     char path[256];
 } request_t;
@@ -113,6 +116,8 @@ static bool authenticate(dd_service_t *svc, struct MHD_Connection *c, request_t 
     if (rc != DC_OK) return false;
     rq->party = p.id;
     snprintf(rq->party_name, sizeof(rq->party_name), "%s", p.name);
+    rq->has_key = p.has_key;
+    memcpy(rq->public_key, p.public_key, sizeof(rq->public_key));
     return true;
 }
 
@@ -423,6 +428,8 @@ static const char *const routes[][2] = {
     {"POST", "/v1/messages/{id}/ack"},
     {"GET", "/v1/tracks"},
     {"GET", "/v1/audit"},
+    {"GET", "/v1/party"},
+    {"PUT", "/v1/party/key"},
 };
 
 void dd_http_print_routes(FILE *out)
@@ -470,6 +477,38 @@ static json_t *parse_body(request_t *rq, dd_problem_t *pb)
         dd_problem(pb, 400, "invalid_json", "", "request body: expected a JSON object");
     }
     return j;
+}
+
+static enum MHD_Result route(struct MHD_Connection *c, request_t *rq, const char *url,
+                             const char *method);
+
+/* Checks a request's signature before routing it; the audit entries it causes keep it. */
+static enum MHD_Result signed_route(struct MHD_Connection *c, request_t *rq, const char *url,
+                                    const char *method, const char *header)
+{
+    if (!authenticate(rq->svc, c, rq))
+        return problem(c, rq, 401, "unauthorized", "Authorization",
+                       "Authorization: expected 'Bearer <token>' with a valid party token");
+    uint8_t sig[64];
+    size_t got = 0;
+    const char *b64 = strncmp(header, "ed25519 ", 8) == 0 ? header + 8 : NULL;
+    if (!b64 ||
+        sodium_base642bin(sig, sizeof(sig), b64, strlen(b64), NULL, &got, NULL,
+                          sodium_base64_VARIANT_ORIGINAL) != 0 ||
+        got != sizeof(sig))
+        return problem(c, rq, 400, "invalid_argument", "Deconflict-Signature",
+                       "Deconflict-Signature: expected 'ed25519 <base64 of 64 bytes>'");
+    if (!rq->has_key)
+        return problem(c, rq, 400, "no_key", "Deconflict-Signature",
+                       "Deconflict-Signature: this party has registered no public key "
+                       "(PUT /v1/party/key)");
+    const char *body = rq->body ? rq->body : "";
+    if (crypto_sign_verify_detached(sig, (const unsigned char *)body, rq->len, rq->public_key) != 0)
+        return problem(c, rq, 401, "bad_signature", "Deconflict-Signature",
+                       "Deconflict-Signature: the signature does not match the body and the "
+                       "party's registered key");
+    dd_signed_request(rq->party, body, rq->len, sig);
+    return route(c, rq, url, method);
 }
 
 static enum MHD_Result route(struct MHD_Connection *c, request_t *rq, const char *url,
@@ -592,6 +631,49 @@ static enum MHD_Result route(struct MHD_Connection *c, request_t *rq, const char
         dd_write_unlock(svc);
         json_decref(body);
         if (routed) return with_result(c, rq, rc, out, &pb, n == 2 && post ? 201 : 200);
+    } else if (strcmp(seg[1], "party") == 0) {
+        if (n == 2 && get) {
+            json_t *me =
+                json_pack("{s:I, s:s}", "id", (json_int_t)rq->party, "name", rq->party_name);
+            if (rq->has_key) {
+                char k64[64];
+                sodium_bin2base64(k64, sizeof(k64), rq->public_key, 32,
+                                  sodium_base64_VARIANT_ORIGINAL);
+                json_object_set_new(me, "public_key", json_string(k64));
+            }
+            return send_json(c, rq, 200, me);
+        }
+        if (n == 3 && strcmp(seg[2], "key") == 0 && strcmp(method, "PUT") == 0) {
+            json_t *body = parse_body(rq, &pb);
+            if (!body) return send_problem(c, rq, &pb);
+            uint8_t key[32];
+            size_t got = 0;
+            const char *k64 = json_string_value(json_object_get(body, "public_key"));
+            if (!k64 ||
+                sodium_base642bin(key, sizeof(key), k64, strlen(k64), NULL, &got, NULL,
+                                  sodium_base64_VARIANT_ORIGINAL) != 0 ||
+                got != sizeof(key)) {
+                json_decref(body);
+                return problem(c, rq, 400, "invalid_argument", "public_key",
+                               "public_key: an Ed25519 public key, 32 bytes in base64");
+            }
+            dd_write_lock(svc);
+            rc = dd_tx_begin(svc);
+            if (rc == DC_OK) rc = dc_store_party_set_key(svc->store, rq->party, key);
+            if (rc == DC_OK)
+                rc = dd_tx_end(svc);
+            else
+                dd_tx_abort(svc);
+            dd_write_unlock(svc);
+            if (rc != DC_OK) {
+                json_decref(body);
+                return problem(c, rq, 500, "store_failed", "", "the key could not be stored");
+            }
+            out = json_pack("{s:I, s:s, s:O}", "id", (json_int_t)rq->party, "name", rq->party_name,
+                            "public_key", json_object_get(body, "public_key"));
+            json_decref(body);
+            return send_json(c, rq, 200, out);
+        }
     } else if (strcmp(seg[1], "audit") == 0 && n == 2 && get) {
         rc = dd_audit_page(
             svc, rq->party, MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "after"),
@@ -654,6 +736,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         }
         *upload_data_size = 0;
         return MHD_YES;
+    }
+    /* A signed request: "Deconflict-Signature: ed25519 <base64 of the detached Ed25519
+     * signature of the body>" by the party's registered key (docs/audit.md). */
+    const char *sig_h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Deconflict-Signature");
+    if (sig_h && strncmp(url, "/v1/", 4) == 0) {
+        enum MHD_Result r = signed_route(c, rq, url, method, sig_h);
+        dd_signed_request(0, NULL, 0, NULL);
+        return r;
     }
     return route(c, rq, url, method);
 }

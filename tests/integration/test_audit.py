@@ -82,7 +82,8 @@ def main():
         check(kinds == {"party", "operation", "conflict", "message"} and n1 >= 12,
               f"every kind of change is in the log ({n1} entries)")
         rc, out = verify(os.path.join(work, "log1.json"))
-        check(rc == 0 and f"ok: {n1} entries chained ({n1} bodies checked), head {n1}" in out, "the export verifies: " + out.strip())
+        check(rc == 0 and f"ok: {n1} entries chained ({n1} bodies checked, 0 party signatures), head {n1}" in out,
+              "the export verifies: " + out.strip())
         prev = bytes(32)  # our own reading of the format, independent of the C code
         for e in log1["entries"]:
             bh = H(e["body"].encode())
@@ -129,6 +130,51 @@ def main():
         check(s == 400 and pb["field"] == "limit", "limit: a bad value is 400")
         s, page, _ = d.request("GET", "/v1/audit?after=3&limit=2", ta)
         check([e["seq"] for e in page["entries"]] == [4, 5], "paging: after and limit")
+
+        # ---- signed requests: non-repudiation ----
+        keyfile = os.path.join(work, "alpha.key")
+        pub = subprocess.run([CLI, "key", "generate", "--out", keyfile], capture_output=True,
+                             text=True, check=True).stdout.strip()
+        def sign(raw):
+            return subprocess.run([CLI, "key", "sign", keyfile], input=raw, capture_output=True,
+                                  check=True).stdout.decode().strip()
+        op_body = json.dumps({"priority": 3, "volumes": [td.volume(46.5, 7.52, 2000)]}).encode()
+        s, pb, _ = d.request("POST", "/v1/operations", ta, raw=op_body,
+                             headers={"Content-Type": "application/json", "Deconflict-Signature": sign(op_body)})
+        check(s == 400 and pb["code"] == "no_key", "a signature before any key is registered: 400 no_key")
+        s, me, _ = d.request("PUT", "/v1/party/key", ta, {"public_key": pub})
+        check(s == 200 and me["public_key"] == pub and d.request("GET", "/v1/party", ta)[1]["public_key"] == pub,
+              "alpha registers its public key (PUT /v1/party/key, shown by GET /v1/party)")
+        s, pb, _ = d.request("PUT", "/v1/party/key", tb, {"public_key": "c2hvcnQ="})
+        check(s == 400 and pb["field"] == "public_key", "a key that is not 32 bytes is refused")
+        n_ops = len(d.request("GET", "/v1/operations", ta)[1]["operations"])
+        other = json.dumps({"priority": 9, "volumes": [td.volume(46.5, 7.52, 2000)]}).encode()
+        for header, code, why in ((sign(other), 401, "a signature of another body"),
+                                  ("ed25519 AAAA", 400, "a malformed signature"),
+                                  ("rsa " + sign(op_body)[8:], 400, "another algorithm")):
+            s, pb, _ = d.request("POST", "/v1/operations", ta, raw=op_body,
+                                 headers={"Content-Type": "application/json", "Deconflict-Signature": header})
+            check(s == code and pb["field"] == "Deconflict-Signature", f"{why}: {code}")
+        check(len(d.request("GET", "/v1/operations", ta)[1]["operations"]) == n_ops,
+              "refused signed requests stored nothing")
+        s, signed_op, _ = d.request("POST", "/v1/operations", ta, raw=op_body,
+                                    headers={"Content-Type": "application/json", "Deconflict-Signature": sign(op_body)})
+        check(s == 201 and len(signed_op["conflicts"]) == 1, "alpha files a signed operation (it conflicts with bravo's)")
+        s, pb, _ = d.request("POST", "/v1/operations", tb, raw=op_body,
+                             headers={"Content-Type": "application/json", "Deconflict-Signature": sign(op_body)})
+        check(s == 400 and pb["code"] == "no_key", "bravo cannot sign with alpha's key (no key of its own)")
+        page = d.request("GET", "/v1/audit", ta)[1]
+        mine = [e for e in page["entries"] if e.get("request") == op_body.decode()]
+        check(len(mine) == 2, "alpha's own entries of that filing (operation, conflict) keep the signed request")
+        page_b = d.request("GET", "/v1/audit", tb)[1]
+        check(not any("request" in e for e in page_b["entries"]) and op_body.decode() not in json.dumps(page_b),
+              "bravo sees the conflict entry's signature and hash, never alpha's request")
+        rc, out = verify(f"http://127.0.0.1:{d.port}", "--token", ta)
+        check(rc == 0 and "2 party signatures" in out, "alpha verifies its signatures over HTTP: " + out.strip())
+        log_s = export(data, os.path.join(work, "log_signed.json"))
+        rc, out = verify(os.path.join(work, "log_signed.json"))
+        check(rc == 0 and "2 party signatures" in out, "the export verifies every signature: " + out.strip())
+        signed_seq = min(e["seq"] for e in log_s["entries"] if "request" in e)
 
         # ---- more activity; the earlier head still matches ----
         d.request("POST", f"/v1/operations/{opa['id']}/cancel", ta)
@@ -187,6 +233,31 @@ def main():
         rc, out = verify(path, "--since-head", os.path.join(work, "head1.json"))
         check(rc == 1 and f"FAILED at entry {n1}:" in out and "rewritten" in out,
               f"but not against the earlier signed head, at its entry: {out.strip()}")
+        # A signed operation whose body is altered after filing: the stored request changed...
+        def alter_request(db):
+            db.execute("UPDATE audit_requests SET body = replace(body, '\"priority\": 3', '\"priority\": 0') "
+                       "WHERE seq = ?", (signed_seq,))
+        rc, out = verify(tampered(data, work, "request", alter_request))
+        check(rc == 1 and f"FAILED at entry {signed_seq}:" in out and "does not match" in out,
+              f"tamper (signed request altered): {out.strip()}")
+        # ... and also its hash in the entry, with every later link recomputed and the head
+        # re-signed: only the party's signature, which no one else can make, still catches it.
+        def alter_request_consistently(db):
+            alter_request(db)
+            req = db.execute("SELECT body FROM audit_requests WHERE seq = ?", (signed_seq,)).fetchone()[0]
+            rows = db.execute("SELECT seq, body FROM audit ORDER BY seq").fetchall()
+            prev = bytes(32)
+            for seq, body in rows:
+                if seq == signed_seq:
+                    b = json.loads(body)
+                    old = b["request"]["body_hash"]
+                    body = body.replace(old, H(req.encode()).hex())
+                bh = H(body.encode())
+                prev = link(prev, seq, bh)
+                db.execute("UPDATE audit SET body = ?, body_hash = ?, hash = ? WHERE seq = ?", (body, bh, prev, seq))
+        rc, out = verify(tampered(data, work, "request2", alter_request_consistently))
+        check(rc == 1 and f"FAILED at entry {signed_seq}:" in out and "signature does not verify" in out,
+              f"tamper (signed request and chain rewritten): {out.strip()}")
         rc, out = verify(os.path.join(work, "nonexistent.json"))
         check(rc == 1 and "cannot read" in out, "verify: a missing file is an error")
         print("audit integration: all checks passed")

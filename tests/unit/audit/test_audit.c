@@ -45,7 +45,7 @@ static void test_head_signature(void **state)
     assert_false(dc_audit_head_ok(other_pk, 7, hash, sig)); /* another key */
 }
 
-/* A log of n entries as the export writes it (bodies are bytes to the verifier: "n=<i>"),
+/* A log of n entries as the export writes it (bodies {"n":<i>}),
  * without entry drop, with entry bad_body's body altered, with the head's signature altered. */
 static char *build_log(int n, int drop, int bad_body, bool bad_head)
 {
@@ -54,18 +54,19 @@ static char *build_log(int n, int drop, int bad_body, bool bad_head)
     char entries[8192] = "", pk64[64], sig64[128], h[65], bh_hex[65];
     size_t el = 0;
     for (int i = 1; i <= n; i++) {
-        char body[32];
-        snprintf(body, sizeof(body), "n=%d", i);
+        char body[32], quoted[40];
+        snprintf(body, sizeof(body), "{\"n\":%d}", i);
         uint8_t bh[32];
         dc_audit_hash(body, strlen(body), bh);
         dc_audit_link(prev, (uint64_t)i, bh, prev);
         if (i == drop) continue;
-        if (i == bad_body) body[0] = 'm';
+        if (i == bad_body) body[5] = body[5] == '9' ? '8' : '9';
+        snprintf(quoted, sizeof(quoted), "{\\\"n\\\":%s", body + 5); /* as a JSON string */
         hex(bh, bh_hex), hex(prev, h);
         el +=
             (size_t)snprintf(entries + el, sizeof(entries) - el,
                              "%s{\"seq\":%d,\"body_hash\":\"%s\",\"hash\":\"%s\",\"body\":\"%s\"}",
-                             el ? "," : "", i, bh_hex, h, body);
+                             el ? "," : "", i, bh_hex, h, quoted);
     }
     dc_audit_sign_head(sk, (uint64_t)n, prev, sig);
     if (bad_head) sig[0] ^= 1;
