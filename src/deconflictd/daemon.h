@@ -78,7 +78,8 @@ typedef struct dd_service {
     json_t *party_names;  /* "<party id>" -> name, filled on first need */
     json_t *conformance;  /* track -> {op id or "own:<op id>" -> {cid, party, ref}} */
     uint8_t audit_pk[32], audit_sk[64]; /* the service's Ed25519 key: signs the audit head */
-    json_t *suspended; /* party id -> since (s): its side of the channel is suspended */
+    json_t *agreements; /* agreement id -> {view, ids (name -> party), t0, t1, ...} */
+    json_t *suspended;  /* party id -> since (s): its side of the channel is suspended */
     json_t *msg_pending;
     json_t *ack_pending;
     /* conflict id -> {"<party>": ack deadline (s)}: alerts not yet acked */ /* message id ->

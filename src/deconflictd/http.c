@@ -18,6 +18,7 @@
 #include <string.h>
 #include <arpa/inet.h>
 
+#include "agreements.h"
 #include "audit_api.h"
 #include "commit.h"
 #include "daemon.h"
@@ -429,6 +430,12 @@ static const char *const routes[][2] = {
     {"GET", "/v1/tracks"},
     {"GET", "/v1/audit"},
     {"GET", "/v1/party"},
+    {"GET", "/v1/agreements"},
+    {"POST", "/v1/agreements"},
+    {"GET", "/v1/agreements/{id}"},
+    {"POST", "/v1/agreements/{id}/accept"},
+    {"POST", "/v1/agreements/{id}/reject"},
+    {"POST", "/v1/agreements/{id}/withdraw"},
     {"PUT", "/v1/party/key"},
 };
 
@@ -626,6 +633,24 @@ static enum MHD_Result route(struct MHD_Connection *c, request_t *rq, const char
             rc = dd_message_get(svc, rq->party, seg[2], &out, &pb);
         else if (n == 4 && post && strcmp(seg[3], "ack") == 0)
             rc = dd_message_ack(svc, rq->party, seg[2], body, &out, &pb);
+        else
+            routed = false;
+        dd_write_unlock(svc);
+        json_decref(body);
+        if (routed) return with_result(c, rq, rc, out, &pb, n == 2 && post ? 201 : 200);
+    } else if (strcmp(seg[1], "agreements") == 0) {
+        json_t *body = NULL;
+        if (n == 2 && post && !(body = parse_body(rq, &pb))) return send_problem(c, rq, &pb);
+        bool routed = true;
+        dd_write_lock(svc);
+        if (n == 2 && post)
+            rc = dd_agreement_propose(svc, rq->party, body, &out, &pb);
+        else if (n == 2 && get)
+            rc = dd_agreement_list(svc, rq->party, &out, &pb);
+        else if (n == 3 && get)
+            rc = dd_agreement_get(svc, rq->party, seg[2], &out, &pb);
+        else if (n == 4 && post)
+            rc = dd_agreement_act(svc, rq->party, seg[2], seg[3], &out, &pb);
         else
             routed = false;
         dd_write_unlock(svc);

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "acks.h"
+#include "agreements.h"
 #include "commit.h"
 #include "deconflict/tactical.h"
 #include "deconflict/timefmt.h"
@@ -254,6 +255,18 @@ static void restore_live_conflict(const dc_doc_t *doc, void *ctx)
                                       dd_now_s(), "eval", eval_json(&e), "profile",
                                       profile ? profile : "enroute", "stale",
                                       data && strcmp(data, "stale") == 0));
+    } else if (kind && track_a && strcmp(kind, "agreement") == 0) {
+        const char *agr = json_string_value(json_object_get(va, "agreement"));
+        char key[64];
+        snprintf(key, sizeof(key), "agr:%s", agr ? agr : "");
+        json_t *mine = json_object_get(svc->conformance, id1);
+        if (!mine) {
+            mine = json_object();
+            json_object_set_new(svc->conformance, id1, mine);
+        }
+        json_object_set_new(mine, key,
+                            json_pack("{s:s, s:I, s:s}", "cid", doc->id, "party",
+                                      (json_int_t)doc->party_b, "ref", ""));
     } else if (kind && track_a &&
                (strcmp(kind, "intrusion") == 0 || strcmp(kind, "nonconforming") == 0)) {
         bool intrusion = strcmp(kind, "intrusion") == 0;
@@ -505,6 +518,39 @@ static size_t probe(dd_service_t *svc, json_t *rec, double now, hit_t *hits, siz
     return n;
 }
 
+/* Writes agreement conflict cid: the track's party flew on ground agreement agr gives party q;
+ * both are told (q with the aircraft's position at the time). */
+static void write_agreement_conflict(dd_service_t *svc, const char *cid, const char *track,
+                                     json_t *rec, const char *agr, int64_t q, const char *state,
+                                     const char *type, double now)
+{
+    char t[40], tname[DC_PARTY_NAME_MAX], qname[DC_PARTY_NAME_MAX];
+    dc_time_format_rfc3339(now, t, sizeof(t));
+    int64_t tp = party_of(track);
+    dd_party_name(svc, tp, tname);
+    dd_party_name(svc, q, qname);
+    json_t *va = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "id", cid, "kind", "agreement",
+                           "state", state, "agreement", agr, "own_track", strchr(track, '/') + 1,
+                           "other_party", qname, "updated", t);
+    json_t *vb = json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:s}", "id", cid, "kind", "agreement",
+                           "state", state, "agreement", agr, "other_party", tname, "other_aircraft",
+                           disclosed(rec), "updated", t);
+    char *ta = json_dumps(va, JSON_COMPACT | JSON_REAL_PRECISION(12));
+    char *tb = json_dumps(vb, JSON_COMPACT | JSON_REAL_PRECISION(12));
+    dc_doc_t doc = {"conflict", cid, tp, q, ta, tb, state, now, 0};
+    if (ta && tb && dc_store_doc_put(svc->store, &doc) == DC_OK) {
+        dd_event(svc, tp, type, va);
+        dd_event(svc, q, type, vb);
+        if (strcmp(type, "conflict.new") == 0) {
+            svc->open_conflicts++;
+            dd_acks_expect(svc, cid, tp, q, now);
+        }
+        if (strcmp(type, "conflict.resolved") == 0 && svc->open_conflicts) svc->open_conflicts--;
+    }
+    free(ta), free(tb);
+    json_decref(va), json_decref(vb);
+}
+
 static void check_track(dd_service_t *svc, const char *track, json_t *rec, double now)
 {
     hit_t hits[32];
@@ -551,6 +597,24 @@ static void check_track(dd_service_t *svc, const char *track, json_t *rec, doubl
             }
         }
     }
+    /* Agreements: the track on ground an active agreement gives another party. */
+    const char *agr = NULL;
+    int64_t q = dd_agreement_violated(svc, tp, json_real_value(json_object_get(rec, "lat")),
+                                      json_real_value(json_object_get(rec, "lon")),
+                                      json_real_value(json_object_get(rec, "alt_ft")), now, &agr);
+    if (q) {
+        char key[64];
+        snprintf(key, sizeof(key), "agr:%s", agr);
+        json_object_set_new(now_keys, key, json_true());
+        if (!json_object_get(mine, key)) {
+            char cid[40];
+            dd_random_id("cf_", cid, sizeof(cid));
+            write_agreement_conflict(svc, cid, track, rec, agr, q, "open", "conflict.new", now);
+            json_object_set_new(
+                mine, key,
+                json_pack("{s:s, s:I, s:s}", "cid", cid, "party", (json_int_t)q, "ref", ""));
+        }
+    }
     /* What the track is no longer in: resolved. */
     const char *key;
     json_t *c;
@@ -558,6 +622,13 @@ static void check_track(dd_service_t *svc, const char *track, json_t *rec, doubl
     json_object_foreach_safe(mine, tmp, key, c)
     {
         if (json_object_get(now_keys, key)) continue;
+        if (strncmp(key, "agr:", 4) == 0) {
+            write_agreement_conflict(svc, json_string_value(json_object_get(c, "cid")), track, rec,
+                                     key + 4, json_integer_value(json_object_get(c, "party")),
+                                     "resolved", "conflict.resolved", now);
+            json_object_del(mine, key);
+            continue;
+        }
         const char *op = strncmp(key, "own:", 4) == 0 ? key + 4 : key;
         write_conformance(svc, json_string_value(json_object_get(c, "cid")),
                           strncmp(key, "own:", 4) == 0 ? "nonconforming" : "intrusion", track, rec,

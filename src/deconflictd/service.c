@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "acks.h"
+#include "agreements.h"
 #include "commit.h"
 #include "messages.h"
 #include "deconflict/timefmt.h"
@@ -118,7 +119,7 @@ bool dd_service_open(dd_service_t *svc, const dd_config_t *cfg, char *err, size_
         snprintf(err, len, "the audit key: %s", dc_store_last_error(svc->store));
         return false;
     }
-    if (!dd_messages_open(svc) || !dd_acks_open(svc)) {
+    if (!dd_messages_open(svc) || !dd_acks_open(svc) || !dd_agreements_open(svc)) {
         snprintf(err, len, "restoring messages: %s", dc_store_last_error(svc->store));
         return false;
     }
@@ -139,6 +140,7 @@ void dd_service_close(dd_service_t *svc)
     json_decref(svc->party_names);
     json_decref(svc->msg_pending);
     json_decref(svc->suspended);
+    json_decref(svc->agreements);
     json_decref(svc->ack_pending);
     sodium_memzero(svc->audit_sk, sizeof(svc->audit_sk));
     dc_strategic_free(svc->strategic);
@@ -416,6 +418,42 @@ static dc_err_t record_conflicts(dd_service_t *svc, int64_t party, const char *o
     return rc;
 }
 
+/* An operation filed on ground an active agreement gives another party: a conflict (kind
+ * "agreement") for both, the other party seeing the operation by its ref. */
+static dc_err_t record_agreement_conflict(dd_service_t *svc, int64_t party,
+                                          const dc_operation_t *op, json_t *conflicts_out)
+{
+    const char *agr = NULL;
+    int64_t q = dd_agreement_violated_by(svc, party, op, &agr);
+    if (!q) return DC_OK;
+    char cid[40], t[40], mine[DC_PARTY_NAME_MAX], theirs[DC_PARTY_NAME_MAX];
+    dd_random_id("cf_", cid, sizeof(cid));
+    double now = dd_now_s();
+    time_text(now, t);
+    dd_party_name(svc, party, mine);
+    dd_party_name(svc, q, theirs);
+    json_t *va = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "id", cid, "kind", "agreement",
+                           "state", "open", "agreement", agr, "own_operation", op->id,
+                           "other_party", theirs, "updated", t);
+    json_t *vb = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "id", cid, "kind", "agreement",
+                           "state", "open", "agreement", agr, "other_operation_ref", op->ref,
+                           "other_party", mine, "updated", t);
+    char *ta = json_dumps(va, JSON_COMPACT), *tb = json_dumps(vb, JSON_COMPACT);
+    dc_doc_t doc = {"conflict", cid, party, q, ta, tb, "open", now, party};
+    dc_err_t rc = ta && tb ? dc_store_doc_put(svc->store, &doc) : DC_ERR_NOMEM;
+    if (rc == DC_OK) rc = dd_event(svc, party, "conflict.new", va);
+    if (rc == DC_OK) rc = dd_event(svc, q, "conflict.new", vb);
+    if (rc == DC_OK) {
+        svc->open_conflicts++;
+        note_conflict_of(svc, op->id, cid);
+        dd_acks_expect(svc, cid, party, q, now);
+        json_array_append(conflicts_out, va);
+    }
+    free(ta), free(tb);
+    json_decref(va), json_decref(vb);
+    return rc;
+}
+
 dc_err_t dd_operation_prepare(int64_t party, json_t *body, dd_new_operation_t *n, dd_problem_t *pb)
 {
     memset(n, 0, sizeof(*n));
@@ -476,6 +514,7 @@ dc_err_t dd_operation_create(dd_service_t *svc, int64_t party, dd_new_operation_
                                "operation.created", &rc);
     if (rc == DC_OK) rc = record_conflicts(svc, party, id, ref, &res, conflicts);
     dc_strategic_result_clear(&res);
+    if (rc == DC_OK) rc = record_agreement_conflict(svc, party, &n->op, conflicts);
     if (rc == DC_OK) json_object_set_new(opview, "conflicts", conflicts), conflicts = NULL;
     if (rc == DC_OK && idem_key) {
         char *text = json_dumps(opview, JSON_COMPACT | JSON_REAL_PRECISION(12));
