@@ -132,6 +132,13 @@ dc_err_t dc_operation_list_parse_json(const char *text, size_t len, size_t max_o
 dc_err_t dc_operation_parse_json(const char *text, size_t len, dc_operation_t *op,
                                  dc_strategic_error_t *err);
 
+/* The same from an object already parsed by jansson (a json_t *, which this header does not
+ * name so that it needs no jansson): for a service that holds the request as JSON already and
+ * would otherwise serialise it only to parse it again. */
+struct json_t;
+dc_err_t dc_operation_parse_jansson(struct json_t *object, dc_operation_t *op,
+                                    dc_strategic_error_t *err);
+
 void dc_operation_list_free(dc_operation_t *ops, size_t n_ops);
 
 /* ---- the engine ---- */

@@ -321,6 +321,17 @@ dc_err_t dc_operation_parse_json(const char *text, size_t len, dc_operation_t *o
     return rc;
 }
 
+dc_err_t dc_operation_parse_jansson(struct json_t *object, dc_operation_t *op,
+                                    dc_strategic_error_t *err)
+{
+    dc_strategic_error_init(err);
+    memset(op, 0, sizeof(*op));
+    GEOSContextHandle_t ctx = fp_geos_new();
+    dc_err_t rc = ctx ? parse_one(object, op, ctx, err) : DC_ERR_NOMEM;
+    if (ctx) GEOS_finish_r(ctx);
+    return rc;
+}
+
 dc_err_t dc_operation_list_parse_json(const char *text, size_t len, size_t max_ops,
                                       dc_operation_t **ops, size_t *n_ops,
                                       dc_strategic_error_t *err)

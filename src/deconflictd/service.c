@@ -231,11 +231,9 @@ static dc_err_t engine_operation(int64_t party, const char *id, const char *ref,
     party_key(party, key);
     json_t *o = json_pack("{s:s, s:s, s:s, s:I, s:O}", "id", id, "party", key, "ref", ref,
                           "priority", priority, "volumes", volumes);
-    char *text = o ? json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(17)) : NULL;
+    if (!o) return DC_ERR_NOMEM;
+    dc_err_t rc = dc_operation_parse_jansson(o, op, err);
     json_decref(o);
-    if (!text) return DC_ERR_NOMEM;
-    dc_err_t rc = dc_operation_parse_json(text, strlen(text), op, err);
-    free(text);
     return rc;
 }
 
