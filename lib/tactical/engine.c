@@ -18,6 +18,7 @@
  * Every position moves with time, so a pass must extrapolate every track anyway (O(N)); the index
  * is rebuilt by an O(N) radix sort rather than maintained, and an update costs one hash upsert. */
 #include "deconflict/tactical.h"
+#include "engine_internal.h"
 #include "kinematics.h"
 #include "common/array.h"
 
@@ -26,6 +27,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define TRACKS_MAX (1u << 28) /* bound on tracks held; update beyond it fails with DC_ERR_LIMIT */
 #define QUEUE_MAX  (1u << 24) /* bound on changes queued between two passes */
@@ -370,6 +372,85 @@ static size_t memory_bytes(const dc_tactical_t *eng)
            (eng->cap_queue + eng->cap_applying) * sizeof(op_t);
 }
 
+/* ---- the sweep over cells, by slices ---- */
+
+#define SWEEP_THREADS_MAX 4
+
+size_t dc_tactical_parallel_min_entries = 60000;
+
+/* Threads for a sweep: the cores there are, up to SWEEP_THREADS_MAX. */
+static size_t sweep_threads(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 1 ? 1 : n > SWEEP_THREADS_MAX ? SWEEP_THREADS_MAX : (size_t)n;
+}
+
+typedef struct sweep {
+    const dc_tactical_t *eng;
+    const uint64_t *sorted;
+    size_t from, to; /* entries [from, to): whole cells */
+    const pass_params_t *pp;
+    double now_s;
+    float inv_cell;
+    dc_conflict_t *out; /* found, malloc'd */
+    size_t n, cap;
+    uint64_t cell_pairs, candidates;
+    bool nomem;
+} sweep_t;
+
+/* Every pair of tracks sharing a cell of the slice, evaluated exactly where their boxes
+ * overlap, each pair once: in the cell holding the low corner of the overlap. Reads the engine
+ * only; several slices run at once. */
+static void *sweep(void *arg)
+{
+    sweep_t *w = arg;
+    const dc_tactical_t *eng = w->eng;
+    const uint64_t *sorted = w->sorted;
+    const uint64_t cell_mask = ~IDX_MASK;
+    const float inv_cell = w->inv_cell;
+    for (size_t s = w->from; s < w->to;) {
+        uint64_t key = sorted[s] & cell_mask;
+        size_t end = s + 1;
+        while (end < w->to && (sorted[end] & cell_mask) == key) end++;
+        for (size_t i = s; i < end; i++) {
+            uint32_t li = (uint32_t)(sorted[i] & IDX_MASK);
+            const box_t *bi = &eng->live[li].box;
+            for (size_t j = i + 1; j < end; j++) {
+                uint32_t lj = (uint32_t)(sorted[j] & IDX_MASK);
+                const box_t *bj = &eng->live[lj].box;
+                w->cell_pairs++;
+                if (!boxes_overlap(bi, bj)) continue;
+                uint64_t ref = cell_key(cell_of(fmaxf(bi->lo[0], bj->lo[0]), inv_cell),
+                                        cell_of(fmaxf(bi->lo[1], bj->lo[1]), inv_cell),
+                                        cell_of(fmaxf(bi->lo[2], bj->lo[2]), inv_cell));
+                if (ref != key) continue; /* this pair is evaluated in another cell */
+                w->candidates++;
+                uint32_t ra = eng->live[li].rec, rb = eng->live[lj].rec;
+                dc_pair_eval_t ev;
+                if (!kin_eval_pair(&eng->recs[ra].k, &eng->recs[rb].k, w->now_s, w->pp, &ev))
+                    continue;
+                if (w->n == w->cap) {
+                    size_t nc = w->cap ? 2 * w->cap : 64;
+                    dc_conflict_t *p = realloc(w->out, nc * sizeof(*p));
+                    if (!p) {
+                        w->nomem = true;
+                        return NULL;
+                    }
+                    w->out = p, w->cap = nc;
+                }
+                const char *ia = eng->recs[ra].id, *ib = eng->recs[rb].id;
+                bool swap = strcmp(ia, ib) > 0;
+                dc_conflict_t *c = &w->out[w->n++];
+                memcpy(c->id1, swap ? ib : ia, DC_TRACK_ID_MAX);
+                memcpy(c->id2, swap ? ia : ib, DC_TRACK_ID_MAX);
+                c->eval = ev; /* symmetric: every field is a distance, a time or a flag */
+            }
+        }
+        s = end;
+    }
+    return NULL;
+}
+
 dc_err_t dc_tactical_detect(dc_tactical_t *eng, double now_s, const dc_tactical_config_t *cfg,
                             const dc_tactical_snapshot_t **snap_out)
 {
@@ -444,53 +525,56 @@ dc_err_t dc_tactical_detect(dc_tactical_t *eng, double now_s, const dc_tactical_
     uint64_t *sorted = radix_sort_cells(eng->entries, eng->entries + n_entries, n_entries);
     stats.index_entries = n_entries;
 
-    /* Step 4: pairs within each cell. */
-    snap_t *sn = NULL;
-    size_t n_conf = 0, cap_conf = 0;
-    const uint64_t cell_mask = ~IDX_MASK;
-    for (size_t s = 0; s < n_entries;) {
-        uint64_t key = sorted[s] & cell_mask;
-        size_t end = s + 1;
-        while (end < n_entries && (sorted[end] & cell_mask) == key) end++;
-        for (size_t i = s; i < end; i++) {
-            uint32_t li = (uint32_t)(sorted[i] & IDX_MASK);
-            const box_t *bi = &eng->live[li].box;
-            for (size_t j = i + 1; j < end; j++) {
-                uint32_t lj = (uint32_t)(sorted[j] & IDX_MASK);
-                const box_t *bj = &eng->live[lj].box;
-                stats.cell_pairs++;
-                if (!boxes_overlap(bi, bj)) continue;
-                uint64_t ref = cell_key(cell_of(fmaxf(bi->lo[0], bj->lo[0]), inv_cell),
-                                        cell_of(fmaxf(bi->lo[1], bj->lo[1]), inv_cell),
-                                        cell_of(fmaxf(bi->lo[2], bj->lo[2]), inv_cell));
-                if (ref != key) continue; /* this pair is evaluated in another cell */
-                stats.candidates++;
-                uint32_t ra = eng->live[li].rec, rb = eng->live[lj].rec;
-                dc_pair_eval_t ev;
-                if (!kin_eval_pair(&eng->recs[ra].k, &eng->recs[rb].k, now_s, &pp, &ev)) continue;
-                if (n_conf == cap_conf) {
-                    size_t nc = cap_conf ? 2 * cap_conf : 64;
-                    snap_t *p = realloc(sn, sizeof(*sn) + nc * sizeof(dc_conflict_t));
-                    if (!p) {
-                        free(sn);
-                        return DC_ERR_NOMEM;
-                    }
-                    sn = p;
-                    cap_conf = nc;
-                }
-                const char *ia = eng->recs[ra].id, *ib = eng->recs[rb].id;
-                bool swap = strcmp(ia, ib) > 0;
-                dc_conflict_t *c = &sn->conflicts[n_conf++];
-                memcpy(c->id1, swap ? ib : ia, DC_TRACK_ID_MAX);
-                memcpy(c->id2, swap ? ia : ib, DC_TRACK_ID_MAX);
-                c->eval = ev; /* symmetric: every field is a distance, a time or a flag */
-            }
-        }
-        s = end;
+    /* Step 4: pairs within each cell, the sorted entries cut at cell boundaries into one
+     * slice per thread (conflicts are sorted afterwards, so the result does not depend on the
+     * cut). */
+    sweep_t jobs[SWEEP_THREADS_MAX];
+    size_t n_jobs = n_entries >= dc_tactical_parallel_min_entries ? sweep_threads() : 1;
+    size_t from = 0;
+    for (size_t j = 0; j < n_jobs; j++) {
+        size_t to = j + 1 == n_jobs ? n_entries : n_entries * (j + 1) / n_jobs;
+        while (to < n_entries && to > from &&
+               (sorted[to] & ~IDX_MASK) == (sorted[to - 1] & ~IDX_MASK))
+            to++;
+        if (to < from) to = from;
+        jobs[j] = (sweep_t){.eng = eng,
+                            .sorted = sorted,
+                            .from = from,
+                            .to = to,
+                            .pp = &pp,
+                            .now_s = now_s,
+                            .inv_cell = inv_cell};
+        from = to;
     }
+    pthread_t th[SWEEP_THREADS_MAX];
+    bool started[SWEEP_THREADS_MAX] = {false};
+    for (size_t j = 1; j < n_jobs; j++)
+        started[j] = pthread_create(&th[j], NULL, sweep, &jobs[j]) == 0;
+    sweep(&jobs[0]);
+    for (size_t j = 1; j < n_jobs; j++) {
+        if (started[j])
+            pthread_join(th[j], NULL);
+        else
+            sweep(&jobs[j]); /* no thread: do it here */
+    }
+    size_t n_conf = 0;
+    bool nomem = false;
+    for (size_t j = 0; j < n_jobs; j++) {
+        n_conf += jobs[j].n;
+        nomem |= jobs[j].nomem;
+        stats.cell_pairs += jobs[j].cell_pairs;
+        stats.candidates += jobs[j].candidates;
+    }
+    snap_t *sn = nomem ? NULL : malloc(sizeof(*sn) + (n_conf ? n_conf : 1) * sizeof(dc_conflict_t));
+    for (size_t j = 0, at = 0; j < n_jobs; j++) {
+        if (sn && jobs[j].n)
+            memcpy(sn->conflicts + at, jobs[j].out, jobs[j].n * sizeof(dc_conflict_t));
+        at += jobs[j].n;
+        free(jobs[j].out);
+    }
+    if (!sn) return DC_ERR_NOMEM;
 
     /* Step 5: the snapshot. */
-    if (!sn && !(sn = malloc(sizeof(*sn)))) return DC_ERR_NOMEM;
     qsort(sn->conflicts, n_conf, sizeof(dc_conflict_t), conflict_cmp);
     stats.conflicts = n_conf;
     stats.memory_bytes = memory_bytes(eng);
