@@ -287,7 +287,9 @@ static void *stream_thread(void *p)
     return NULL;
 }
 
-/* Keeps the background tracks fresh while the alerts are measured. */
+/* Keeps the background tracks fresh while the alerts are measured: every track re-reported
+ * every 10 s, the batches spread evenly over the 10 s as a live feed sends them (not all at
+ * once and then nothing). */
 typedef struct refresh {
     const opts_t *o;
     volatile bool stop;
@@ -303,6 +305,8 @@ static void *refresh_thread(void *p)
     while (!r->stop) {
         double t0 = wall_s();
         for (size_t done = 0; done < o->tracks && !r->stop; done += o->batch) {
+            double due = t0 + 10.0 * (double)done / (double)o->tracks;
+            if (due > wall_s()) usleep((useconds_t)((due - wall_s()) * 1e6));
             b.len = 0;
             size_t n = o->tracks - done < o->batch ? o->tracks - done : o->batch;
             for (size_t i = 0; i < n; i++)

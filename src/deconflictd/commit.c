@@ -106,6 +106,16 @@ void dd_write_unlock(dd_service_t *svc)
     if (t) sync_to(svc, t);
 }
 
+void dd_write_yield(dd_service_t *svc)
+{
+    if (signed_req.body) dc_store_set_request(svc->store, 0, NULL, 0, NULL);
+    pthread_mutex_unlock(&svc->lock);
+    pthread_mutex_lock(&svc->lock);
+    if (signed_req.body)
+        dc_store_set_request(svc->store, signed_req.party, signed_req.body, signed_req.len,
+                             signed_req.sig);
+}
+
 void dd_read_lock(dd_service_t *svc)
 {
     pthread_mutex_lock(&svc->lock);

@@ -27,6 +27,9 @@ void dd_signed_request(int64_t party, const char *body, size_t len, const uint8_
 
 void dd_write_lock(dd_service_t *svc);
 void dd_write_unlock(dd_service_t *svc);
+/* Lets others take the lock between two transactions of a long write, without waiting for a
+ * sync (dd_write_unlock at the end waits for all of them). */
+void dd_write_yield(dd_service_t *svc);
 void dd_read_lock(dd_service_t *svc);
 void dd_read_unlock(dd_service_t *svc);
 

@@ -116,6 +116,15 @@ json_t *dd_positions(dd_service_t *svc, int64_t party, json_t *batch, dd_problem
     dd_write_lock(svc);
     dc_err_t rc = dd_tx_begin(svc);
     for (size_t i = 0; i < n && rc == DC_OK; i++) {
+        if (i && i % DD_POSITIONS_CHUNK == 0) {
+            /* A chunk at a time: the detection pass and other requests get the lock between
+             * chunks instead of waiting for the whole batch. Each chunk commits; the sync at
+             * the end covers them all before the answer. */
+            rc = dd_tx_end(svc);
+            dd_write_yield(svc);
+            if (rc == DC_OK) rc = dd_tx_begin(svc);
+            if (rc != DC_OK) break;
+        }
         json_t *o = json_array_get(batch, i);
         dc_track_state_t st;
         const char *callsign;

@@ -7,7 +7,8 @@
 #include "daemon.h"
 #include "service.h"
 
-#define DD_POSITIONS_MAX 10000 /* reports per POST /v1/positions */
+#define DD_POSITIONS_MAX   10000 /* reports per POST /v1/positions */
+#define DD_POSITIONS_CHUNK 500   /* reports stored per hold of the service lock */
 
 /* Track status by the age of its last report: live up to DD_TRACK_COAST_S, then coasting (still
  * predicted from its last report) up to the tactical engine's stale_s, after which it is no
