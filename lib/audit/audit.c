@@ -125,9 +125,6 @@ static bool check_signed(json_t *keys, json_t *entry, const char *body_text, uin
     bool ok = true;
     const char *kind = json_string_value(json_object_get(body, "kind"));
     const char *state = json_string_value(json_object_get(body, "state"));
-    json_t *pk = json_object_get(body, "public_key");
-    if (kind && state && strcmp(kind, "party") == 0 && strcmp(state, "key_registered") == 0 && pk)
-        json_object_set(keys, json_string_value(json_object_get(body, "id")), pk);
     json_t *req = json_object_get(body, "request");
     json_t *req_text = json_object_get(entry, "request");
     if (req && json_is_string(req_text)) {
@@ -137,7 +134,7 @@ static bool check_signed(json_t *keys, json_t *entry, const char *body_text, uin
         snprintf(actor, sizeof(actor), "%lld",
                  (long long)json_integer_value(json_object_get(body, "actor")));
         dc_audit_hash(json_string_value(req_text), json_string_length(req_text), h);
-        if (!hex_bytes(json_object_get(req, "body_hash"), want, sizeof(want)) ||
+        if (!hex_bytes(json_object_get(req, "hash"), want, sizeof(want)) ||
             sodium_memcmp(h, want, sizeof(h)) != 0)
             ok = fail(rep, seq, "entry %llu: the signed request does not match its hash",
                       (unsigned long long)seq);
@@ -152,6 +149,12 @@ static bool check_signed(json_t *keys, json_t *entry, const char *body_text, uin
         else
             rep->signatures++;
     }
+    /* A key registration (itself perhaps signed with the previous key, checked above) applies
+     * from the next entry on. */
+    json_t *pk = json_object_get(body, "public_key");
+    if (ok && kind && state && strcmp(kind, "party") == 0 && strcmp(state, "key_registered") == 0 &&
+        pk)
+        json_object_set(keys, json_string_value(json_object_get(body, "id")), pk);
     json_decref(body);
     return ok;
 }

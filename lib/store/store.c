@@ -6,6 +6,7 @@
 #include "deconflict/timefmt.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <sodium.h>
 #include <sqlite3.h>
@@ -310,23 +311,34 @@ dc_err_t dc_store_sync(dc_store_t *st, char *err, size_t len)
  * the hash of that party's view; the views themselves go to audit_views, readable by their
  * party only. */
 
-/* Appends s to b as a JSON string (escaping what JSON requires). */
+/* Appends to b (cap bytes) at *len; once it does not fit, *len becomes cap and stays there, so
+ * one check at the end tells whether the whole text is there. */
+static void appendf(char *b, size_t cap, size_t *len, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void appendf(char *b, size_t cap, size_t *len, const char *fmt, ...)
+{
+    if (*len >= cap) return;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(b + *len, cap - *len, fmt, ap);
+    va_end(ap);
+    *len = n < 0 || (size_t)n >= cap - *len ? cap : *len + (size_t)n;
+}
+
+/* Appends s to b as a JSON string (escaping what JSON requires), as appendf does. */
 static void json_string_to(char *b, size_t cap, size_t *len, const char *s)
 {
-    size_t n = *len;
-    if (n < cap) b[n++] = '"';
-    for (; *s && n + 7 < cap; s++) {
+    appendf(b, cap, len, "\"");
+    for (; *s && *len < cap; s++) {
         unsigned char c = (unsigned char)*s;
         if (c == '"' || c == '\\')
-            b[n++] = '\\', b[n++] = (char)c;
+            appendf(b, cap, len, "\\%c", c);
         else if (c < 0x20)
-            n += (size_t)snprintf(b + n, cap - n, "\\u%04x", c);
+            appendf(b, cap, len, "\\u%04x", c);
         else
-            b[n++] = (char)c;
+            appendf(b, cap, len, "%c", c);
     }
-    if (n < cap) b[n++] = '"';
-    if (n < cap) b[n] = '\0';
-    *len = n;
+    appendf(b, cap, len, "\"");
 }
 
 typedef struct audit_part {
@@ -346,39 +358,37 @@ static dc_err_t audit_append_key(dc_store_t *st, int64_t actor, const char *kind
     char t[DC_TIME_RFC3339_MAX] = "";
     dc_time_format_rfc3339(t_s, t, sizeof(t));
     char body[1024];
-    size_t len = (size_t)snprintf(body, sizeof(body), "{\"actor\":%lld,\"id\":", (long long)actor);
+    size_t len = 0;
+    appendf(body, sizeof(body), &len, "{\"actor\":%lld,\"id\":", (long long)actor);
     json_string_to(body, sizeof(body), &len, id);
-    len += (size_t)snprintf(body + len, sizeof(body) - len, ",\"kind\":");
+    appendf(body, sizeof(body), &len, ",\"kind\":");
     json_string_to(body, sizeof(body), &len, kind);
-    len += (size_t)snprintf(body + len, sizeof(body) - len, ",\"parts\":{");
-    /* Parts in ascending party order: canonical. */
+    appendf(body, sizeof(body), &len, ",\"parts\":{");
+    /* Parts in ascending party id (numerically): one order for a given set of parties. */
     for (size_t k = 0; k < n_parts; k++) {
         size_t i = n_parts == 2 && parts[1].party < parts[0].party ? 1 - k : k;
         uint8_t h[DC_AUDIT_HASH_BYTES];
         char hex[2 * DC_AUDIT_HASH_BYTES + 1];
         dc_audit_hash(parts[i].view, strlen(parts[i].view), h);
         sodium_bin2hex(hex, sizeof(hex), h, sizeof(h));
-        len += (size_t)snprintf(body + len, sizeof(body) - len, "%s\"%lld\":\"%s\"", k ? "," : "",
-                                (long long)parts[i].party, hex);
+        appendf(body, sizeof(body), &len, "%s\"%lld\":\"%s\"", k ? "," : "",
+                (long long)parts[i].party, hex);
     }
-    len += (size_t)snprintf(body + len, sizeof(body) - len, "}");
-    if (public_key)
-        len +=
-            (size_t)snprintf(body + len, sizeof(body) - len, ",\"public_key\":\"%s\"", public_key);
+    appendf(body, sizeof(body), &len, "}");
+    if (public_key) appendf(body, sizeof(body), &len, ",\"public_key\":\"%s\"", public_key);
     bool signed_req = st->req.body && actor && actor == st->req.party;
     if (signed_req) {
         uint8_t rh[DC_AUDIT_HASH_BYTES];
         char rhex[2 * DC_AUDIT_HASH_BYTES + 1];
         dc_audit_hash(st->req.body, st->req.len, rh);
         sodium_bin2hex(rhex, sizeof(rhex), rh, sizeof(rh));
-        len += (size_t)snprintf(body + len, sizeof(body) - len,
-                                ",\"request\":{\"body_hash\":\"%s\",\"signature\":\"%s\"}", rhex,
-                                st->req.sig64);
+        appendf(body, sizeof(body), &len, ",\"request\":{\"hash\":\"%s\",\"signature\":\"%s\"}",
+                rhex, st->req.sig64);
     }
-    len += (size_t)snprintf(body + len, sizeof(body) - len, ",\"state\":");
+    appendf(body, sizeof(body), &len, ",\"state\":");
     json_string_to(body, sizeof(body), &len, state);
-    len += (size_t)snprintf(body + len, sizeof(body) - len, ",\"t\":\"%s\"}", t);
-    if (len >= sizeof(body) - 1) {
+    appendf(body, sizeof(body), &len, ",\"t\":\"%s\"}", t);
+    if (len >= sizeof(body)) {
         snprintf(st->err, sizeof(st->err), "audit entry too long");
         return DC_ERR_LIMIT;
     }
@@ -504,11 +514,12 @@ dc_err_t dc_store_party_add(dc_store_t *st, const char *name, double now_s,
         e = run(st, s, "add party");
     else
         done(st, s);
+    int64_t id = sqlite3_last_insert_rowid(st->db); /* before the audit entry's insert */
     if (e == DC_OK) e = audit_party(st, name, "created");
     e = finish_tx(st, e);
     if (e == DC_OK && out) {
         memset(out, 0, sizeof(*out));
-        out->id = sqlite3_last_insert_rowid(st->db);
+        out->id = id;
         snprintf(out->name, sizeof(out->name), "%s", name);
         out->created_s = now_s;
     }

@@ -3,8 +3,10 @@
  *
  *   deconflict key generate --out KEYFILE     a new key pair; prints the public key (base64)
  *   deconflict key public KEYFILE             prints the public key of a key file
- *   deconflict key sign KEYFILE [FILE]        signs FILE (or stdin) as sent; prints the value
- *                                             of the Deconflict-Signature header
+ *   deconflict key sign KEYFILE METHOD PATH [FILE]
+ *                                             signs the request METHOD PATH with the body in
+ *                                             FILE (or stdin) as sent; prints the value of the
+ *                                             Deconflict-Signature header
  *
  * A key file holds the 64-byte secret key in base64 on one line, readable by its owner only.
  * Register the public key with PUT /v1/party/key. */
@@ -21,7 +23,9 @@ static void key_usage(FILE *out)
 {
     fputs("usage: deconflict key generate --out KEYFILE\n"
           "       deconflict key public KEYFILE\n"
-          "       deconflict key sign KEYFILE [FILE]   (FILE: the request body; default stdin)\n",
+          "       deconflict key sign KEYFILE METHOD PATH [FILE]\n"
+          "           (FILE: the request body, default stdin; PATH as in the URL, e.g.\n"
+          "           /v1/operations)\n",
           out);
 }
 
@@ -79,15 +83,24 @@ int cli_key(int argc, char **argv)
         print_b64(pk, sizeof(pk));
         return CLI_EXIT_OK;
     }
-    if (strcmp(sub, "sign") == 0 && (argc == 3 || argc == 4)) {
+    if (strcmp(sub, "sign") == 0 && (argc == 5 || argc == 6)) {
         if (!load_key(argv[2], sk)) return CLI_EXIT_DATA;
-        FILE *in = argc == 4 ? fopen(argv[3], "rb") : stdin;
+        FILE *in = argc == 6 ? fopen(argv[5], "rb") : stdin;
         if (!in) {
-            fprintf(stderr, "deconflict key: cannot read %s\n", argv[3]);
+            fprintf(stderr, "deconflict key: cannot read %s\n", argv[5]);
             return CLI_EXIT_DATA;
         }
-        size_t len = 0, cap = 65536;
+        /* What the service checks: "deconflict-request-v1\n" METHOD "\n" PATH "\n" body. */
+        size_t cap = 65536;
         uint8_t *body = malloc(cap);
+        size_t len = body ? (size_t)snprintf((char *)body, cap, "deconflict-request-v1\n%s\n%s\n",
+                                             argv[3], argv[4])
+                          : 0;
+        if (len >= cap) {
+            free(body);
+            fprintf(stderr, "deconflict key: method and path too long\n");
+            return CLI_EXIT_USAGE;
+        }
         size_t n;
         while (body && (n = fread(body + len, 1, cap - len, in)) > 0) {
             len += n;

@@ -48,10 +48,11 @@ static void usage(FILE *out)
           "      Export the whole audit trail with its signed head; verify an export or a\n"
           "      service's /v1/audit (as the party whose token is given): the hash chain, every\n"
           "      body available, the head's signature, and consistency with an earlier head.\n"
-          "  key generate --out KEYFILE | key public KEYFILE | key sign KEYFILE [FILE]\n"
+          "  key generate --out KEYFILE | key public KEYFILE\n"
+          "  key sign KEYFILE METHOD PATH [FILE]\n"
           "      A party's Ed25519 key: create one (prints the public key to register with\n"
-          "      PUT /v1/party/key), show it, or sign a request body (prints the value of the\n"
-          "      Deconflict-Signature header).\n"
+          "      PUT /v1/party/key), show it, or sign a request: method, path and body (prints\n"
+          "      the value of the Deconflict-Signature header).\n"
           "  help\n"
           "      This text.\n",
           out);

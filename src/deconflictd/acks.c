@@ -40,10 +40,16 @@ void dd_acks_done(dd_service_t *svc, const char *cid, int64_t party)
 /* One escalation of conflict cid for party late (who has not acknowledged): its view counts
  * the escalation and carries the new deadline; both parties get conflict.escalated, the other
  * one told whose acknowledgement is missing. */
-static void escalate(dd_service_t *svc, const char *cid, int64_t late, double now, double next)
+static bool escalate(dd_service_t *svc, const char *cid, int64_t late, double now, double next)
 {
     dc_doc_t doc;
-    if (dc_store_doc_fetch(svc->store, "conflict", cid, &doc) != DC_OK) return;
+    if (dc_store_doc_fetch(svc->store, "conflict", cid, &doc) != DC_OK) return false;
+    if (strcmp(doc.state, "open") != 0) {
+        /* Over before anyone answered: the alert stays unacknowledged in the views, but is no
+         * longer pressed. */
+        dc_doc_release(&doc);
+        return false;
+    }
     bool late_is_a = doc.party_a == late;
     json_t *va = json_loads(doc.view_a, 0, NULL);
     json_t *vb = doc.view_b ? json_loads(doc.view_b, 0, NULL) : NULL;
@@ -77,23 +83,29 @@ static void escalate(dd_service_t *svc, const char *cid, int64_t late, double no
     }
     json_decref(va), json_decref(vb);
     dc_doc_release(&doc);
+    return true;
 }
 
 void dd_acks_escalate(dd_service_t *svc, double now)
 {
     const char *cid;
     json_t *due;
-    json_object_foreach(svc->ack_pending, cid, due)
+    void *tmp_c;
+    json_object_foreach_safe(svc->ack_pending, tmp_c, cid, due)
     {
         const char *k;
         json_t *t;
-        json_object_foreach(due, k, t)
+        void *tmp_k;
+        json_object_foreach_safe(due, tmp_k, k, t)
         {
             if (json_real_value(t) > now) continue;
             double next = now + svc->cfg.conflict_ack_s;
-            escalate(svc, cid, strtoll(k, NULL, 10), now, next);
-            json_object_set_new(due, k, json_real(next));
+            if (escalate(svc, cid, strtoll(k, NULL, 10), now, next))
+                json_object_set_new(due, k, json_real(next));
+            else
+                json_object_del(due, k);
         }
+        if (json_object_size(due) == 0) json_object_del(svc->ack_pending, cid);
     }
 }
 

@@ -1,8 +1,8 @@
 /* deconflictd: every conflict alert needs an acknowledgement from each party it involves
  * (acks.c). A party that has not acknowledged within conflict_ack_s gets conflict.escalated,
  * and so does the other party, told who has not answered; the escalation repeats every
- * conflict_ack_s until the party acknowledges. All calls with svc->lock held, inside a write
- * section where they write. */
+ * conflict_ack_s until the party acknowledges or the conflict is over. All calls with svc->lock
+ * held, inside a write section where they write. */
 #ifndef DC_DAEMON_ACKS_H
 #define DC_DAEMON_ACKS_H
 

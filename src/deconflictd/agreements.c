@@ -7,6 +7,7 @@
 #include "agreements.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -328,20 +329,31 @@ dc_err_t dd_agreement_propose(dd_service_t *svc, int64_t party, json_t *body, js
     }
     json_object_set_new(svc->agreements, id, a);
     /* The proposal goes over the hotline too, as a deconfliction request to each party. */
+    /* The description, cut to fit a message's text at a character boundary. */
+    const char *desc = text ? json_string_value(text) : "";
+    int desc_len = (int)strlen(desc);
+    while (desc_len > 3500) {
+        desc_len--;
+        while (desc_len > 0 && ((unsigned char)desc[desc_len] & 0xC0) == 0x80) desc_len--;
+    }
+    char *request = malloc((size_t)desc_len + 256);
     json_array_foreach(others, i, n)
     {
-        char request[512];
-        snprintf(request, sizeof(request),
-                 "Agreement %s proposed by %s: accept with POST /v1/agreements/%s/accept%s%.300s",
-                 id, me, id, text ? ". " : "", text ? json_string_value(text) : "");
+        if (!request) break;
+        snprintf(request, (size_t)desc_len + 256,
+                 "Agreement %s proposed by %s: accept with POST /v1/agreements/%s/accept%s%.*s", id,
+                 me, id, desc_len ? ". " : "", desc_len, desc);
         json_t *m =
             json_pack("{s:O, s:s, s:s, s:{s:s}, s:b}", "to", n, "category", "deconfliction_request",
                       "priority", "urgent", "fields", "request", request, "ack_required", 1);
         json_t *sent = NULL;
         dd_problem_t mpb;
-        dd_message_send(svc, party, m, &sent, &mpb);
+        if (dd_message_send(svc, party, m, &sent, &mpb) != DC_OK)
+            fprintf(stderr, "deconflictd: agreement %s: the request to %s was not sent: %s\n", id,
+                    json_string_value(n), mpb.detail);
         json_decref(m), json_decref(sent);
     }
+    free(request);
     *out = json_incref(json_object_get(a, "view"));
     return DC_OK;
 }
@@ -387,8 +399,10 @@ dc_err_t dd_agreement_get(dd_service_t *svc, int64_t party, const char *id, json
 dc_err_t dd_agreement_act(dd_service_t *svc, int64_t party, const char *id, const char *action,
                           json_t **out, dd_problem_t *pb)
 {
-    json_t *a = of_party(svc, party, id);
-    if (!a) return dd_problem(pb, 404, "not_found", "id", "no agreement '%.60s'", id);
+    json_t *held = of_party(svc, party, id);
+    if (!held) return dd_problem(pb, 404, "not_found", "id", "no agreement '%.60s'", id);
+    /* Changed on a copy, which replaces the agreement in memory only once committed. */
+    json_t *a = json_deep_copy(held);
     json_t *view = json_object_get(a, "view");
     const char *state = json_string_value(json_object_get(view, "state"));
     char me[DC_PARTY_NAME_MAX], t[DC_TIME_RFC3339_MAX];
@@ -416,9 +430,12 @@ dc_err_t dd_agreement_act(dd_service_t *svc, int64_t party, const char *id, cons
         json_object_set_new(view, "withdrawal_proposed_by", json_string(me));
     } else if (strcmp(action, "accept") == 0 || strcmp(action, "reject") == 0 ||
                strcmp(action, "withdraw") == 0) {
-        return dd_problem(pb, 409, "invalid_transition", "state", "cannot %s a %s agreement",
-                          action, state);
+        dd_problem(pb, 409, "invalid_transition", "state", "cannot %s a %s agreement", action,
+                   state);
+        json_decref(a);
+        return DC_ERR_CONFLICT;
     } else {
+        json_decref(a);
         return dd_problem(pb, 404, "not_found", "", "no such action '%.40s'", action);
     }
     json_object_set_new(view, "state", json_string(to));
@@ -430,8 +447,12 @@ dc_err_t dd_agreement_act(dd_service_t *svc, int64_t party, const char *id, cons
         rc = dd_tx_end(svc);
     else
         dd_tx_abort(svc);
-    if (rc != DC_OK) return dd_problem(pb, 500, "store_failed", "", "the store refused it");
+    if (rc != DC_OK) {
+        json_decref(a);
+        return dd_problem(pb, 500, "store_failed", "", "the store refused it");
+    }
     *out = json_deep_copy(view);
+    json_object_set_new(svc->agreements, id, a);
     return DC_OK;
 }
 

@@ -26,9 +26,19 @@ void dd_signed_request(int64_t party, const char *body, size_t len, const uint8_
     if (body) memcpy(signed_req.sig, sig, sizeof(signed_req.sig));
 }
 
+/* What a thread reads under the lock may have been committed by another that still waits for
+ * its sync: whatever it answers waits for that sync too. */
+static void expect_read(dd_service_t *svc)
+{
+    pthread_mutex_lock(&svc->sync_lock);
+    if (svc->committed > pending_ticket) pending_ticket = svc->committed;
+    pthread_mutex_unlock(&svc->sync_lock);
+}
+
 void dd_write_lock(dd_service_t *svc)
 {
     pthread_mutex_lock(&svc->lock);
+    expect_read(svc);
     if (signed_req.body)
         dc_store_set_request(svc->store, signed_req.party, signed_req.body, signed_req.len,
                              signed_req.sig);
@@ -111,6 +121,7 @@ void dd_write_yield(dd_service_t *svc)
     if (signed_req.body) dc_store_set_request(svc->store, 0, NULL, 0, NULL);
     pthread_mutex_unlock(&svc->lock);
     pthread_mutex_lock(&svc->lock);
+    expect_read(svc);
     if (signed_req.body)
         dc_store_set_request(svc->store, signed_req.party, signed_req.body, signed_req.len,
                              signed_req.sig);
@@ -119,10 +130,7 @@ void dd_write_yield(dd_service_t *svc)
 void dd_read_lock(dd_service_t *svc)
 {
     pthread_mutex_lock(&svc->lock);
-    /* What this reader sees may have been committed by a writer still waiting for its sync. */
-    pthread_mutex_lock(&svc->sync_lock);
-    pending_ticket = svc->committed;
-    pthread_mutex_unlock(&svc->sync_lock);
+    expect_read(svc);
 }
 
 void dd_read_unlock(dd_service_t *svc)

@@ -10,8 +10,10 @@
  *     dd_tx_end(svc) or, on failure, dd_tx_abort(svc)
  *     dd_write_unlock(svc);           returns once this thread's commits are durable
  *
- * Readers that answer from the store use dd_read_lock/dd_read_unlock: they wait until what they
- * read is durable too. Event streams deliver events only up to svc->durable_seq.
+ * Everything a thread reads under the lock (store or memory) may come from a commit still
+ * waiting for its sync, so dd_write_lock and dd_read_lock both note the newest commit, and the
+ * unlock waits until it is durable: an answer never shows what a crash could lose. Event streams
+ * deliver events only up to svc->durable_seq.
  *
  * A failed sync is fatal: the daemon logs it and exits (after a failed fsync the kernel may
  * have dropped the dirty pages, so retrying proves nothing); a restart serves what is durable. */

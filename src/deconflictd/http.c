@@ -489,6 +489,9 @@ static json_t *parse_body(request_t *rq, dd_problem_t *pb)
 static enum MHD_Result route(struct MHD_Connection *c, request_t *rq, const char *url,
                              const char *method);
 
+/* The first line of what a party signs (then the method, the path and the body). */
+#define SIGNED_TAG "deconflict-request-v1\n"
+
 /* Checks a request's signature before routing it; the audit entries it causes keep it. */
 static enum MHD_Result signed_route(struct MHD_Connection *c, request_t *rq, const char *url,
                                     const char *method, const char *header)
@@ -509,13 +512,25 @@ static enum MHD_Result signed_route(struct MHD_Connection *c, request_t *rq, con
         return problem(c, rq, 400, "no_key", "Deconflict-Signature",
                        "Deconflict-Signature: this party has registered no public key "
                        "(PUT /v1/party/key)");
-    const char *body = rq->body ? rq->body : "";
-    if (crypto_sign_verify_detached(sig, (const unsigned char *)body, rq->len, rq->public_key) != 0)
+    /* What is signed: the method and path with the body, so that a signature authorises this
+     * action on this resource and no other (docs/audit.md). */
+    size_t len = sizeof(SIGNED_TAG) - 1 + strlen(method) + 1 + strlen(url) + 1 + rq->len;
+    char *msg = malloc(len + 1);
+    if (!msg) return MHD_NO;
+    int head = snprintf(msg, len + 1, SIGNED_TAG "%s\n%s\n", method, url);
+    if (rq->len) memcpy(msg + head, rq->body, rq->len);
+    msg[len] = '\0';
+    if (crypto_sign_verify_detached(sig, (const unsigned char *)msg, len, rq->public_key) != 0) {
+        free(msg);
         return problem(c, rq, 401, "bad_signature", "Deconflict-Signature",
-                       "Deconflict-Signature: the signature does not match the body and the "
-                       "party's registered key");
-    dd_signed_request(rq->party, body, rq->len, sig);
-    return route(c, rq, url, method);
+                       "Deconflict-Signature: the signature does not match this request "
+                       "(method, path and body) and the party's registered key");
+    }
+    dd_signed_request(rq->party, msg, len, sig);
+    enum MHD_Result r = route(c, rq, url, method);
+    dd_signed_request(0, NULL, 0, NULL);
+    free(msg);
+    return r;
 }
 
 static enum MHD_Result route(struct MHD_Connection *c, request_t *rq, const char *url,

@@ -720,7 +720,15 @@ static void detect_once(dd_service_t *svc, double now)
     dd_write_lock(svc);
     /* One section per pass: its conflicts and events land together, with one sync (shared
      * with the requests of its group) instead of three per conflict. */
-    bool in_tx = dd_tx_begin(svc) == DC_OK;
+    if (dd_tx_begin(svc) != DC_OK) {
+        /* Nothing of this pass can be stored: leave the bookkeeping as it is for the next. */
+        fprintf(stderr, "deconflictd: detection pass skipped: %s\n",
+                dc_store_last_error(svc->store));
+        dd_write_unlock(svc);
+        dc_tactical_snapshot_release(snaps[0]);
+        dc_tactical_snapshot_release(snaps[1]);
+        return;
+    }
     json_t *seen = json_object();
     for (int e = 0; e < 2; e++)
         for (size_t i = 0; snaps[e] && i < snaps[e]->n_conflicts; i++) {
@@ -807,7 +815,9 @@ static void detect_once(dd_service_t *svc, double now)
     svc->live_tracks = snap->stats.live;
     svc->passes_total++;
     svc->last_pass_ms = (dd_now_s() - t0) * 1e3;
-    if (in_tx) dd_tx_end(svc);
+    if (dd_tx_end(svc) != DC_OK)
+        fprintf(stderr, "deconflictd: a detection pass could not be stored: %s\n",
+                dc_store_last_error(svc->store));
     dd_write_unlock(svc);
     dc_tactical_snapshot_release(snaps[0]);
     dc_tactical_snapshot_release(snaps[1]);

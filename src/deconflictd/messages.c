@@ -156,12 +156,7 @@ static dc_err_t set_channel(dd_service_t *svc, int64_t party, bool suspend, doub
                     now,       party};
     dc_err_t rc = text ? dc_store_doc_put(svc->store, &doc) : DC_ERR_NOMEM;
     free(text);
-    if (rc != DC_OK) return rc;
-    if (suspend) {
-        json_object_set_new(svc->suspended, k, json_real(now));
-        return DC_OK;
-    }
-    json_object_del(svc->suspended, k);
+    if (rc != DC_OK || suspend) return rc;
     /* What was queued for the party is now sent: both views say so. */
     json_t *ids = json_array();
     rc = dc_store_doc_list(svc->store, "message", party, "queued", collect_queued, ids);
@@ -238,7 +233,9 @@ dc_err_t dd_message_send(dd_service_t *svc, int64_t party, json_t *body, json_t 
     } else if (ack_required) {
         deadline_s = 300; /* documented default */
     }
-    char *fields_text = dump(fields ? fields : json_object());
+    json_t *no_fields = json_object(); /* when the body has none */
+    if (!fields) fields = no_fields;
+    char *fields_text = dump(fields);
     char *en = NULL, *ru = NULL, field[DC_MSG_FIELD_MAX], msg[300];
     dc_err_t rc = fields_text ? dc_msg_render(cat, fields_text, strlen(fields_text), &en, &ru,
                                               field, msg, sizeof(msg))
@@ -247,6 +244,7 @@ dc_err_t dd_message_send(dd_service_t *svc, int64_t party, json_t *body, json_t 
     if (rc != DC_OK) {
         char path[100];
         snprintf(path, sizeof(path), "fields%s%s", field[0] ? "/" : "", field);
+        json_decref(no_fields);
         return dd_problem(pb, rc == DC_ERR_NOMEM ? 500 : 400, dc_err_code(rc), path, "%s", msg);
     }
     /* The recipients. */
@@ -258,6 +256,7 @@ dc_err_t dd_message_send(dd_service_t *svc, int64_t party, json_t *body, json_t 
         dc_store_party_list(svc->store, find_party, &f);
         if (!f.id || f.disabled || f.id == party) {
             free(en), free(ru);
+            json_decref(no_fields);
             return dd_problem(pb, 400, "invalid_argument", "to", "to: no other party named '%.60s'",
                               to);
         }
@@ -269,6 +268,7 @@ dc_err_t dd_message_send(dd_service_t *svc, int64_t party, json_t *body, json_t 
                      dc_store_doc_get(svc->store, "message", json_string_value(reply_to), party,
                                       &orig_view, &orig_state) != DC_OK)) {
         free(en), free(ru);
+        json_decref(no_fields);
         return dd_problem(pb, 400, "invalid_argument", "in_reply_to",
                           "in_reply_to: not a message of yours");
     }
@@ -278,6 +278,7 @@ dc_err_t dd_message_send(dd_service_t *svc, int64_t party, json_t *body, json_t 
                           &refs_recipient, pb)) {
         json_decref(refs_sender), json_decref(refs_recipient);
         free(en), free(ru);
+        json_decref(no_fields);
         return DC_ERR_INVALID;
     }
     char now_text[DC_TIME_RFC3339_MAX], dl_text[DC_TIME_RFC3339_MAX];
@@ -295,9 +296,8 @@ dc_err_t dd_message_send(dd_service_t *svc, int64_t party, json_t *body, json_t 
         json_t *common = json_pack(
             "{s:s, s:s, s:s, s:s, s:O, s:{s:s, s:s}, s:b, s:s, s:s}", "id", id, "category",
             dc_msg_category_name(cat), "priority", dc_msg_priority_name(priority), "state",
-            held ? "queued" : "sent", "fields", fields ? fields : json_object(), "text", "en", en,
-            "ru", ru, "ack_required", ack_required, "sent_at", now_text, "updated", now_text);
-        if (fields == NULL) json_object_set_new(common, "fields", json_object());
+            held ? "queued" : "sent", "fields", fields, "text", "en", en, "ru", ru, "ack_required",
+            ack_required, "sent_at", now_text, "updated", now_text);
         if (ack_required) {
             json_object_set_new(common, "ack_deadline_s", json_real(deadline_s));
             json_object_set_new(common, "ack_due",
@@ -323,13 +323,24 @@ dc_err_t dd_message_send(dd_service_t *svc, int64_t party, json_t *body, json_t 
         rc = dd_tx_end(svc);
     else
         dd_tx_abort(svc);
+    if (rc == DC_OK && (cat == DC_MSG_SUSPENSION || cat == DC_MSG_RESUMPTION)) {
+        /* The channel's state in memory follows the store only once committed. */
+        char k[24];
+        snprintf(k, sizeof(k), "%lld", (long long)party);
+        if (cat == DC_MSG_SUSPENSION)
+            json_object_set_new(svc->suspended, k, json_real(now));
+        else
+            json_object_del(svc->suspended, k);
+    }
     json_decref(refs_sender), json_decref(refs_recipient);
     free(en), free(ru);
     if (rc != DC_OK) {
         json_decref(sent);
+        json_decref(no_fields);
         return dd_problem(pb, 500, "store_failed", "", "the store refused the message");
     }
     *out = json_pack("{s:o}", "messages", sent);
+    json_decref(no_fields);
     return DC_OK;
 }
 
@@ -526,8 +537,12 @@ void dd_message_escalate(dd_service_t *svc, double now)
     {
         if (json_real_value(dl) > now) continue;
         dc_doc_t doc;
-        if (dc_store_doc_fetch(svc->store, "message", id, &doc) != DC_OK ||
-            strcmp(doc.state, "acknowledged") == 0) {
+        if (dc_store_doc_fetch(svc->store, "message", id, &doc) != DC_OK) {
+            json_object_del(svc->msg_pending, id);
+            continue;
+        }
+        if (strcmp(doc.state, "acknowledged") == 0) {
+            dc_doc_release(&doc);
             json_object_del(svc->msg_pending, id);
             continue;
         }

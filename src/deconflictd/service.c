@@ -123,9 +123,10 @@ bool dd_service_open(dd_service_t *svc, const dd_config_t *cfg, char *err, size_
         snprintf(err, len, "restoring messages: %s", dc_store_last_error(svc->store));
         return false;
     }
-    /* Commits do not sync; commit.c syncs outside the lock, one sync for many commits. */
-    if (dc_store_defer_sync(svc->store) != DC_OK) {
-        snprintf(err, len, "store: %s", dc_store_last_error(svc->store));
+    /* Commits do not sync; commit.c syncs outside the lock, one sync for many commits. What
+     * a previous run committed but never synced is synced now, before anything is served. */
+    if (dc_store_defer_sync(svc->store) != DC_OK || dc_store_sync(svc->store, err, len) != DC_OK) {
+        if (!*err) snprintf(err, len, "store: %s", dc_store_last_error(svc->store));
         return false;
     }
     svc->durable_seq = svc->committed_seq = dc_store_event_last_seq(svc->store);
@@ -452,6 +453,34 @@ static dc_err_t record_agreement_conflict(dd_service_t *svc, int64_t party,
     return rc;
 }
 
+/* An updated operation against the agreements: an agreement conflict it is still in is kept
+ * (listed in conflicts_out, so that resolve_conflicts_of leaves it open), a new one is raised,
+ * and one it has left is resolved with the rest. */
+static dc_err_t recheck_agreements(dd_service_t *svc, int64_t party, const dc_operation_t *op,
+                                   json_t *conflicts_out)
+{
+    const char *agr = NULL;
+    if (!dd_agreement_violated_by(svc, party, op, &agr)) return DC_OK;
+    size_t i;
+    json_t *cid;
+    json_array_foreach(json_object_get(svc->op_conflicts, op->id), i, cid)
+    {
+        char *view = NULL, *state = NULL;
+        if (dc_store_doc_get(svc->store, "conflict", json_string_value(cid), party, &view,
+                             &state) != DC_OK)
+            continue;
+        json_t *v = strcmp(state, "open") == 0 ? json_loads(view, 0, NULL) : NULL;
+        free(view), free(state);
+        const char *kind = json_string_value(json_object_get(v, "kind"));
+        const char *a = json_string_value(json_object_get(v, "agreement"));
+        bool same = kind && a && strcmp(kind, "agreement") == 0 && strcmp(a, agr) == 0;
+        if (same) json_array_append(conflicts_out, v);
+        json_decref(v);
+        if (same) return DC_OK;
+    }
+    return record_agreement_conflict(svc, party, op, conflicts_out);
+}
+
 dc_err_t dd_operation_prepare(int64_t party, json_t *body, dd_new_operation_t *n, dd_problem_t *pb)
 {
     memset(n, 0, sizeof(*n));
@@ -705,8 +734,8 @@ dc_err_t dd_operation_update(dd_service_t *svc, int64_t party, const char *id, j
     op.state = state;
     dc_strategic_result_t res;
     rc = dc_strategic_update(svc->strategic, &op, (uint64_t)cur_version, &res);
-    dc_operation_clear(&op);
     if (rc != DC_OK) {
+        dc_operation_clear(&op);
         json_decref(cur);
         return dd_problem(pb, 409, "stale_version", "version", "the engine refused the update: %s",
                           dc_strerror(rc));
@@ -728,6 +757,8 @@ dc_err_t dd_operation_update(dd_service_t *svc, int64_t party, const char *id, j
         nv = put_operation(svc, party, id, ref, state, new_prio, (uint64_t)cur_version + 1,
                            new_vols, created, all, "operation.updated", &rc);
     if (rc == DC_OK) rc = record_conflicts(svc, party, id, ref, &res, conflicts);
+    if (rc == DC_OK) rc = recheck_agreements(svc, party, &op, conflicts);
+    dc_operation_clear(&op);
     if (rc == DC_OK) rc = resolve_conflicts_of(svc, id, conflicts, party);
     if (rc == DC_OK)
         rc = dd_tx_end(svc);
@@ -765,11 +796,11 @@ dc_err_t dd_conflict_ack(dd_service_t *svc, int64_t party, const char *id, json_
     dc_err_t rc = dd_tx_begin(svc);
     if (rc == DC_OK) rc = dd_conflict_put_view(svc, id, party, v);
     if (rc == DC_OK) rc = dd_event(svc, party, "conflict.acked", v);
-    if (rc == DC_OK) dd_acks_done(svc, id, party);
     if (rc == DC_OK)
         rc = dd_tx_end(svc);
     else
         dd_tx_abort(svc);
+    if (rc == DC_OK) dd_acks_done(svc, id, party);
     if (rc != DC_OK) {
         json_decref(v);
         return dd_problem(pb, 500, "store_failed", "", "the store refused the write: %s",

@@ -97,6 +97,15 @@ def main():
         ob = sb.wait_where("conflict.new", lambda v: v["kind"] == "agreement" and "other_operation_ref" in v)
         check(ob["other_operation_ref"] == op["ref"] and op["id"] not in json.dumps(ob),
               "bravo is told, seeing the operation by its ref only")
+        s, up, _ = d.request("PUT", f"/v1/operations/{op['id']}", ta, {"version": 1, "priority": 5})
+        check(s == 200 and [c["id"] for c in up["conflicts"] if c["kind"] == "agreement"] == [oc[0]["id"]],
+              "an update that stays east of the river keeps the same agreement conflict")
+        s, up, _ = d.request("PUT", f"/v1/operations/{op['id']}", ta, {"version": 2, "volumes": [
+            td.volume(35.5, 37.8, 2000, t0=iso(now), t1=iso(now + 1800), hi=3000)]})
+        check(s == 200 and not any(c["kind"] == "agreement" for c in up["conflicts"]),
+              "moved west of the river, on alpha's own side: no agreement conflict")
+        sb.wait_where("conflict.resolved", lambda v: v["id"] == oc[0]["id"])
+        check(True, "and bravo sees it resolved")
 
         # Need-to-know: charlie.
         s, _, _ = d.request("GET", f"/v1/agreements/{agr['id']}", tc)

@@ -135,9 +135,9 @@ def main():
         keyfile = os.path.join(work, "alpha.key")
         pub = subprocess.run([CLI, "key", "generate", "--out", keyfile], capture_output=True,
                              text=True, check=True).stdout.strip()
-        def sign(raw):
-            return subprocess.run([CLI, "key", "sign", keyfile], input=raw, capture_output=True,
-                                  check=True).stdout.decode().strip()
+        def sign(raw, method="POST", path="/v1/operations"):
+            return subprocess.run([CLI, "key", "sign", keyfile, method, path], input=raw,
+                                  capture_output=True, check=True).stdout.decode().strip()
         op_body = json.dumps({"priority": 3, "volumes": [td.volume(46.5, 7.52, 2000)]}).encode()
         s, pb, _ = d.request("POST", "/v1/operations", ta, raw=op_body,
                              headers={"Content-Type": "application/json", "Deconflict-Signature": sign(op_body)})
@@ -150,6 +150,8 @@ def main():
         n_ops = len(d.request("GET", "/v1/operations", ta)[1]["operations"])
         other = json.dumps({"priority": 9, "volumes": [td.volume(46.5, 7.52, 2000)]}).encode()
         for header, code, why in ((sign(other), 401, "a signature of another body"),
+                                  (sign(op_body, path="/v1/messages"), 401, "a signature for another path"),
+                                  (sign(op_body, method="PUT"), 401, "a signature for another method"),
                                   ("ed25519 AAAA", 400, "a malformed signature"),
                                   ("rsa " + sign(op_body)[8:], 400, "another algorithm")):
             s, pb, _ = d.request("POST", "/v1/operations", ta, raw=op_body,
@@ -164,16 +166,26 @@ def main():
                              headers={"Content-Type": "application/json", "Deconflict-Signature": sign(op_body)})
         check(s == 400 and pb["code"] == "no_key", "bravo cannot sign with alpha's key (no key of its own)")
         page = d.request("GET", "/v1/audit", ta)[1]
-        mine = [e for e in page["entries"] if e.get("request") == op_body.decode()]
+        signed_text = "deconflict-request-v1\nPOST\n/v1/operations\n" + op_body.decode()
+        mine = [e for e in page["entries"] if e.get("request") == signed_text]
         check(len(mine) == 2, "alpha's own entries of that filing (operation, conflict) keep the signed request")
         page_b = d.request("GET", "/v1/audit", tb)[1]
-        check(not any("request" in e for e in page_b["entries"]) and op_body.decode() not in json.dumps(page_b),
+        check(not any("request" in e for e in page_b["entries"]) and op_body.decode() not in json.dumps(page_b)
+              and "priority\\\": 3" not in json.dumps(page_b),
               "bravo sees the conflict entry's signature and hash, never alpha's request")
         rc, out = verify(f"http://127.0.0.1:{d.port}", "--token", ta)
         check(rc == 0 and "2 party signatures" in out, "alpha verifies its signatures over HTTP: " + out.strip())
+        # A new key, registered by a request signed with the old one.
+        key2 = os.path.join(work, "alpha2.key")
+        pub2 = subprocess.run([CLI, "key", "generate", "--out", key2], capture_output=True, text=True,
+                              check=True).stdout.strip()
+        kbody = json.dumps({"public_key": pub2}).encode()
+        s, _, _ = d.request("PUT", "/v1/party/key", ta, raw=kbody, headers={
+            "Content-Type": "application/json", "Deconflict-Signature": sign(kbody, "PUT", "/v1/party/key")})
+        check(s == 200, "alpha changes its key by a request signed with the old one")
         log_s = export(data, os.path.join(work, "log_signed.json"))
         rc, out = verify(os.path.join(work, "log_signed.json"))
-        check(rc == 0 and "2 party signatures" in out, "the export verifies every signature: " + out.strip())
+        check(rc == 0 and "3 party signatures" in out, "the export verifies every signature: " + out.strip())
         signed_seq = min(e["seq"] for e in log_s["entries"] if "request" in e)
 
         # ---- more activity; the earlier head still matches ----
@@ -250,7 +262,7 @@ def main():
             for seq, body in rows:
                 if seq == signed_seq:
                     b = json.loads(body)
-                    old = b["request"]["body_hash"]
+                    old = b["request"]["hash"]
                     body = body.replace(old, H(req.encode()).hex())
                 bh = H(body.encode())
                 prev = link(prev, seq, bh)
