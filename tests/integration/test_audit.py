@@ -73,13 +73,21 @@ def main():
         mid = m["messages"][0]["id"]
         d.request("POST", f"/v1/messages/{mid}/ack", tb, {"reply": "bravo's private reply"})
         d.request("POST", f"/v1/operations/{opc['id']}/activate", tc)
-        check(s == 201, "activity: filings with a conflict, an ack, a message with a reply, a state change")
+        d.request("POST", "/v1/messages", tb, {"to": "alpha", "category": "suspension", "fields": {"reason": "bravo's secret reason"}})
+        d.request("POST", "/v1/messages", tb, {"to": "alpha", "category": "resumption"})
+        s, agr, _ = d.request("POST", "/v1/agreements", ta, {
+            "parties": ["bravo"], "constraint": {"area": [[40, 20], [41, 20], [41, 21]], "owner": "alpha"},
+            "alt_lower_ft": 0, "alt_upper_ft": 10000, "time_start": "2030-01-01T00:00:00Z",
+            "time_end": "2030-01-02T00:00:00Z", "text": "alpha and bravo's private area"})
+        d.request("POST", f"/v1/agreements/{agr['id']}/accept", tb)
+        check(s == 201, "activity: filings with a conflict, an ack, a message with a reply, a state change, "
+                        "a suspension and resumption, an agreement")
 
         # ---- the administrator's export verifies ----
         log1 = export(data, os.path.join(work, "log1.json"))
         n1 = len(log1["entries"])
         kinds = {json.loads(e["body"])["kind"] for e in log1["entries"]}
-        check(kinds == {"party", "operation", "conflict", "message"} and n1 >= 12,
+        check(kinds == {"party", "operation", "conflict", "message", "channel", "agreement"} and n1 >= 12,
               f"every kind of change is in the log ({n1} entries)")
         rc, out = verify(os.path.join(work, "log1.json"))
         check(rc == 0 and f"ok: {n1} entries chained ({n1} bodies checked, 0 party signatures), head {n1}" in out,
@@ -99,7 +107,8 @@ def main():
         # What each party alone may read (ids, refs, texts); alpha and bravo share their message.
         private = {"alpha": [opa["id"]], "bravo": [opb["id"]],
                    "charlie": [opc["id"], opc["ref"], "charlie"]}
-        shared = ["alpha to bravo, private", "bravo's private reply"]
+        shared = ["alpha to bravo, private", "bravo's private reply", "bravo's secret reason",
+                  "alpha and bravo's private area", agr["id"]]
         for name, tok in (("alpha", ta), ("bravo", tb), ("charlie", tc)):
             s, page, _ = d.request("GET", "/v1/audit", tok)
             check(s == 200 and [e["seq"] for e in page["entries"]] == list(range(1, n1 + 1)),
