@@ -375,6 +375,7 @@ static size_t memory_bytes(const dc_tactical_t *eng)
 /* ---- the sweep over cells, by slices ---- */
 
 #define SWEEP_THREADS_MAX 4
+#define SWEEP_CELL_LOCAL  256 /* boxes of one cell copied side by side (larger cells: in place) */
 
 size_t dc_tactical_parallel_min_entries = 60000;
 
@@ -408,16 +409,22 @@ static void *sweep(void *arg)
     const uint64_t *sorted = w->sorted;
     const uint64_t cell_mask = ~IDX_MASK;
     const float inv_cell = w->inv_cell;
+    /* A cell's boxes copied side by side first: the pair loop then reads them from cache
+     * instead of fetching each track's box from wherever it lies, once per pair. */
+    box_t local[SWEEP_CELL_LOCAL];
     for (size_t s = w->from; s < w->to;) {
         uint64_t key = sorted[s] & cell_mask;
         size_t end = s + 1;
         while (end < w->to && (sorted[end] & cell_mask) == key) end++;
+        bool copied = end - s <= SWEEP_CELL_LOCAL;
+        if (copied)
+            for (size_t i = s; i < end; i++) local[i - s] = eng->live[sorted[i] & IDX_MASK].box;
         for (size_t i = s; i < end; i++) {
             uint32_t li = (uint32_t)(sorted[i] & IDX_MASK);
-            const box_t *bi = &eng->live[li].box;
+            const box_t *bi = copied ? &local[i - s] : &eng->live[li].box;
             for (size_t j = i + 1; j < end; j++) {
                 uint32_t lj = (uint32_t)(sorted[j] & IDX_MASK);
-                const box_t *bj = &eng->live[lj].box;
+                const box_t *bj = copied ? &local[j - s] : &eng->live[lj].box;
                 w->cell_pairs++;
                 if (!boxes_overlap(bi, bj)) continue;
                 uint64_t ref = cell_key(cell_of(fmaxf(bi->lo[0], bj->lo[0]), inv_cell),
