@@ -230,6 +230,16 @@ static dc_err_t put_agreement(dd_service_t *svc, json_t *a, const char *event, i
     return rc;
 }
 
+/* put_agreement in a transaction of its own. */
+static dc_err_t commit_agreement(dd_service_t *svc, json_t *a, const char *event, int64_t actor)
+{
+    dc_err_t rc = dd_tx_begin(svc);
+    if (rc == DC_OK) rc = put_agreement(svc, a, event, actor);
+    if (rc == DC_OK) return dd_tx_end(svc);
+    dd_tx_abort(svc);
+    return rc;
+}
+
 dc_err_t dd_agreement_propose(dd_service_t *svc, int64_t party, json_t *body, json_t **out,
                               dd_problem_t *pb)
 {
@@ -317,12 +327,7 @@ dc_err_t dd_agreement_propose(dd_service_t *svc, int64_t party, json_t *body, js
                           "t0", t0, "t1", t1, "constraint", json_object_get(view, "constraint"),
                           "alt_lower_ft", lo, "alt_upper_ft", hi, "state", "proposed");
     json_decref(names);
-    dc_err_t rc = dd_tx_begin(svc);
-    if (rc == DC_OK) rc = put_agreement(svc, a, "agreement.proposed", party);
-    if (rc == DC_OK)
-        rc = dd_tx_end(svc);
-    else
-        dd_tx_abort(svc);
+    dc_err_t rc = commit_agreement(svc, a, "agreement.proposed", party);
     if (rc != DC_OK) {
         json_decref(a);
         return dd_problem(pb, 500, "store_failed", "", "the store refused the agreement");
@@ -441,12 +446,7 @@ dc_err_t dd_agreement_act(dd_service_t *svc, int64_t party, const char *id, cons
     json_object_set_new(view, "state", json_string(to));
     json_object_set_new(view, "updated", json_string(time_text(dd_now_s(), t)));
     json_object_set_new(a, "state", json_string(to));
-    dc_err_t rc = dd_tx_begin(svc);
-    if (rc == DC_OK) rc = put_agreement(svc, a, event, party);
-    if (rc == DC_OK)
-        rc = dd_tx_end(svc);
-    else
-        dd_tx_abort(svc);
+    dc_err_t rc = commit_agreement(svc, a, event, party);
     if (rc != DC_OK) {
         json_decref(a);
         return dd_problem(pb, 500, "store_failed", "", "the store refused it");

@@ -229,6 +229,22 @@ static void restore_track(int64_t party, const char *id, const char *state, void
 
 static json_t *eval_json(const dc_pair_eval_t *e);
 
+/* Notes that track is in conformance conflict cid under key (an operation id, "own:<op id>" or
+ * "agr:<agreement id>"), with the other party and the operation's ref: what the next check
+ * compares against. */
+static void note_conformance(dd_service_t *svc, const char *track, const char *key, const char *cid,
+                             int64_t party, const char *ref)
+{
+    json_t *mine = json_object_get(svc->conformance, track);
+    if (!mine) {
+        mine = json_object();
+        json_object_set_new(svc->conformance, track, mine);
+    }
+    json_object_set_new(
+        mine, key,
+        json_pack("{s:s, s:I, s:s}", "cid", cid, "party", (json_int_t)party, "ref", ref));
+}
+
 /* An open conflict of the detection loop, restored into its bookkeeping so a restart
  * continues it (updates, resolves) instead of raising it again under a new id. */
 static void restore_live_conflict(const dc_doc_t *doc, void *ctx)
@@ -268,14 +284,7 @@ static void restore_live_conflict(const dc_doc_t *doc, void *ctx)
         const char *agr = json_string_value(json_object_get(va, "agreement"));
         char key[64];
         snprintf(key, sizeof(key), "agr:%s", agr ? agr : "");
-        json_t *mine = json_object_get(svc->conformance, id1);
-        if (!mine) {
-            mine = json_object();
-            json_object_set_new(svc->conformance, id1, mine);
-        }
-        json_object_set_new(mine, key,
-                            json_pack("{s:s, s:I, s:s}", "cid", doc->id, "party",
-                                      (json_int_t)doc->party_b, "ref", ""));
+        note_conformance(svc, id1, key, doc->id, doc->party_b, "");
     } else if (kind && track_a &&
                (strcmp(kind, "intrusion") == 0 || strcmp(kind, "nonconforming") == 0)) {
         bool intrusion = strcmp(kind, "intrusion") == 0;
@@ -285,15 +294,7 @@ static void restore_live_conflict(const dc_doc_t *doc, void *ctx)
         if (op && ref) {
             char key[DC_STRATEGIC_ID_MAX + 8];
             snprintf(key, sizeof(key), "%s%s", intrusion ? "" : "own:", op);
-            json_t *mine = json_object_get(svc->conformance, id1);
-            if (!mine) {
-                mine = json_object();
-                json_object_set_new(svc->conformance, id1, mine);
-            }
-            json_object_set_new(mine, key,
-                                json_pack("{s:s, s:I, s:s}", "cid", doc->id, "party",
-                                          (json_int_t)(intrusion ? doc->party_b : doc->party_a),
-                                          "ref", ref));
+            note_conformance(svc, id1, key, doc->id, intrusion ? doc->party_b : doc->party_a, ref);
         }
     }
     json_decref(va), json_decref(vb);
@@ -579,9 +580,7 @@ static void check_track(dd_service_t *svc, const char *track, json_t *rec, doubl
         dd_random_id("cf_", cid, sizeof(cid));
         write_conformance(svc, cid, "intrusion", track, rec, hits[i].op_id, hits[i].party,
                           hits[i].ref, "open", "conflict.new", now);
-        json_object_set_new(mine, hits[i].op_id,
-                            json_pack("{s:s, s:I, s:s}", "cid", cid, "party",
-                                      (json_int_t)hits[i].party, "ref", hits[i].ref));
+        note_conformance(svc, track, hits[i].op_id, cid, hits[i].party, hits[i].ref);
     }
     /* Nonconformance: a named own operation that is active and does not contain the track. */
     const char *own = json_string_value(json_object_get(rec, "operation_id"));
@@ -600,9 +599,7 @@ static void check_track(dd_service_t *svc, const char *track, json_t *rec, doubl
                 dd_random_id("cf_", cid, sizeof(cid));
                 write_conformance(svc, cid, "nonconforming", track, rec, own, tp, "", "open",
                                   "conflict.new", now);
-                json_object_set_new(
-                    mine, key,
-                    json_pack("{s:s, s:I, s:s}", "cid", cid, "party", (json_int_t)tp, "ref", ""));
+                note_conformance(svc, track, key, cid, tp, "");
             }
         }
     }
@@ -619,9 +616,7 @@ static void check_track(dd_service_t *svc, const char *track, json_t *rec, doubl
             char cid[40];
             dd_random_id("cf_", cid, sizeof(cid));
             write_agreement_conflict(svc, cid, track, rec, agr, q, "open", "conflict.new", now);
-            json_object_set_new(
-                mine, key,
-                json_pack("{s:s, s:I, s:s}", "cid", cid, "party", (json_int_t)q, "ref", ""));
+            note_conformance(svc, track, key, cid, q, "");
         }
     }
     /* What the track is no longer in: resolved. */
