@@ -58,6 +58,18 @@ echo "== summary =="
 summary blue "$BLUE"
 summary red "$RED"
 curl -s "$URL/metrics" | grep -E '^deconflict_(positions_total|events_total|detection_passes_total|detection_pass_ms) '
+# The hotline: blue tells red about the closest encounter, red acknowledges.
+curl -s -H "Authorization: Bearer $BLUE" -H "Content-Type: application/json" "$URL/v1/messages" \
+    -d '{"to":"red","category":"free_text","priority":"urgent","ack_required":true,
+         "fields":{"text":"Demo: please acknowledge the alerts of the last hour."}}' >/dev/null
+MSG=$(curl -s -H "Authorization: Bearer $RED" "$URL/v1/messages?box=in" |
+      python3 -c 'import json,sys; print(json.load(sys.stdin)["messages"][0]["id"])')
+curl -s -H "Authorization: Bearer $RED" -H "Content-Type: application/json" \
+    "$URL/v1/messages/$MSG/ack" -d '{"reply":"Принято / acknowledged"}' >/dev/null
+echo "hotline   blue -> red message $MSG acknowledged with a reply (GET /v1/messages?box=out as blue)"
+# The audit trail, as each party can check it over HTTP.
+echo -n "audit     blue: "
+build/bin/deconflict audit verify "$URL" --token "$BLUE"
 if [ "${KEEP:-0}" = 1 ]; then
   echo "the daemon keeps running on $URL; Ctrl-C stops it"
   wait "$DAEMON"
