@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "deconflict/error.h"
+#include "deconflict/tactical.h"
 
 #define DC_TOKEN_MAX      64 /* bytes of a printed token including the NUL */
 #define DC_PARTY_NAME_MAX 64 /* bytes of a party name including the NUL */
@@ -152,6 +153,13 @@ dc_err_t dc_store_event_since(dc_store_t *st, int64_t party, int64_t after, int6
 /* Replaces track id's (engine id, unique across parties) latest state. */
 dc_err_t dc_store_track_put(dc_store_t *st, int64_t party, const char *id, const char *state,
                             double t_s);
+/* The same from a report: its state is written as the owner's JSON view of it
+ * ({"track_id", "t", "lat", "lon", "alt_ft", "gs_kt", "trk_deg", "vs_fpm"[, "callsign"]
+ * [, "operation_id"]}) with a fast fixed-point formatter: t to the millisecond, lat/lon to 1e-7
+ * degree (about 1 cm), the rest to 1/100 of their unit. track_id is the part after the party's
+ * "<party>/" prefix of s->id; callsign and operation_id may be NULL. */
+dc_err_t dc_store_track_put_report(dc_store_t *st, int64_t party, const dc_track_state_t *s,
+                                   const char *callsign, const char *operation_id);
 dc_err_t dc_store_track_each(dc_store_t *st,
                              void (*fn)(int64_t party, const char *id, const char *state,
                                         void *ctx),

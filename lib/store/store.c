@@ -4,6 +4,7 @@
 
 #include "deconflict/audit.h"
 #include "deconflict/timefmt.h"
+#include "common/numfmt.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -812,6 +813,38 @@ dc_err_t dc_store_track_put(dc_store_t *st, int64_t party, const char *id, const
     int rc = sqlite3_step(s);
     done(st, s);
     return rc == SQLITE_DONE ? DC_OK : fail(st, "put track");
+}
+
+dc_err_t dc_store_track_put_report(dc_store_t *st, int64_t party, const dc_track_state_t *s,
+                                   const char *callsign, const char *operation_id)
+{
+    char text[512], num[DC_FMT_FIXED_MAX];
+    size_t len = 0;
+    const char *slash = strchr(s->id, '/');
+    appendf(text, sizeof(text), &len, "{\"track_id\":");
+    json_string_to(text, sizeof(text), &len, slash ? slash + 1 : s->id);
+    static const char *const keys[] = {"t", "lat", "lon", "alt_ft", "gs_kt", "trk_deg", "vs_fpm"};
+    const double vals[] = {s->t_s,   s->lat_deg, s->lon_deg, s->alt_ft,
+                           s->gs_kt, s->trk_deg, s->vs_fpm};
+    static const int decimals[] = {3, 7, 7, 2, 2, 2, 2};
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+        dc_fmt_fixed(num, vals[i], decimals[i]);
+        appendf(text, sizeof(text), &len, ",\"%s\":%s", keys[i], num);
+    }
+    if (callsign) {
+        appendf(text, sizeof(text), &len, ",\"callsign\":");
+        json_string_to(text, sizeof(text), &len, callsign);
+    }
+    if (operation_id) {
+        appendf(text, sizeof(text), &len, ",\"operation_id\":");
+        json_string_to(text, sizeof(text), &len, operation_id);
+    }
+    appendf(text, sizeof(text), &len, "}");
+    if (len >= sizeof(text)) {
+        snprintf(st->err, sizeof(st->err), "track report too long");
+        return DC_ERR_LIMIT;
+    }
+    return dc_store_track_put(st, party, s->id, text, s->t_s);
 }
 
 dc_err_t dc_store_track_each(dc_store_t *st,

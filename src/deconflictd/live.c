@@ -161,9 +161,8 @@ json_t *dd_positions(dd_service_t *svc, int64_t party, json_t *batch, dd_problem
             accepted++;
             continue;
         }
-        char *text = json_dumps(rec, JSON_COMPACT | JSON_REAL_PRECISION(12));
-        rc = text ? dc_store_track_put(svc->store, party, st.id, text, st.t_s) : DC_ERR_NOMEM;
-        free(text);
+        rc = dc_store_track_put_report(svc->store, party, &st, callsign,
+                                       json_string_value(json_object_get(rec, "operation_id")));
         if (rc == DC_OK) rc = feed_engines(svc, &st);
         if (rc == DC_OK) {
             json_object_set_new(svc->tracks, st.id, rec);
