@@ -54,12 +54,14 @@ FUZZ_SECONDS ?= 120
 fuzz:
 	./scripts/install-deps.sh --fuzz
 	CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDC_FUZZ=ON $(CMAKE_FLAGS) >/dev/null
-	cmake --build build-fuzz -j$(JOBS) --target fuzz_operations fuzz_trackcsv
-	mkdir -p build-fuzz/corpus/operations build-fuzz/corpus/trackcsv
+	cmake --build build-fuzz -j$(JOBS) --target fuzz_operations fuzz_trackcsv fuzz_sbs
+	mkdir -p build-fuzz/corpus/operations build-fuzz/corpus/trackcsv build-fuzz/corpus/sbs
 	build-fuzz/bin/fuzz_operations -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
 	    build-fuzz/corpus/operations fuzz/corpus/volume4d
 	build-fuzz/bin/fuzz_trackcsv -max_total_time=$(FUZZ_SECONDS) \
 	    build-fuzz/corpus/trackcsv fuzz/corpus/trackcsv
+	build-fuzz/bin/fuzz_sbs -max_total_time=$(FUZZ_SECONDS) -max_len=2048 \
+	    build-fuzz/corpus/sbs fuzz/corpus/sbs
 
 format:
 	./scripts/check-format.sh --fix

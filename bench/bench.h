@@ -18,5 +18,6 @@ double bench_rng_uniform(bench_rng_t *r); /* [0, 1) */
 int bench_tactical(int argc, char **argv);
 int bench_strategic(int argc, char **argv);
 int bench_service(int argc, char **argv);
+int bench_sbs(int argc, char **argv);
 
 #endif
