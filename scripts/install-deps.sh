@@ -21,6 +21,7 @@ packages=(
   curl              # the demo and docs show the API with curl
   clang-format      # style check in `make test`
   python3           # integration test scripts (standard library only)
+  dump1090-mutability # the real SBS-1 producer the feed test runs against a recorded capture
 )
 
 if [ "${1:-}" = "--fuzz" ]; then

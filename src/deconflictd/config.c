@@ -125,6 +125,17 @@ bool dd_config_set(dd_config_t *cfg, const char *key, const char *value, char *e
         cfg->terminal_areas[cfg->n_terminal_areas].lat_deg = lat;
         cfg->terminal_areas[cfg->n_terminal_areas].lon_deg = lon;
         cfg->terminal_areas[cfg->n_terminal_areas++].radius_nm = r;
+    } else if (strcmp(key, "feed") == 0) {
+        /* sbs:HOST:PORT:PARTY */
+        char host[256], party[64], extra;
+        unsigned port;
+        if (cfg->n_feeds == DD_FEEDS_MAX ||
+            sscanf(value, "sbs:%255[^:]:%u:%63[A-Za-z0-9_.-]%c", host, &port, party, &extra) != 3 ||
+            port == 0 || port > 65535)
+            goto bad;
+        snprintf(cfg->feeds[cfg->n_feeds].host, sizeof(cfg->feeds[0].host), "%s", host);
+        snprintf(cfg->feeds[cfg->n_feeds].party, sizeof(cfg->feeds[0].party), "%s", party);
+        cfg->feeds[cfg->n_feeds++].port = (int)port;
     } else if (strcmp(key, "rate_limit_rps") == 0) {
         if (!parse_size(value, 0, 1000000, &n)) goto bad;
         cfg->rate_rps = (double)n;

@@ -22,6 +22,7 @@ typedef struct dd_minima {
 } dd_minima_t;
 
 #define DD_TERMINAL_AREAS_MAX 32
+#define DD_FEEDS_MAX          8
 
 typedef struct dd_config {
     char data_dir[1024];
@@ -42,6 +43,11 @@ typedef struct dd_config {
         double lat_deg, lon_deg, radius_nm;
     } terminal_areas[DD_TERMINAL_AREAS_MAX];
     size_t n_terminal_areas;
+    struct {
+        char host[256], party[64];
+        int port;
+    } feeds[DD_FEEDS_MAX]; /* SBS-1 sources: deconflictd connects and feeds as party */
+    size_t n_feeds;
     double rate_rps;   /* per-party request rate (token bucket; 0: unlimited) */
     double rate_burst; /* and its burst */
 } dd_config_t;
@@ -54,6 +60,21 @@ bool dd_config_load(dd_config_t *cfg, const char *path, char *err, size_t len);
 
 /* Sets one key (as in the file) from text. */
 bool dd_config_set(dd_config_t *cfg, const char *key, const char *value, char *err, size_t len);
+
+struct dd_service;
+
+/* One SBS-1 feed's client (feeds.c); counters read by /metrics without locks. */
+typedef struct dd_feed {
+    struct dd_service *svc;
+    char host[256], party_name[64];
+    int port;
+    int64_t party;
+    pthread_t thread;
+    bool running;
+    int stop, fd, connected;
+    uint64_t lines, bad_lines, states, connects;
+    size_t aircraft;
+} dd_feed_t;
 
 /* The whole service: one lock around the store and the engines (handlers are short; the
  * event streams wait on the condition variable without holding it). */
@@ -78,6 +99,7 @@ typedef struct dd_service {
     json_t *party_names;  /* "<party id>" -> name, filled on first need */
     json_t *conformance;  /* track -> {op id or "own:<op id>" -> {cid, party, ref}} */
     uint8_t audit_pk[32], audit_sk[64]; /* the service's Ed25519 key: signs the audit head */
+    dd_feed_t feeds[DD_FEEDS_MAX];
     json_t *agreements; /* agreement id -> {view, ids (name -> party), t0, t1, ...} */
     json_t *suspended;  /* party id -> since (s): its side of the channel is suspended */
     json_t *msg_pending;

@@ -343,7 +343,7 @@ static enum MHD_Result metrics(struct MHD_Connection *c, request_t *rq)
 {
     dd_service_t *svc = rq->svc;
     dc_strategic_stats_t st;
-    char buf[4096];
+    char buf[8192];
     pthread_mutex_lock(&svc->sync_lock);
     uint64_t syncs = svc->syncs_total;
     pthread_mutex_unlock(&svc->sync_lock);
@@ -401,6 +401,29 @@ static enum MHD_Result metrics(struct MHD_Connection *c, request_t *rq)
         (unsigned long long)svc->passes_total, svc->last_pass_ms,
         (unsigned long long)svc->committed, (unsigned long long)syncs, dd_now_s() - svc->started_s);
     pthread_mutex_unlock(&svc->lock);
+    /* The SBS-1 feeds, one series per feed. */
+    static const char *const names[][2] = {
+        {"deconflict_feed_lines_total", "SBS-1 lines read from the feed."},
+        {"deconflict_feed_bad_lines_total", "Malformed SBS-1 lines skipped."},
+        {"deconflict_feed_states_total", "Aircraft states fed in as tracks."},
+        {"deconflict_feed_aircraft", "Aircraft the feed's tracker holds."},
+        {"deconflict_feed_connected", "1 while connected to the source."},
+    };
+    for (size_t k = 0; svc->cfg.n_feeds && k < sizeof(names) / sizeof(names[0]); k++) {
+        n += snprintf(buf + n, sizeof(buf) - (size_t)n, "# HELP %s %s\n# TYPE %s %s\n", names[k][0],
+                      names[k][1], names[k][0], k < 3 ? "counter" : "gauge");
+        for (size_t i = 0; i < svc->cfg.n_feeds && n < (int)sizeof(buf) - 200; i++) {
+            const dd_feed_t *f = &svc->feeds[i];
+            unsigned long long v =
+                k == 0   ? __atomic_load_n(&f->lines, __ATOMIC_RELAXED)
+                : k == 1 ? __atomic_load_n(&f->bad_lines, __ATOMIC_RELAXED)
+                : k == 2 ? __atomic_load_n(&f->states, __ATOMIC_RELAXED)
+                : k == 3 ? __atomic_load_n(&f->aircraft, __ATOMIC_RELAXED)
+                         : (unsigned long long)__atomic_load_n(&f->connected, __ATOMIC_RELAXED);
+            n += snprintf(buf + n, sizeof(buf) - (size_t)n, "%s{feed=\"%.100s:%d\"} %llu\n",
+                          names[k][0], f->host, f->port, v);
+        }
+    }
     return send_text(c, rq, 200, "text/plain; version=0.0.4", buf, (size_t)n);
 }
 

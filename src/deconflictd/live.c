@@ -185,6 +185,44 @@ json_t *dd_positions(dd_service_t *svc, int64_t party, json_t *batch, dd_problem
     return json_pack("{s:I, s:o}", "accepted", (json_int_t)accepted, "rejected", rejected);
 }
 
+dc_err_t dd_feed_states(dd_service_t *svc, int64_t party, const dc_track_state_t *states,
+                        char (*callsigns)[9], size_t n, size_t *stored)
+{
+    *stored = 0;
+    dd_write_lock(svc);
+    dc_err_t rc = dd_tx_begin(svc);
+    for (size_t i = 0; i < n && rc == DC_OK; i++) {
+        dc_track_state_t st = states[i];
+        /* The feed's aircraft, as the party's tracks: "<party>/<ICAO>". */
+        char id[DC_TRACK_ID_MAX];
+        snprintf(id, sizeof(id), "%lld/%s", (long long)party, states[i].id);
+        snprintf(st.id, sizeof(st.id), "%s", id);
+        json_t *prev = json_object_get(svc->tracks, st.id);
+        if (prev && json_real_value(json_object_get(prev, "t")) > st.t_s) continue;
+        const char *cs = callsigns[i][0] ? callsigns[i] : NULL;
+        json_t *rec =
+            json_pack("{s:s, s:f, s:f, s:f, s:f, s:f, s:f, s:f}", "track_id", states[i].id, "t",
+                      st.t_s, "lat", st.lat_deg, "lon", st.lon_deg, "alt_ft", st.alt_ft, "gs_kt",
+                      st.gs_kt, "trk_deg", st.trk_deg, "vs_fpm", st.vs_fpm);
+        if (cs) json_object_set_new(rec, "callsign", json_string(cs));
+        rc = dc_store_track_put_report(svc->store, party, &st, cs, NULL);
+        if (rc == DC_OK) rc = feed_engines(svc, &st);
+        if (rc == DC_OK) {
+            json_object_set_new(svc->tracks, st.id, rec);
+            (*stored)++;
+        } else {
+            json_decref(rec);
+        }
+    }
+    if (rc == DC_OK)
+        rc = dd_tx_end(svc);
+    else
+        dd_tx_abort(svc);
+    svc->positions_total += rc == DC_OK ? *stored : 0;
+    dd_write_unlock(svc);
+    return rc;
+}
+
 json_t *dd_tracks(dd_service_t *svc, int64_t party)
 {
     char prefix[32];

@@ -26,6 +26,12 @@ void dd_live_stop(dd_service_t *svc);
 /* POST /v1/positions: {"accepted": n, "rejected": [{index, field, detail}]} or NULL with pb. */
 json_t *dd_positions(dd_service_t *svc, int64_t party, json_t *batch, dd_problem_t *pb);
 
+/* States from a surveillance feed (feeds.c), as party's tracks: each state's id is the
+ * aircraft's (its ICAO address), stored as "<party>/<id>"; callsigns[i] "" when unknown. Older
+ * states than the ones held are skipped. *stored: how many were taken. */
+dc_err_t dd_feed_states(dd_service_t *svc, int64_t party, const dc_track_state_t *states,
+                        char (*callsigns)[9], size_t n, size_t *stored);
+
 /* GET /v1/tracks: the caller's tracks, latest report each. */
 json_t *dd_tracks(dd_service_t *svc, int64_t party);
 

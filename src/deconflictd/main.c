@@ -11,6 +11,7 @@
 #include <microhttpd.h>
 
 #include "daemon.h"
+#include "feeds.h"
 #include "live.h"
 
 static volatile sig_atomic_t stop_requested;
@@ -45,6 +46,8 @@ static void usage(FILE *out)
           "  --terminal-minima H,V  ... when both aircraft are in a terminal area (3,1000)\n"
           "  --high-minima H,V      ... when either is above --high-above-ft (5,2000; 41000)\n"
           "  --terminal-area LAT,LON,R_NM  a terminal area (repeatable, up to 32)\n"
+          "  --feed sbs:HOST:PORT:PARTY  an SBS-1 source (dump1090/readsb port 30003) whose\n"
+          "                         aircraft are fed in as PARTY's tracks (repeatable, up to 8)\n"
           "  --rate-limit-rps R     requests per second per party, 0 = unlimited (default 200)\n"
           "  --rate-limit-burst B   ... with bursts up to B (default 400); beyond: 429\n"
           "  --quiet                no per-request log lines\n"
@@ -54,7 +57,8 @@ static void usage(FILE *out)
           "Config keys: data, listen, max_body_bytes, max_streams_per_party, keepalive_s,\n"
           "period_ms, m_of_4, hysteresis_s, conformance_s, conflict_ack_s, enroute_minima,\n"
           "terminal_minima, "
-          "high_minima, high_above_ft, terminal_area (repeatable), rate_limit_rps, "
+          "high_minima, high_above_ft, terminal_area (repeatable), feed (repeatable), "
+          "rate_limit_rps, "
           "rate_limit_burst, quiet "
           "(true/false). "
           "Parties: deconflict party add NAME "
@@ -105,6 +109,7 @@ int main(int argc, char **argv)
                  {"--high-minima", "high_minima"},
                  {"--high-above-ft", "high_above_ft"},
                  {"--terminal-area", "terminal_area"},
+                 {"--feed", "feed"},
                  {"--rate-limit-rps", "rate_limit_rps"},
                  {"--rate-limit-burst", "rate_limit_burst"}};
     for (int i = 1; i < argc; i++) {
@@ -149,6 +154,12 @@ int main(int argc, char **argv)
         dd_service_close(&svc);
         return 1;
     }
+    if (!dd_feeds_start(&svc, svc.feeds, err, sizeof(err))) {
+        fprintf(stderr, "deconflictd: %s\n", err);
+        MHD_stop_daemon(http);
+        dd_feeds_stop(&svc, svc.feeds);
+        return 1;
+    }
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(http, MHD_DAEMON_INFO_BIND_PORT);
     printf("deconflictd listening on http://%s:%u (data %s)\n", cfg.listen_host,
            info ? info->port : (unsigned)cfg.listen_port, cfg.data_dir);
@@ -168,6 +179,7 @@ int main(int argc, char **argv)
     svc.stopping = true;
     pthread_cond_broadcast(&svc.events_cond);
     pthread_mutex_unlock(&svc.lock);
+    dd_feeds_stop(&svc, svc.feeds);
     MHD_stop_daemon(http);
     dd_live_stop(&svc);
     dd_service_close(&svc);

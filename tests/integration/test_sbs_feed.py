@@ -1,0 +1,191 @@
+#!/usr/bin/env python3
+"""deconflictd's SBS-1 feed against the real producer: Debian's dump1090-mutability, run on
+loopback and fed the recorded Beast capture ulss7_2018-04-03.beast. At the end the tracks the
+party holds agree with dump1090's own aircraft list: every aircraft it lists with a position is
+held, at that position within 0.001 deg, at the same altitude. (dump1090's list stops showing a
+position after its own validity time, so the party may hold a few more.) Also: the feed reconnects when dump1090 restarts,
+and a source sending malformed lines has them counted and skipped while its valid lines still
+make tracks.
+
+usage: test_sbs_feed.py BIN_DIR OPENAPI_YAML DATA_DIR"""
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+DATA = sys.argv[3]
+sys.argv = sys.argv[:3]
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(DATA, "tools"))
+import test_daemon as td  # noqa: E402
+import beast  # noqa: E402  (the data set's Beast frame reader)
+
+check, Daemon = td.check, td.Daemon
+
+
+def free_ports(n):
+    socks, ports = [], []
+    for _ in range(n):
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        socks.append(s)
+        ports.append(s.getsockname()[1])
+    for s in socks:
+        s.close()
+    return ports
+
+
+def wait_port(port, timeout=10):
+    end = time.time() + timeout
+    while time.time() < end:
+        try:
+            return socket.create_connection(("127.0.0.1", port), timeout=1)
+        except OSError:
+            time.sleep(0.1)
+    raise AssertionError(f"port {port} never opened")
+
+
+class Dump1090:
+    def __init__(self, ports, json_dir):
+        ri, ro, sbs, bi, bo = ports
+        self.sbs, self.bi = sbs, bi
+        self.proc = subprocess.Popen(
+            ["dump1090-mutability", "--net", "--net-only", "--net-bind-address", "127.0.0.1",
+             "--net-ri-port", str(ri), "--net-ro-port", str(ro), "--net-sbs-port", str(sbs),
+             "--net-bi-port", str(bi), "--net-bo-port", str(bo), "--write-json", json_dir,
+             "--write-json-every", "1", "--quiet"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_port(sbs).close()
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait(5)
+
+
+def metric(d, name, feed):
+    text = d.request("GET", "/metrics")[1]
+    m = re.search(rf'^{name}{{feed="{re.escape(feed)}"}} (\d+)$', text, re.M)
+    return int(m.group(1)) if m else None
+
+
+def bad_source(port, lines, ready):
+    srv = socket.socket()
+    srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    srv.bind(("127.0.0.1", port))
+    srv.listen(1)
+    ready.set()
+    conn, _ = srv.accept()
+    conn.sendall("".join(lines).encode())
+    time.sleep(3)
+    conn.close()
+    srv.close()
+
+
+def main():
+    work = tempfile.mkdtemp(prefix="dc_sbs_")
+    data = os.path.join(work, "data")
+    jdir = os.path.join(work, "json")
+    os.makedirs(jdir)
+    dump = None
+    try:
+        ta = td.add_party(data, "alpha")
+        tb = td.add_party(data, "bravo")
+        ports = free_ports(6)
+        dump = Dump1090(ports[:5], jdir)
+        # A second source: a fake server with malformed lines among valid ones.
+        now = time.gmtime()
+        stamp = time.strftime("%Y/%m/%d,%H:%M:%S.000", now)
+        bad = ["garbage\n", "MSG,3,1,1,ZZZZZZ,1," + stamp + "," + stamp + ",,1000,,,1,2,,,,,,0\n",
+               "MSG,3,1,1,ABC123,1," + stamp + "," + stamp + ",,99999999,,,1,2,,,,,,0\n",
+               "A" * 3000 + "\n", "\x00\x01\x02\n"]
+        good = ["MSG,4,1,1,ABC123,1," + stamp + "," + stamp + ",,,420,90,,,0,,,,,0\n",
+                "MSG,3,1,1,ABC123,1," + stamp + "," + stamp + ",,31000,,,46.5,7.5,,,,,,0\n"]
+        ready = threading.Event()
+        threading.Thread(target=bad_source, args=(ports[5], bad + good, ready), daemon=True).start()
+        ready.wait(5)
+        feed_a = f"127.0.0.1:{dump.sbs}"
+        feed_b = f"127.0.0.1:{ports[5]}"
+        d = Daemon(data, extra=("--feed", f"sbs:{feed_a}:alpha", "--feed", f"sbs:{feed_b}:bravo"))
+
+        # ---- the real producer ----
+        raw = open(os.path.join(DATA, "captures", "ulss7_2018-04-03.beast"), "rb").read()
+        s_in = wait_port(dump.bi)
+        t_wall0, ts0, sent = time.time(), None, 0
+        for typ, ts, sig, payload, frame in beast.frames(raw):
+            ts0 = ts if ts0 is None else ts0
+            due = t_wall0 + (ts - ts0) / 12e6 / 20  # 20x: the 61 s capture in 3 s
+            wait = due - time.time()
+            if wait > 0:
+                time.sleep(wait)
+            s_in.sendall(frame)
+            sent += 1
+        s_in.close()
+        time.sleep(3)  # dump1090 writes its JSON every second; the feed flushes every 0.2 s
+        check(sent > 1000, f"the capture was played into dump1090 ({sent} Beast frames)")
+        aircraft = json.load(open(os.path.join(jdir, "aircraft.json")))["aircraft"]
+        with_pos = [a for a in aircraft if "lat" in a]
+        tracks = {t["track_id"]: t for t in d.request("GET", "/v1/tracks", ta)[1]["tracks"]}
+        check(len(with_pos) >= 5, f"dump1090 lists {len(with_pos)} aircraft with positions")
+        theirs = {a["hex"].upper() for a in with_pos}
+        check(theirs <= set(tracks),
+              f"alpha holds every aircraft dump1090 lists with a position ({len(theirs)}; alpha "
+              f"also holds {sorted(set(tracks) - theirs)}, whose positions dump1090's list has "
+              f"already let go)")
+        worst = 0
+        for a in with_pos:
+            t = tracks[a["hex"].upper()]
+            worst = max(worst, abs(t["lat"] - a["lat"]), abs(t["lon"] - a["lon"]))
+            check(t["alt_ft"] == a["altitude"], f"{a['hex']}: altitude {t['alt_ft']} = dump1090's {a['altitude']}")
+        check(worst <= 0.001, f"every position within 0.001 deg of dump1090's (worst {worst:.6f})")
+        calls = [t for t in tracks.values() if t.get("callsign")]
+        check(calls and all(t["callsign"] == a["flight"].strip() for a in aircraft
+                            for t in calls if t["track_id"] == a["hex"].upper() and "flight" in a),
+              "callsigns from type 1 messages, as dump1090 has them")
+        lines = metric(d, "deconflict_feed_lines_total", feed_a)
+        check(lines > 1000 and metric(d, "deconflict_feed_bad_lines_total", feed_a) == 0
+              and metric(d, "deconflict_feed_connected", feed_a) == 1,
+              f"metrics: {lines} lines from dump1090, none malformed, connected")
+        check(d.request("GET", "/v1/tracks", tb)[1]["tracks"] == [] or
+              all(t["track_id"] == "ABC123" for t in d.request("GET", "/v1/tracks", tb)[1]["tracks"]),
+              "bravo holds none of alpha's feed")
+
+        # ---- malformed lines: counted, skipped, the valid ones still make a track ----
+        end = time.time() + 5
+        while time.time() < end and metric(d, "deconflict_feed_bad_lines_total", feed_b) != 5:
+            time.sleep(0.1)
+        check(metric(d, "deconflict_feed_bad_lines_total", feed_b) == 5,
+              "the second source's 5 malformed lines (incl. one of 3000 bytes) are counted")
+        bt = d.request("GET", "/v1/tracks", tb)[1]["tracks"]
+        check([t["track_id"] for t in bt] == ["ABC123"] and bt[0]["alt_ft"] == 31000,
+              "its valid lines still make bravo's track, with the valid altitude")
+
+        # ---- the producer restarts: the feed reconnects ----
+        dump.stop()
+        end = time.time() + 5
+        while time.time() < end and metric(d, "deconflict_feed_connected", feed_a) != 0:
+            time.sleep(0.1)
+        check(metric(d, "deconflict_feed_connected", feed_a) == 0, "dump1090 stopped: disconnected")
+        dump = Dump1090(ports[:5], jdir)
+        end = time.time() + 8
+        while time.time() < end and metric(d, "deconflict_feed_connected", feed_a) != 1:
+            time.sleep(0.2)
+        check(metric(d, "deconflict_feed_connected", feed_a) == 1, "dump1090 back: the feed reconnects")
+        check(d.stop() == 0, "SIGTERM with feeds running: clean shutdown")
+        print("SBS feed integration: all checks passed")
+    finally:
+        if dump:
+            try:
+                dump.stop()
+            except Exception:
+                pass
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
