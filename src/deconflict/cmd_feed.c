@@ -2,6 +2,7 @@
  *
  *   deconflict feed TRACKS.csv --to URL --token T [--token T2 ...] [--speed X]
  *                   [--from T0] [--to-time T1] [--split alternate|prefix]
+ *   deconflict feed sbs HOST:PORT --to URL --token T [--seconds S]
  *
  * Rows (normalized traffic CSV) are replayed in time order at X times real time: every wall
  * second the rows of the next X seconds of recording go out as one POST /v1/positions per
@@ -15,11 +16,16 @@
 
 #include <curl/curl.h>
 #include <math.h>
+#include <netdb.h>
+#include <poll.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "deconflict/sbs.h"
 
 #define MAX_PARTIES 8
 
@@ -127,8 +133,134 @@ static int party_of(assign_t *tab, size_t cap, size_t *next, const cli_row_t *r,
     return (int)(h % (size_t)n_parties);
 }
 
+/* ---- deconflict feed sbs: a receiver's SBS-1 port forwarded to a daemon ---- */
+
+static int connect_to(const char *host, const char *port)
+{
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *res = NULL;
+    if (getaddrinfo(host, port, &hints, &res) != 0) return -1;
+    int fd = -1;
+    for (struct addrinfo *ai = res; ai && fd < 0; ai = ai->ai_next) {
+        fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
+        if (fd >= 0 && connect(fd, ai->ai_addr, ai->ai_addrlen) != 0) close(fd), fd = -1;
+    }
+    freeaddrinfo(res);
+    return fd;
+}
+
+/* deconflict feed sbs HOST:PORT --to URL --token T [--seconds S]: reads the receiver's SBS-1
+ * lines, merges them into aircraft (lib/feeds/sbs.c) and posts the states every second as the
+ * token's party; reconnects with a backoff when the receiver drops; runs until interrupted (or
+ * for S seconds). Prints counts to stderr every 10 s and at the end. */
+static int feed_sbs(int argc, char **argv)
+{
+    const char *src = NULL, *url = NULL, *token = NULL;
+    double seconds = INFINITY;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (a[0] != '-' && !src)
+            src = a;
+        else if (v && strcmp(a, "--to") == 0)
+            url = v, i++;
+        else if (v && strcmp(a, "--token") == 0)
+            token = v, i++;
+        else if (v && strcmp(a, "--seconds") == 0) {
+            if (!cli_parse_number(a, v, &seconds) || seconds <= 0) return CLI_EXIT_USAGE;
+            i++;
+        } else {
+            fprintf(stderr, "deconflict feed sbs: unexpected argument '%s'\n", a);
+            return CLI_EXIT_USAGE;
+        }
+    }
+    char host[256], port[16];
+    const char *colon = src ? strrchr(src, ':') : NULL;
+    if (!src || !url || !token || !colon || colon == src || strlen(colon + 1) == 0 ||
+        strlen(colon + 1) >= sizeof(port) || (size_t)(colon - src) >= sizeof(host)) {
+        fputs("usage: deconflict feed sbs HOST:PORT --to URL --token T [--seconds S]\n", stderr);
+        return CLI_EXIT_USAGE;
+    }
+    snprintf(host, sizeof(host), "%.*s", (int)(colon - src), src);
+    snprintf(port, sizeof(port), "%s", colon + 1);
+    char endpoint[1024];
+    snprintf(endpoint, sizeof(endpoint), "%s/v1/positions", url);
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    CURL *curl = curl_easy_init();
+    dc_sbs_tracker_t *tr = dc_sbs_tracker_new(10, 60);
+    char *buf = malloc(DC_SBS_LINE_MAX * 8);
+    batch_t b = {0};
+    size_t lines = 0, bad = 0, sent = 0, refused = 0;
+    double start = wall_now(), last_post = start, last_report = start, backoff = 1;
+    int fd = -1;
+    size_t have = 0;
+    bool skipping = false;
+    while (curl && tr && buf && wall_now() - start < seconds) {
+        if (fd < 0) {
+            fd = connect_to(host, port);
+            if (fd < 0) {
+                fprintf(stderr, "feed sbs: cannot connect to %s:%s; retrying in %.0f s\n", host,
+                        port, backoff);
+                usleep((useconds_t)(backoff * 1e6));
+                backoff = fmin(30, backoff * 2);
+                continue;
+            }
+            backoff = 1, have = 0, skipping = false;
+        }
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        if (poll(&p, 1, 200) > 0) {
+            ssize_t got = read(fd, buf + have, DC_SBS_LINE_MAX * 8 - have);
+            if (got <= 0) {
+                close(fd), fd = -1;
+                continue;
+            }
+            have += (size_t)got;
+            size_t from = 0;
+            for (size_t i = 0; i < have; i++) {
+                if (buf[i] != '\n') continue;
+                if (!skipping) {
+                    dc_sbs_msg_t m;
+                    dc_err_t rc = dc_sbs_parse_line(buf + from, i - from, &m);
+                    lines++;
+                    bad += rc == DC_ERR_INVALID;
+                    cli_row_t row;
+                    memset(&row, 0, sizeof(row));
+                    if (rc == DC_OK && dc_sbs_tracker_apply(tr, &m, &row.st, row.callsign))
+                        batch_add(&b, &row, row.st.t_s);
+                }
+                skipping = false;
+                from = i + 1;
+            }
+            memmove(buf, buf + from, have - from);
+            have -= from;
+            if (have >= DC_SBS_LINE_MAX) lines++, bad += !skipping, skipping = true, have = 0;
+        }
+        double now = wall_now();
+        if (b.n && now - last_post >= 1) {
+            long st = flush(curl, endpoint, token, &b, &sent, &refused);
+            if (st != 200) fprintf(stderr, "feed sbs: the daemon answered %ld\n", st);
+            last_post = now;
+        }
+        if (now - last_report >= 10) {
+            dc_sbs_tracker_expire(tr, now);
+            fprintf(stderr,
+                    "feed sbs: %zu lines (%zu malformed), %zu states sent, %zu refused, "
+                    "%zu aircraft\n",
+                    lines, bad, sent, refused, dc_sbs_tracker_count(tr));
+            last_report = now;
+        }
+    }
+    if (curl && b.n) flush(curl, endpoint, token, &b, &sent, &refused);
+    fprintf(stderr, "feed sbs: done, %zu lines (%zu malformed), %zu states sent, %zu refused\n",
+            lines, bad, sent, refused);
+    if (fd >= 0) close(fd);
+    free(b.s), free(buf);
+    dc_sbs_tracker_free(tr);
+    if (curl) curl_easy_cleanup(curl);
+    return refused ? CLI_EXIT_DATA : CLI_EXIT_OK;
+}
+
 int cli_feed(int argc, char **argv)
 {
+    if (argc > 1 && strcmp(argv[1], "sbs") == 0) return feed_sbs(argc - 1, argv + 1);
     const char *path = NULL, *url = NULL, *tokens[MAX_PARTIES];
     int n_tokens = 0;
     double speed = 1, from_s = -INFINITY, to_s = INFINITY;

@@ -96,6 +96,7 @@ def main():
     try:
         ta = td.add_party(data, "alpha")
         tb = td.add_party(data, "bravo")
+        tc = td.add_party(data, "charlie")
         ports = free_ports(6)
         dump = Dump1090(ports[:5], jdir)
         # A second source: a fake server with malformed lines among valid ones.
@@ -112,6 +113,12 @@ def main():
         feed_a = f"127.0.0.1:{dump.sbs}"
         feed_b = f"127.0.0.1:{ports[5]}"
         d = Daemon(data, extra=("--feed", f"sbs:{feed_a}:alpha", "--feed", f"sbs:{feed_b}:bravo"))
+
+        # charlie gets the same receiver through the forwarder, a separate process.
+        fwd = subprocess.Popen([td.CLI, "feed", "sbs", feed_a, "--to", f"http://127.0.0.1:{d.port}",
+                                "--token", tc, "--seconds", "9"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        time.sleep(0.5)
 
         # ---- the real producer ----
         raw = open(os.path.join(DATA, "captures", "ulss7_2018-04-03.beast"), "rb").read()
@@ -151,6 +158,12 @@ def main():
         check(lines > 1000 and metric(d, "deconflict_feed_bad_lines_total", feed_a) == 0
               and metric(d, "deconflict_feed_connected", feed_a) == 1,
               f"metrics: {lines} lines from dump1090, none malformed, connected")
+        fwd_err = fwd.communicate(timeout=20)[1]
+        tc_tracks = {t["track_id"]: t for t in d.request("GET", "/v1/tracks", tc)[1]["tracks"]}
+        check(fwd.returncode == 0 and set(tc_tracks) == set(tracks)
+              and all(abs(tc_tracks[k]["lat"] - tracks[k]["lat"]) < 1e-6 for k in tracks),
+              "deconflict feed sbs (the forwarder) gives charlie the same aircraft at the same positions: "
+              + fwd_err.strip().splitlines()[-1])
         check(d.request("GET", "/v1/tracks", tb)[1]["tracks"] == [] or
               all(t["track_id"] == "ABC123" for t in d.request("GET", "/v1/tracks", tb)[1]["tracks"]),
               "bravo holds none of alpha's feed")
