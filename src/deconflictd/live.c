@@ -195,7 +195,7 @@ dc_err_t dd_feed_states(dd_service_t *svc, int64_t party, const dc_track_state_t
         dc_track_state_t st = states[i];
         /* The feed's aircraft, as the party's tracks: "<party>/<ICAO>". */
         char id[DC_TRACK_ID_MAX];
-        snprintf(id, sizeof(id), "%lld/%s", (long long)party, states[i].id);
+        snprintf(id, sizeof(id), "%lld/%.12s", (long long)party, states[i].id);
         snprintf(st.id, sizeof(st.id), "%s", id);
         json_t *prev = json_object_get(svc->tracks, st.id);
         if (prev && json_real_value(json_object_get(prev, "t")) > st.t_s) continue;
