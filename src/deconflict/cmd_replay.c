@@ -1,6 +1,13 @@
 /* `deconflict replay`: the tactical engine over a recorded traffic file, as the service would
  * have run it live. Rows are fed in time order; every --step-s seconds of recorded time a
- * detection pass runs at that instant, and the encounter log follows the predicted conflicts. */
+ * detection pass runs at that instant, and the encounter log follows the predicted conflicts.
+ *
+ * Input: the normalized traffic CSV, or an SBS-1 log (dump1090's port-30003 output, recognised
+ * by its first line), merged into aircraft as the daemon's feeds do. Output: the conflict report
+ * as a table, CSV or JSON, with totals; --parties gives each aircraft a side (as `deconflict
+ * feed` splits them) and the report says which sides each encounter involves; --compare H,V
+ * runs again with other minima and reports the difference. A running daemon is the target of
+ * `deconflict feed` instead. */
 #include "cli.h"
 #include "deconflict/encounters.h"
 
@@ -8,16 +15,26 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
+
+#include "deconflict/sbs.h"
 
 typedef struct name {
     const char *id;
     const char *callsign;
 } name_t;
 
+typedef enum { OUT_TABLE, OUT_CSV, OUT_JSON } out_format_t;
+typedef enum { SIDES_NONE, SIDES_ALTERNATE, SIDES_PREFIX } sides_t;
+
 typedef struct replay_opts {
     const char *path;
     double from_s, to_s, step_s;
-    bool csv;
+    out_format_t format;
+    sides_t sides;
+    bool compare;
+    double compare_h_nm, compare_v_ft;
+    const char *svg_pair, *svg_out; /* --svg ID1,ID2 --svg-out FILE */
     dc_tactical_config_t cfg;
 } replay_opts_t;
 
@@ -69,7 +86,8 @@ static int parse_opts(int argc, char **argv, replay_opts_t *o)
         const char *a = argv[i];
         bool has_val = i + 1 < argc;
         if (strcmp(a, "--from") == 0 || strcmp(a, "--to") == 0 || strcmp(a, "--step-s") == 0 ||
-            strcmp(a, "--format") == 0) {
+            strcmp(a, "--format") == 0 || strcmp(a, "--parties") == 0 ||
+            strcmp(a, "--compare") == 0 || strcmp(a, "--svg") == 0 || strcmp(a, "--svg-out") == 0) {
             if (!has_val) {
                 fprintf(stderr, "deconflict replay: %s needs a value\n", a);
                 return CLI_EXIT_USAGE;
@@ -82,10 +100,25 @@ static int parse_opts(int argc, char **argv, replay_opts_t *o)
                 ok = cli_parse_time(a, v, &o->to_s);
             else if (strcmp(a, "--step-s") == 0)
                 ok = cli_parse_number(a, v, &o->step_s);
-            else if (strcmp(v, "csv") == 0 || strcmp(v, "table") == 0)
-                o->csv = v[0] == 'c';
+            else if (strcmp(a, "--svg") == 0)
+                o->svg_pair = v;
+            else if (strcmp(a, "--svg-out") == 0)
+                o->svg_out = v;
+            else if (strcmp(a, "--parties") == 0) {
+                ok = strcmp(v, "alternate") == 0 || strcmp(v, "prefix") == 0;
+                o->sides = v[0] == 'a' ? SIDES_ALTERNATE : SIDES_PREFIX;
+                if (!ok) fprintf(stderr, "deconflict replay: --parties: alternate or prefix\n");
+            } else if (strcmp(a, "--compare") == 0) {
+                char extra;
+                ok = sscanf(v, "%lf,%lf%c", &o->compare_h_nm, &o->compare_v_ft, &extra) == 2 &&
+                     o->compare_h_nm > 0 && o->compare_h_nm <= 50 && o->compare_v_ft > 0 &&
+                     o->compare_v_ft <= 10000;
+                o->compare = true;
+                if (!ok) fprintf(stderr, "deconflict replay: --compare: H_NM,V_FT, e.g. 3,1000\n");
+            } else if (strcmp(v, "csv") == 0 || strcmp(v, "table") == 0 || strcmp(v, "json") == 0)
+                o->format = v[0] == 'c' ? OUT_CSV : v[0] == 'j' ? OUT_JSON : OUT_TABLE;
             else {
-                fprintf(stderr, "deconflict replay: --format: '%s' is not table or csv\n", v);
+                fprintf(stderr, "deconflict replay: --format: '%s' is not table, csv or json\n", v);
                 ok = false;
             }
             if (!ok) return CLI_EXIT_USAGE;
@@ -100,8 +133,9 @@ static int parse_opts(int argc, char **argv, replay_opts_t *o)
         }
     }
     if (!o->path) {
-        fprintf(stderr, "usage: deconflict replay TRACKS.csv [--from T0] [--to T1] "
-                        "[--step-s S] [--format table|csv] [minima]\n");
+        fprintf(stderr, "usage: deconflict replay TRACKS.csv|SBS.log [--from T0] [--to T1] "
+                        "[--step-s S] [--format table|csv|json] [--parties alternate|prefix] "
+                        "[--compare H_NM,V_FT] [--svg ID1,ID2 --svg-out FILE] [minima]\n");
         return CLI_EXIT_USAGE;
     }
     if (!(o->step_s >= 0.1 && o->step_s <= 3600)) {
@@ -112,19 +146,153 @@ static int parse_opts(int argc, char **argv, replay_opts_t *o)
         fprintf(stderr, "deconflict replay: --from must be before --to\n");
         return CLI_EXIT_USAGE;
     }
+    if (!o->svg_pair != !o->svg_out || (o->svg_pair && !strchr(o->svg_pair, ','))) {
+        fprintf(stderr, "deconflict replay: --svg ID1,ID2 and --svg-out FILE go together\n");
+        return CLI_EXIT_USAGE;
+    }
     return cli_check_config(&o->cfg) ? CLI_EXIT_OK : CLI_EXIT_USAGE;
 }
 
+/* ---- sides ---- */
+
+typedef struct side {
+    const char *id;
+    int side; /* 0 or 1 */
+} side_t;
+
+static int side_cmp(const void *a, const void *b)
+{
+    return strcmp(((const side_t *)a)->id, ((const side_t *)b)->id);
+}
+
+/* Each aircraft's side, as `deconflict feed` splits them between two parties: in turn as they
+ * first appear (alternate), or by the first letter of the callsign (prefix: A-M one side). */
+static side_t *assign_sides(const replay_opts_t *o, const cli_row_t *rows, size_t n_rows,
+                            size_t *n_out)
+{
+    side_t *sides = malloc((n_rows ? n_rows : 1) * sizeof(*sides));
+    size_t n = 0;
+    if (!sides) return NULL;
+    for (size_t i = 0; i < n_rows; i++) { /* rows are in time order: first appearance first */
+        side_t key = {.id = rows[i].st.id};
+        bool seen = false;
+        for (size_t k = n; k-- > 0 && !seen;) seen = strcmp(sides[k].id, key.id) == 0;
+        if (seen) continue;
+        char c = rows[i].callsign[0];
+        key.side = o->sides == SIDES_PREFIX ? !(c >= 'A' && c <= 'M') : (int)(n % 2);
+        sides[n++] = key;
+    }
+    qsort(sides, n, sizeof(*sides), side_cmp);
+    *n_out = n;
+    return sides;
+}
+
+static int side_of(const side_t *sides, size_t n, const char *id)
+{
+    side_t key = {.id = id};
+    const side_t *hit = n ? bsearch(&key, sides, n, sizeof(*sides), side_cmp) : NULL;
+    return hit ? hit->side : 0;
+}
+
+/* ---- the run ---- */
+
+typedef struct run {
+    dc_encounters_t *enc;
+    size_t passes, fed;
+    double start;
+} run_t;
+
+/* Replays rows under cfg; a progress line on stderr when it is a terminal. */
+static int run_replay(const replay_opts_t *o, const dc_tactical_config_t *cfg,
+                      const cli_row_t *rows, size_t n_rows, run_t *r)
+{
+    memset(r, 0, sizeof(*r));
+    dc_tactical_t *eng = dc_tactical_new(cfg);
+    r->enc = dc_encounters_new(cfg->stale_s > o->step_s ? cfg->stale_s : o->step_s);
+    if (!eng || !r->enc) {
+        dc_tactical_free(eng);
+        return CLI_EXIT_INTERNAL;
+    }
+    double t_first = INFINITY, t_last = -INFINITY;
+    for (size_t i = 0; i < n_rows; i++) {
+        if (rows[i].st.t_s < o->from_s || rows[i].st.t_s > o->to_s) continue;
+        t_first = fmin(t_first, rows[i].st.t_s);
+        t_last = fmax(t_last, rows[i].st.t_s);
+    }
+    size_t next = 0;
+    r->start = isfinite(o->from_s) ? o->from_s : t_first;
+    double end = isfinite(o->to_s) ? o->to_s : t_last;
+    bool progress = isatty(STDERR_FILENO) && o->format == OUT_TABLE;
+    int shown = -1;
+    int rc = CLI_EXIT_OK;
+    for (double now = r->start; t_first <= t_last && now <= end;
+         now = r->start + o->step_s * r->passes) {
+        while (next < n_rows && rows[next].st.t_s <= now) {
+            const cli_row_t *row = &rows[next++];
+            if (row->st.t_s < o->from_s) continue;
+            if (dc_tactical_update(eng, &row->st, NULL) != DC_OK) {
+                rc = CLI_EXIT_INTERNAL;
+                goto out;
+            }
+            r->fed++;
+        }
+        const dc_tactical_snapshot_t *snap;
+        if (dc_tactical_detect(eng, now, NULL, &snap) != DC_OK) {
+            rc = CLI_EXIT_INTERNAL;
+            goto out;
+        }
+        dc_err_t err = dc_encounters_observe(r->enc, snap);
+        dc_tactical_snapshot_release(snap);
+        if (err != DC_OK) {
+            rc = CLI_EXIT_INTERNAL;
+            goto out;
+        }
+        r->passes++;
+        int pct = end > r->start ? (int)(100 * (now - r->start) / (end - r->start)) : 100;
+        if (progress && pct != shown) {
+            fprintf(stderr, "\rreplay %3d%% [%-40.*s]", pct, pct * 40 / 100,
+                    "########################################");
+            shown = pct;
+        }
+    }
+    if (progress) fprintf(stderr, "\r%60s\r", "");
+out:
+    dc_tactical_free(eng);
+    return rc;
+}
+
+/* ---- the report ---- */
+
+static void json_str(const char *s)
+{
+    putchar('"');
+    for (; *s; s++) {
+        if (*s == '"' || *s == '\\')
+            printf("\\%c", *s);
+        else if ((unsigned char)*s < 0x20)
+            printf("\\u%04x", (unsigned char)*s);
+        else
+            putchar(*s);
+    }
+    putchar('"');
+}
+
 static void print_encounters(const replay_opts_t *o, const dc_encounters_t *enc,
-                             const name_t *names, size_t n_names)
+                             const name_t *names, size_t n_names, const side_t *sides,
+                             size_t n_sides)
 {
     char when[32];
-    if (o->csv)
+    bool with_sides = o->sides != SIDES_NONE;
+    if (o->format == OUT_CSV)
         printf("first_alert_utc,id1,callsign1,id2,callsign2,warning_s,los,min_hsep_nm,"
-               "vsep_at_min_ft,min_dcpa_nm,duration_s\n");
+               "vsep_at_min_ft,min_dcpa_nm,duration_s%s\n",
+               with_sides ? ",side1,side2" : "");
+    else if (o->format == OUT_TABLE)
+        printf("%-19s  %-6s %-8s  %-6s %-8s  %9s  %12s  %9s  %8s%s\n", "first alert (UTC)", "id1",
+               "callsign", "id2", "callsign", "warning", "closest", "pred.CPA", "duration",
+               with_sides ? "  sides" : "");
     else
-        printf("%-19s  %-6s %-8s  %-6s %-8s  %9s  %12s  %9s  %8s\n", "first alert (UTC)", "id1",
-               "callsign", "id2", "callsign", "warning", "closest", "pred.CPA", "duration");
+        printf("{\"encounters\":[");
     for (size_t i = 0; i < dc_encounters_count(enc); i++) {
         const dc_encounter_t *e = dc_encounters_get(enc, i);
         bool los = !isnan(e->los_start_s);
@@ -133,13 +301,34 @@ static void print_encounters(const replay_opts_t *o, const dc_encounters_t *enc,
         const char *c1 = callsign_of(names, n_names, e->id1);
         const char *c2 = callsign_of(names, n_names, e->id2);
         double dur = e->last_seen_s - e->first_alert_s;
-        if (o->csv) {
+        int s1 = side_of(sides, n_sides, e->id1), s2 = side_of(sides, n_sides, e->id2);
+        if (o->format == OUT_CSV) {
             printf("%s,%s,%s,%s,%s,", when, e->id1, c1, e->id2, c2);
             if (los)
                 printf("%.0f,1,", warn);
             else
                 printf(",0,");
-            printf("%.3f,%.0f,%.3f,%.0f\n", e->min_hsep_nm, e->vsep_at_min_ft, e->min_dcpa_nm, dur);
+            printf("%.3f,%.0f,%.3f,%.0f", e->min_hsep_nm, e->vsep_at_min_ft, e->min_dcpa_nm, dur);
+            if (with_sides) printf(",%c,%c", 'A' + s1, 'A' + s2);
+            printf("\n");
+        } else if (o->format == OUT_JSON) {
+            printf("%s\n {\"first_alert_s\":%.3f,\"id1\":", i ? "," : "", e->first_alert_s);
+            json_str(e->id1);
+            printf(",\"callsign1\":");
+            json_str(c1);
+            printf(",\"id2\":");
+            json_str(e->id2);
+            printf(",\"callsign2\":");
+            json_str(c2);
+            if (los)
+                printf(",\"warning_s\":%.0f,\"loss\":true", warn);
+            else
+                printf(",\"warning_s\":null,\"loss\":false");
+            printf(",\"min_hsep_nm\":%.3f,\"vsep_at_min_ft\":%.0f,\"min_dcpa_nm\":%.3f,"
+                   "\"duration_s\":%.0f",
+                   e->min_hsep_nm, e->vsep_at_min_ft, e->min_dcpa_nm, dur);
+            if (with_sides) printf(",\"sides\":[\"%c\",\"%c\"]", 'A' + s1, 'A' + s2);
+            printf("}");
         } else {
             char warn_txt[16], close_txt[32];
             if (los)
@@ -148,10 +337,261 @@ static void print_encounters(const replay_opts_t *o, const dc_encounters_t *enc,
                 snprintf(warn_txt, sizeof(warn_txt), "no loss");
             snprintf(close_txt, sizeof(close_txt), "%.2fNM/%.0fft", e->min_hsep_nm,
                      e->vsep_at_min_ft);
-            printf("%-19s  %-6s %-8s  %-6s %-8s  %9s  %12s  %6.2f NM  %6.0f s\n", when, e->id1, c1,
+            printf("%-19s  %-6s %-8s  %-6s %-8s  %9s  %12s  %6.2f NM  %6.0f s", when, e->id1, c1,
                    e->id2, c2, warn_txt, close_txt, e->min_dcpa_nm, dur);
+            if (with_sides) printf("  %c-%c", 'A' + s1, 'A' + s2);
+            printf("\n");
         }
     }
+    if (o->format == OUT_JSON) printf("\n]");
+}
+
+typedef struct totals {
+    size_t encounters, pairs, losses, cross;
+} totals_t;
+
+/* The distinct pairs of a run, sorted, and its totals. */
+static const dc_encounter_t **pairs_of(const dc_encounters_t *enc, const side_t *sides,
+                                       size_t n_sides, totals_t *t)
+{
+    size_t n = dc_encounters_count(enc);
+    const dc_encounter_t **by_pair = malloc((n ? n : 1) * sizeof(*by_pair));
+    memset(t, 0, sizeof(*t));
+    if (!by_pair) return NULL;
+    for (size_t i = 0; i < n; i++) {
+        by_pair[i] = dc_encounters_get(enc, i);
+        t->losses += !isnan(by_pair[i]->los_start_s);
+        t->cross +=
+            side_of(sides, n_sides, by_pair[i]->id1) != side_of(sides, n_sides, by_pair[i]->id2);
+    }
+    if (n > 1) qsort(by_pair, n, sizeof(*by_pair), encounter_pair_cmp);
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (i == 0 || encounter_pair_cmp(&by_pair[i - 1], &by_pair[i]) != 0)
+            by_pair[k++] = by_pair[i];
+    t->encounters = n, t->pairs = k;
+    return by_pair;
+}
+
+/* Pairs alerted in one run and not the other (both lists sorted). */
+static void compare_pairs(const dc_encounter_t **a, size_t na, const dc_encounter_t **b, size_t nb,
+                          size_t *only_a, size_t *only_b)
+{
+    size_t i = 0, j = 0;
+    *only_a = *only_b = 0;
+    while (i < na || j < nb) {
+        int c = i == na ? 1 : j == nb ? -1 : encounter_pair_cmp(&a[i], &b[j]);
+        if (c < 0)
+            (*only_a)++, i++;
+        else if (c > 0)
+            (*only_b)++, j++;
+        else
+            i++, j++;
+    }
+}
+
+/* ---- the picture of one encounter ---- */
+
+typedef struct pt {
+    double t, lat, lon, alt;
+} pt_t;
+
+/* Track id's reports within [t0, t1], in time order. */
+static pt_t *track_points(const cli_row_t *rows, size_t n, const char *id, double t0, double t1,
+                          size_t *count)
+{
+    pt_t *p = malloc((n ? n : 1) * sizeof(*p));
+    size_t k = 0;
+    for (size_t i = 0; p && i < n; i++)
+        if (strcmp(rows[i].st.id, id) == 0 && rows[i].st.t_s >= t0 && rows[i].st.t_s <= t1)
+            p[k++] =
+                (pt_t){rows[i].st.t_s, rows[i].st.lat_deg, rows[i].st.lon_deg, rows[i].st.alt_ft};
+    *count = k;
+    return p;
+}
+
+/* Track b at time t, linearly between its reports (clamped at the ends). */
+static pt_t at_time(const pt_t *b, size_t n, double t)
+{
+    size_t j = 0;
+    while (j + 1 < n && b[j + 1].t < t) j++;
+    if (j + 1 >= n || t <= b[j].t) return b[j];
+    double u = (t - b[j].t) / (b[j + 1].t - b[j].t);
+    return (pt_t){t, b[j].lat + u * (b[j + 1].lat - b[j].lat),
+                  b[j].lon + u * (b[j + 1].lon - b[j].lon),
+                  b[j].alt + u * (b[j + 1].alt - b[j].alt)};
+}
+
+static double dist_nm(pt_t a, pt_t b)
+{
+    double x = (b.lon - a.lon) * cos((a.lat + b.lat) / 2 * M_PI / 180) * 60,
+           y = (b.lat - a.lat) * 60;
+    return sqrt(x * x + y * y);
+}
+
+/* An SVG of the encounter between the pair: the two tracks in plan (north up) and their
+ * altitudes over time, from 5 minutes before the first alert to 5 minutes after the last, the
+ * closest point of approach marked in both. */
+static int write_svg(const replay_opts_t *o, const dc_encounters_t *enc, const cli_row_t *rows,
+                     size_t n_rows, const name_t *names, size_t n_names)
+{
+    char id1[DC_TRACK_ID_MAX], id2[DC_TRACK_ID_MAX];
+    const char *comma = strchr(o->svg_pair, ',');
+    snprintf(id1, sizeof(id1), "%.*s", (int)(comma - o->svg_pair), o->svg_pair);
+    snprintf(id2, sizeof(id2), "%s", comma + 1);
+    const dc_encounter_t *e = NULL;
+    for (size_t i = 0; i < dc_encounters_count(enc) && !e; i++) {
+        const dc_encounter_t *c = dc_encounters_get(enc, i);
+        if ((!strcmp(c->id1, id1) && !strcmp(c->id2, id2)) ||
+            (!strcmp(c->id1, id2) && !strcmp(c->id2, id1)))
+            e = c;
+    }
+    if (!e) {
+        fprintf(stderr, "deconflict replay: --svg: no encounter between %s and %s\n", id1, id2);
+        return CLI_EXIT_DATA;
+    }
+    double t0 = e->first_alert_s - 300, t1 = e->last_seen_s + 300;
+    size_t na, nb;
+    pt_t *a = track_points(rows, n_rows, e->id1, t0, t1, &na);
+    pt_t *b = track_points(rows, n_rows, e->id2, t0, t1, &nb);
+    FILE *f = a && b && na && nb ? fopen(o->svg_out, "w") : NULL;
+    if (!f) {
+        fprintf(stderr, "deconflict replay: --svg: cannot draw (no reports, or cannot write %s)\n",
+                o->svg_out);
+        free(a), free(b);
+        return CLI_EXIT_DATA;
+    }
+    /* The closest point of approach between the reports of both. */
+    size_t best = 0;
+    double best_d = INFINITY;
+    for (size_t i = 0; i < na; i++) {
+        double d = dist_nm(a[i], at_time(b, nb, a[i].t));
+        if (d < best_d) best_d = d, best = i;
+    }
+    pt_t ca = a[best], cb = at_time(b, nb, a[best].t);
+    /* Plan: an equirectangular view around the CPA, scaled to fit. */
+    double lat0 = ca.lat, lon0 = ca.lon, k = cos(lat0 * M_PI / 180), span = 1e-9;
+    const pt_t *tracks[2] = {a, b};
+    size_t counts[2] = {na, nb};
+    double alt_lo = INFINITY, alt_hi = -INFINITY;
+    for (int s = 0; s < 2; s++)
+        for (size_t i = 0; i < counts[s]; i++) {
+            span = fmax(span, fabs((tracks[s][i].lon - lon0) * k * 60));
+            span = fmax(span, fabs((tracks[s][i].lat - lat0) * 60));
+            alt_lo = fmin(alt_lo, tracks[s][i].alt), alt_hi = fmax(alt_hi, tracks[s][i].alt);
+        }
+    alt_lo -= 500, alt_hi += 500;
+    static const char *const colour[2] = {"#1f5fbf", "#c0392b"};
+    const char *cs[2] = {callsign_of(names, n_names, e->id1), callsign_of(names, n_names, e->id2)};
+    char when[32];
+    format_utc(ca.t, when, sizeof(when));
+    fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"900\" height=\"470\" "
+               "font-family=\"sans-serif\" font-size=\"12\">\n"
+               "<rect width=\"900\" height=\"470\" fill=\"white\"/>\n");
+    fprintf(f,
+            "<text x=\"10\" y=\"20\" font-size=\"15\">%s %s and %s %s: CPA %.2f NM / %.0f "
+            "ft at %s UTC (minima %.1f NM / %.0f ft)</text>\n",
+            e->id1, cs[0], e->id2, cs[1], best_d, fabs(ca.alt - cb.alt), when, o->cfg.rpz_nm,
+            o->cfg.hpz_ft);
+    /* Left: plan, 420 x 420 at (10, 40). */
+    double scale = 200 / span;
+    fprintf(f,
+            "<g><rect x=\"10\" y=\"40\" width=\"420\" height=\"420\" fill=\"none\" "
+            "stroke=\"#999\"/><text x=\"16\" y=\"56\">plan, north up (%.1f NM across)</text>\n",
+            2 * span);
+    for (int s = 0; s < 2; s++) {
+        fprintf(f, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2\" points=\"", colour[s]);
+        for (size_t i = 0; i < counts[s]; i++)
+            fprintf(f, "%.1f,%.1f ", 220 + (tracks[s][i].lon - lon0) * k * 60 * scale,
+                    250 - (tracks[s][i].lat - lat0) * 60 * scale);
+        fprintf(f, "\"/>\n<text x=\"%.1f\" y=\"%.1f\" fill=\"%s\">%s</text>\n",
+                224 + (tracks[s][0].lon - lon0) * k * 60 * scale,
+                246 - (tracks[s][0].lat - lat0) * 60 * scale, colour[s], cs[s]);
+    }
+    fprintf(f,
+            "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"black\" "
+            "stroke-dasharray=\"4 3\"/><text x=\"226\" y=\"270\">CPA %.2f NM</text></g>\n",
+            220.0, 250.0, 220 + (cb.lon - lon0) * k * 60 * scale,
+            250 - (cb.lat - lat0) * 60 * scale, best_d);
+    /* Right: altitude over time, 440 x 420 at (450, 40). */
+    fprintf(f,
+            "<g><rect x=\"450\" y=\"40\" width=\"440\" height=\"420\" fill=\"none\" "
+            "stroke=\"#999\"/><text x=\"456\" y=\"56\">altitude %.0f-%.0f ft over %.0f "
+            "min</text>\n",
+            alt_lo, alt_hi, (t1 - t0) / 60);
+    for (int s = 0; s < 2; s++) {
+        fprintf(f, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2\" points=\"", colour[s]);
+        for (size_t i = 0; i < counts[s]; i++)
+            fprintf(f, "%.1f,%.1f ", 460 + (tracks[s][i].t - t0) / (t1 - t0) * 420,
+                    450 - (tracks[s][i].alt - alt_lo) / (alt_hi - alt_lo) * 390);
+        fprintf(f, "\"/>\n");
+    }
+    double xa = 460 + (e->first_alert_s - t0) / (t1 - t0) * 420,
+           xc = 460 + (ca.t - t0) / (t1 - t0) * 420;
+    fprintf(f,
+            "<line x1=\"%.1f\" y1=\"60\" x2=\"%.1f\" y2=\"455\" stroke=\"#e67e22\"/>"
+            "<text x=\"%.1f\" y=\"72\" fill=\"#e67e22\">first alert</text>\n"
+            "<line x1=\"%.1f\" y1=\"60\" x2=\"%.1f\" y2=\"455\" stroke=\"black\" "
+            "stroke-dasharray=\"4 3\"/><text x=\"%.1f\" y=\"86\">CPA</text></g>\n</svg>\n",
+            xa, xa, xa + 3, xc, xc, xc + 3);
+    int rc = fclose(f) == 0 ? CLI_EXIT_OK : CLI_EXIT_DATA;
+    if (rc == CLI_EXIT_OK)
+        fprintf(stderr, "deconflict replay: wrote %s (CPA %.2f NM at %s UTC)\n", o->svg_out, best_d,
+                when);
+    free(a), free(b);
+    return rc;
+}
+
+/* Reads an SBS-1 log into rows: each state the tracker completes is a row. */
+static int load_sbs(const char *path, cli_row_t **rows, size_t *n_rows, size_t *n_bad)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        fprintf(stderr, "deconflict replay: cannot read %s\n", path);
+        return CLI_EXIT_DATA;
+    }
+    dc_sbs_tracker_t *tr = dc_sbs_tracker_new(10, 1e12);
+    size_t cap = 0;
+    char *line = NULL;
+    size_t line_cap = 0;
+    *rows = NULL, *n_rows = 0, *n_bad = 0;
+    long lineno = 0;
+    int rc = tr ? CLI_EXIT_OK : CLI_EXIT_INTERNAL;
+    while (rc == CLI_EXIT_OK && cli_read_line(f, &line, &line_cap)) {
+        lineno++;
+        dc_sbs_msg_t m;
+        dc_err_t e = dc_sbs_parse_line(line, strlen(line), &m);
+        if (e == DC_ERR_INVALID) (*n_bad)++;
+        if (e != DC_OK) continue;
+        if (*n_rows == cap) {
+            cap = cap ? 2 * cap : 4096;
+            cli_row_t *grown = realloc(*rows, cap * sizeof(**rows));
+            if (!grown) {
+                rc = CLI_EXIT_INTERNAL;
+                break;
+            }
+            *rows = grown;
+        }
+        cli_row_t *r = &(*rows)[*n_rows];
+        memset(r, 0, sizeof(*r));
+        if (dc_sbs_tracker_apply(tr, &m, &r->st, r->callsign)) r->line = lineno, (*n_rows)++;
+    }
+    free(line);
+    fclose(f);
+    dc_sbs_tracker_free(tr);
+    return rc;
+}
+
+static bool is_sbs(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    char head[8] = "";
+    bool sbs = f && fgets(head, sizeof(head), f) &&
+               (strncmp(head, "MSG,", 4) == 0 || strncmp(head, "STA,", 4) == 0 ||
+                strncmp(head, "SEL,", 4) == 0 || strncmp(head, "ID,", 3) == 0 ||
+                strncmp(head, "AIR,", 4) == 0 || strncmp(head, "CLK,", 4) == 0);
+    if (f) fclose(f);
+    return sbs;
 }
 
 int cli_replay(int argc, char **argv)
@@ -161,8 +601,10 @@ int cli_replay(int argc, char **argv)
     if (rc != CLI_EXIT_OK) return rc;
 
     cli_row_t *rows = NULL;
-    size_t n_rows, n_skipped;
-    rc = cli_load_rows(o.path, DC_TRACKCSV_TRAFFIC, &rows, &n_rows, &n_skipped);
+    size_t n_rows = 0, n_skipped = 0;
+    bool sbs = is_sbs(o.path);
+    rc = sbs ? load_sbs(o.path, &rows, &n_rows, &n_skipped)
+             : cli_load_rows(o.path, DC_TRACKCSV_TRAFFIC, &rows, &n_rows, &n_skipped);
     if (rc != CLI_EXIT_OK) {
         free(rows);
         return rc;
@@ -171,10 +613,11 @@ int cli_replay(int argc, char **argv)
 
     /* Callsign by id, for the report: the last non-empty callsign each aircraft sent. */
     name_t *names = malloc((n_rows ? n_rows : 1) * sizeof(name_t));
-    size_t n_names = 0;
-    dc_tactical_t *eng = dc_tactical_new(&o.cfg);
-    dc_encounters_t *enc = dc_encounters_new(o.cfg.stale_s > o.step_s ? o.cfg.stale_s : o.step_s);
-    if (!names || !eng || !enc) {
+    size_t n_names = 0, n_sides = 0;
+    side_t *sides = NULL;
+    run_t run = {0}, run2 = {0};
+    const dc_encounter_t **pairs = NULL, **pairs2 = NULL;
+    if (!names) {
         rc = CLI_EXIT_INTERNAL;
         goto out;
     }
@@ -192,74 +635,79 @@ int cli_replay(int argc, char **argv)
         names[k++] = names[i];
     }
     n_names = k;
-
-    double t_first = INFINITY, t_last = -INFINITY;
-    for (size_t i = 0; i < n_rows; i++) {
-        if (rows[i].st.t_s < o.from_s || rows[i].st.t_s > o.to_s) continue;
-        t_first = fmin(t_first, rows[i].st.t_s);
-        t_last = fmax(t_last, rows[i].st.t_s);
-    }
-    size_t passes = 0, fed = 0, next = 0;
-    double start = isfinite(o.from_s) ? o.from_s : t_first;
-    double end = isfinite(o.to_s) ? o.to_s : t_last;
-    for (double now = start; t_first <= t_last && now <= end; now = start + o.step_s * passes) {
-        while (next < n_rows && rows[next].st.t_s <= now) {
-            const cli_row_t *r = &rows[next++];
-            if (r->st.t_s < o.from_s) continue;
-            if (dc_tactical_update(eng, &r->st, NULL) != DC_OK) {
-                rc = CLI_EXIT_INTERNAL;
-                goto out;
-            }
-            fed++;
-        }
-        const dc_tactical_snapshot_t *snap;
-        if (dc_tactical_detect(eng, now, NULL, &snap) != DC_OK) {
-            rc = CLI_EXIT_INTERNAL;
-            goto out;
-        }
-        dc_err_t err = dc_encounters_observe(enc, snap);
-        dc_tactical_snapshot_release(snap);
-        if (err != DC_OK) {
-            rc = CLI_EXIT_INTERNAL;
-            goto out;
-        }
-        passes++;
-    }
-
-    print_encounters(&o, enc, names, n_names);
-
-    /* Pairs alerted: distinct (id1, id2) among the encounters, counted after sorting them. */
-    size_t n_enc = dc_encounters_count(enc), losses = 0, pairs = 0;
-    const dc_encounter_t **by_pair = malloc((n_enc ? n_enc : 1) * sizeof(*by_pair));
-    if (!by_pair) {
+    if (o.sides != SIDES_NONE && !(sides = assign_sides(&o, rows, n_rows, &n_sides))) {
         rc = CLI_EXIT_INTERNAL;
         goto out;
     }
-    for (size_t i = 0; i < n_enc; i++) {
-        by_pair[i] = dc_encounters_get(enc, i);
-        losses += !isnan(by_pair[i]->los_start_s);
+
+    rc = run_replay(&o, &o.cfg, rows, n_rows, &run);
+    if (rc != CLI_EXIT_OK) goto out;
+    print_encounters(&o, run.enc, names, n_names, sides, n_sides);
+    if (o.svg_pair && (rc = write_svg(&o, run.enc, rows, n_rows, names, n_names)) != CLI_EXIT_OK)
+        goto out;
+    totals_t t, t2 = {0};
+    if (!(pairs = pairs_of(run.enc, sides, n_sides, &t))) {
+        rc = CLI_EXIT_INTERNAL;
+        goto out;
     }
-    if (n_enc > 1) qsort(by_pair, n_enc, sizeof(*by_pair), encounter_pair_cmp);
-    for (size_t i = 0; i < n_enc; i++)
-        pairs += i == 0 || encounter_pair_cmp(&by_pair[i - 1], &by_pair[i]) != 0;
-    free(by_pair);
-    double hours = passes > 1 ? (passes - 1) * o.step_s / 3600.0 : 0.0;
+    size_t only_1 = 0, only_2 = 0;
+    dc_tactical_config_t cfg2 = o.cfg;
+    if (o.compare) {
+        cfg2.rpz_nm = o.compare_h_nm, cfg2.hpz_ft = o.compare_v_ft;
+        rc = run_replay(&o, &cfg2, rows, n_rows, &run2);
+        if (rc != CLI_EXIT_OK || !(pairs2 = pairs_of(run2.enc, sides, n_sides, &t2))) {
+            rc = CLI_EXIT_INTERNAL;
+            goto out;
+        }
+        compare_pairs(pairs, t.pairs, pairs2, t2.pairs, &only_1, &only_2);
+    }
+    double hours = run.passes > 1 ? (run.passes - 1) * o.step_s / 3600.0 : 0.0;
     char t0[32] = "-", t1[32] = "-";
-    if (passes) {
-        format_utc(start, t0, sizeof(t0));
-        format_utc(start + o.step_s * (passes - 1), t1, sizeof(t1));
+    if (run.passes) {
+        format_utc(run.start, t0, sizeof(t0));
+        format_utc(run.start + o.step_s * (run.passes - 1), t1, sizeof(t1));
     }
-    FILE *out = o.csv ? stderr : stdout;
-    fprintf(out,
-            "\nsummary: %s .. %s UTC, %zu passes every %.0f s; R %.2f NM, H %.0f ft, T %.0f s\n"
-            "  reports fed %zu (skipped %zu incomplete rows); aircraft %zu\n"
-            "  encounters %zu, pairs alerted %zu, alerts per hour %.1f, losses of separation %zu\n",
-            t0, t1, passes, o.step_s, o.cfg.rpz_nm, o.cfg.hpz_ft, o.cfg.lookahead_s, fed, n_skipped,
-            n_names, n_enc, pairs, hours > 0 ? n_enc / hours : 0.0, losses);
+    if (o.format == OUT_JSON) {
+        printf(",\n\"totals\":{\"from\":\"%s\",\"to\":\"%s\",\"passes\":%zu,\"step_s\":%.1f,"
+               "\"minima\":{\"h_nm\":%.2f,\"v_ft\":%.0f},\"lookahead_s\":%.0f,\"reports\":%zu,"
+               "\"skipped\":%zu,\"aircraft\":%zu,\"encounters\":%zu,\"pairs\":%zu,"
+               "\"alerts_per_hour\":%.1f,\"losses\":%zu",
+               t0, t1, run.passes, o.step_s, o.cfg.rpz_nm, o.cfg.hpz_ft, o.cfg.lookahead_s, run.fed,
+               n_skipped, n_names, t.encounters, t.pairs, hours > 0 ? t.encounters / hours : 0.0,
+               t.losses);
+        if (o.sides != SIDES_NONE) printf(",\"cross_side_encounters\":%zu", t.cross);
+        printf("}");
+        if (o.compare)
+            printf(",\n\"compare\":{\"minima\":{\"h_nm\":%.2f,\"v_ft\":%.0f},\"encounters\":%zu,"
+                   "\"pairs\":%zu,\"losses\":%zu,\"pairs_only_first\":%zu,"
+                   "\"pairs_only_second\":%zu}",
+                   cfg2.rpz_nm, cfg2.hpz_ft, t2.encounters, t2.pairs, t2.losses, only_1, only_2);
+        printf("}\n");
+    } else {
+        FILE *out = o.format == OUT_CSV ? stderr : stdout;
+        fprintf(out,
+                "\nsummary: %s .. %s UTC, %zu passes every %.0f s; R %.2f NM, H %.0f ft, T %.0f s\n"
+                "  reports fed %zu (skipped %zu %s); aircraft %zu\n"
+                "  encounters %zu, pairs alerted %zu, alerts per hour %.1f, losses of separation "
+                "%zu\n",
+                t0, t1, run.passes, o.step_s, o.cfg.rpz_nm, o.cfg.hpz_ft, o.cfg.lookahead_s,
+                run.fed, n_skipped, sbs ? "malformed lines" : "incomplete rows", n_names,
+                t.encounters, t.pairs, hours > 0 ? t.encounters / hours : 0.0, t.losses);
+        if (o.sides != SIDES_NONE)
+            fprintf(out, "  between sides A and B: %zu of the %zu encounters\n", t.cross,
+                    t.encounters);
+        if (o.compare)
+            fprintf(out,
+                    "  with R %.2f NM, H %.0f ft instead: encounters %zu, pairs %zu, losses %zu; "
+                    "%zu pairs only with the first minima, %zu only with the second\n",
+                    cfg2.rpz_nm, cfg2.hpz_ft, t2.encounters, t2.pairs, t2.losses, only_1, only_2);
+    }
 out:
     if (rc == CLI_EXIT_INTERNAL) fprintf(stderr, "deconflict: out of memory\n");
-    dc_encounters_free(enc);
-    dc_tactical_free(eng);
+    free(pairs), free(pairs2);
+    dc_encounters_free(run.enc);
+    dc_encounters_free(run2.enc);
+    free(sides);
     free(names);
     free(rows);
     return rc;

@@ -8,9 +8,13 @@ actual loss of separation in the data. The data README counts 141 such pairs (al
 adjacent flight levels seen through 25-ft altitude quantisation). The replay must report every
 one of them as an encounter with a loss, and predict the two closest ones ahead of time."""
 import csv
+import json
 import math
+import os
+import re
 import subprocess
 import sys
+import tempfile
 from collections import defaultdict
 
 CLI, DATA = sys.argv[1], sys.argv[2]
@@ -93,6 +97,58 @@ win, _ = replay("--from", "2018-08-01T12:00:00Z", "--to", "2018-08-01T13:00:00Z"
 check("--from/--to restrict the replay",
       win and all("2018-08-01 12:" in e["first_alert_utc"] or e["first_alert_utc"].endswith("13:00:00")
                   for e in win), [e["first_alert_utc"] for e in win][:5])
+
+# The JSON report: the same encounters as the CSV one, with totals, sides and a comparison.
+window = ("--from", "2018-08-01T12:00:00Z", "--to", "2018-08-01T13:00:00Z")
+p = subprocess.run([CLI, "replay", TRAFFIC, *window, "--format", "json", "--parties", "alternate",
+                    "--compare", "3,900"], capture_output=True, text=True)
+rep = json.loads(p.stdout) if p.returncode == 0 else {}
+check("--format json: the same encounters as the CSV report",
+      rep and [(e["id1"], e["id2"]) for e in rep["encounters"]] == [(e["id1"], e["id2"]) for e in win],
+      p.stderr)
+tot = rep.get("totals", {})
+check("JSON totals: encounters, pairs, losses, alerts per hour",
+      tot.get("encounters") == len(win) and tot.get("pairs") == len({(e["id1"], e["id2"]) for e in win})
+      and tot.get("losses") == sum(1 for e in win if e["los"] == "1") and tot.get("alerts_per_hour") == len(win),
+      tot)
+sides = [e["sides"] for e in rep.get("encounters", [])]
+check("--parties alternate: each encounter says its sides, and the totals count cross-side ones",
+      sides and all(s[0] in "AB" and s[1] in "AB" for s in sides)
+      and tot.get("cross_side_encounters") == sum(1 for s in sides if s[0] != s[1]), tot)
+cmp_ = rep.get("compare", {})
+win3, _ = replay(*window, "--rpz-nm", "3", "--hpz-ft", "900")
+check("--compare 3,900: the second run's totals, and no pair alerted only with the tighter minima",
+      cmp_.get("pairs") == len({(e["id1"], e["id2"]) for e in win3}) and cmp_.get("pairs_only_second") == 0
+      and cmp_.get("pairs_only_first") == tot.get("pairs", 0) - cmp_.get("pairs", 0), cmp_)
+
+# The picture of one encounter: an SVG with both tracks in plan and in altitude, the CPA marked.
+loss = [e for e in win if e["los"] == "1"][0]
+svg = os.path.join(tempfile.mkdtemp(prefix="dc_svg_"), "encounter.svg")
+p = subprocess.run([CLI, "replay", TRAFFIC, *window, "--svg", f"{loss['id1']},{loss['id2']}",
+                    "--svg-out", svg], capture_output=True, text=True)
+ok = p.returncode == 0 and os.path.exists(svg)
+if ok:
+    import xml.etree.ElementTree as ET
+    root = ET.parse(svg).getroot()
+    ns = "{http://www.w3.org/2000/svg}"
+    lines = root.findall(f".//{ns}polyline")
+    title = root.find(f"{ns}text").text
+    cpa = float(re.search(r"CPA ([0-9.]+) NM", title).group(1))
+    ok = len(lines) == 4 and all(len(l.get("points").split()) > 5 for l in lines) \
+        and abs(cpa - float(loss["min_hsep_nm"])) < 0.1
+check("--svg: an SVG of the encounter (4 polylines: plan and altitude of both), its CPA the report's closest",
+      ok, p.stderr)
+p = subprocess.run([CLI, "replay", TRAFFIC, *window, "--svg", "aaaaaa,bbbbbb", "--svg-out", svg],
+                   capture_output=True, text=True)
+check("--svg of a pair that never met: an error naming them", p.returncode == 1 and "aaaaaa" in p.stderr, p.stderr)
+
+# An SBS-1 log: dump1090's output for the ulss7 capture, merged as the feeds do.
+p = subprocess.run([CLI, "replay", os.path.join(DATA, "dump1090", "ulss7_sbs_output.txt"), "--step-s", "1",
+                    "--format", "json"], capture_output=True, text=True)
+rep = json.loads(p.stdout) if p.returncode == 0 else {}
+check("an SBS-1 log replays: 11 aircraft, no malformed line, 61 one-second passes",
+      rep.get("totals", {}).get("aircraft") == 11 and rep["totals"]["skipped"] == 0
+      and rep["totals"]["passes"] == 61, p.stderr or rep.get("totals"))
 
 print(f"{len(failures) == 0 and 'all' or len(failures)} {'passed' if not failures else 'failed'}")
 sys.exit(1 if failures else 0)
