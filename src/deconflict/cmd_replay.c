@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "deconflict/sbs.h"
+#include "deconflict/strategic.h"
 
 typedef struct name {
     const char *id;
@@ -35,6 +36,7 @@ typedef struct replay_opts {
     bool compare;
     double compare_h_nm, compare_v_ft;
     const char *svg_pair, *svg_out; /* --svg ID1,ID2 --svg-out FILE */
+    const char *ops_path;           /* --operations OPS.json */
     dc_tactical_config_t cfg;
 } replay_opts_t;
 
@@ -87,7 +89,8 @@ static int parse_opts(int argc, char **argv, replay_opts_t *o)
         bool has_val = i + 1 < argc;
         if (strcmp(a, "--from") == 0 || strcmp(a, "--to") == 0 || strcmp(a, "--step-s") == 0 ||
             strcmp(a, "--format") == 0 || strcmp(a, "--parties") == 0 ||
-            strcmp(a, "--compare") == 0 || strcmp(a, "--svg") == 0 || strcmp(a, "--svg-out") == 0) {
+            strcmp(a, "--compare") == 0 || strcmp(a, "--svg") == 0 || strcmp(a, "--svg-out") == 0 ||
+            strcmp(a, "--operations") == 0) {
             if (!has_val) {
                 fprintf(stderr, "deconflict replay: %s needs a value\n", a);
                 return CLI_EXIT_USAGE;
@@ -102,6 +105,8 @@ static int parse_opts(int argc, char **argv, replay_opts_t *o)
                 ok = cli_parse_number(a, v, &o->step_s);
             else if (strcmp(a, "--svg") == 0)
                 o->svg_pair = v;
+            else if (strcmp(a, "--operations") == 0)
+                o->ops_path = v;
             else if (strcmp(a, "--svg-out") == 0)
                 o->svg_out = v;
             else if (strcmp(a, "--parties") == 0) {
@@ -135,7 +140,8 @@ static int parse_opts(int argc, char **argv, replay_opts_t *o)
     if (!o->path) {
         fprintf(stderr, "usage: deconflict replay TRACKS.csv|SBS.log [--from T0] [--to T1] "
                         "[--step-s S] [--format table|csv|json] [--parties alternate|prefix] "
-                        "[--compare H_NM,V_FT] [--svg ID1,ID2 --svg-out FILE] [minima]\n");
+                        "[--compare H_NM,V_FT] [--svg ID1,ID2 --svg-out FILE] "
+                        "[--operations OPS.json] [minima]\n");
         return CLI_EXIT_USAGE;
     }
     if (!(o->step_s >= 0.1 && o->step_s <= 3600)) {
@@ -196,15 +202,81 @@ static int side_of(const side_t *sides, size_t n, const char *id)
 
 /* ---- the run ---- */
 
+/* An aircraft inside another party's operation: from its first report inside to its last. */
+typedef struct intrusion {
+    char id[DC_TRACK_ID_MAX];
+    char op[DC_STRATEGIC_ID_MAX], op_party[DC_STRATEGIC_ID_MAX];
+    double first_s, last_s;
+    size_t reports;
+} intrusion_t;
+
 typedef struct run {
     dc_encounters_t *enc;
     size_t passes, fed;
     double start;
+    intrusion_t *intr;
+    size_t n_intr, cap_intr;
 } run_t;
+
+/* Notes report row inside operation (ref, party); a new intrusion when the last one of this
+ * aircraft and operation ended more than gap_s before. */
+static bool note_intrusion(run_t *r, const cli_row_t *row, const char *ref, const char *party,
+                           double gap_s)
+{
+    for (size_t i = r->n_intr; i-- > 0;) {
+        intrusion_t *x = &r->intr[i];
+        if (strcmp(x->id, row->st.id) == 0 && strcmp(x->op, ref) == 0) {
+            if (row->st.t_s - x->last_s > gap_s) break;
+            x->last_s = row->st.t_s, x->reports++;
+            return true;
+        }
+    }
+    if (r->n_intr == r->cap_intr) {
+        size_t cap = r->cap_intr ? 2 * r->cap_intr : 16;
+        intrusion_t *p = realloc(r->intr, cap * sizeof(*p));
+        if (!p) return false;
+        r->intr = p, r->cap_intr = cap;
+    }
+    intrusion_t *x = &r->intr[r->n_intr++];
+    memset(x, 0, sizeof(*x));
+    snprintf(x->id, sizeof(x->id), "%s", row->st.id);
+    snprintf(x->op, sizeof(x->op), "%s", ref);
+    snprintf(x->op_party, sizeof(x->op_party), "%s", party);
+    x->first_s = x->last_s = row->st.t_s, x->reports = 1;
+    return true;
+}
+
+/* The operations (if any) the report row is inside, probed as the daemon's conformance check
+ * does: a 1 m circle, a 1 m band (the reported altitude taken as W84 height), 1 s. The aircraft
+ * belongs to its side's party ("A" or "B") with --parties, to none without. */
+static bool probe_operations(dc_strategic_t *ops, run_t *r, const cli_row_t *row, const char *party,
+                             double gap_s)
+{
+    dc_volume4d_t v = {0};
+    v.kind = DC_FOOTPRINT_CIRCLE;
+    v.center.lat_deg = row->st.lat_deg, v.center.lon_deg = row->st.lon_deg;
+    v.radius_m = 1;
+    double alt_m = row->st.alt_ft * 0.3048;
+    v.alt_lower_m = alt_m - 0.5, v.alt_upper_m = alt_m + 0.5;
+    v.alt_lower_ref = v.alt_upper_ref = DC_ALT_REF_W84;
+    v.t_start_s = row->st.t_s, v.t_end_s = row->st.t_s + 1;
+    dc_operation_t probe = {.state = DC_OP_ACTIVE, .volumes = &v, .n_volumes = 1};
+    snprintf(probe.id, sizeof(probe.id), "probe");
+    snprintf(probe.party, sizeof(probe.party), "%s", party[0] ? party : "-");
+    dc_strategic_result_t res;
+    if (dc_strategic_check(ops, &probe, &res) != DC_OK) return true;
+    bool ok = true;
+    for (size_t i = 0; i < res.n_conflicts && ok; i++)
+        ok =
+            note_intrusion(r, row, res.conflicts[i].other_ref, res.conflicts[i].other_party, gap_s);
+    dc_strategic_result_clear(&res);
+    return ok;
+}
 
 /* Replays rows under cfg; a progress line on stderr when it is a terminal. */
 static int run_replay(const replay_opts_t *o, const dc_tactical_config_t *cfg,
-                      const cli_row_t *rows, size_t n_rows, run_t *r)
+                      const cli_row_t *rows, size_t n_rows, dc_strategic_t *ops,
+                      const side_t *sides, size_t n_sides, run_t *r)
 {
     memset(r, 0, sizeof(*r));
     dc_tactical_t *eng = dc_tactical_new(cfg);
@@ -235,6 +307,11 @@ static int run_replay(const replay_opts_t *o, const dc_tactical_config_t *cfg,
                 goto out;
             }
             r->fed++;
+            const char *party = !n_sides ? "" : side_of(sides, n_sides, row->st.id) ? "B" : "A";
+            if (ops && !probe_operations(ops, r, row, party, 2 * o->step_s)) {
+                rc = CLI_EXIT_INTERNAL;
+                goto out;
+            }
         }
         const dc_tactical_snapshot_t *snap;
         if (dc_tactical_detect(eng, now, NULL, &snap) != DC_OK) {
@@ -582,6 +659,79 @@ static int load_sbs(const char *path, cli_row_t **rows, size_t *n_rows, size_t *
     return rc;
 }
 
+/* --operations: files every operation of OPS.json (the `deconflict strategic` format) as
+ * active into a strategic engine, counting their overlaps with each other. */
+static int load_operations(const replay_opts_t *o, dc_strategic_t **eng, size_t *overlaps,
+                           size_t *n_ops)
+{
+    *eng = NULL, *overlaps = 0, *n_ops = 0;
+    if (!o->ops_path) return CLI_EXIT_OK;
+    FILE *f = fopen(o->ops_path, "rb");
+    if (!f) {
+        fprintf(stderr, "deconflict replay: cannot read %s\n", o->ops_path);
+        return CLI_EXIT_DATA;
+    }
+    size_t cap = 1 << 16, len = 0, got;
+    char *text = malloc(cap);
+    while (text && (got = fread(text + len, 1, cap - len, f)) > 0)
+        if ((len += got) == cap && len < (64u << 20)) text = realloc(text, cap *= 2);
+    fclose(f);
+    if (!text) return CLI_EXIT_INTERNAL;
+    dc_operation_t *list = NULL;
+    dc_strategic_error_t err;
+    dc_err_t rc = dc_operation_list_parse_json(text, len, 100000, &list, n_ops, &err);
+    free(text);
+    if (rc != DC_OK) {
+        fprintf(stderr, "deconflict replay: %s: %s%s%s\n", o->ops_path, err.field,
+                err.field[0] ? ": " : "", err.message);
+        return CLI_EXIT_DATA;
+    }
+    *eng = dc_strategic_new(NULL);
+    for (size_t i = 0; *eng && i < *n_ops; i++) {
+        list[i].state = DC_OP_ACTIVE;
+        dc_strategic_result_t res;
+        if (dc_strategic_file(*eng, &list[i], &res) == DC_OK) {
+            *overlaps += res.n_conflicts;
+            dc_strategic_result_clear(&res);
+        }
+    }
+    dc_operation_list_free(list, *n_ops);
+    return *eng ? CLI_EXIT_OK : CLI_EXIT_INTERNAL;
+}
+
+static void print_intrusions(const replay_opts_t *o, const run_t *r, const name_t *names,
+                             size_t n_names)
+{
+    char t0[32], t1[32];
+    FILE *out = o->format == OUT_CSV ? stderr : stdout;
+    if (o->format == OUT_JSON) {
+        printf(",\n\"intrusions\":[");
+        for (size_t i = 0; i < r->n_intr; i++) {
+            const intrusion_t *x = &r->intr[i];
+            printf("%s\n {\"id\":", i ? "," : "");
+            json_str(x->id);
+            printf(",\"callsign\":");
+            json_str(callsign_of(names, n_names, x->id));
+            printf(",\"operation\":");
+            json_str(x->op);
+            printf(",\"operation_party\":");
+            json_str(x->op_party);
+            printf(",\"first_s\":%.3f,\"last_s\":%.3f,\"reports\":%zu}", x->first_s, x->last_s,
+                   x->reports);
+        }
+        printf("\n]");
+        return;
+    }
+    fprintf(out, "\naircraft inside another party's operation:\n");
+    for (size_t i = 0; i < r->n_intr; i++) {
+        const intrusion_t *x = &r->intr[i];
+        format_utc(x->first_s, t0, sizeof(t0));
+        format_utc(x->last_s, t1, sizeof(t1));
+        fprintf(out, "  %s .. %s  %-6s %-8s in %s (party %s), %zu reports\n", t0, t1 + 11, x->id,
+                callsign_of(names, n_names, x->id), x->op, x->op_party, x->reports);
+    }
+}
+
 static bool is_sbs(const char *path)
 {
     FILE *f = fopen(path, "r");
@@ -616,6 +766,8 @@ int cli_replay(int argc, char **argv)
     size_t n_names = 0, n_sides = 0;
     side_t *sides = NULL;
     run_t run = {0}, run2 = {0};
+    dc_strategic_t *ops = NULL;
+    size_t op_conflicts = 0, n_ops = 0;
     const dc_encounter_t **pairs = NULL, **pairs2 = NULL;
     if (!names) {
         rc = CLI_EXIT_INTERNAL;
@@ -640,11 +792,14 @@ int cli_replay(int argc, char **argv)
         goto out;
     }
 
-    rc = run_replay(&o, &o.cfg, rows, n_rows, &run);
+    rc = load_operations(&o, &ops, &op_conflicts, &n_ops);
+    if (rc != CLI_EXIT_OK) goto out;
+    rc = run_replay(&o, &o.cfg, rows, n_rows, ops, sides, n_sides, &run);
     if (rc != CLI_EXIT_OK) goto out;
     print_encounters(&o, run.enc, names, n_names, sides, n_sides);
     if (o.svg_pair && (rc = write_svg(&o, run.enc, rows, n_rows, names, n_names)) != CLI_EXIT_OK)
         goto out;
+    if (ops) print_intrusions(&o, &run, names, n_names);
     totals_t t, t2 = {0};
     if (!(pairs = pairs_of(run.enc, sides, n_sides, &t))) {
         rc = CLI_EXIT_INTERNAL;
@@ -654,7 +809,7 @@ int cli_replay(int argc, char **argv)
     dc_tactical_config_t cfg2 = o.cfg;
     if (o.compare) {
         cfg2.rpz_nm = o.compare_h_nm, cfg2.hpz_ft = o.compare_v_ft;
-        rc = run_replay(&o, &cfg2, rows, n_rows, &run2);
+        rc = run_replay(&o, &cfg2, rows, n_rows, NULL, sides, n_sides, &run2);
         if (rc != CLI_EXIT_OK || !(pairs2 = pairs_of(run2.enc, sides, n_sides, &t2))) {
             rc = CLI_EXIT_INTERNAL;
             goto out;
@@ -676,6 +831,9 @@ int cli_replay(int argc, char **argv)
                n_skipped, n_names, t.encounters, t.pairs, hours > 0 ? t.encounters / hours : 0.0,
                t.losses);
         if (o.sides != SIDES_NONE) printf(",\"cross_side_encounters\":%zu", t.cross);
+        if (ops)
+            printf(",\"operations\":%zu,\"operation_conflicts\":%zu,\"intrusions\":%zu", n_ops,
+                   op_conflicts, run.n_intr);
         printf("}");
         if (o.compare)
             printf(",\n\"compare\":{\"minima\":{\"h_nm\":%.2f,\"v_ft\":%.0f},\"encounters\":%zu,"
@@ -696,6 +854,11 @@ int cli_replay(int argc, char **argv)
         if (o.sides != SIDES_NONE)
             fprintf(out, "  between sides A and B: %zu of the %zu encounters\n", t.cross,
                     t.encounters);
+        if (ops)
+            fprintf(out,
+                    "  operations %zu, overlapping each other %zu times; aircraft inside another "
+                    "party's operation: %zu intrusions\n",
+                    n_ops, op_conflicts, run.n_intr);
         if (o.compare)
             fprintf(out,
                     "  with R %.2f NM, H %.0f ft instead: encounters %zu, pairs %zu, losses %zu; "
@@ -707,6 +870,8 @@ out:
     free(pairs), free(pairs2);
     dc_encounters_free(run.enc);
     dc_encounters_free(run2.enc);
+    free(run.intr), free(run2.intr);
+    dc_strategic_free(ops);
     free(sides);
     free(names);
     free(rows);

@@ -142,6 +142,36 @@ p = subprocess.run([CLI, "replay", TRAFFIC, *window, "--svg", "aaaaaa,bbbbbb", "
                    capture_output=True, text=True)
 check("--svg of a pair that never met: an error naming them", p.returncode == 1 and "aaaaaa" in p.stderr, p.stderr)
 
+# Operations along the replay: a 20 km circle around Zurich for side A all day, and a small one
+# for side B inside it. Side B's aircraft in A's circle are intrusions; A's own are not.
+def circle(op_id, party, lat, lon, r_m, top_m):
+    return {"id": op_id, "party": party, "priority": 1, "volumes": [{
+        "volume": {"outline_circle": {"center": {"lat": lat, "lng": lon}, "radius": {"value": r_m, "units": "M"}},
+                   "altitude_lower": {"value": 0, "reference": "W84", "units": "M"},
+                   "altitude_upper": {"value": top_m, "reference": "W84", "units": "M"}},
+        "time_start": {"value": "2018-08-01T00:00:00Z", "format": "RFC3339"},
+        "time_end": {"value": "2018-08-02T00:00:00Z", "format": "RFC3339"}}]}
+ops_path = os.path.join(os.path.dirname(svg), "ops.json")
+with open(ops_path, "w") as f:
+    json.dump([circle("zurich-area", "A", 47.46, 8.55, 20000, 15000),
+               circle("b-corridor", "B", 47.5, 8.6, 5000, 3000)], f)
+def replay_json(*flags):
+    p = subprocess.run([CLI, "replay", TRAFFIC, *window, "--format", "json", *flags], capture_output=True, text=True)
+    return json.loads(p.stdout) if p.returncode == 0 else {"error": p.stderr}
+with_sides = replay_json("--parties", "alternate", "--operations", ops_path)
+no_sides = replay_json("--operations", ops_path)
+intr = with_sides.get("intrusions", [])
+side_of = {}
+for e in with_sides.get("encounters", []):
+    side_of[e["id1"]], side_of[e["id2"]] = e["sides"]
+check("--operations: aircraft inside another party's operation are reported, with their times",
+      intr and all(x["operation"] == "zurich-area" and x["operation_party"] == "A" and x["last_s"] >= x["first_s"]
+                   and side_of.get(x["id"], "B") == "B" for x in intr)
+      and with_sides["totals"]["operations"] == 2 and with_sides["totals"]["operation_conflicts"] == 1,
+      with_sides.get("totals", with_sides))
+check("without sides every aircraft is a stranger to both operations: more intrusions",
+      len(no_sides.get("intrusions", [])) > len(intr), (len(no_sides.get("intrusions", [])), len(intr)))
+
 # An SBS-1 log: dump1090's output for the ulss7 capture, merged as the feeds do.
 p = subprocess.run([CLI, "replay", os.path.join(DATA, "dump1090", "ulss7_sbs_output.txt"), "--step-s", "1",
                     "--format", "json"], capture_output=True, text=True)
