@@ -42,8 +42,15 @@ int bench_sbs(int argc, char **argv)
     fclose(f);
     if (!buf) return 1;
     /* Line starts and lengths, once. */
-    size_t n_lines = 0, *off = malloc(sizeof(size_t) * (len / 16 + 1)),
-           *ln = malloc(sizeof(size_t) * (len / 16 + 1));
+    size_t max_lines = 1;
+    for (size_t i = 0; i < len; i++) max_lines += buf[i] == '\n';
+    size_t n_lines = 0, *off = malloc(sizeof(size_t) * max_lines),
+           *ln = malloc(sizeof(size_t) * max_lines);
+    if (!off || !ln || len == 0) {
+        fprintf(stderr, "bench sbs: %s is empty (or out of memory)\n", path);
+        free(buf), free(off), free(ln);
+        return 1;
+    }
     for (size_t s = 0; s < len;) {
         size_t e = s;
         while (e < len && buf[e] != '\n') e++;

@@ -53,7 +53,8 @@ dc_err_t dc_sbs_parse_line(const char *line, size_t len, dc_sbs_msg_t *out);
 
 /* ---- tracks ----
  * Messages for one ICAO address merge into one aircraft. A state is produced from a position
- * message once altitude and velocity are known, the velocity no older than vel_fresh_s; a
+ * message once altitude and velocity are known, both no older than vel_fresh_s, while the
+ * aircraft is airborne (not after a surface position or a ground flag); a
  * position older than the aircraft's last one is ignored; an aircraft not heard for timeout_s is
  * dropped. The altitude sent with ADS-B positions is preferred over that of surveillance replies
  * while it is no older than vel_fresh_s, as dump1090 does. */
@@ -64,7 +65,8 @@ typedef struct dc_sbs_aircraft {
     uint32_t icao;
     char callsign[9];
     bool has_pos, has_alt, has_vel;
-    bool adsb_alt; /* the altitude held came with an ADS-B position */
+    bool adsb_alt;  /* the altitude held came with an ADS-B position */
+    bool on_ground; /* last said on the ground (a surface position, or the ground flag) */
     double pos_t_s, alt_t_s, vel_t_s, last_t_s;
     double lat_deg, lon_deg, alt_ft, gs_kt, trk_deg, vs_fpm;
     int squawk;
@@ -79,7 +81,8 @@ void dc_sbs_tracker_free(dc_sbs_tracker_t *tr);
 bool dc_sbs_tracker_apply(dc_sbs_tracker_t *tr, const dc_sbs_msg_t *m, dc_track_state_t *st,
                           char callsign[9]);
 
-/* Drops aircraft not heard since now_s - timeout_s; returns how many. */
+/* Drops aircraft not heard since now_s - timeout_s (now_s on the messages' own clock: the
+ * latest generated time seen, not the reader's); returns how many. */
 size_t dc_sbs_tracker_expire(dc_sbs_tracker_t *tr, double now_s);
 
 size_t dc_sbs_tracker_count(const dc_sbs_tracker_t *tr);

@@ -133,8 +133,7 @@ dc_err_t dc_sbs_parse_line(const char *line, size_t len, dc_sbs_msg_t *out)
         if (cn > 8) return DC_ERR_INVALID;
         for (size_t i = 0; i < cn; i++) {
             char c = f[10][i];
-            if (!((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == ' '))
-                return DC_ERR_INVALID;
+            if (!((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))) return DC_ERR_INVALID;
             out->callsign[i] = c;
         }
         if (cn) out->has |= DC_SBS_CALLSIGN;
@@ -220,6 +219,10 @@ bool dc_sbs_tracker_apply(dc_sbs_tracker_t *tr, const dc_sbs_msg_t *m, dc_track_
     if (m->t_s > a->last_t_s) a->last_t_s = m->t_s;
     if (m->has & DC_SBS_CALLSIGN) memcpy(a->callsign, m->callsign, sizeof(a->callsign));
     if (m->has & DC_SBS_SQUAWK) a->squawk = m->squawk;
+    if (m->type == 2)
+        a->on_ground = true; /* a surface position */
+    else if (m->has & DC_SBS_GROUND)
+        a->on_ground = m->on_ground;
     /* Altitude: ADS-B's (sent with the position, types 2 and 3) is preferred while it is
      * fresh; the altitude of surveillance replies (types 5 to 7) comes with an address that
      * the receiver recovered from the parity, which can be wrong, so it is used only when no
@@ -238,8 +241,11 @@ bool dc_sbs_tracker_apply(dc_sbs_tracker_t *tr, const dc_sbs_msg_t *m, dc_track_
     }
     if (!(m->has & DC_SBS_POS) || (a->has_pos && m->t_s < a->pos_t_s)) return false;
     a->lat_deg = m->lat_deg, a->lon_deg = m->lon_deg, a->pos_t_s = m->t_s, a->has_pos = true;
-    /* A state needs all three, the velocity fresh enough to extrapolate with. */
-    if (!a->has_alt || !a->has_vel || m->t_s - a->vel_t_s > tr->vel_fresh_s) return false;
+    /* A state needs all three, the velocity and the altitude fresh enough to extrapolate with,
+     * and the aircraft airborne: taxiing aircraft are not separated by these minima. */
+    if (!a->has_alt || !a->has_vel || a->on_ground || m->t_s - a->vel_t_s > tr->vel_fresh_s ||
+        m->t_s - a->alt_t_s > tr->vel_fresh_s)
+        return false;
     memset(st, 0, sizeof(*st));
     snprintf(st->id, sizeof(st->id), "%06X", (unsigned)a->icao);
     st->t_s = m->t_s;

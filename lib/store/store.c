@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <fcntl.h>
+#include <math.h>
 #include <sodium.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -824,8 +825,9 @@ dc_err_t dc_store_track_put_report(dc_store_t *st, int64_t party, const dc_track
     appendf(text, sizeof(text), &len, "{\"track_id\":");
     json_string_to(text, sizeof(text), &len, slash ? slash + 1 : s->id);
     static const char *const keys[] = {"t", "lat", "lon", "alt_ft", "gs_kt", "trk_deg", "vs_fpm"};
-    const double vals[] = {s->t_s,   s->lat_deg, s->lon_deg, s->alt_ft,
-                           s->gs_kt, s->trk_deg, s->vs_fpm};
+    /* A track that rounds to 360.00 is written 0: [0, 360) is what reads it back. */
+    double trk = round(s->trk_deg * 100) / 100 >= 360 ? 0 : s->trk_deg;
+    const double vals[] = {s->t_s, s->lat_deg, s->lon_deg, s->alt_ft, s->gs_kt, trk, s->vs_fpm};
     static const int decimals[] = {3, 7, 7, 2, 2, 2, 2};
     for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
         dc_fmt_fixed(num, vals[i], decimals[i]);

@@ -44,13 +44,13 @@ typedef struct batch {
 static bool batch_add(batch_t *b, const cli_row_t *r, double t_s)
 {
     char item[512];
-    int k =
-        snprintf(item, sizeof(item),
-                 "%s{\"track_id\":\"%s\",\"t\":%.3f,\"lat\":%.6f,\"lon\":%.6f,\"alt_ft\":%.0f,"
-                 "\"gs_kt\":%.1f,\"trk_deg\":%.1f,\"vs_fpm\":%.0f%s%s%s}",
-                 b->n ? "," : "[", r->st.id, t_s, r->st.lat_deg, r->st.lon_deg, r->st.alt_ft,
-                 r->st.gs_kt, r->st.trk_deg, r->st.vs_fpm, r->callsign[0] ? ",\"callsign\":\"" : "",
-                 r->callsign, r->callsign[0] ? "\"" : "");
+    int k = snprintf(item, sizeof(item),
+                     "%s{\"track_id\":\"%s\",\"t\":%.3f,\"lat\":%.6f,\"lon\":%.6f,\"alt_ft\":%.0f,"
+                     "\"gs_kt\":%.1f,\"trk_deg\":%.1f,\"vs_fpm\":%.0f%s%s%s}",
+                     b->n ? "," : "[", r->st.id, t_s, r->st.lat_deg, r->st.lon_deg, r->st.alt_ft,
+                     r->st.gs_kt, round(r->st.trk_deg * 10) / 10 >= 360 ? 0 : r->st.trk_deg,
+                     r->st.vs_fpm, r->callsign[0] ? ",\"callsign\":\"" : "", r->callsign,
+                     r->callsign[0] ? "\"" : "");
     if (k < 0 || (size_t)k >= sizeof(item)) return false;
     if (b->len + (size_t)k + 2 > b->cap) {
         size_t cap = (b->len + (size_t)k + 2) * 2;
@@ -185,11 +185,13 @@ static int feed_sbs(int argc, char **argv)
     snprintf(endpoint, sizeof(endpoint), "%s/v1/positions", url);
     curl_global_init(CURL_GLOBAL_DEFAULT);
     CURL *curl = curl_easy_init();
+    if (curl) curl_easy_setopt(curl, CURLOPT_TIMEOUT, 30L); /* a hung daemon does not stall us */
     dc_sbs_tracker_t *tr = dc_sbs_tracker_new(10, 60);
     char *buf = malloc(DC_SBS_LINE_MAX * 8);
     batch_t b = {0};
     size_t lines = 0, bad = 0, sent = 0, refused = 0;
-    double start = wall_now(), last_post = start, last_report = start, backoff = 1;
+    double start = wall_now(), last_post = start, last_report = start, backoff = 1,
+           latest_msg_s = 0;
     int fd = -1;
     size_t have = 0;
     bool skipping = false;
@@ -210,6 +212,10 @@ static int feed_sbs(int argc, char **argv)
             ssize_t got = read(fd, buf + have, DC_SBS_LINE_MAX * 8 - have);
             if (got <= 0) {
                 close(fd), fd = -1;
+                fprintf(stderr, "feed sbs: %s:%s closed the connection; reconnecting in %.0f s\n",
+                        host, port, backoff);
+                usleep((useconds_t)(backoff * 1e6));
+                backoff = fmin(30, backoff * 2);
                 continue;
             }
             have += (size_t)got;
@@ -219,19 +225,24 @@ static int feed_sbs(int argc, char **argv)
                 if (!skipping) {
                     dc_sbs_msg_t m;
                     dc_err_t rc = dc_sbs_parse_line(buf + from, i - from, &m);
+                    if (rc == DC_OK && m.t_s > latest_msg_s) latest_msg_s = m.t_s;
                     lines++;
                     bad += rc == DC_ERR_INVALID;
                     cli_row_t row;
                     memset(&row, 0, sizeof(row));
+                    /* Stamped with the time received: dump1090 writes local time. */
                     if (rc == DC_OK && dc_sbs_tracker_apply(tr, &m, &row.st, row.callsign))
-                        batch_add(&b, &row, row.st.t_s);
+                        batch_add(&b, &row, wall_now());
                 }
                 skipping = false;
                 from = i + 1;
             }
             memmove(buf, buf + from, have - from);
             have -= from;
-            if (have >= DC_SBS_LINE_MAX) lines++, bad += !skipping, skipping = true, have = 0;
+            if (have >= DC_SBS_LINE_MAX) {
+                if (!skipping) lines++, bad++;
+                skipping = true, have = 0;
+            }
         }
         double now = wall_now();
         if (b.n && now - last_post >= 1) {
@@ -240,7 +251,7 @@ static int feed_sbs(int argc, char **argv)
             last_post = now;
         }
         if (now - last_report >= 10) {
-            dc_sbs_tracker_expire(tr, now);
+            dc_sbs_tracker_expire(tr, latest_msg_s); /* on the messages' own clock */
             fprintf(stderr,
                     "feed sbs: %zu lines (%zu malformed), %zu states sent, %zu refused, "
                     "%zu aircraft\n",

@@ -172,24 +172,51 @@ static int side_cmp(const void *a, const void *b)
 }
 
 /* Each aircraft's side, as `deconflict feed` splits them between two parties: in turn as they
- * first appear (alternate), or by the first letter of the callsign (prefix: A-M one side). */
-static side_t *assign_sides(const replay_opts_t *o, const cli_row_t *rows, size_t n_rows,
-                            size_t *n_out)
+ * first appear from --from on (alternate), or by the first letter of the aircraft's callsign
+ * (prefix: N-Z on side B, everything else on A). */
+typedef struct first_seen {
+    const char *id;
+    size_t row;
+} first_seen_t;
+
+static int first_seen_by_id(const void *a, const void *b)
 {
+    const first_seen_t *x = a, *y = b;
+    int c = strcmp(x->id, y->id);
+    return c ? c : (x->row > y->row) - (x->row < y->row);
+}
+
+static int first_seen_by_row(const void *a, const void *b)
+{
+    const first_seen_t *x = a, *y = b;
+    return (x->row > y->row) - (x->row < y->row);
+}
+
+static side_t *assign_sides(const replay_opts_t *o, const cli_row_t *rows, size_t n_rows,
+                            const name_t *names, size_t n_names, size_t *n_out)
+{
+    first_seen_t *fs = malloc((n_rows ? n_rows : 1) * sizeof(*fs));
     side_t *sides = malloc((n_rows ? n_rows : 1) * sizeof(*sides));
-    size_t n = 0;
-    if (!sides) return NULL;
-    for (size_t i = 0; i < n_rows; i++) { /* rows are in time order: first appearance first */
-        side_t key = {.id = rows[i].st.id};
-        bool seen = false;
-        for (size_t k = n; k-- > 0 && !seen;) seen = strcmp(sides[k].id, key.id) == 0;
-        if (seen) continue;
-        char c = rows[i].callsign[0];
-        key.side = o->sides == SIDES_PREFIX ? !(c >= 'A' && c <= 'M') : (int)(n % 2);
-        sides[n++] = key;
+    if (!fs || !sides) {
+        free(fs), free(sides);
+        return NULL;
     }
-    qsort(sides, n, sizeof(*sides), side_cmp);
-    *n_out = n;
+    size_t n = 0;
+    for (size_t i = 0; i < n_rows; i++)
+        if (rows[i].st.t_s >= o->from_s) fs[n++] = (first_seen_t){rows[i].st.id, i};
+    qsort(fs, n, sizeof(*fs), first_seen_by_id); /* each id's first row comes first */
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (k == 0 || strcmp(fs[k - 1].id, fs[i].id) != 0) fs[k++] = fs[i];
+    qsort(fs, k, sizeof(*fs), first_seen_by_row); /* in order of first appearance */
+    for (size_t i = 0; i < k; i++) {
+        const char *cs = callsign_of(names, n_names, fs[i].id);
+        sides[i].id = fs[i].id;
+        sides[i].side = o->sides == SIDES_PREFIX ? cs[0] >= 'N' : (int)(i % 2);
+    }
+    free(fs);
+    qsort(sides, k, sizeof(*sides), side_cmp);
+    *n_out = k;
     return sides;
 }
 
@@ -506,6 +533,24 @@ static double dist_nm(pt_t a, pt_t b)
     return sqrt(x * x + y * y);
 }
 
+/* text with XML's special characters escaped, cut to fit len. */
+static void xml_text(const char *text, char *out, size_t len)
+{
+    size_t n = 0;
+    for (; *text && n + 7 < len; text++) {
+        const char *rep = *text == '&'   ? "&amp;"
+                          : *text == '<' ? "&lt;"
+                          : *text == '>' ? "&gt;"
+                          : *text == '"' ? "&quot;"
+                                         : NULL;
+        if (rep)
+            n += (size_t)snprintf(out + n, len - n, "%s", rep);
+        else
+            out[n++] = *text;
+    }
+    out[n] = '\0';
+}
+
 /* An SVG of the encounter between the pair: the two tracks in plan (north up) and their
  * altitudes over time, from 5 minutes before the first alert to 5 minutes after the last, the
  * closest point of approach marked in both. */
@@ -559,7 +604,12 @@ static int write_svg(const replay_opts_t *o, const dc_encounters_t *enc, const c
         }
     alt_lo -= 500, alt_hi += 500;
     static const char *const colour[2] = {"#1f5fbf", "#c0392b"};
-    const char *cs[2] = {callsign_of(names, n_names, e->id1), callsign_of(names, n_names, e->id2)};
+    /* Names from the recording go into XML: escaped. */
+    char cs[2][64], ids[2][64];
+    xml_text(callsign_of(names, n_names, e->id1), cs[0], sizeof(cs[0]));
+    xml_text(callsign_of(names, n_names, e->id2), cs[1], sizeof(cs[1]));
+    xml_text(e->id1, ids[0], sizeof(ids[0]));
+    xml_text(e->id2, ids[1], sizeof(ids[1]));
     char when[32];
     format_utc(ca.t, when, sizeof(when));
     fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"900\" height=\"470\" "
@@ -568,7 +618,7 @@ static int write_svg(const replay_opts_t *o, const dc_encounters_t *enc, const c
     fprintf(f,
             "<text x=\"10\" y=\"20\" font-size=\"15\">%s %s and %s %s: CPA %.2f NM / %.0f "
             "ft at %s UTC (minima %.1f NM / %.0f ft)</text>\n",
-            e->id1, cs[0], e->id2, cs[1], best_d, fabs(ca.alt - cb.alt), when, o->cfg.rpz_nm,
+            ids[0], cs[0], ids[1], cs[1], best_d, fabs(ca.alt - cb.alt), when, o->cfg.rpz_nm,
             o->cfg.hpz_ft);
     /* Left: plan, 420 x 420 at (10, 40). */
     double scale = 200 / span;
@@ -787,7 +837,8 @@ int cli_replay(int argc, char **argv)
         names[k++] = names[i];
     }
     n_names = k;
-    if (o.sides != SIDES_NONE && !(sides = assign_sides(&o, rows, n_rows, &n_sides))) {
+    if (o.sides != SIDES_NONE &&
+        !(sides = assign_sides(&o, rows, n_rows, names, n_names, &n_sides))) {
         rc = CLI_EXIT_INTERNAL;
         goto out;
     }

@@ -71,7 +71,7 @@ typedef struct dd_feed {
     int64_t party;
     pthread_t thread;
     bool running;
-    int stop, fd, connected;
+    int stop, connected;
     uint64_t lines, bad_lines, states, connects;
     size_t aircraft;
 } dd_feed_t;

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -49,6 +50,9 @@ static int connect_to(const char *host, int port)
     int fd = -1;
     for (struct addrinfo *ai = res; ai && fd < 0; ai = ai->ai_next) {
         fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
+        /* A connect that hangs gives up after 2 s, so stopping never waits long for it. */
+        struct timeval tv = {.tv_sec = 2};
+        if (fd >= 0) setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
         if (fd >= 0 && connect(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
             close(fd);
             fd = -1;
@@ -65,9 +69,13 @@ static void nap(dd_feed_t *f, double s)
         usleep(100000);
 }
 
+/* Feeds the waiting states in, stamped with the time they were received: dump1090 writes its
+ * receiver's local time, not UTC, so the messages' own times only order them. */
 static void flush(dd_feed_t *f, dc_track_state_t *states, char (*cs)[9], size_t *n)
 {
     if (!*n) return;
+    double now = dd_now_s();
+    for (size_t i = 0; i < *n; i++) states[i].t_s = now;
     size_t stored = 0;
     if (dd_feed_states(f->svc, f->party, states, cs, *n, &stored) != DC_OK)
         fprintf(stderr, "deconflictd: feed %s:%d: could not store %zu states\n", f->host, f->port,
@@ -93,7 +101,6 @@ static void *feed_loop(void *arg)
             backoff = backoff * 2 > FEED_BACKOFF_MAX_S ? FEED_BACKOFF_MAX_S : backoff * 2;
             continue;
         }
-        __atomic_store_n(&f->fd, fd, __ATOMIC_SEQ_CST);
         __atomic_store_n(&f->connected, 1, __ATOMIC_SEQ_CST);
         __atomic_add_fetch(&f->connects, 1, __ATOMIC_RELAXED);
         fprintf(stderr, "deconflictd: feed %s:%d: connected, feeding party %s\n", f->host, f->port,
@@ -101,7 +108,7 @@ static void *feed_loop(void *arg)
         backoff = 1;
         size_t have = 0, n = 0;
         bool skipping = false; /* inside an overlong line: drop it to its end */
-        double last_flush = mono_s(), last_expire = last_flush;
+        double last_flush = mono_s(), last_expire = last_flush, latest_msg_s = 0;
         for (;;) {
             struct pollfd p = {.fd = fd, .events = POLLIN};
             int r = poll(&p, 1, FEED_FLUSH_MS);
@@ -119,9 +126,12 @@ static void *feed_loop(void *arg)
                         __atomic_add_fetch(&f->lines, 1, __ATOMIC_RELAXED);
                         if (rc == DC_ERR_INVALID)
                             __atomic_add_fetch(&f->bad_lines, 1, __ATOMIC_RELAXED);
-                        if (rc == DC_OK && n < FEED_BATCH_MAX &&
-                            dc_sbs_tracker_apply(tr, &m, &states[n], cs[n]))
-                            n++;
+                        if (rc == DC_OK && m.t_s > latest_msg_s) latest_msg_s = m.t_s;
+                        if (rc == DC_OK && dc_sbs_tracker_apply(tr, &m, &states[n], cs[n]) &&
+                            ++n == FEED_BATCH_MAX) {
+                            flush(f, states, cs, &n);
+                            last_flush = mono_s();
+                        }
                     }
                     skipping = false;
                     start = i + 1;
@@ -146,7 +156,7 @@ static void *feed_loop(void *arg)
                 last_flush = now;
             }
             if (now - last_expire >= 10) {
-                dc_sbs_tracker_expire(tr, dd_now_s());
+                dc_sbs_tracker_expire(tr, latest_msg_s); /* on the messages' own clock */
                 __atomic_store_n(&f->aircraft, dc_sbs_tracker_count(tr), __ATOMIC_RELAXED);
                 last_expire = now;
             }
@@ -154,7 +164,6 @@ static void *feed_loop(void *arg)
         flush(f, states, cs, &n);
         __atomic_store_n(&f->aircraft, dc_sbs_tracker_count(tr), __ATOMIC_RELAXED);
         __atomic_store_n(&f->connected, 0, __ATOMIC_SEQ_CST);
-        __atomic_store_n(&f->fd, -1, __ATOMIC_SEQ_CST);
         close(fd);
         if (!__atomic_load_n(&f->stop, __ATOMIC_SEQ_CST)) {
             fprintf(stderr, "deconflictd: feed %s:%d: connection closed; reconnecting\n", f->host,
@@ -172,7 +181,7 @@ bool dd_feeds_start(dd_service_t *svc, dd_feed_t *feeds, char *err, size_t len)
     for (size_t i = 0; i < svc->cfg.n_feeds; i++) {
         dd_feed_t *f = &feeds[i];
         memset(f, 0, sizeof(*f));
-        f->svc = svc, f->fd = -1;
+        f->svc = svc;
         snprintf(f->host, sizeof(f->host), "%s", svc->cfg.feeds[i].host);
         snprintf(f->party_name, sizeof(f->party_name), "%s", svc->cfg.feeds[i].party);
         f->port = svc->cfg.feeds[i].port;
@@ -200,9 +209,8 @@ void dd_feeds_stop(dd_service_t *svc, dd_feed_t *feeds)
     for (size_t i = 0; i < svc->cfg.n_feeds; i++) {
         dd_feed_t *f = &feeds[i];
         if (!f->running) continue;
+        /* The thread polls at most FEED_FLUSH_MS at a time and looks at stop each time. */
         __atomic_store_n(&f->stop, 1, __ATOMIC_SEQ_CST);
-        int fd = __atomic_load_n(&f->fd, __ATOMIC_SEQ_CST);
-        if (fd >= 0) shutdown(fd, SHUT_RDWR);
         pthread_join(f->thread, NULL);
         f->running = false;
     }

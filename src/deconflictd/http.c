@@ -410,6 +410,7 @@ static enum MHD_Result metrics(struct MHD_Connection *c, request_t *rq)
         {"deconflict_feed_connected", "1 while connected to the source."},
     };
     for (size_t k = 0; svc->cfg.n_feeds && k < sizeof(names) / sizeof(names[0]); k++) {
+        if (n > (int)sizeof(buf) - 400) break; /* room for the longest HELP and TYPE lines */
         n += snprintf(buf + n, sizeof(buf) - (size_t)n, "# HELP %s %s\n# TYPE %s %s\n", names[k][0],
                       names[k][1], names[k][0], k < 3 ? "counter" : "gauge");
         for (size_t i = 0; i < svc->cfg.n_feeds && n < (int)sizeof(buf) - 200; i++) {

@@ -11,6 +11,7 @@
  * Disclosure: a party's view of a tactical conflict names its own track, the other party, and
  * the other aircraft's kinematic state at the time of the alert (position, altitude, ground
  * velocity, vertical rate) -- not its track id, callsign or operation. */
+#include <ctype.h>
 #include <jansson.h>
 #include <math.h>
 #include <stdio.h>
@@ -702,6 +703,18 @@ static void conformance_slice(dd_service_t *svc, double now)
              it ? json_object_iter_key(it) : "");
 }
 
+/* Whether two parties' tracks are one aircraft: both named by the same ICAO address (6 hex
+ * digits), as two receivers' feeds name what they both see. An aircraft does not conflict with
+ * itself, and neither party learns from it what the other's receiver covers. */
+static bool same_aircraft(const char *id1, const char *id2)
+{
+    const char *a = strchr(id1, '/'), *b = strchr(id2, '/');
+    if (!a || !b || strlen(++a) != 6 || strcmp(a, ++b) != 0) return false;
+    for (int i = 0; i < 6; i++)
+        if (!isxdigit((unsigned char)a[i])) return false;
+    return true;
+}
+
 /* Whether engine conflict c (found with the engine's minima, high or not) is a conflict under
  * its pair's own profile; fills the profile and the evaluation. */
 static bool judge_pair(dd_service_t *svc, const dc_conflict_t *c, bool high_engine,
@@ -709,6 +722,7 @@ static bool judge_pair(dd_service_t *svc, const dc_conflict_t *c, bool high_engi
                        dc_pair_eval_t *ev)
 {
     if (party_of(c->id1) == party_of(c->id2)) return false; /* cross-party only */
+    if (same_aircraft(c->id1, c->id2)) return false;
     json_t *ra = json_object_get(svc->tracks, c->id1), *rb = json_object_get(svc->tracks, c->id2);
     if (!ra || !rb) return false;
     /* The profile from a few fields: this runs for every engine conflict, under the lock. */

@@ -148,15 +148,15 @@ int main(int argc, char **argv)
         dd_service_close(&svc);
         return 1;
     }
+    /* Feeds before the server: /metrics reads their fields. */
+    if (!dd_feeds_start(&svc, svc.feeds, err, sizeof(err))) {
+        fprintf(stderr, "deconflictd: %s\n", err);
+        dd_feeds_stop(&svc, svc.feeds);
+        return 1;
+    }
     struct MHD_Daemon *http = dd_http_start(&svc, err, sizeof(err));
     if (!http) {
         fprintf(stderr, "deconflictd: %s\n", err);
-        dd_service_close(&svc);
-        return 1;
-    }
-    if (!dd_feeds_start(&svc, svc.feeds, err, sizeof(err))) {
-        fprintf(stderr, "deconflictd: %s\n", err);
-        MHD_stop_daemon(http);
         dd_feeds_stop(&svc, svc.feeds);
         return 1;
     }

@@ -164,6 +164,14 @@ def main():
               and all(abs(tc_tracks[k]["lat"] - tracks[k]["lat"]) < 1e-6 for k in tracks),
               "deconflict feed sbs (the forwarder) gives charlie the same aircraft at the same positions: "
               + fwd_err.strip().splitlines()[-1])
+        # alpha (the daemon's feed) and charlie (the forwarder) hold the same aircraft under the
+        # same ICAO addresses: one aircraft never conflicts with itself across two parties.
+        time.sleep(2.5)
+        tac = [c for c in d.request("GET", "/v1/conflicts", ta)[1]["conflicts"] if c["kind"] == "tactical"]
+        selfish = [c for c in tac if abs(c["other_aircraft"]["lat"] - tracks[c["own_track"]]["lat"]) < 1e-6
+                   and abs(c["other_aircraft"]["lon"] - tracks[c["own_track"]]["lon"]) < 1e-6]
+        check(selfish == [], f"no conflict between alpha's and charlie's copies of the same aircraft "
+                             f"({len(tac)} conflicts between different aircraft)")
         check(d.request("GET", "/v1/tracks", tb)[1]["tracks"] == [] or
               all(t["track_id"] == "ABC123" for t in d.request("GET", "/v1/tracks", tb)[1]["tracks"]),
               "bravo holds none of alpha's feed")

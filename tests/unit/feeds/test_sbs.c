@@ -88,6 +88,7 @@ static void test_malformed(void **state)
         "MSG,4,1,1,424263,1,2026/11/22,04:10:41.680,2026/11/22,04:10:41.680,,,203,361,,,0,,,,,",
         "MSG,1,1,1,424263,1,2026/11/22,04:10:41.680,2026/11/22,04:10:41.680,TOOLONGCS,,,,,,,,,,,0",
         "MSG,1,1,1,424263,1,2026/11/22,04:10:41.680,2026/11/22,04:10:41.680,ab\"c,,,,,,,,,,,0",
+        "MSG,1,1,1,424263,1,2026/11/22,04:10:41.680,2026/11/22,04:10:41.680,AB 123,,,,,,,,,,,0",
         "MSG,6,1,1,424263,1,2026/11/22,04:10:41.680,2026/11/22,04:10:41.680,,,,,,,,12345,,,,",
         "MSG,3,1,1,424263,1,2026/11/22,04:10:41.680,2026/11/"
         "22,04:10:41.680,,100,,,1,2,,,,,,0,extra",
@@ -135,6 +136,21 @@ static void test_merge(void **state)
     assert_true(emitted[3]);
     assert_false(emitted[4]); /* an older position than the one held */
     assert_false(emitted[5]); /* velocity 18 s old: not fresh */
+    /* On the ground: no state, even with everything fresh; airborne again: states. */
+    const char *ground[] = {
+        "MSG,4,1,1,ABC123,1,2026/11/22,10:00:21.000,2026/11/22,10:00:21.000,,,20,90,,,0,,,,,-1",
+        "MSG,2,1,1,ABC123,1,2026/11/22,10:00:22.000,2026/11/"
+        "22,10:00:22.000,,,20,90,50.0,8.2,,,,,,-1",
+        "MSG,3,1,1,ABC123,1,2026/11/22,10:00:23.000,2026/11/"
+        "22,10:00:23.000,,1000,,,50.0,8.2,,,,,,0",
+    };
+    bool g[3];
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(parse(ground[i], &m), DC_OK);
+        g[i] = dc_sbs_tracker_apply(tr, &m, &st, cs);
+    }
+    assert_false(g[1]);
+    assert_true(g[2] && st.alt_ft == 1000);
     assert_int_equal(dc_sbs_tracker_count(tr), 1);
     assert_int_equal(dc_sbs_tracker_expire(tr, m.t_s + 30), 0);
     assert_int_equal(dc_sbs_tracker_expire(tr, m.t_s + 61), 1);
