@@ -3,12 +3,14 @@
  * H. Hinnant's "chrono-compatible low-level date algorithms". */
 #include "deconflict/timefmt.h"
 
+#include "common/civil.h"
+
 #include <math.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 
-static int64_t days_from_civil(int64_t y, int m, int d)
+int64_t dc_days_from_civil(int64_t y, int m, int d)
 {
     y -= m <= 2;
     int64_t era = (y >= 0 ? y : y - 399) / 400;
@@ -94,7 +96,7 @@ dc_err_t dc_time_parse_rfc3339(const char *text, double *t_s)
         return DC_ERR_INVALID;
     }
     if (*p != '\0') return DC_ERR_INVALID;
-    int64_t secs = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + s - offset_min * 60;
+    int64_t secs = dc_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + s - offset_min * 60;
     if (secs < 0) return DC_ERR_INVALID;
     *t_s = (double)secs + frac;
     return DC_OK;

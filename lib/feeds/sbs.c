@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "common/array.h"
+#include "common/civil.h"
 #include "common/hashmap.h"
 
 #define SBS_FIELDS 22
@@ -49,17 +50,6 @@ static bool parse_uint(const char *s, size_t n, size_t want, int *out)
     return true;
 }
 
-/* Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's days_from_civil). */
-static long days_from_civil(int y, int m, int d)
-{
-    y -= m <= 2;
-    long era = (y >= 0 ? y : y - 399) / 400;
-    long yoe = y - era * 400;
-    long doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    long doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
 /* "YYYY/MM/DD" and "HH:MM:SS[.fff]" (dump1090 writes 3 decimals). */
 static bool parse_time(const char *d, size_t dn, const char *t, size_t tn, double *out)
 {
@@ -76,7 +66,7 @@ static bool parse_time(const char *d, size_t dn, const char *t, size_t tn, doubl
         t[6] == '+')
         return false;
     if (h > 23 || mi > 59 || !(sec >= 0 && sec < 61)) return false;
-    *out = (double)days_from_civil(y, mo, dd) * 86400.0 + h * 3600.0 + mi * 60.0 + sec;
+    *out = (double)dc_days_from_civil(y, mo, dd) * 86400.0 + h * 3600.0 + mi * 60.0 + sec;
     return true;
 }
 

@@ -100,6 +100,21 @@ static dc_err_t feed_engines(dd_service_t *svc, const dc_track_state_t *st)
     return dc_tactical_remove(svc->tactical_high, st->id);
 }
 
+/* Stores report st (the owner's view rec, taken over), feeds it to the engines and keeps it
+ * as the track's latest; inside a write section. */
+static dc_err_t keep_report(dd_service_t *svc, int64_t party, const dc_track_state_t *st,
+                            json_t *rec, const char *callsign)
+{
+    dc_err_t rc = dc_store_track_put_report(
+        svc->store, party, st, callsign, json_string_value(json_object_get(rec, "operation_id")));
+    if (rc == DC_OK) rc = feed_engines(svc, st);
+    if (rc == DC_OK)
+        json_object_set_new(svc->tracks, st->id, rec);
+    else
+        json_decref(rec);
+    return rc;
+}
+
 json_t *dd_positions(dd_service_t *svc, int64_t party, json_t *batch, dd_problem_t *pb)
 {
     if (!json_is_array(batch)) {
@@ -162,15 +177,8 @@ json_t *dd_positions(dd_service_t *svc, int64_t party, json_t *batch, dd_problem
             accepted++;
             continue;
         }
-        rc = dc_store_track_put_report(svc->store, party, &st, callsign,
-                                       json_string_value(json_object_get(rec, "operation_id")));
-        if (rc == DC_OK) rc = feed_engines(svc, &st);
-        if (rc == DC_OK) {
-            json_object_set_new(svc->tracks, st.id, rec);
-            accepted++;
-        } else {
-            json_decref(rec);
-        }
+        rc = keep_report(svc, party, &st, rec, callsign);
+        accepted += rc == DC_OK;
     }
     if (rc == DC_OK)
         rc = dd_tx_end(svc);
@@ -206,14 +214,8 @@ dc_err_t dd_feed_states(dd_service_t *svc, int64_t party, const dc_track_state_t
                       st.t_s, "lat", st.lat_deg, "lon", st.lon_deg, "alt_ft", st.alt_ft, "gs_kt",
                       st.gs_kt, "trk_deg", st.trk_deg, "vs_fpm", st.vs_fpm);
         if (cs) json_object_set_new(rec, "callsign", json_string(cs));
-        rc = dc_store_track_put_report(svc->store, party, &st, cs, NULL);
-        if (rc == DC_OK) rc = feed_engines(svc, &st);
-        if (rc == DC_OK) {
-            json_object_set_new(svc->tracks, st.id, rec);
-            (*stored)++;
-        } else {
-            json_decref(rec);
-        }
+        rc = keep_report(svc, party, &st, rec, cs);
+        *stored += rc == DC_OK;
     }
     if (rc == DC_OK)
         rc = dd_tx_end(svc);
