@@ -37,6 +37,10 @@ typedef struct replay_opts {
     double compare_h_nm, compare_v_ft;
     const char *svg_pair, *svg_out; /* --svg ID1,ID2 --svg-out FILE */
     const char *ops_path;           /* --operations OPS.json */
+    const char *daemon;             /* --daemon URL: replay into a running deconflictd */
+    const char *tokens[8];          /* its parties' tokens (--token, repeatable) */
+    int n_tokens;
+    const char *speed; /* --speed X for --daemon */
     dc_tactical_config_t cfg;
 } replay_opts_t;
 
@@ -90,7 +94,8 @@ static int parse_opts(int argc, char **argv, replay_opts_t *o)
         if (strcmp(a, "--from") == 0 || strcmp(a, "--to") == 0 || strcmp(a, "--step-s") == 0 ||
             strcmp(a, "--format") == 0 || strcmp(a, "--parties") == 0 ||
             strcmp(a, "--compare") == 0 || strcmp(a, "--svg") == 0 || strcmp(a, "--svg-out") == 0 ||
-            strcmp(a, "--operations") == 0) {
+            strcmp(a, "--operations") == 0 || strcmp(a, "--daemon") == 0 ||
+            strcmp(a, "--token") == 0 || strcmp(a, "--speed") == 0) {
             if (!has_val) {
                 fprintf(stderr, "deconflict replay: %s needs a value\n", a);
                 return CLI_EXIT_USAGE;
@@ -107,7 +112,16 @@ static int parse_opts(int argc, char **argv, replay_opts_t *o)
                 o->svg_pair = v;
             else if (strcmp(a, "--operations") == 0)
                 o->ops_path = v;
-            else if (strcmp(a, "--svg-out") == 0)
+            else if (strcmp(a, "--daemon") == 0)
+                o->daemon = v;
+            else if (strcmp(a, "--speed") == 0)
+                o->speed = v;
+            else if (strcmp(a, "--token") == 0 && o->n_tokens < 8)
+                o->tokens[o->n_tokens++] = v;
+            else if (strcmp(a, "--token") == 0) {
+                fprintf(stderr, "deconflict replay: at most 8 --token\n");
+                ok = false;
+            } else if (strcmp(a, "--svg-out") == 0)
                 o->svg_out = v;
             else if (strcmp(a, "--parties") == 0) {
                 ok = strcmp(v, "alternate") == 0 || strcmp(v, "prefix") == 0;
@@ -141,7 +155,8 @@ static int parse_opts(int argc, char **argv, replay_opts_t *o)
         fprintf(stderr, "usage: deconflict replay TRACKS.csv|SBS.log [--from T0] [--to T1] "
                         "[--step-s S] [--format table|csv|json] [--parties alternate|prefix] "
                         "[--compare H_NM,V_FT] [--svg ID1,ID2 --svg-out FILE] "
-                        "[--operations OPS.json] [minima]\n");
+                        "[--operations OPS.json] [--daemon URL --token T [--token T2] "
+                        "[--speed X]] [minima]\n");
         return CLI_EXIT_USAGE;
     }
     if (!(o->step_s >= 0.1 && o->step_s <= 3600)) {
@@ -794,11 +809,44 @@ static bool is_sbs(const char *path)
     return sbs;
 }
 
+/* --daemon: the recording goes to a running daemon as live positions instead, as `deconflict
+ * feed` sends it (which does the work): the window, the speed, the sides become the parties. */
+static int replay_to_daemon(const replay_opts_t *o)
+{
+    if (is_sbs(o->path)) {
+        fprintf(stderr, "deconflict replay: --daemon takes a traffic CSV; for an SBS-1 source "
+                        "use deconflict feed sbs\n");
+        return CLI_EXIT_USAGE;
+    }
+    if (o->n_tokens == 0) {
+        fprintf(stderr, "deconflict replay: --daemon needs at least one --token\n");
+        return CLI_EXIT_USAGE;
+    }
+    char from[32], to[32];
+    const char *args[40];
+    int n = 0;
+    args[n++] = "feed", args[n++] = o->path, args[n++] = "--to", args[n++] = o->daemon;
+    for (int i = 0; i < o->n_tokens; i++) args[n++] = "--token", args[n++] = o->tokens[i];
+    if (o->speed) args[n++] = "--speed", args[n++] = o->speed;
+    if (isfinite(o->from_s)) {
+        snprintf(from, sizeof(from), "%.3f", o->from_s);
+        args[n++] = "--from", args[n++] = from;
+    }
+    if (isfinite(o->to_s)) {
+        snprintf(to, sizeof(to), "%.3f", o->to_s);
+        args[n++] = "--to-time", args[n++] = to;
+    }
+    if (o->sides == SIDES_PREFIX) args[n++] = "--split", args[n++] = "prefix";
+    args[n] = NULL;
+    return cli_feed(n, (char **)args);
+}
+
 int cli_replay(int argc, char **argv)
 {
     replay_opts_t o;
     int rc = parse_opts(argc, argv, &o);
     if (rc != CLI_EXIT_OK) return rc;
+    if (o.daemon) return replay_to_daemon(&o);
 
     cli_row_t *rows = NULL;
     size_t n_rows = 0, n_skipped = 0;

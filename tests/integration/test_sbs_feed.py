@@ -197,6 +197,20 @@ def main():
         while time.time() < end and metric(d, "deconflict_feed_connected", feed_a) != 1:
             time.sleep(0.2)
         check(metric(d, "deconflict_feed_connected", feed_a) == 1, "dump1090 back: the feed reconnects")
+        # replay --daemon: a recording into this daemon, split between two parties.
+        n_a = len(d.request("GET", "/v1/tracks", ta)[1]["tracks"])
+        n_b = len(d.request("GET", "/v1/tracks", tb)[1]["tracks"])
+        traffic = os.path.join(DATA, "traffic", "switzerland_2018-08-01.csv")
+        p = subprocess.run([td.CLI, "replay", traffic, "--from", "2018-08-01T12:00:00Z", "--to",
+                            "2018-08-01T12:01:00Z", "--daemon", f"http://127.0.0.1:{d.port}",
+                            "--token", ta, "--token", tb, "--speed", "60"], capture_output=True, text=True)
+        more_a = len(d.request("GET", "/v1/tracks", ta)[1]["tracks"]) - n_a
+        more_b = len(d.request("GET", "/v1/tracks", tb)[1]["tracks"]) - n_b
+        check(p.returncode == 0 and more_a > 10 and more_b > 10,
+              f"replay --daemon: a minute of the Swiss day into the daemon, split ({more_a} and {more_b} aircraft)")
+        p = subprocess.run([td.CLI, "replay", os.path.join(DATA, "dump1090", "ulss7_sbs_output.txt"),
+                            "--daemon", f"http://127.0.0.1:{d.port}", "--token", ta], capture_output=True, text=True)
+        check(p.returncode == 2 and "feed sbs" in p.stderr, "replay --daemon of an SBS log points to feed sbs")
         check(d.stop() == 0, "SIGTERM with feeds running: clean shutdown")
         print("SBS feed integration: all checks passed")
     finally:
