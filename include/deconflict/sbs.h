@@ -86,6 +86,31 @@ bool dc_sbs_tracker_apply(dc_sbs_tracker_t *tr, const dc_sbs_msg_t *m, dc_track_
 size_t dc_sbs_tracker_expire(dc_sbs_tracker_t *tr, double now_s);
 
 size_t dc_sbs_tracker_count(const dc_sbs_tracker_t *tr);
+
+/* ---- a live source ----
+ * What the daemon's feeds and the forwarder share: connecting to a dump1090-style server and
+ * cutting what it sends into lines. */
+
+/* Connects to HOST:PORT over TCP, a hanging connect given up after timeout_s. The socket, or
+ * -1 with errno set. */
+int dc_sbs_connect(const char *host, const char *port, double timeout_s);
+
+/* The bytes of one connection cut into lines. A line over DC_SBS_LINE_MAX is counted once as
+ * malformed and dropped to its end. Start each connection with dc_sbs_stream_reset(). */
+typedef struct dc_sbs_stream {
+    char buf[DC_SBS_LINE_MAX * 8];
+    size_t have;
+    bool skipping;       /* inside an overlong line */
+    uint64_t lines, bad; /* lines read, of which malformed */
+    double latest_msg_s; /* the latest generated time seen: the messages' own clock */
+} dc_sbs_stream_t;
+
+void dc_sbs_stream_reset(dc_sbs_stream_t *s);
+
+/* One read() of fd; fn is called for every valid MSG line it completes. DC_OK, or DC_ERR_IO when
+ * the source closed the connection or the read failed. */
+dc_err_t dc_sbs_stream_read(dc_sbs_stream_t *s, int fd,
+                            void (*fn)(const dc_sbs_msg_t *m, void *ctx), void *ctx);
 /* Calls fn for every aircraft held. */
 void dc_sbs_tracker_each(const dc_sbs_tracker_t *tr,
                          void (*fn)(const dc_sbs_aircraft_t *a, void *ctx), void *ctx);

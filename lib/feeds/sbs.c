@@ -5,10 +5,15 @@
  * read by hand instead of strtod, the date turned into days without mktime. */
 #include "deconflict/sbs.h"
 
+#include <errno.h>
 #include <math.h>
+#include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
 
 #include "common/array.h"
 #include "common/civil.h"
@@ -271,4 +276,72 @@ void dc_sbs_tracker_each(const dc_sbs_tracker_t *tr,
                          void (*fn)(const dc_sbs_aircraft_t *a, void *ctx), void *ctx)
 {
     for (size_t i = 0; i < tr->n; i++) fn(&tr->ac[i], ctx);
+}
+
+/* ---- a live source ---- */
+
+int dc_sbs_connect(const char *host, const char *port, double timeout_s)
+{
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *res = NULL;
+    int err = getaddrinfo(host, port, &hints, &res);
+    if (err != 0) {
+        errno = err == EAI_SYSTEM ? errno : EHOSTUNREACH;
+        return -1;
+    }
+    int fd = -1;
+    for (struct addrinfo *ai = res; ai && fd < 0; ai = ai->ai_next) {
+        fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
+        if (fd < 0) continue;
+        /* A blocking connect gives up after SO_SNDTIMEO (Linux). */
+        struct timeval tv = {.tv_sec = (time_t)timeout_s,
+                             .tv_usec = (suseconds_t)((timeout_s - floor(timeout_s)) * 1e6)};
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+        if (connect(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
+            int e = errno;
+            close(fd);
+            fd = -1;
+            errno = e;
+        }
+    }
+    freeaddrinfo(res);
+    return fd;
+}
+
+void dc_sbs_stream_reset(dc_sbs_stream_t *s)
+{
+    s->have = 0;
+    s->skipping = false;
+}
+
+dc_err_t dc_sbs_stream_read(dc_sbs_stream_t *s, int fd,
+                            void (*fn)(const dc_sbs_msg_t *m, void *ctx), void *ctx)
+{
+    ssize_t got = read(fd, s->buf + s->have, sizeof(s->buf) - s->have);
+    if (got <= 0) return DC_ERR_IO;
+    s->have += (size_t)got;
+    size_t start = 0;
+    for (size_t i = 0; i < s->have; i++) {
+        if (s->buf[i] != '\n') continue;
+        if (!s->skipping) {
+            dc_sbs_msg_t m;
+            dc_err_t rc = dc_sbs_parse_line(s->buf + start, i - start, &m);
+            s->lines++;
+            s->bad += rc == DC_ERR_INVALID;
+            if (rc == DC_OK) {
+                if (m.t_s > s->latest_msg_s) s->latest_msg_s = m.t_s;
+                fn(&m, ctx);
+            }
+        }
+        s->skipping = false;
+        start = i + 1;
+    }
+    memmove(s->buf, s->buf + start, s->have - start);
+    s->have -= start;
+    if (s->have >= DC_SBS_LINE_MAX) {
+        /* A line past the cap: count it once, drop what there is of it. */
+        if (!s->skipping) s->lines++, s->bad++;
+        s->skipping = true;
+        s->have = 0;
+    }
+    return DC_OK;
 }

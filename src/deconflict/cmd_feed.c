@@ -16,9 +16,7 @@
 
 #include <curl/curl.h>
 #include <math.h>
-#include <netdb.h>
 #include <poll.h>
-#include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -135,17 +133,19 @@ static int party_of(assign_t *tab, size_t cap, size_t *next, const cli_row_t *r,
 
 /* ---- deconflict feed sbs: a receiver's SBS-1 port forwarded to a daemon ---- */
 
-static int connect_to(const char *host, const char *port)
+/* A merged state, stamped with the time received (dump1090 writes local time), into the
+ * batch the next post sends. */
+typedef struct forward {
+    dc_sbs_tracker_t *tr;
+    batch_t *b;
+} forward_t;
+
+static void forward_message(const dc_sbs_msg_t *m, void *ctx)
 {
-    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *res = NULL;
-    if (getaddrinfo(host, port, &hints, &res) != 0) return -1;
-    int fd = -1;
-    for (struct addrinfo *ai = res; ai && fd < 0; ai = ai->ai_next) {
-        fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
-        if (fd >= 0 && connect(fd, ai->ai_addr, ai->ai_addrlen) != 0) close(fd), fd = -1;
-    }
-    freeaddrinfo(res);
-    return fd;
+    forward_t *fw = ctx;
+    cli_row_t row;
+    memset(&row, 0, sizeof(row));
+    if (dc_sbs_tracker_apply(fw->tr, m, &row.st, row.callsign)) batch_add(fw->b, &row, wall_now());
 }
 
 /* deconflict feed sbs HOST:PORT --to URL --token T [--seconds S]: reads the receiver's SBS-1
@@ -187,17 +187,15 @@ static int feed_sbs(int argc, char **argv)
     CURL *curl = curl_easy_init();
     if (curl) curl_easy_setopt(curl, CURLOPT_TIMEOUT, 30L); /* a hung daemon does not stall us */
     dc_sbs_tracker_t *tr = dc_sbs_tracker_new(10, 60);
-    char *buf = malloc(DC_SBS_LINE_MAX * 8);
+    dc_sbs_stream_t *in = calloc(1, sizeof(*in));
     batch_t b = {0};
-    size_t lines = 0, bad = 0, sent = 0, refused = 0;
-    double start = wall_now(), last_post = start, last_report = start, backoff = 1,
-           latest_msg_s = 0;
+    forward_t fw = {tr, &b};
+    size_t sent = 0, refused = 0;
+    double start = wall_now(), last_post = start, last_report = start, backoff = 1;
     int fd = -1;
-    size_t have = 0;
-    bool skipping = false;
-    while (curl && tr && buf && wall_now() - start < seconds) {
+    while (curl && tr && in && wall_now() - start < seconds) {
         if (fd < 0) {
-            fd = connect_to(host, port);
+            fd = dc_sbs_connect(host, port, 2);
             if (fd < 0) {
                 fprintf(stderr, "feed sbs: cannot connect to %s:%s; retrying in %.0f s\n", host,
                         port, backoff);
@@ -205,44 +203,17 @@ static int feed_sbs(int argc, char **argv)
                 backoff = fmin(30, backoff * 2);
                 continue;
             }
-            backoff = 1, have = 0, skipping = false;
+            backoff = 1;
+            dc_sbs_stream_reset(in);
         }
         struct pollfd p = {.fd = fd, .events = POLLIN};
-        if (poll(&p, 1, 200) > 0) {
-            ssize_t got = read(fd, buf + have, DC_SBS_LINE_MAX * 8 - have);
-            if (got <= 0) {
-                close(fd), fd = -1;
-                fprintf(stderr, "feed sbs: %s:%s closed the connection; reconnecting in %.0f s\n",
-                        host, port, backoff);
-                usleep((useconds_t)(backoff * 1e6));
-                backoff = fmin(30, backoff * 2);
-                continue;
-            }
-            have += (size_t)got;
-            size_t from = 0;
-            for (size_t i = 0; i < have; i++) {
-                if (buf[i] != '\n') continue;
-                if (!skipping) {
-                    dc_sbs_msg_t m;
-                    dc_err_t rc = dc_sbs_parse_line(buf + from, i - from, &m);
-                    if (rc == DC_OK && m.t_s > latest_msg_s) latest_msg_s = m.t_s;
-                    lines++;
-                    bad += rc == DC_ERR_INVALID;
-                    cli_row_t row;
-                    memset(&row, 0, sizeof(row));
-                    /* Stamped with the time received: dump1090 writes local time. */
-                    if (rc == DC_OK && dc_sbs_tracker_apply(tr, &m, &row.st, row.callsign))
-                        batch_add(&b, &row, wall_now());
-                }
-                skipping = false;
-                from = i + 1;
-            }
-            memmove(buf, buf + from, have - from);
-            have -= from;
-            if (have >= DC_SBS_LINE_MAX) {
-                if (!skipping) lines++, bad++;
-                skipping = true, have = 0;
-            }
+        if (poll(&p, 1, 200) > 0 && dc_sbs_stream_read(in, fd, forward_message, &fw) != DC_OK) {
+            close(fd), fd = -1;
+            fprintf(stderr, "feed sbs: %s:%s closed the connection; reconnecting in %.0f s\n", host,
+                    port, backoff);
+            usleep((useconds_t)(backoff * 1e6));
+            backoff = fmin(30, backoff * 2);
+            continue;
         }
         double now = wall_now();
         if (b.n && now - last_post >= 1) {
@@ -251,19 +222,22 @@ static int feed_sbs(int argc, char **argv)
             last_post = now;
         }
         if (now - last_report >= 10) {
-            dc_sbs_tracker_expire(tr, latest_msg_s); /* on the messages' own clock */
+            dc_sbs_tracker_expire(tr, in->latest_msg_s); /* on the messages' own clock */
             fprintf(stderr,
-                    "feed sbs: %zu lines (%zu malformed), %zu states sent, %zu refused, "
+                    "feed sbs: %llu lines (%llu malformed), %zu states sent, %zu refused, "
                     "%zu aircraft\n",
-                    lines, bad, sent, refused, dc_sbs_tracker_count(tr));
+                    (unsigned long long)in->lines, (unsigned long long)in->bad, sent, refused,
+                    dc_sbs_tracker_count(tr));
             last_report = now;
         }
     }
     if (curl && b.n) flush(curl, endpoint, token, &b, &sent, &refused);
-    fprintf(stderr, "feed sbs: done, %zu lines (%zu malformed), %zu states sent, %zu refused\n",
-            lines, bad, sent, refused);
+    if (in)
+        fprintf(stderr,
+                "feed sbs: done, %llu lines (%llu malformed), %zu states sent, %zu refused\n",
+                (unsigned long long)in->lines, (unsigned long long)in->bad, sent, refused);
     if (fd >= 0) close(fd);
-    free(b.s), free(buf);
+    free(b.s), free(in);
     dc_sbs_tracker_free(tr);
     if (curl) curl_easy_cleanup(curl);
     return refused ? CLI_EXIT_DATA : CLI_EXIT_OK;

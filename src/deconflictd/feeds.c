@@ -6,13 +6,10 @@
 #include "feeds.h"
 
 #include <errno.h>
-#include <netdb.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -41,27 +38,6 @@ static double mono_s(void)
     return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-static int connect_to(const char *host, int port)
-{
-    char service[16];
-    snprintf(service, sizeof(service), "%d", port);
-    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *res = NULL;
-    if (getaddrinfo(host, service, &hints, &res) != 0) return -1;
-    int fd = -1;
-    for (struct addrinfo *ai = res; ai && fd < 0; ai = ai->ai_next) {
-        fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
-        /* A connect that hangs gives up after 2 s, so stopping never waits long for it. */
-        struct timeval tv = {.tv_sec = 2};
-        if (fd >= 0) setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-        if (fd >= 0 && connect(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
-            close(fd);
-            fd = -1;
-        }
-    }
-    freeaddrinfo(res);
-    return fd;
-}
-
 /* Sleeps up to s seconds, waking early when the service stops. */
 static void nap(dd_feed_t *f, double s)
 {
@@ -84,16 +60,39 @@ static void flush(dd_feed_t *f, dc_track_state_t *states, char (*cs)[9], size_t 
     *n = 0;
 }
 
+/* What a message does in the feed: merged, and its state batched (fed in when the batch is
+ * full). */
+typedef struct batch {
+    dd_feed_t *f;
+    dc_sbs_tracker_t *tr;
+    dc_track_state_t *states;
+    char (*cs)[9];
+    size_t n;
+    double last_flush;
+} batch_t;
+
+static void on_message(const dc_sbs_msg_t *m, void *ctx)
+{
+    batch_t *b = ctx;
+    if (dc_sbs_tracker_apply(b->tr, m, &b->states[b->n], b->cs[b->n]) && ++b->n == FEED_BATCH_MAX) {
+        flush(b->f, b->states, b->cs, &b->n);
+        b->last_flush = mono_s();
+    }
+}
+
 static void *feed_loop(void *arg)
 {
     dd_feed_t *f = arg;
-    dc_sbs_tracker_t *tr = dc_sbs_tracker_new(10, 60);
-    dc_track_state_t *states = malloc(FEED_BATCH_MAX * sizeof(*states));
-    char(*cs)[9] = malloc(FEED_BATCH_MAX * sizeof(*cs));
-    char *buf = malloc(DC_SBS_LINE_MAX * 8);
+    batch_t b = {.f = f,
+                 .tr = dc_sbs_tracker_new(10, 60),
+                 .states = malloc(FEED_BATCH_MAX * sizeof(*b.states)),
+                 .cs = malloc(FEED_BATCH_MAX * sizeof(*b.cs))};
+    dc_sbs_stream_t *in = calloc(1, sizeof(*in));
+    char port[16];
+    snprintf(port, sizeof(port), "%d", f->port);
     double backoff = 1;
-    while (tr && states && cs && buf && !__atomic_load_n(&f->stop, __ATOMIC_SEQ_CST)) {
-        int fd = connect_to(f->host, f->port);
+    while (b.tr && b.states && b.cs && in && !__atomic_load_n(&f->stop, __ATOMIC_SEQ_CST)) {
+        int fd = dc_sbs_connect(f->host, port, 2); /* stopping never waits long for it */
         if (fd < 0) {
             fprintf(stderr, "deconflictd: feed %s:%d: cannot connect (%s); retrying in %.0f s\n",
                     f->host, f->port, strerror(errno), backoff);
@@ -106,63 +105,30 @@ static void *feed_loop(void *arg)
         fprintf(stderr, "deconflictd: feed %s:%d: connected, feeding party %s\n", f->host, f->port,
                 f->party_name);
         backoff = 1;
-        size_t have = 0, n = 0;
-        bool skipping = false; /* inside an overlong line: drop it to its end */
-        double last_flush = mono_s(), last_expire = last_flush, latest_msg_s = 0;
+        dc_sbs_stream_reset(in);
+        b.last_flush = mono_s();
+        double last_expire = b.last_flush;
         for (;;) {
             struct pollfd p = {.fd = fd, .events = POLLIN};
             int r = poll(&p, 1, FEED_FLUSH_MS);
             if (__atomic_load_n(&f->stop, __ATOMIC_SEQ_CST)) break;
-            if (r > 0) {
-                ssize_t got = read(fd, buf + have, DC_SBS_LINE_MAX * 8 - have);
-                if (got <= 0) break; /* closed or failed: reconnect */
-                have += (size_t)got;
-                size_t start = 0;
-                for (size_t i = 0; i < have; i++) {
-                    if (buf[i] != '\n') continue;
-                    if (!skipping) {
-                        dc_sbs_msg_t m;
-                        dc_err_t rc = dc_sbs_parse_line(buf + start, i - start, &m);
-                        __atomic_add_fetch(&f->lines, 1, __ATOMIC_RELAXED);
-                        if (rc == DC_ERR_INVALID)
-                            __atomic_add_fetch(&f->bad_lines, 1, __ATOMIC_RELAXED);
-                        if (rc == DC_OK && m.t_s > latest_msg_s) latest_msg_s = m.t_s;
-                        if (rc == DC_OK && dc_sbs_tracker_apply(tr, &m, &states[n], cs[n]) &&
-                            ++n == FEED_BATCH_MAX) {
-                            flush(f, states, cs, &n);
-                            last_flush = mono_s();
-                        }
-                    }
-                    skipping = false;
-                    start = i + 1;
-                }
-                memmove(buf, buf + start, have - start);
-                have -= start;
-                if (have >= DC_SBS_LINE_MAX) {
-                    /* A line past the cap: count it once, drop what we have of it. */
-                    if (!skipping) {
-                        __atomic_add_fetch(&f->lines, 1, __ATOMIC_RELAXED);
-                        __atomic_add_fetch(&f->bad_lines, 1, __ATOMIC_RELAXED);
-                    }
-                    skipping = true;
-                    have = 0;
-                }
-            } else if (r < 0 && errno != EINTR) {
-                break;
-            }
+            if (r > 0 && dc_sbs_stream_read(in, fd, on_message, &b) != DC_OK) break; /* closed */
+            if (r < 0 && errno != EINTR) break;
+            __atomic_store_n(&f->lines, in->lines, __ATOMIC_RELAXED);
+            __atomic_store_n(&f->bad_lines, in->bad, __ATOMIC_RELAXED);
             double now = mono_s();
-            if (n >= FEED_BATCH_MAX || (n && now - last_flush >= FEED_FLUSH_MS / 1000.0)) {
-                flush(f, states, cs, &n);
-                last_flush = now;
+            if (b.n && now - b.last_flush >= FEED_FLUSH_MS / 1000.0) {
+                flush(f, b.states, b.cs, &b.n);
+                b.last_flush = now;
             }
             if (now - last_expire >= 10) {
-                dc_sbs_tracker_expire(tr, latest_msg_s); /* on the messages' own clock */
-                __atomic_store_n(&f->aircraft, dc_sbs_tracker_count(tr), __ATOMIC_RELAXED);
+                dc_sbs_tracker_expire(b.tr, in->latest_msg_s); /* on the messages' own clock */
+                __atomic_store_n(&f->aircraft, dc_sbs_tracker_count(b.tr), __ATOMIC_RELAXED);
                 last_expire = now;
             }
         }
-        flush(f, states, cs, &n);
-        __atomic_store_n(&f->aircraft, dc_sbs_tracker_count(tr), __ATOMIC_RELAXED);
+        flush(f, b.states, b.cs, &b.n);
+        __atomic_store_n(&f->aircraft, dc_sbs_tracker_count(b.tr), __ATOMIC_RELAXED);
         __atomic_store_n(&f->connected, 0, __ATOMIC_SEQ_CST);
         close(fd);
         if (!__atomic_load_n(&f->stop, __ATOMIC_SEQ_CST)) {
@@ -171,8 +137,8 @@ static void *feed_loop(void *arg)
             nap(f, 1);
         }
     }
-    dc_sbs_tracker_free(tr);
-    free(states), free(cs), free(buf);
+    dc_sbs_tracker_free(b.tr);
+    free(b.states), free(b.cs), free(in);
     return NULL;
 }
 
