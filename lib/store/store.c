@@ -529,6 +529,20 @@ dc_err_t dc_store_party_add(dc_store_t *st, const char *name, double now_s,
     return e;
 }
 
+/* Runs the prepared update s of party name and its audit entry (state) in one transaction;
+ * DC_ERR_NOT_FOUND when no party has that name. */
+static dc_err_t update_party(dc_store_t *st, sqlite3_stmt *s, const char *name, const char *state)
+{
+    dc_err_t e = dc_store_begin(st);
+    if (e == DC_OK)
+        e = run(st, s, "update party");
+    else
+        done(st, s);
+    if (e == DC_OK && sqlite3_changes(st->db) == 0) e = DC_ERR_NOT_FOUND;
+    if (e == DC_OK) e = audit_party(st, name, state);
+    return finish_tx(st, e);
+}
+
 dc_err_t dc_store_party_rotate_token(dc_store_t *st, const char *name, char token_out[DC_TOKEN_MAX])
 {
     unsigned char hash[crypto_generichash_BYTES];
@@ -537,14 +551,7 @@ dc_err_t dc_store_party_rotate_token(dc_store_t *st, const char *name, char toke
     if (!s) return DC_ERR_IO;
     sqlite3_bind_blob(s, 1, hash, sizeof(hash), SQLITE_TRANSIENT);
     sqlite3_bind_text(s, 2, name, -1, SQLITE_TRANSIENT);
-    dc_err_t e = dc_store_begin(st);
-    if (e == DC_OK)
-        e = run(st, s, "rotate token");
-    else
-        done(st, s);
-    if (e == DC_OK && sqlite3_changes(st->db) == 0) e = DC_ERR_NOT_FOUND;
-    if (e == DC_OK) e = audit_party(st, name, "token_rotated");
-    e = finish_tx(st, e);
+    dc_err_t e = update_party(st, s, name, "token_rotated");
     if (e != DC_OK) sodium_memzero(token_out, DC_TOKEN_MAX);
     return e;
 }
@@ -555,14 +562,7 @@ dc_err_t dc_store_party_set_disabled(dc_store_t *st, const char *name, bool disa
     if (!s) return DC_ERR_IO;
     sqlite3_bind_int(s, 1, disabled);
     sqlite3_bind_text(s, 2, name, -1, SQLITE_TRANSIENT);
-    dc_err_t e = dc_store_begin(st);
-    if (e == DC_OK)
-        e = run(st, s, "disable party");
-    else
-        done(st, s);
-    if (e == DC_OK && sqlite3_changes(st->db) == 0) e = DC_ERR_NOT_FOUND;
-    if (e == DC_OK) e = audit_party(st, name, disabled ? "disabled" : "enabled");
-    return finish_tx(st, e);
+    return update_party(st, s, name, disabled ? "disabled" : "enabled");
 }
 
 static void party_from_row(sqlite3_stmt *s, dc_party_t *p)

@@ -35,13 +35,24 @@ static void expect_read(dd_service_t *svc)
     pthread_mutex_unlock(&svc->sync_lock);
 }
 
+/* The store sees this thread's signed request only while the thread holds the lock. */
+static void lend_request(dd_service_t *svc)
+{
+    if (signed_req.body)
+        dc_store_set_request(svc->store, signed_req.party, signed_req.body, signed_req.len,
+                             signed_req.sig);
+}
+
+static void withdraw_request(dd_service_t *svc)
+{
+    if (signed_req.body) dc_store_set_request(svc->store, 0, NULL, 0, NULL);
+}
+
 void dd_write_lock(dd_service_t *svc)
 {
     pthread_mutex_lock(&svc->lock);
     expect_read(svc);
-    if (signed_req.body)
-        dc_store_set_request(svc->store, signed_req.party, signed_req.body, signed_req.len,
-                             signed_req.sig);
+    lend_request(svc);
 }
 
 dc_err_t dd_tx_begin(dd_service_t *svc)
@@ -109,7 +120,7 @@ static void sync_to(dd_service_t *svc, uint64_t ticket)
 
 void dd_write_unlock(dd_service_t *svc)
 {
-    if (signed_req.body) dc_store_set_request(svc->store, 0, NULL, 0, NULL);
+    withdraw_request(svc);
     pthread_mutex_unlock(&svc->lock);
     uint64_t t = pending_ticket;
     pending_ticket = 0;
@@ -118,13 +129,11 @@ void dd_write_unlock(dd_service_t *svc)
 
 void dd_write_yield(dd_service_t *svc)
 {
-    if (signed_req.body) dc_store_set_request(svc->store, 0, NULL, 0, NULL);
+    withdraw_request(svc);
     pthread_mutex_unlock(&svc->lock);
     pthread_mutex_lock(&svc->lock);
     expect_read(svc);
-    if (signed_req.body)
-        dc_store_set_request(svc->store, signed_req.party, signed_req.body, signed_req.len,
-                             signed_req.sig);
+    lend_request(svc);
 }
 
 void dd_read_lock(dd_service_t *svc)
