@@ -25,7 +25,7 @@
 #define DC_PARTY_NAME_MAX 64 /* bytes of a party name including the NUL */
 
 /* The schema version this build writes; older stores are migrated on open. */
-#define DC_STORE_SCHEMA_VERSION 4
+#define DC_STORE_SCHEMA_VERSION 5
 
 typedef struct dc_store dc_store_t;
 
@@ -148,6 +148,13 @@ dc_err_t dc_store_event_since(dc_store_t *st, int64_t party, int64_t after, int6
                                          double t_s, void *ctx),
                               void *ctx, int64_t *last);
 
+/* Calls fn for party's events with t0_s <= time <= t1_s, in seq order, at most max of them;
+ * returns through *more whether there were more than max. */
+dc_err_t dc_store_event_between(dc_store_t *st, int64_t party, double t0_s, double t1_s, size_t max,
+                                void (*fn)(int64_t seq, const char *type, const char *data,
+                                           double t_s, void *ctx),
+                                void *ctx, bool *more);
+
 /* ---- tracks: the latest report of each track ---- */
 
 /* Replaces track id's (engine id, unique across parties) latest state. */
@@ -164,6 +171,24 @@ dc_err_t dc_store_track_each(dc_store_t *st,
                              void (*fn)(int64_t party, const char *id, const char *state,
                                         void *ctx),
                              void *ctx);
+
+/* ---- track history: sampled past positions of each party's tracks (the console's time
+ * slider), kept for a bounded time ---- */
+
+/* One sample of s (engine id "<party>/<track>"; the track id stored is the part after it). */
+dc_err_t dc_store_history_put(dc_store_t *st, int64_t party, const dc_track_state_t *s);
+
+/* Calls fn for party's samples with t0_s <= t <= t1_s, in time order, at most max of them;
+ * *more tells whether there were more. */
+dc_err_t dc_store_history_between(dc_store_t *st, int64_t party, double t0_s, double t1_s,
+                                  size_t max,
+                                  void (*fn)(const char *track_id, double t_s, double lat_deg,
+                                             double lon_deg, double alt_ft, double trk_deg,
+                                             double gs_kt, void *ctx),
+                                  void *ctx, bool *more);
+
+/* Deletes every sample older than before_s; *deleted (may be NULL) counts them. */
+dc_err_t dc_store_history_prune(dc_store_t *st, double before_s, int64_t *deleted);
 
 /* ---- idempotency ----
  * A POST carrying an Idempotency-Key stores its response; a repeat with the same key and party

@@ -103,6 +103,18 @@ static const char *const migrations[] = {
     "CREATE TABLE audit_requests("
     "  seq INTEGER PRIMARY KEY,"
     "  body TEXT NOT NULL);",
+    /* 4 -> 5: sampled track history, and events found by time (the console's time slider) */
+    "CREATE TABLE track_history("
+    "  party INTEGER NOT NULL,"
+    "  t_s REAL NOT NULL,"
+    "  id TEXT NOT NULL,"
+    "  lat REAL NOT NULL,"
+    "  lon REAL NOT NULL,"
+    "  alt_ft REAL NOT NULL,"
+    "  trk_deg REAL NOT NULL,"
+    "  gs_kt REAL NOT NULL,"
+    "  PRIMARY KEY(party, t_s, id)) WITHOUT ROWID;"
+    "CREATE INDEX events_time ON events(party, t_s);",
 };
 
 #define N_MIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
@@ -799,6 +811,33 @@ dc_err_t dc_store_event_since(dc_store_t *st, int64_t party, int64_t after, int6
     return rc == SQLITE_DONE ? DC_OK : fail(st, "read events");
 }
 
+dc_err_t dc_store_event_between(dc_store_t *st, int64_t party, double t0_s, double t1_s, size_t max,
+                                void (*fn)(int64_t seq, const char *type, const char *data,
+                                           double t_s, void *ctx),
+                                void *ctx, bool *more)
+{
+    *more = false;
+    sqlite3_stmt *s = prep(st, "SELECT seq, type, data, t_s FROM events WHERE party = ? AND "
+                               "t_s >= ? AND t_s <= ? ORDER BY seq LIMIT ?");
+    if (!s) return DC_ERR_IO;
+    sqlite3_bind_int64(s, 1, party);
+    sqlite3_bind_double(s, 2, t0_s);
+    sqlite3_bind_double(s, 3, t1_s);
+    sqlite3_bind_int64(s, 4, (sqlite3_int64)max + 1);
+    int rc;
+    size_t n = 0;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        if (n++ == max) {
+            *more = true;
+            continue;
+        }
+        fn(sqlite3_column_int64(s, 0), (const char *)sqlite3_column_text(s, 1),
+           (const char *)sqlite3_column_text(s, 2), sqlite3_column_double(s, 3), ctx);
+    }
+    done(st, s);
+    return rc == SQLITE_DONE ? DC_OK : fail(st, "read events");
+}
+
 /* ---- tracks ---- */
 
 dc_err_t dc_store_track_put(dc_store_t *st, int64_t party, const char *id, const char *state,
@@ -862,6 +901,71 @@ dc_err_t dc_store_track_each(dc_store_t *st,
            (const char *)sqlite3_column_text(s, 2), ctx);
     done(st, s);
     return rc == SQLITE_DONE ? DC_OK : fail(st, "read tracks");
+}
+
+/* ---- track history ---- */
+
+dc_err_t dc_store_history_put(dc_store_t *st, int64_t party, const dc_track_state_t *tr)
+{
+    sqlite3_stmt *s = prep(st, "INSERT OR REPLACE INTO track_history(party, t_s, id, lat, lon, "
+                               "alt_ft, trk_deg, gs_kt) VALUES(?,?,?,?,?,?,?,?)");
+    if (!s) return DC_ERR_IO;
+    const char *slash = strchr(tr->id, '/');
+    sqlite3_bind_int64(s, 1, party);
+    sqlite3_bind_double(s, 2, tr->t_s);
+    sqlite3_bind_text(s, 3, slash ? slash + 1 : tr->id, -1, SQLITE_STATIC);
+    sqlite3_bind_double(s, 4, tr->lat_deg);
+    sqlite3_bind_double(s, 5, tr->lon_deg);
+    sqlite3_bind_double(s, 6, tr->alt_ft);
+    sqlite3_bind_double(s, 7, tr->trk_deg);
+    sqlite3_bind_double(s, 8, tr->gs_kt);
+    int rc = sqlite3_step(s);
+    done(st, s);
+    return rc == SQLITE_DONE ? DC_OK : fail(st, "put track history");
+}
+
+dc_err_t dc_store_history_between(dc_store_t *st, int64_t party, double t0_s, double t1_s,
+                                  size_t max,
+                                  void (*fn)(const char *track_id, double t_s, double lat_deg,
+                                             double lon_deg, double alt_ft, double trk_deg,
+                                             double gs_kt, void *ctx),
+                                  void *ctx, bool *more)
+{
+    *more = false;
+    sqlite3_stmt *s = prep(st, "SELECT id, t_s, lat, lon, alt_ft, trk_deg, gs_kt FROM "
+                               "track_history WHERE party = ? AND t_s >= ? AND t_s <= ? "
+                               "ORDER BY t_s LIMIT ?");
+    if (!s) return DC_ERR_IO;
+    sqlite3_bind_int64(s, 1, party);
+    sqlite3_bind_double(s, 2, t0_s);
+    sqlite3_bind_double(s, 3, t1_s);
+    sqlite3_bind_int64(s, 4, (sqlite3_int64)max + 1);
+    int rc;
+    size_t n = 0;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        if (n++ == max) {
+            *more = true;
+            continue;
+        }
+        fn((const char *)sqlite3_column_text(s, 0), sqlite3_column_double(s, 1),
+           sqlite3_column_double(s, 2), sqlite3_column_double(s, 3), sqlite3_column_double(s, 4),
+           sqlite3_column_double(s, 5), sqlite3_column_double(s, 6), ctx);
+    }
+    done(st, s);
+    return rc == SQLITE_DONE ? DC_OK : fail(st, "read track history");
+}
+
+dc_err_t dc_store_history_prune(dc_store_t *st, double before_s, int64_t *deleted)
+{
+    /* Per party, so that each delete is a range of the primary key. */
+    sqlite3_stmt *s = prep(st, "DELETE FROM track_history WHERE party IN (SELECT id FROM "
+                               "parties) AND t_s < ?");
+    if (!s) return DC_ERR_IO;
+    sqlite3_bind_double(s, 1, before_s);
+    int rc = sqlite3_step(s);
+    if (deleted) *deleted = rc == SQLITE_DONE ? sqlite3_changes(st->db) : 0;
+    done(st, s);
+    return rc == SQLITE_DONE ? DC_OK : fail(st, "prune track history");
 }
 
 /* ---- idempotency ---- */

@@ -29,6 +29,8 @@ void dd_config_default(dd_config_t *cfg)
     cfg->high_above_ft = 41000;
     cfg->rate_rps = 200;
     cfg->rate_burst = 400;
+    cfg->history_s = 10;
+    cfg->history_keep_s = 3600;
 }
 
 double dd_now_s(void)
@@ -142,6 +144,15 @@ bool dd_config_set(dd_config_t *cfg, const char *key, const char *value, char *e
     } else if (strcmp(key, "rate_limit_burst") == 0) {
         if (!parse_size(value, 1, 1000000, &n)) goto bad;
         cfg->rate_burst = (double)n;
+    } else if (strcmp(key, "history_s") == 0) {
+        if (!parse_size(value, 0, 3600, &n)) goto bad;
+        cfg->history_s = (double)n;
+    } else if (strcmp(key, "history_keep_s") == 0) {
+        if (!parse_size(value, 60, 7 * 86400, &n)) goto bad;
+        cfg->history_keep_s = (double)n;
+    } else if (strcmp(key, "console_dir") == 0) {
+        if (!*value || strlen(value) >= sizeof(cfg->console_dir)) goto bad;
+        snprintf(cfg->console_dir, sizeof(cfg->console_dir), "%s", value);
     } else if (strcmp(key, "quiet") == 0) {
         if (strcmp(value, "true") != 0 && strcmp(value, "false") != 0) goto bad;
         cfg->quiet = strcmp(value, "true") == 0;

@@ -48,8 +48,11 @@ typedef struct dd_config {
         int port;
     } feeds[DD_FEEDS_MAX]; /* SBS-1 sources: deconflictd connects and feeds as party */
     size_t n_feeds;
-    double rate_rps;   /* per-party request rate (token bucket; 0: unlimited) */
-    double rate_burst; /* and its burst */
+    double rate_rps;        /* per-party request rate (token bucket; 0: unlimited) */
+    double rate_burst;      /* and its burst */
+    double history_s;       /* a track's history gets a sample at most this often (0: none) */
+    double history_keep_s;  /* and keeps samples this long (the console's time slider) */
+    char console_dir[1024]; /* the web console's built files ("": from beside the binary) */
 } dd_config_t;
 
 void dd_config_default(dd_config_t *cfg);
@@ -100,16 +103,14 @@ typedef struct dd_service {
     json_t *conformance;  /* track -> {op id or "own:<op id>" -> {cid, party, ref}} */
     uint8_t audit_pk[32], audit_sk[64]; /* the service's Ed25519 key: signs the audit head */
     dd_feed_t feeds[DD_FEEDS_MAX];
-    json_t *agreements; /* agreement id -> {view, ids (name -> party), t0, t1, ...} */
-    json_t *suspended;  /* party id -> since (s): its side of the channel is suspended */
-    json_t *msg_pending;
-    json_t *ack_pending;
-    /* conflict id -> {"<party>": ack deadline (s)}: alerts not yet acked */ /* message id ->
-                                                                                ack deadline
-                                                                                (s):
-                                                                                unacknowledged,
-                                                                                ack required */
-    char conformance_next[64]; /* the track the next conformance slice starts at */
+    json_t *agreements;   /* agreement id -> {view, ids (name -> party), t0, t1, ...} */
+    json_t *suspended;    /* party id -> since (s): its side of the channel is suspended */
+    json_t *msg_pending;  /* message id -> ack deadline (s): unacknowledged, ack required */
+    json_t *ack_pending;  /* conflict id -> {"<party>": ack deadline (s)}: alerts not yet acked */
+    json_t *history_last; /* engine track id -> time (s) of its last history sample */
+    double history_pruned_s;    /* when old history samples were last deleted */
+    struct dd_console *console; /* the web console's files, or NULL when not installed */
+    char conformance_next[64];  /* the track the next conformance slice starts at */
     /* group commit (commit.c): commits are numbered under lock, synced under sync_lock */
     pthread_mutex_t sync_lock;
     pthread_cond_t sync_cond;   /* broadcast when a sync ends */

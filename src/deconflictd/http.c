@@ -21,6 +21,7 @@
 #include "agreements.h"
 #include "audit_api.h"
 #include "commit.h"
+#include "console.h"
 #include "daemon.h"
 #include "live.h"
 #include "messages.h"
@@ -63,6 +64,7 @@ static enum MHD_Result send_text(struct MHD_Connection *c, request_t *rq, int st
     if (!r) return MHD_NO;
     MHD_add_response_header(r, "Content-Type", type);
     MHD_add_response_header(r, "Cache-Control", "no-store");
+    MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
     rq->status = status;
     enum MHD_Result ok = MHD_queue_response(c, (unsigned)status, r);
     MHD_destroy_response(r);
@@ -433,6 +435,7 @@ static enum MHD_Result metrics(struct MHD_Connection *c, request_t *rq)
 /* Every route, for `deconflictd --print-routes`: the integration test checks this list against
  * docs/openapi.yaml both ways and probes each route, so neither can drift from route(). */
 static const char *const routes[][2] = {
+    {"GET", "/"},
     {"GET", "/healthz"},
     {"GET", "/metrics"},
     {"GET", "/v1/operations"},
@@ -452,6 +455,7 @@ static const char *const routes[][2] = {
     {"GET", "/v1/messages/{id}"},
     {"POST", "/v1/messages/{id}/ack"},
     {"GET", "/v1/tracks"},
+    {"GET", "/v1/history"},
     {"GET", "/v1/audit"},
     {"GET", "/v1/party"},
     {"GET", "/v1/agreements"},
@@ -557,6 +561,43 @@ static enum MHD_Result signed_route(struct MHD_Connection *c, request_t *rq, con
     return r;
 }
 
+/* What the console's pages may load and run: only its own files, and only requests back to
+ * this service (docs/console.md). */
+#define CONSOLE_CSP                                                                                \
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "              \
+    "connect-src 'self'; font-src 'self'; base-uri 'none'; form-action 'none'; "                   \
+    "frame-ancestors 'none'"
+
+/* A file of the web console: content-hashed assets are cached for a year, everything else is
+ * revalidated by its ETag on every load. */
+static enum MHD_Result serve_console(struct MHD_Connection *c, request_t *rq, const char *url)
+{
+    const dd_console_file_t *f = dd_console_find(rq->svc->console, url);
+    if (!f && !rq->svc->console)
+        return problem(c, rq, 404, "not_found", "",
+                       "the web console is not installed here: build it (make) or point "
+                       "--console-dir at its files");
+    if (!f) return problem(c, rq, 404, "not_found", "", "no such resource");
+    const char *inm = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "If-None-Match");
+    bool fresh = inm && strcmp(inm, f->etag) == 0;
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer(fresh ? 0 : f->len, f->data, MHD_RESPMEM_PERSISTENT);
+    if (!r) return MHD_NO;
+    MHD_add_response_header(r, "Content-Type", f->type);
+    MHD_add_response_header(r, "Cache-Control",
+                            f->immutable ? "public, max-age=31536000, immutable" : "no-cache");
+    MHD_add_response_header(r, "ETag", f->etag);
+    MHD_add_response_header(r, "Content-Security-Policy", CONSOLE_CSP);
+    MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+    MHD_add_response_header(r, "X-Frame-Options", "DENY");
+    MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
+    MHD_add_response_header(r, "Cross-Origin-Opener-Policy", "same-origin");
+    rq->status = fresh ? 304 : 200;
+    enum MHD_Result ok = MHD_queue_response(c, (unsigned)rq->status, r);
+    MHD_destroy_response(r);
+    return ok;
+}
+
 static enum MHD_Result route(struct MHD_Connection *c, request_t *rq, const char *url,
                              const char *method)
 {
@@ -565,6 +606,9 @@ static enum MHD_Result route(struct MHD_Connection *c, request_t *rq, const char
     if (strcmp(url, "/healthz") == 0 && get)
         return send_text(c, rq, 200, "application/json", "{\"status\":\"ok\"}", 15);
     if (strcmp(url, "/metrics") == 0 && get) return metrics(c, rq);
+    if ((get || strcmp(method, "HEAD") == 0) && strncmp(url, "/v1/", 4) != 0 &&
+        strcmp(url, "/v1") != 0)
+        return serve_console(c, rq, url);
     char seg[4][128];
     int n = split(url, seg);
     if (n < 2 || strcmp(seg[0], "v1") != 0)
@@ -757,6 +801,16 @@ static enum MHD_Result route(struct MHD_Connection *c, request_t *rq, const char
         return out ? send_json(c, rq, 200, out) : send_problem(c, rq, &pb);
     } else if (strcmp(seg[1], "tracks") == 0 && n == 2 && get) {
         return send_json(c, rq, 200, dd_tracks(svc, rq->party));
+    } else if (strcmp(seg[1], "history") == 0 && n == 2 && get) {
+        char *text = NULL;
+        rc = dd_history(
+            svc, rq->party, MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "from"),
+            MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "to"),
+            MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "step_s"), &text, &pb);
+        if (rc != DC_OK) return send_problem(c, rq, &pb);
+        enum MHD_Result ok = send_text(c, rq, 200, "application/json", text, strlen(text));
+        free(text);
+        return ok;
     }
     return problem(c, rq, 404, "not_found", "", "no such resource");
 }

@@ -108,6 +108,17 @@ static dc_err_t keep_report(dd_service_t *svc, int64_t party, const dc_track_sta
     dc_err_t rc = dc_store_track_put_report(
         svc->store, party, st, callsign, json_string_value(json_object_get(rec, "operation_id")));
     if (rc == DC_OK) rc = feed_engines(svc, st);
+    if (rc == DC_OK && svc->cfg.history_s > 0) {
+        /* A history sample at most every history_s of the report's own time. */
+        json_t *last = json_object_get(svc->history_last, st->id);
+        if (!last || st->t_s >= json_real_value(last) + svc->cfg.history_s) {
+            rc = dc_store_history_put(svc->store, party, st);
+            if (rc == DC_OK && last)
+                json_real_set(last, st->t_s);
+            else if (rc == DC_OK)
+                json_object_set_new(svc->history_last, st->id, json_real(st->t_s));
+        }
+    }
     if (rc == DC_OK)
         json_object_set_new(svc->tracks, st->id, rec);
     else
@@ -226,6 +237,8 @@ dc_err_t dd_feed_states(dd_service_t *svc, int64_t party, const dc_track_state_t
     return rc;
 }
 
+static json_t *disclosed(json_t *rec);
+
 json_t *dd_tracks(dd_service_t *svc, int64_t party)
 {
     char prefix[32];
@@ -247,8 +260,180 @@ json_t *dd_tracks(dd_service_t *svc, int64_t party)
                                                                            : "lost"));
         json_array_append_new(out, r);
     }
+    /* The other aircraft of each open tactical conflict of the caller's, as the conflict
+     * discloses it (no track id, no callsign), kept current while the conflict is open. */
+    json_t *disclosed_now = json_array();
+    json_t *p;
+    json_object_foreach(svc->pairs, key, p)
+    {
+        const char *level = json_string_value(json_object_get(p, "level"));
+        const char *bar = strchr(key, '|');
+        if (!level || !*level || !bar) continue;
+        bool first = strncmp(key, prefix, (size_t)plen) == 0;
+        bool second = strncmp(bar + 1, prefix, (size_t)plen) == 0;
+        if (first == second) continue; /* not the caller's, or (never) both its own */
+        char other[DC_TRACK_ID_MAX];
+        if (first)
+            snprintf(other, sizeof(other), "%s", bar + 1);
+        else
+            snprintf(other, sizeof(other), "%.*s", (int)(bar - key), key);
+        json_t *rec_other = json_object_get(svc->tracks, other);
+        if (!rec_other) continue;
+        json_t *d = disclosed(rec_other);
+        json_object_set(d, "conflict_id", json_object_get(p, "id"));
+        json_array_append_new(disclosed_now, d);
+    }
     pthread_mutex_unlock(&svc->lock);
-    return json_pack("{s:o}", "tracks", out);
+    return json_pack("{s:o, s:o, s:f}", "tracks", out, "disclosed", disclosed_now, "now", now);
+}
+
+/* ---- GET /v1/history ---- */
+
+/* A growing text answer, written by hand: an hour of samples is too many numbers to build as
+ * jansson values first. */
+typedef struct hist_out {
+    char *text;
+    size_t len, cap;
+    bool failed;
+    double step_s;
+    json_t *kept; /* track id -> time of its last sample written (thinning to step_s) */
+    size_t samples, events;
+} hist_out_t;
+
+static void put(hist_out_t *h, const char *s, size_t n)
+{
+    if (h->failed) return;
+    if (h->len + n + 1 > h->cap) {
+        size_t cap = (h->len + n + 1) * 2;
+        char *t = realloc(h->text, cap);
+        if (!t) {
+            h->failed = true;
+            return;
+        }
+        h->text = t, h->cap = cap;
+    }
+    memcpy(h->text + h->len, s, n);
+    h->len += n;
+    h->text[h->len] = '\0';
+}
+
+static void put_str(hist_out_t *h, const char *s)
+{
+    put(h, s, strlen(s));
+}
+
+static void put_num(hist_out_t *h, double v, int decimals)
+{
+    char num[48];
+    int n = snprintf(num, sizeof(num), "%.*f", decimals, v);
+    put(h, num, n > 0 && (size_t)n < sizeof(num) ? (size_t)n : 0);
+}
+
+static void put_json_string(hist_out_t *h, const char *s)
+{
+    json_t *j = json_string(s);
+    char *t = j ? json_dumps(j, JSON_ENCODE_ANY) : NULL;
+    if (t)
+        put_str(h, t);
+    else
+        h->failed = true;
+    free(t);
+    json_decref(j);
+}
+
+static void history_sample(const char *id, double t_s, double lat, double lon, double alt_ft,
+                           double trk_deg, double gs_kt, void *ctx)
+{
+    hist_out_t *h = ctx;
+    json_t *last = json_object_get(h->kept, id);
+    if (last && t_s < json_real_value(last) + h->step_s) return;
+    if (last)
+        json_real_set(last, t_s);
+    else
+        json_object_set_new(h->kept, id, json_real(t_s));
+    put_str(h, h->samples++ ? ",[" : "[");
+    put_json_string(h, id);
+    const double v[] = {t_s, lat, lon, alt_ft, trk_deg, gs_kt};
+    static const int decimals[] = {3, 6, 6, 0, 1, 1};
+    for (int i = 0; i < 6; i++) {
+        put_str(h, ",");
+        put_num(h, v[i], decimals[i]);
+    }
+    put_str(h, "]");
+}
+
+static void history_event(int64_t seq, const char *type, const char *data, double t_s, void *ctx)
+{
+    hist_out_t *h = ctx;
+    char head[96];
+    snprintf(head, sizeof(head), "%s{\"id\":%lld,\"t\":", h->events++ ? "," : "", (long long)seq);
+    put_str(h, head);
+    put_num(h, t_s, 3);
+    put_str(h, ",\"type\":");
+    put_json_string(h, type);
+    put_str(h, ",\"data\":");
+    put_str(h, data);
+    put_str(h, "}");
+}
+
+/* A time given as RFC 3339 or as Unix seconds. */
+static bool parse_time_arg(const char *text, double *t_s)
+{
+    if (dc_time_parse_rfc3339(text, t_s) == DC_OK) return true;
+    char *end;
+    double v = strtod(text, &end);
+    if (end == text || *end || !(v >= 0 && v < 1e11)) return false;
+    *t_s = v;
+    return true;
+}
+
+dc_err_t dd_history(dd_service_t *svc, int64_t party, const char *from, const char *to,
+                    const char *step, char **out, dd_problem_t *pb)
+{
+    double now = dd_now_s(), t1 = now, t0;
+    if (to && !parse_time_arg(to, &t1))
+        return dd_problem(pb, 400, "invalid_argument", "to",
+                          "to: expected an RFC 3339 time or Unix seconds");
+    t0 = t1 - svc->cfg.history_keep_s;
+    if (from && !parse_time_arg(from, &t0))
+        return dd_problem(pb, 400, "invalid_argument", "from",
+                          "from: expected an RFC 3339 time or Unix seconds");
+    if (!(t0 <= t1) || t1 - t0 > 86400)
+        return dd_problem(pb, 400, "invalid_argument", "from",
+                          "from: must be before to, and at most 24 h before it");
+    hist_out_t h = {.step_s = svc->cfg.history_s};
+    if (step) {
+        char *end;
+        double v = strtod(step, &end);
+        if (end == step || *end || !(v >= 0 && v <= 3600))
+            return dd_problem(pb, 400, "invalid_argument", "step_s",
+                              "step_s: seconds between a track's samples, 0-3600");
+        h.step_s = fmax(v, 0);
+    }
+    h.kept = json_object();
+    char head[160], a[40], b[40];
+    dc_time_format_rfc3339(t0, a, sizeof(a));
+    dc_time_format_rfc3339(t1, b, sizeof(b));
+    snprintf(head, sizeof(head), "{\"from\":\"%s\",\"to\":\"%s\",\"history_s\":%g,\"samples\":[", a,
+             b, svc->cfg.history_s);
+    put_str(&h, head);
+    bool more_samples = false, more_events = false;
+    dd_read_lock(svc);
+    dc_err_t rc = dc_store_history_between(svc->store, party, t0, t1, DD_HISTORY_SAMPLES_MAX,
+                                           history_sample, &h, &more_samples);
+    put_str(&h, "],\"events\":[");
+    if (rc == DC_OK)
+        rc = dc_store_event_between(svc->store, party, t0, t1, DD_HISTORY_EVENTS_MAX, history_event,
+                                    &h, &more_events);
+    dd_read_unlock(svc);
+    put_str(&h, more_samples || more_events ? "],\"truncated\":true}" : "],\"truncated\":false}");
+    json_decref(h.kept);
+    if (rc != DC_OK || h.failed) {
+        free(h.text);
+        return dd_problem(pb, 500, "store_failed", "", "the history could not be read");
+    }
+    *out = h.text;
+    return DC_OK;
 }
 
 static void restore_track(int64_t party, const char *id, const char *state, void *ctx)
@@ -358,7 +543,9 @@ bool dd_live_open(dd_service_t *svc)
     svc->tracks = json_object();
     svc->pairs = json_object();
     svc->conformance = json_object();
-    if (!svc->tactical || !svc->tracks || !svc->pairs || !svc->conformance) return false;
+    svc->history_last = json_object();
+    if (!svc->tactical || !svc->tracks || !svc->pairs || !svc->conformance || !svc->history_last)
+        return false;
     return dc_store_track_each(svc->store, restore_track, svc) == DC_OK &&
            dc_store_doc_each(svc->store, "conflict", restore_live_conflict, svc) == DC_OK;
 }
@@ -858,6 +1045,13 @@ static void detect_once(dd_service_t *svc, double now)
     }
     json_decref(seen);
     conformance_slice(svc, now);
+    /* Old history goes a second's worth at a time, so no pass pays for a minute of it. */
+    if (svc->cfg.history_s > 0 && now - svc->history_pruned_s >= 1) {
+        if (dc_store_history_prune(svc->store, now - svc->cfg.history_keep_s, NULL) != DC_OK)
+            fprintf(stderr, "deconflictd: old track history not deleted: %s\n",
+                    dc_store_last_error(svc->store));
+        svc->history_pruned_s = now;
+    }
     dd_message_escalate(svc, now);
     dd_acks_escalate(svc, now);
     svc->live_tracks = snap->stats.live;
@@ -901,4 +1095,5 @@ void dd_live_stop(dd_service_t *svc)
     json_decref(svc->tracks);
     json_decref(svc->pairs);
     json_decref(svc->conformance);
+    json_decref(svc->history_last);
 }

@@ -32,7 +32,18 @@ json_t *dd_positions(dd_service_t *svc, int64_t party, json_t *batch, dd_problem
 dc_err_t dd_feed_states(dd_service_t *svc, int64_t party, const dc_track_state_t *states,
                         char (*callsigns)[9], size_t n, size_t *stored);
 
-/* GET /v1/tracks: the caller's tracks, latest report each. */
+/* GET /v1/tracks: the caller's tracks, latest report each; "disclosed": the other aircraft of
+ * each of the caller's open tactical conflicts, current, under the conflict's id; "now": the
+ * service's clock (s). */
 json_t *dd_tracks(dd_service_t *svc, int64_t party);
+
+#define DD_HISTORY_SAMPLES_MAX 500000 /* track samples in one GET /v1/history */
+#define DD_HISTORY_EVENTS_MAX  20000  /* events in one GET /v1/history */
+
+/* GET /v1/history?from=&to=&step_s=: the caller's track samples (each track thinned to one per
+ * step_s, default history_s) and its own events between from and to (default: the last
+ * history_keep_s), as JSON text in *out (free it); "truncated" when a limit cut it short. */
+dc_err_t dd_history(dd_service_t *svc, int64_t party, const char *from, const char *to,
+                    const char *step, char **out, dd_problem_t *pb);
 
 #endif

@@ -10,6 +10,7 @@
 #include <unistd.h>
 #include <microhttpd.h>
 
+#include "console.h"
 #include "daemon.h"
 #include "feeds.h"
 #include "live.h"
@@ -50,6 +51,11 @@ static void usage(FILE *out)
           "                         aircraft are fed in as PARTY's tracks (repeatable, up to 8)\n"
           "  --rate-limit-rps R     requests per second per party, 0 = unlimited (default 200)\n"
           "  --rate-limit-burst B   ... with bursts up to B (default 400); beyond: 429\n"
+          "  --history-s S          keep a sample of each track at most every S seconds for\n"
+          "                         the console's time slider, 0 = none (default 10)\n"
+          "  --history-keep-s S     ... for S seconds (default 3600)\n"
+          "  --console-dir DIR      the web console's built files, served at /\n"
+          "                         (default: ../share/deconflict/console beside the binary)\n"
           "  --quiet                no per-request log lines\n"
           "  --print-routes         list every route (METHOD /path) and exit\n"
           "  --help                 this text\n"
@@ -59,7 +65,7 @@ static void usage(FILE *out)
           "terminal_minima, "
           "high_minima, high_above_ft, terminal_area (repeatable), feed (repeatable), "
           "rate_limit_rps, "
-          "rate_limit_burst, quiet "
+          "rate_limit_burst, history_s, history_keep_s, console_dir, quiet "
           "(true/false). "
           "Parties: deconflict party add NAME "
           "--data DIR.\n",
@@ -111,7 +117,10 @@ int main(int argc, char **argv)
                  {"--terminal-area", "terminal_area"},
                  {"--feed", "feed"},
                  {"--rate-limit-rps", "rate_limit_rps"},
-                 {"--rate-limit-burst", "rate_limit_burst"}};
+                 {"--rate-limit-burst", "rate_limit_burst"},
+                 {"--history-s", "history_s"},
+                 {"--history-keep-s", "history_keep_s"},
+                 {"--console-dir", "console_dir"}};
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--config") == 0) {
             i++;
@@ -138,11 +147,33 @@ int main(int argc, char **argv)
         }
     }
 
-    static dd_service_t svc;
-    if (!dd_service_open(&svc, &cfg, err, sizeof(err))) {
+    /* The web console: from --console-dir, else installed beside the binary
+     * (bin/../share/deconflict/console). Only an explicit directory must exist. */
+    bool console_explicit = cfg.console_dir[0] != '\0';
+    if (!console_explicit) {
+        char exe[1024];
+        ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+        char *slash = n > 0 ? (exe[n] = '\0', strrchr(exe, '/')) : NULL;
+        if (slash) {
+            *slash = '\0';
+            snprintf(cfg.console_dir, sizeof(cfg.console_dir), "%.900s/../share/deconflict/console",
+                     exe);
+        }
+    }
+    dd_console_t *console = dd_console_load(cfg.console_dir, err, sizeof(err));
+    if (!console && console_explicit) {
         fprintf(stderr, "deconflictd: %s\n", err);
         return 1;
     }
+    if (!console) fprintf(stderr, "deconflictd: no web console served (%s)\n", err);
+
+    static dd_service_t svc;
+    if (!dd_service_open(&svc, &cfg, err, sizeof(err))) {
+        fprintf(stderr, "deconflictd: %s\n", err);
+        dd_console_free(console);
+        return 1;
+    }
+    svc.console = console;
     if (!dd_live_open(&svc) || !dd_live_start(&svc)) {
         fprintf(stderr, "deconflictd: cannot start live detection\n");
         dd_service_close(&svc);
@@ -183,6 +214,7 @@ int main(int argc, char **argv)
     MHD_stop_daemon(http);
     dd_live_stop(&svc);
     dd_service_close(&svc);
+    dd_console_free(console);
     fprintf(stderr, "deconflictd: stopped\n");
     return 0;
 }

@@ -432,7 +432,33 @@ def main():
         check(s == 200 and [t["track_id"] for t in body["tracks"]] == ["B1"]
               and body["tracks"][0]["callsign"] == "BRAVO1", "bravo's tracks: only its own")
         s, body, _ = d.request("GET", "/v1/tracks", tc)
-        check(body["tracks"] == [], "charlie sees no tracks")
+        check(body["tracks"] == [] and body["disclosed"] == [], "charlie sees no tracks")
+        # The console's picture of the other aircraft: only while in conflict, as disclosed.
+        s, body, _ = d.request("GET", "/v1/tracks", tb)
+        dis = body["disclosed"]
+        check(len(dis) == 1 and dis[0]["conflict_id"] == eb["id"] and abs(dis[0]["lon"] - 7.0) < 1e-6
+              and "track_id" not in dis[0] and "callsign" not in dis[0] and "ALPHA" not in json.dumps(body),
+              "bravo's tracks disclose alpha's A1 under the conflict's id only (not A3, not its id)")
+        # The time slider's history: each party's own samples and events only.
+        s, hist, _ = d.request("GET", "/v1/history", ta)
+        ids = {x[0] for x in hist["samples"]}
+        check(s == 200 and ids == {"A1", "A3"} and not hist["truncated"]
+              and any(e["type"] == "conflict.new" and e["data"]["id"] == ea["id"] for e in hist["events"]),
+              "alpha's history: its samples (A1, A3) and its conflict.new")
+        s, hist_b, _ = d.request("GET", "/v1/history", tb)
+        check({x[0] for x in hist_b["samples"]} == {"B1"} and "ALPHA" not in json.dumps(hist_b)
+              and "A3" not in {x[0] for x in hist_b["samples"]}, "bravo's history holds none of alpha's")
+        s, hist_c, _ = d.request("GET", "/v1/history", tc)
+        check(hist_c["samples"] == [] and not any(x in json.dumps(hist_c) for x in
+                                                  ("ALPHA1", "ALPHA3", "BRAVO1", ea["id"])),
+              "charlie's history holds nothing of their tracks or their conflict")
+        s, h2, _ = d.request("GET", f"/v1/history?from={now + 3600:.0f}&to={now + 3700:.0f}", ta)
+        check(s == 200 and h2["samples"] == [] and h2["events"] == [], "an empty window is empty")
+        for q, field in (("from=yesterday", "from"), ("to=1e99", "to"), ("step_s=-1", "step_s"),
+                         (f"from={now:.0f}&to={now - 10:.0f}", "from"),
+                         (f"from={now - 90000:.0f}&to={now:.0f}", "from")):
+            s, pb, _ = d.request("GET", f"/v1/history?{q}", ta)
+            check(s == 400 and pb["field"] == field, f"history ?{q}: 400 naming {field}")
         s, body, _ = d.request("POST", "/v1/positions", ta, {"not": "an array"})
         check(s == 400 and body["code"] == "invalid_json", "positions: 400 for a non-array")
         s, body, _ = d.request("POST", "/v1/positions", ta, [report("X", 7, 0, "X", now)] * 10001)

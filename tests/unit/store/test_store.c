@@ -131,6 +131,76 @@ static void test_docs_events_idempotency(void **state)
     dc_store_close(st);
 }
 
+static void collect_sample(const char *id, double t_s, double lat, double lon, double alt_ft,
+                           double trk_deg, double gs_kt, void *ctx)
+{
+    char *out = ctx;
+    size_t n = strlen(out);
+    snprintf(out + n, 256 - n, "%s@%.0f:%.1f,%.1f,%.0f,%.0f,%.0f;", id, t_s, lat, lon, alt_ft,
+             trk_deg, gs_kt);
+}
+
+/* Track history: per party, by time window, bounded, pruned by age; events by time. */
+static void test_history(void **state)
+{
+    (void)state;
+    dc_store_t *st = open_store();
+    dc_track_state_t a = {.id = "1/A1",
+                          .t_s = 100,
+                          .lat_deg = 46,
+                          .lon_deg = 7,
+                          .alt_ft = 35000,
+                          .gs_kt = 450,
+                          .trk_deg = 90};
+    dc_track_state_t b = {.id = "2/B1",
+                          .t_s = 105,
+                          .lat_deg = 47,
+                          .lon_deg = 8,
+                          .alt_ft = 30000,
+                          .gs_kt = 400,
+                          .trk_deg = 270};
+    assert_int_equal(dc_store_history_put(st, 1, &a), DC_OK);
+    assert_int_equal(dc_store_history_put(st, 2, &b), DC_OK);
+    a.t_s = 110, a.lon_deg = 7.1;
+    assert_int_equal(dc_store_history_put(st, 1, &a), DC_OK);
+    a.t_s = 120, a.lon_deg = 7.2;
+    assert_int_equal(dc_store_history_put(st, 1, &a), DC_OK);
+    char seen[256] = "";
+    bool more;
+    assert_int_equal(dc_store_history_between(st, 1, 0, 1000, 100, collect_sample, seen, &more),
+                     DC_OK);
+    assert_string_equal(seen, "A1@100:46.0,7.0,35000,90,450;A1@110:46.0,7.1,35000,90,450;"
+                              "A1@120:46.0,7.2,35000,90,450;"); /* not party 2's B1 */
+    assert_false(more);
+    seen[0] = '\0';
+    assert_int_equal(dc_store_history_between(st, 1, 105, 115, 100, collect_sample, seen, &more),
+                     DC_OK);
+    assert_string_equal(seen, "A1@110:46.0,7.1,35000,90,450;");
+    seen[0] = '\0';
+    assert_int_equal(dc_store_history_between(st, 1, 0, 1000, 2, collect_sample, seen, &more),
+                     DC_OK);
+    assert_true(more);
+    assert_non_null(strstr(seen, "A1@110")); /* the first two, and a flag that there is more */
+    assert_null(strstr(seen, "A1@120"));
+    int64_t deleted;
+    assert_int_equal(dc_store_history_prune(st, 108, &deleted), DC_OK);
+    assert_int_equal(deleted, 2); /* A1@100 and B1@105 */
+    seen[0] = '\0';
+    assert_int_equal(dc_store_history_between(st, 2, 0, 1000, 100, collect_sample, seen, &more),
+                     DC_OK);
+    assert_string_equal(seen, "");
+    int64_t s1;
+    assert_int_equal(dc_store_event_append(st, 1, "message.new", "{}", 2000, &s1), DC_OK);
+    assert_int_equal(dc_store_event_append(st, 1, "message.acked", "{}", 2010, &s1), DC_OK);
+    assert_int_equal(dc_store_event_append(st, 2, "message.new", "{}", 2005, &s1), DC_OK);
+    seen[0] = '\0';
+    assert_int_equal(dc_store_event_between(st, 1, 2000, 2009, 100, collect_event, seen, &more),
+                     DC_OK);
+    assert_string_equal(seen, "message.new;");
+    assert_false(more);
+    dc_store_close(st);
+}
+
 static void test_refuses_newer_schema(void **state)
 {
     (void)state;
@@ -158,6 +228,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_tokens),
         cmocka_unit_test(test_docs_events_idempotency),
+        cmocka_unit_test(test_history),
         cmocka_unit_test(test_refuses_newer_schema),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
