@@ -22,7 +22,13 @@ packages=(
   clang-format      # style check in `make test`
   python3           # integration test scripts (standard library only)
   dump1090-mutability # the real SBS-1 producer the feed test runs against a recorded capture
+  chromium          # the real browser the web console's tests drive (through npm playwright-core)
 )
+# The web console is built with Node.js and npm (console/package-lock.json, `npm ci`). The
+# machine's own Node.js is used when there is one; Debian's otherwise.
+if ! command -v npm >/dev/null 2>&1; then
+  packages+=(nodejs npm)
+fi
 
 if [ "${1:-}" = "--fuzz" ]; then
   packages+=(clang)

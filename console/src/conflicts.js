@@ -1,0 +1,186 @@
+// The conflict list, most urgent first, with acknowledgement buttons; and the alarm: a tone and
+// a banner for each new or escalated conflict until this party acknowledges it.
+import { api, serverNow } from './api.js';
+import { el, clear, fmtCountdown, fmtTime } from './ui.js';
+
+const KIND_RANK = { tactical: 0, intrusion: 1, agreement: 1, nonconforming: 2, strategic: 3 };
+
+// Seconds until separation is lost, counted down from the view's time.
+export function timeToLoss(c) {
+  if (c.kind !== 'tactical' || typeof c.time_to_loss_s !== 'number') return Infinity;
+  const at = Date.parse(c.updated);
+  return Math.max(0, c.time_to_loss_s - (Number.isNaN(at) ? 0 : (serverNow() - at) / 1000));
+}
+
+// Open before resolved; then loss before predicted before the rest by kind; then the nearest
+// loss of separation; then unacknowledged first.
+export function urgencyKey(c) {
+  if (c.state !== 'open') return [1, 0, -Date.parse(c.updated || 0), 0];
+  const rank = c.kind === 'tactical' ? (c.level === 'loss' ? 0 : 1) : 1 + (KIND_RANK[c.kind] ?? 3);
+  return [0, rank, timeToLoss(c), c.acknowledged ? 1 : 0];
+}
+
+export function byUrgency(a, b) {
+  const ka = urgencyKey(a);
+  const kb = urgencyKey(b);
+  for (let i = 0; i < ka.length; i++) if (ka[i] !== kb[i]) return ka[i] < kb[i] ? -1 : 1;
+  return a.id < b.id ? -1 : 1;
+}
+
+// Resolved conflicts stay listed this long.
+const KEEP_RESOLVED_MS = 30 * 60 * 1000;
+
+export class ConflictList {
+  constructor(state, { onSelect, onChange }) {
+    this.state = state;
+    this.onSelect = onSelect;
+    this.onChange = onChange;
+    this.list = document.getElementById('conflict-list');
+    this.audio = null;
+    this.alarmTimer = null;
+  }
+
+  shown() {
+    const now = serverNow();
+    return [...this.state.conflicts.values()]
+      .filter((c) => c.state === 'open' || now - Date.parse(c.updated) < KEEP_RESOLVED_MS)
+      .sort(byUrgency);
+  }
+
+  render() {
+    const items = this.shown();
+    const open = items.filter((c) => c.state === 'open').length;
+    document.getElementById('conflict-count').textContent = open ? String(open) : '';
+    clear(this.list);
+    if (!items.length) this.list.append(el('li', { class: 'empty' }, 'No conflicts.'));
+    for (const c of items) this.list.append(this.item(c));
+  }
+
+  item(c) {
+    const alarmed = this.state.alarms.has(c.id);
+    const li = el('li', {
+      class: `conflict kind-${c.kind} state-${c.state} level-${c.level || 'none'}${c.acknowledged ? ' acked' : ' unacked'}${c.escalations ? ' escalated' : ''}${alarmed ? ' alarming' : ''}${c.id === this.state.selected ? ' selected' : ''}`,
+      'data-id': c.id,
+      onclick: () => this.onSelect(c.id, true),
+    });
+    const title = c.kind === 'tactical'
+      ? `${c.level === 'loss' ? 'LOSS OF SEPARATION' : 'Predicted conflict'} · ${c.own_track} ↔ ${c.other_party}`
+      : c.kind === 'strategic'
+        ? `Plan overlap · ${c.own_operation} ↔ ${c.other_party} ${c.other_operation_ref || ''}`
+        : `${c.kind} · ${c.own_track || c.own_operation || ''} ${c.other_party ? '↔ ' + c.other_party : ''}`;
+    li.append(el('div', { class: 'c-head' }, el('b', {}, title)));
+    const facts = [];
+    if (c.kind === 'tactical') {
+      if (c.state === 'open') facts.push(el('span', { class: 'ttl', 'data-ttl': '1' }, this.ttlText(c)));
+      facts.push(`min sep ${Number(c.dcpa_nm).toFixed(1)} NM`);
+      facts.push(`now ${Number(c.hsep_nm).toFixed(1)} NM / ${Math.round(c.vsep_ft)} ft`);
+      if (c.minima) facts.push(`minima ${c.minima.h_nm} NM / ${c.minima.v_ft} ft`);
+      if (c.data && c.data !== 'live') facts.push(`data ${c.data}`);
+    } else if (c.kind === 'strategic') {
+      const o = (c.overlaps || [])[0];
+      if (o) facts.push(`${fmtTime(o.time_start)} → ${fmtTime(o.time_end)}`);
+      if (c.priority) facts.push(`priority ${c.priority}`);
+    }
+    facts.push(c.state === 'open' ? `since ${fmtTime(c.updated)}` : `resolved ${fmtTime(c.updated)}`);
+    li.append(el('div', { class: 'c-facts' }, ...facts.flatMap((f, i) => (i ? [' · ', f] : [f]))));
+    const status = [];
+    if (c.acknowledged) status.push(`acknowledged ${c.acknowledged_at ? fmtTime(c.acknowledged_at) : ''}`);
+    if (c.escalations) status.push(`ESCALATED ×${c.escalations}`);
+    if (c.unacknowledged_by) status.push(`waiting for ${c.unacknowledged_by}`);
+    if (status.length) li.append(el('div', { class: 'c-status' }, status.join(' · ')));
+    if (!c.acknowledged) {
+      li.append(el('button', {
+        type: 'button',
+        class: 'ack',
+        title: 'Acknowledge (A)',
+        onclick: (e) => {
+          e.stopPropagation();
+          this.ack(c.id);
+        },
+      }, 'Acknowledge'));
+    }
+    return li;
+  }
+
+  ttlText(c) {
+    if (c.level === 'loss') return 'separation LOST';
+    const t = timeToLoss(c);
+    return Number.isFinite(t) ? `loss in ${fmtCountdown(t)}` : '';
+  }
+
+  tick() {
+    for (const li of this.list.querySelectorAll('li.conflict')) {
+      const span = li.querySelector('[data-ttl]');
+      const c = this.state.conflicts.get(li.dataset.id);
+      if (span && c) span.textContent = this.ttlText(c);
+    }
+  }
+
+  async ack(id) {
+    try {
+      const v = await api('POST', `/v1/conflicts/${encodeURIComponent(id)}/ack`);
+      if (v && v.id) this.state.conflicts.set(v.id, v);
+      this.silence(id);
+      this.render();
+      this.onChange();
+    } catch (e) {
+      this.onChange(`Acknowledging the conflict failed: ${e.message}`);
+    }
+  }
+
+  // ---- the alarm ----
+
+  // Called once the user has interacted (sign-in), so the browser lets us play sound.
+  enableSound() {
+    try {
+      this.audio = this.audio || new AudioContext();
+    } catch {
+      this.audio = null;
+    }
+  }
+
+  raise(id) {
+    const c = this.state.conflicts.get(id);
+    if (!c || c.acknowledged) return;
+    this.state.alarms.add(id);
+    this.update();
+  }
+
+  silence(id) {
+    this.state.alarms.delete(id);
+    this.update();
+  }
+
+  update() {
+    for (const id of [...this.state.alarms]) {
+      const c = this.state.conflicts.get(id);
+      if (!c || c.acknowledged || c.state !== 'open') this.state.alarms.delete(id);
+    }
+    const banner = document.getElementById('alarm');
+    const n = this.state.alarms.size;
+    banner.classList.toggle('hidden', n === 0);
+    banner.textContent = n ? `${n} conflict${n > 1 ? 's' : ''} to acknowledge` : '';
+    if (n && !this.alarmTimer) {
+      this.beep();
+      this.alarmTimer = setInterval(() => this.beep(), 2500);
+    } else if (!n && this.alarmTimer) {
+      clearInterval(this.alarmTimer);
+      this.alarmTimer = null;
+    }
+  }
+
+  beep() {
+    if (this.state.muted || !this.audio) return;
+    const t = this.audio.currentTime;
+    for (const [dt, f] of [[0, 880], [0.18, 660]]) {
+      const osc = this.audio.createOscillator();
+      const gain = this.audio.createGain();
+      osc.frequency.value = f;
+      gain.gain.setValueAtTime(0.15, t + dt);
+      gain.gain.exponentialRampToValueAtTime(0.001, t + dt + 0.16);
+      osc.connect(gain).connect(this.audio.destination);
+      osc.start(t + dt);
+      osc.stop(t + dt + 0.17);
+    }
+  }
+}

@@ -1,0 +1,383 @@
+// The duty officer's console: sign-in, the live picture (tracks polled each second, everything
+// else from the event stream), the conflict list, the hotline, the time slider and keyboard
+// shortcuts. docs/console.md describes it.
+import './style.css';
+import { api, ApiError, EventStream, serverNow, session } from './api.js';
+import { ConflictList } from './conflicts.js';
+import { Hotline } from './hotline.js';
+import { createMap, loadBorders, OperationsLayer, OverlapsLayer, TrackLayer } from './map.js';
+import { Timeline } from './timeline.js';
+import { fmtTime } from './ui.js';
+
+const $ = (id) => document.getElementById(id);
+
+const state = {
+  party: null,
+  tracks: [], // own tracks, latest report each
+  trails: new Map(), // track id -> [[lat, lon, t]]
+  others: [], // other aircraft disclosed by open conflicts
+  conflicts: new Map(),
+  inbox: new Map(),
+  outbox: new Map(),
+  operations: [],
+  alarms: new Set(),
+  selected: null,
+  muted: false,
+  historyOffsetS: 0, // 0: live; < 0: the time slider
+  serverNowS: 0,
+};
+
+let map;
+let trackLayer;
+let opsLayer;
+let overlapsLayer;
+let conflictList;
+let hotline;
+let stream;
+let pollTimer;
+const timeline = new Timeline();
+
+// ---- sign-in ----
+
+async function signIn(token) {
+  session.set(token);
+  try {
+    state.party = await api('GET', '/v1/party');
+  } catch (e) {
+    session.clear();
+    throw e;
+  }
+  $('login').classList.add('hidden');
+  $('app').classList.remove('hidden');
+  $('party').textContent = state.party.name;
+  document.title = `deconflict — ${state.party.name}`;
+  start();
+}
+
+$('login-form').addEventListener('submit', async (e) => {
+  e.preventDefault();
+  $('login-error').textContent = '';
+  const token = $('login-token').value.trim();
+  $('login-token').value = '';
+  try {
+    await signIn(token);
+    conflictList.enableSound();
+  } catch (err) {
+    $('login-error').textContent =
+      err instanceof ApiError && err.status === 401 ? 'That token is not valid here.' : `Cannot sign in: ${err.message}`;
+  }
+});
+
+$('logout').addEventListener('click', () => {
+  session.clear();
+  location.reload();
+});
+
+// ---- the live picture ----
+
+function start() {
+  map = createMap($('map'));
+  loadBorders(map).catch((e) => flash(`Map data: ${e.message}`));
+  opsLayer = new OperationsLayer(map);
+  overlapsLayer = new OverlapsLayer(map);
+  trackLayer = new TrackLayer().addTo(map);
+  conflictList = conflictList || makeConflictList();
+  hotline = new Hotline(state, { onChange: (err) => (err ? flash(err) : redraw()) });
+  stream = new EventStream({ onEvent, onState: connState, onOpen: catchUp });
+  stream.start();
+  pollTracks();
+  pollTimer = setInterval(pollTracks, 1000);
+  setInterval(tick, 1000);
+  map.getContainer().addEventListener('mousemove', hover);
+  map.getContainer().addEventListener('mouseleave', () => $('hover').classList.add('hidden'));
+  let fitted = false;
+  state.onFirstTracks = () => {
+    if (fitted || !state.tracks.length) return;
+    fitted = true;
+    const lats = state.tracks.map((t) => t.lat);
+    const lons = state.tracks.map((t) => t.lon);
+    map.fitBounds([[Math.min(...lats), Math.min(...lons)], [Math.max(...lats), Math.max(...lons)]], { padding: [40, 40], maxZoom: 9 });
+  };
+}
+
+function makeConflictList() {
+  return new ConflictList(state, { onSelect: select, onChange: (err) => (err ? flash(err) : redraw()) });
+}
+conflictList = makeConflictList();
+
+function connState(s) {
+  const c = $('conn');
+  c.className = `conn conn-${s === 'live' ? 'live' : s === 'unauthorized' ? 'offline' : 'reconnecting'}`;
+  $('conn-text').textContent = s === 'live' ? 'live' : s === 'unauthorized' ? 'signed out' : s;
+  c.dataset.state = s;
+  if (s === 'unauthorized') {
+    session.clear();
+    flash('The token is no longer valid: sign in again.');
+  }
+}
+
+// On every (re)connection: reload what the stream may have carried while we were away.
+async function catchUp() {
+  try {
+    const [conflicts, ops] = await Promise.all([api('GET', '/v1/conflicts'), api('GET', '/v1/operations')]);
+    for (const c of conflicts.conflicts) state.conflicts.set(c.id, c);
+    state.operations = ops.operations;
+    opsLayer.set(state.operations);
+    await hotline.load();
+    redraw();
+  } catch (e) {
+    flash(`Loading failed: ${e.message}`);
+  }
+}
+
+let reloadTimer = null;
+function reloadSoon(what) {
+  clearTimeout(reloadTimer);
+  reloadTimer = setTimeout(async () => {
+    try {
+      if (what.has('messages')) await hotline.load();
+      if (what.has('operations')) {
+        state.operations = (await api('GET', '/v1/operations')).operations;
+        opsLayer.set(state.operations);
+      }
+      what.clear();
+    } catch (e) {
+      flash(`Loading failed: ${e.message}`);
+    }
+  }, 150);
+}
+const pending = new Set();
+
+function onEvent(type, data) {
+  if (type.startsWith('conflict.') && data && data.id) {
+    state.conflicts.set(data.id, data);
+    if (type === 'conflict.new' || (type === 'conflict.escalated' && !data.acknowledged)) conflictList.raise(data.id);
+    conflictList.update();
+    redraw();
+  } else if (type.startsWith('message.')) {
+    pending.add('messages');
+    reloadSoon(pending);
+    if (type === 'message.new' || type === 'message.escalated') $('box-in').classList.add('news');
+  } else if (type.startsWith('operation.')) {
+    pending.add('operations');
+    reloadSoon(pending);
+  }
+}
+
+let polling = false;
+async function pollTracks() {
+  if (polling || state.historyOffsetS < 0) return;
+  polling = true;
+  try {
+    const res = await api('GET', '/v1/tracks');
+    state.tracks = res.tracks;
+    state.others = res.disclosed || [];
+    state.serverNowS = res.now;
+    for (const t of res.tracks) {
+      const trail = state.trails.get(t.track_id) || [];
+      const last = trail[trail.length - 1];
+      if (!last || t.t - last[2] >= 5) {
+        trail.push([t.lat, t.lon, t.t]);
+        if (trail.length > 12) trail.shift();
+        state.trails.set(t.track_id, trail);
+      }
+    }
+    if (state.onFirstTracks) state.onFirstTracks();
+    drawTracks();
+  } catch (e) {
+    if (e instanceof ApiError && e.status === 401) connState('unauthorized');
+  } finally {
+    polling = false;
+  }
+}
+
+function flBand() {
+  const lo = Number($('fl-min').value);
+  const hi = Number($('fl-max').value);
+  return { flMin: Number.isFinite(lo) ? lo : 0, flMax: Number.isFinite(hi) ? hi : 999 };
+}
+
+function drawTracks() {
+  if (!trackLayer) return;
+  if (state.historyOffsetS < 0) {
+    const t = serverNow() / 1000 + state.historyOffsetS;
+    const past = timeline.at(t);
+    if (!past) return;
+    // Samples carry no callsign: label them with the one the track has now, if any.
+    const callsigns = new Map(state.tracks.map((x) => [x.track_id, x.callsign]));
+    for (const x of past.tracks) x.callsign = callsigns.get(x.track_id);
+    trackLayer.setData({ ...past, selectedId: state.selected, now: t, ...flBand() });
+    const shown = past.tracks.filter((x) => x.alt_ft / 100 >= flBand().flMin && x.alt_ft / 100 <= flBand().flMax).length;
+    const n = past.conflicts.length;
+    $('count').textContent = `${shown} of ${past.tracks.length} tracks · ${n} open conflict${n === 1 ? '' : 's'} then`;
+    return;
+  }
+  const conflicts = [...state.conflicts.values()];
+  trackLayer.setData({
+    tracks: state.tracks,
+    others: state.others,
+    conflicts,
+    trails: state.trails,
+    selectedId: state.selected,
+    now: serverNow() / 1000,
+    ...flBand(),
+  });
+  const { flMin, flMax } = flBand();
+  const shown = state.tracks.filter((x) => x.alt_ft / 100 >= flMin && x.alt_ft / 100 <= flMax).length;
+  $('count').textContent = `${shown} of ${state.tracks.length} own tracks`;
+}
+
+function redraw() {
+  conflictList.render();
+  overlapsLayer && overlapsLayer.set([...state.conflicts.values()], state.selected);
+  drawTracks();
+}
+
+function tick() {
+  $('clock').textContent = `${new Date(serverNow()).toISOString().slice(11, 19)}Z`;
+  conflictList.tick();
+  hotline && hotline.tick();
+  if (state.historyOffsetS < 0) updateTimeLabel();
+}
+
+// ---- selection, hover ----
+
+function select(id, center) {
+  state.selected = id;
+  const c = state.conflicts.get(id);
+  if (c && center) {
+    const own = state.tracks.find((t) => t.track_id === c.own_track);
+    const fp = c.overlaps && c.overlaps[0] && c.overlaps[0].footprint;
+    if (own) map.panTo([own.lat, own.lon]);
+    else if (c.other_aircraft) map.panTo([c.other_aircraft.lat, c.other_aircraft.lon]);
+    else if (fp) overlapsLayer.group.getLayers().length && map.fitBounds(overlapsLayer.group.getBounds(), { maxZoom: 10 });
+  }
+  redraw();
+  const li = document.querySelector(`#conflict-list li[data-id="${CSS.escape(id)}"]`);
+  if (li) li.scrollIntoView({ block: 'nearest' });
+}
+
+function hover(e) {
+  const r = map.getContainer().getBoundingClientRect();
+  const item = trackLayer.pick(e.clientX - r.left, e.clientY - r.top);
+  const box = $('hover');
+  if (!item) {
+    box.classList.add('hidden');
+    return;
+  }
+  const lines = [];
+  if (item.kind === 'own') {
+    const t = item.t;
+    lines.push(`${t.callsign || t.track_id} (${t.track_id})`);
+    lines.push(`FL${Math.round(t.alt_ft / 100)} · ${Math.round(t.gs_kt)} kt · ${Math.round(t.trk_deg)}° · ${Math.round(t.vs_fpm || 0)} ft/min`);
+    if (t.status) lines.push(`${t.status}${typeof t.age_s === 'number' ? `, ${t.age_s.toFixed(0)} s ago` : ''}`);
+    if (t.operation_id) lines.push(`operation ${t.operation_id}`);
+  } else if (item.kind === 'other') {
+    const t = item.t;
+    lines.push(`${item.c ? item.c.other_party : 'other party'} aircraft (disclosed by the conflict)`);
+    lines.push(`FL${Math.round(t.alt_ft / 100)} · ${Math.round(t.gs_kt)} kt · ${Math.round(t.trk_deg)}°`);
+  } else if (item.kind === 'cpa') {
+    lines.push(`closest approach ${item.ca.dist_nm.toFixed(2)} NM at ${fmtTime(new Date(item.ca.t * 1000).toISOString())}`);
+  }
+  box.textContent = lines.join('\n');
+  box.style.left = `${e.clientX - r.left + 14}px`;
+  box.style.top = `${e.clientY - r.top + 14}px`;
+  box.classList.remove('hidden');
+}
+
+// ---- the time slider and the altitude filter ----
+
+function updateTimeLabel() {
+  const v = state.historyOffsetS;
+  const t = new Date(serverNow() + v * 1000).toISOString().slice(11, 19);
+  const m = Math.floor(-v / 60);
+  const s = String(-v % 60).padStart(2, '0');
+  $('time-label').textContent = v < 0 ? `−${m}:${s} (${t}Z)` : 'LIVE';
+}
+
+async function setHistory(v) {
+  state.historyOffsetS = v;
+  $('time').value = String(v);
+  document.body.classList.toggle('history', v < 0);
+  updateTimeLabel();
+  if (v < 0) {
+    try {
+      const d = await timeline.load();
+      if (d.truncated) flash('The history was cut short: too many samples for one request.');
+    } catch (e) {
+      flash(`History: ${e.message}`);
+    }
+  } else {
+    pollTracks();
+  }
+  drawTracks();
+}
+
+$('time').addEventListener('input', (e) => setHistory(Number(e.target.value)));
+$('live-btn').addEventListener('click', () => setHistory(0));
+$('fl-min').addEventListener('input', drawTracks);
+$('fl-max').addEventListener('input', drawTracks);
+
+// ---- sound, messages, keyboard ----
+
+function setMuted(m) {
+  state.muted = m;
+  $('mute').textContent = m ? 'Sound: off' : 'Sound: on';
+}
+$('mute').addEventListener('click', () => setMuted(!state.muted));
+$('help-btn').addEventListener('click', () => $('help').showModal());
+$('box-in').addEventListener('click', () => $('box-in').classList.remove('news'));
+
+let flashTimer;
+function flash(text) {
+  const a = $('alarm');
+  a.classList.remove('hidden');
+  a.classList.add('notice');
+  a.textContent = text;
+  clearTimeout(flashTimer);
+  flashTimer = setTimeout(() => {
+    a.classList.remove('notice');
+    conflictList.update();
+  }, 6000);
+}
+
+document.addEventListener('keydown', (e) => {
+  if (e.ctrlKey || e.metaKey || e.altKey || !state.party) return;
+  // Keys typed into a text field are text, not commands (the slider and buttons don't take text).
+  const t = e.target || {};
+  const typing = t.tagName === 'TEXTAREA' || t.tagName === 'SELECT' ||
+    (t.tagName === 'INPUT' && !['range', 'checkbox', 'button', 'submit'].includes(t.type));
+  if (typing || document.querySelector('dialog[open]')) return;
+  const items = conflictList.shown();
+  const idx = items.findIndex((c) => c.id === state.selected);
+  if (e.key === 'a') {
+    const target = state.conflicts.get(state.selected);
+    const c = target && !target.acknowledged ? target : items.find((x) => !x.acknowledged && x.state === 'open');
+    if (c) conflictList.ack(c.id);
+  } else if (e.key === 'A') {
+    const m = hotline.oldestUnacked();
+    if (m) hotline.ack(m.id, '');
+  } else if (e.key === 'j' && items.length) {
+    select(items[Math.min(items.length - 1, idx + 1)].id, true);
+  } else if (e.key === 'k' && items.length) {
+    select(items[Math.max(0, idx - 1)].id, true);
+  } else if (e.key === 'n') {
+    hotline.compose();
+  } else if (e.key === 'm') {
+    setMuted(!state.muted);
+  } else if (e.key === 'l') {
+    setHistory(0);
+  } else if (e.key === '?') {
+    $('help').showModal();
+  } else {
+    return;
+  }
+  e.preventDefault();
+});
+
+// A token from earlier in this tab's session (sessionStorage: gone when the tab closes).
+if (session.token()) {
+  signIn(session.token()).catch(() => {
+    $('login').classList.remove('hidden');
+  });
+}

@@ -1,0 +1,383 @@
+// The web console in a real browser (Debian's chromium driven by playwright-core), against a
+// real deconflictd with two parties: sign-in, a crossing encounter drawn on the map and listed,
+// the alarm and its acknowledgement by keyboard, the hotline both ways with states changing,
+// the time slider, reconnection after a daemon restart, the headers, and need-to-know: the
+// second party's console never receives or shows the first party's own tracks.
+//
+// usage: node browser.test.mjs BIN_DIR CONSOLE_DIR SCREENSHOT_DIR
+import assert from 'node:assert/strict';
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+
+const [binDir, consoleDir, shotDir] = process.argv.slice(2);
+if (!shotDir) {
+  console.error('usage: node browser.test.mjs BIN_DIR CONSOLE_DIR SCREENSHOT_DIR');
+  process.exit(2);
+}
+const CHROMIUM = '/usr/bin/chromium';
+assert.ok(existsSync(CHROMIUM), 'Debian chromium is installed (scripts/install-deps.sh)');
+mkdirSync(shotDir, { recursive: true });
+
+let checks = 0;
+function check(cond, what) {
+  assert.ok(cond, what);
+  checks++;
+  console.log(`ok ${checks} - ${what}`);
+}
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// ---- the daemon ----
+
+const data = mkdtempSync(join(tmpdir(), 'dc_console_'));
+const token = (name) =>
+  execFileSync(join(binDir, 'deconflict'), ['party', 'add', name, '--data', data], { encoding: 'utf8' }).trim().split('\n').pop();
+const BLUE = token('blue');
+const RED = token('red');
+
+let daemon = null;
+let base = null;
+let port = 0;
+async function startDaemon() {
+  daemon = spawn(
+    join(binDir, 'deconflictd'),
+    ['--data', data, '--listen', `127.0.0.1:${port}`, '--console-dir', consoleDir, '--quiet', '--conflict-ack-s', '600'],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  const line = await new Promise((resolve, reject) => {
+    let buf = '';
+    daemon.stdout.on('data', (d) => {
+      buf += d;
+      const m = buf.match(/listening on (http:\/\/[\d.]+:(\d+))/);
+      if (m) resolve(m);
+    });
+    daemon.on('exit', (c) => reject(new Error(`deconflictd exited with ${c}`)));
+  });
+  base = line[1];
+  port = Number(line[2]);
+}
+async function stopDaemon() {
+  if (!daemon) return;
+  const d = daemon;
+  daemon = null;
+  const done = new Promise((r) => d.on('exit', r));
+  d.kill('SIGTERM');
+  await done;
+}
+
+async function call(method, path, tok, body) {
+  const res = await fetch(base + path, {
+    method,
+    headers: { Authorization: `Bearer ${tok}`, ...(body ? { 'Content-Type': 'application/json' } : {}) },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  const text = await res.text();
+  return { status: res.status, body: text ? JSON.parse(text) : null, headers: res.headers };
+}
+
+// ---- traffic: a crossing encounter (BLU001 eastbound, RED001 southbound, both FL350, meeting
+// in about 100 s), and aircraft of each party far from everything, which the other party must
+// never see ----
+
+const T0 = Date.now() / 1000;
+const NM_DEG = 1 / 60;
+const crossing = { lat: 46.5, lon: 7.3 };
+function state(id, callsign, lat0, lon0, trk, gs, alt, t) {
+  const dt = t - T0;
+  const d = (gs * dt) / 3600; // NM
+  const a = (trk * Math.PI) / 180;
+  const lat = lat0 + d * NM_DEG * Math.cos(a);
+  const lon = lon0 + (d * NM_DEG * Math.sin(a)) / Math.cos((lat0 * Math.PI) / 180);
+  return { track_id: id, callsign, t, lat, lon, alt_ft: alt, gs_kt: gs, trk_deg: trk, vs_fpm: 0 };
+}
+const leadNm = 12.5; // both reach the crossing 100 s after T0
+const BLUE_PRIVATE = [
+  ['BLU101', 'BPRIV1', 47.45, 8.55, 90],
+  ['BLU102', 'BPRIV2', 47.3, 9.1, 270],
+  ['BLU103', 'BPRIV3', 45.9, 6.2, 45],
+];
+const RED_PRIVATE = [
+  ['RED201', 'RPRIV1', 45.6, 9.4, 180],
+  ['RED202', 'RPRIV2', 46.0, 10.2, 0],
+];
+function blueReports(t) {
+  const lonLead = (leadNm * NM_DEG) / Math.cos((crossing.lat * Math.PI) / 180);
+  return [
+    state('BLU001', 'BLUE01', crossing.lat, crossing.lon - lonLead, 90, 450, 35000, t),
+    ...BLUE_PRIVATE.map(([id, cs, lat, lon, trk]) => state(id, cs, lat, lon, trk, 300, 24000, t)),
+  ];
+}
+function redReports(t) {
+  return [
+    state('RED001', 'RED01', crossing.lat + leadNm * NM_DEG, crossing.lon, 180, 450, 35000, t),
+    ...RED_PRIVATE.map(([id, cs, lat, lon, trk]) => state(id, cs, lat, lon, trk, 280, 31000, t)),
+  ];
+}
+let feeding = true;
+async function feed() {
+  while (feeding) {
+    const t = Date.now() / 1000;
+    if (daemon) {
+      try {
+        await call('POST', '/v1/positions', BLUE, blueReports(t));
+        await call('POST', '/v1/positions', RED, redReports(t));
+      } catch {
+        /* the daemon is restarting */
+      }
+    }
+    await sleep(1000);
+  }
+}
+
+// ---- pixels: decoded by the browser itself from the PNG ----
+
+async function pixelStats(page, png, region) {
+  return page.evaluate(
+    async ({ b64, region }) => {
+      const img = new Image();
+      img.src = `data:image/png;base64,${b64}`;
+      await img.decode();
+      const c = document.createElement('canvas');
+      c.width = img.width;
+      c.height = img.height;
+      const g = c.getContext('2d');
+      g.drawImage(img, 0, 0);
+      const { x, y, w, h } = region;
+      const px = g.getImageData(x, y, w, h).data;
+      const colors = new Set();
+      let red = 0;
+      let land = 0;
+      for (let i = 0; i < px.length; i += 4 * 7) {
+        const [r, gg, b] = [px[i], px[i + 1], px[i + 2]];
+        colors.add((r >> 3) * 1024 + (gg >> 3) * 32 + (b >> 3));
+        if (r > 200 && gg < 110 && b < 110) red++;
+        if (Math.abs(r - 0x1d) < 6 && Math.abs(gg - 0x2a) < 6 && Math.abs(b - 0x38) < 6) land++;
+      }
+      return { colors: colors.size, red, land, samples: px.length / 28 };
+    },
+    { b64: png.toString('base64'), region },
+  );
+}
+
+// ---- the run ----
+
+const browser = await chromium.launch({
+  executablePath: CHROMIUM,
+  headless: true,
+  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+    '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage', '--autoplay-policy=no-user-gesture-required'],
+});
+let exitCode = 0;
+try {
+  await startDaemon();
+  const feeder = feed();
+
+  // Headers of the console's files.
+  const root = await fetch(`${base}/`);
+  const html = await root.text();
+  const csp = root.headers.get('content-security-policy') || '';
+  check(root.status === 200 && html.includes('<div id="map"'), 'GET / serves the console');
+  check(csp.includes("default-src 'none'") && csp.includes("script-src 'self'") && csp.includes("connect-src 'self'") &&
+    !csp.includes('unsafe'), `a strict content-security-policy (${csp})`);
+  check(root.headers.get('cache-control') === 'no-cache' && root.headers.get('etag'), 'index.html is revalidated (no-cache, ETag)');
+  const again = await fetch(`${base}/`, { headers: { 'If-None-Match': root.headers.get('etag') } });
+  check(again.status === 304, 'a revalidation with the same ETag gets 304');
+  const js = html.match(/src="(\/assets\/app-[^"]+\.js)"/)[1];
+  const asset = await fetch(base + js);
+  check(asset.status === 200 && /immutable/.test(asset.headers.get('cache-control')) &&
+    asset.headers.get('content-type').startsWith('text/javascript'), 'hashed assets are immutable for a year');
+  check((await fetch(`${base}/../../etc/passwd`)).status === 404 && (await fetch(`${base}/nope.html`)).status === 404,
+    'only the console\'s own files are served');
+
+  // Blue signs in.
+  const blueCtx = await browser.newContext({ viewport: { width: 1366, height: 768 } });
+  const blue = await blueCtx.newPage();
+  const blueUrls = [];
+  blue.on('request', (r) => blueUrls.push(r.url()));
+  blue.on('pageerror', (e) => {
+    console.error('blue page error:', e.message);
+    exitCode = 1;
+  });
+  const cspViolations = [];
+  blue.on('console', (m) => {
+    if (/Content Security Policy|Refused to/.test(m.text())) cspViolations.push(m.text());
+  });
+  await blue.goto(`${base}/`);
+  await blue.screenshot({ path: join(shotDir, 'login.png') });
+  await blue.fill('#login-token', 'not-a-token');
+  await blue.click('#login-submit');
+  await blue.waitForFunction(() => document.querySelector('#login-error').textContent.length > 0);
+  check(await blue.isVisible('#login'), 'a bad token is refused with a message');
+  await blue.fill('#login-token', BLUE);
+  await blue.click('#login-submit');
+  await blue.waitForSelector('#party:has-text("blue")');
+  check(true, 'blue signs in with its token');
+  await blue.waitForSelector('#conn[data-state="live"]', { timeout: 10000 });
+  check(true, 'the connection indicator shows the event stream live');
+  await blue.waitForSelector('.leaflet-container[data-borders="loaded"]', { timeout: 15000 });
+  check(true, 'the bundled borders and coastlines load');
+
+  // The conflict appears on the map and in the list within a few seconds.
+  const t0 = Date.now();
+  await blue.waitForSelector('#conflict-list li.conflict.kind-tactical.state-open', { timeout: 20000 });
+  const seenAfterS = (Date.now() - t0) / 1000;
+  check(seenAfterS < 15, `the crossing is listed ${seenAfterS.toFixed(1)} s after sign-in`);
+  await blue.waitForFunction(() => document.querySelector('canvas.dc-tracks')?.dataset.others === '1', null, { timeout: 10000 });
+  check(true, 'the other aircraft, disclosed by the conflict, is drawn on the map');
+  const listText = await blue.textContent('#conflict-list');
+  check(/BLU001/.test(listText) && /red/.test(listText) && /min sep/.test(listText) && /(loss in \d+:\d\d|separation LOST)/.test(listText),
+    'the list names the own track, the other party, the minimum separation and the time to loss');
+  check(await blue.isVisible('#alarm') && /to acknowledge/.test(await blue.textContent('#alarm')), 'a new conflict raises the alarm');
+  const ttl1 = await blue.textContent('#conflict-list .ttl');
+  await sleep(2100);
+  const ttl2 = await blue.textContent('#conflict-list .ttl');
+  check(ttl1 !== ttl2, `the time to loss counts down (${ttl1} -> ${ttl2})`);
+
+  // Pixel check: the map really rendered (land, borders, the red conflict geometry).
+  await sleep(500);
+  const shot = await blue.screenshot({ path: join(shotDir, 'map-conflict.png') });
+  const box = await blue.locator('#map').boundingBox();
+  const px = await pixelStats(blue, shot, { x: Math.round(box.x), y: Math.round(box.y), w: Math.round(box.width), h: Math.round(box.height) });
+  check(px.colors > 20 && px.land > px.samples * 0.05 && px.red > 5,
+    `the map is not blank: ${px.colors} colours, ${(100 * px.land / px.samples).toFixed(0)}% land, ${px.red} conflict-red samples`);
+  await blue.locator('.panel.conflicts').screenshot({ path: join(shotDir, 'conflict-list.png') });
+
+  // Acknowledge with the keyboard.
+  const cid = await blue.getAttribute('#conflict-list li.conflict.kind-tactical', 'data-id');
+  await blue.click('#map', { position: { x: 5, y: 5 } }).catch(() => {});
+  await blue.keyboard.press('a');
+  await blue.waitForSelector(`#conflict-list li.conflict.acked[data-id="${cid}"]`, { timeout: 5000 });
+  const view = await call('GET', `/v1/conflicts/${cid}`, BLUE);
+  check(view.body.acknowledged === true, 'pressing A acknowledges the conflict at the service');
+  await blue.waitForSelector('#alarm.hidden', { state: 'attached', timeout: 5000 });
+  check(true, 'the alarm is silenced once it is acknowledged');
+  const redView = await call('GET', `/v1/conflicts/${cid}`, RED);
+  check(redView.status === 200 && redView.body.acknowledged !== true, "red's own acknowledgement is still due");
+
+  // Hotline: red sends blue a message that needs an acknowledgement (API) ...
+  const sent = await call('POST', '/v1/messages', RED, {
+    to: 'blue', category: 'deconfliction_request', priority: 'urgent',
+    fields: { request: 'Turn your eastbound aircraft left 30 degrees, we hold FL350' }, ack_required: true, ack_deadline_s: 600,
+  });
+  check(sent.status === 201, 'red sends blue a deconfliction request through the API');
+  const mid = sent.body.messages[0].id;
+  await blue.waitForSelector(`#message-list li.msg[data-id="${mid}"]`, { timeout: 8000 });
+  check(/acknowledge within/.test(await blue.textContent(`#message-list li.msg[data-id="${mid}"]`)),
+    'blue\'s in box shows it with its acknowledgement deadline');
+  for (let i = 0; i < 50; i++) {
+    if ((await call('GET', '/v1/messages?box=out', RED)).body.messages.find((m) => m.id === mid).state === 'delivered') break;
+    await sleep(100);
+  }
+  check((await call('GET', '/v1/messages?box=out', RED)).body.messages.find((m) => m.id === mid).state === 'delivered',
+    'red sees it delivered');
+  await blue.locator('.panel.hotline').screenshot({ path: join(shotDir, 'hotline-received.png') });
+  await blue.fill(`#message-list li.msg[data-id="${mid}"] .ack-reply`, 'Turning left now');
+  await blue.click(`#message-list li.msg[data-id="${mid}"] button.ack`);
+  await blue.waitForSelector(`#message-list li.msg[data-id="${mid}"][data-state="acknowledged"]`, { timeout: 5000 });
+  const redOut = (await call('GET', '/v1/messages?box=out', RED)).body.messages.find((m) => m.id === mid);
+  check(redOut.state === 'acknowledged' && redOut.reply_text === 'Turning left now', 'blue acknowledges in the console with a reply; red sees both');
+
+  // ... and blue writes to red from the console; red acknowledges through the API.
+  await blue.keyboard.press('n');
+  await blue.waitForSelector('#compose[open]');
+  await blue.fill('#c-to', 'red');
+  await blue.fill('#f-text', 'Ours turning left heading 060, confirm RED01 holds FL350');
+  await blue.check('#c-ack');
+  await blue.click('#c-send');
+  await blue.waitForSelector('#box-out.active');
+  const outMsg = await blue.waitForSelector('#message-list li.msg[data-state="sent"], #message-list li.msg[data-state="delivered"]');
+  const outId = await outMsg.getAttribute('data-id');
+  const redIn = await call('GET', '/v1/messages?box=in', RED);
+  check(redIn.body.messages.some((m) => m.id === outId && /turning left heading 060/.test(m.text.en)), 'red receives what blue composed');
+  await blue.waitForSelector(`#message-list li.msg[data-id="${outId}"][data-state="delivered"]`, { timeout: 5000 });
+  check(true, "blue's out box shows it delivered");
+  const acked = await call('POST', `/v1/messages/${outId}/ack`, RED, { reply: 'RED01 holding FL350' });
+  check(acked.status === 200, 'red acknowledges through the API');
+  await blue.waitForSelector(`#message-list li.msg[data-id="${outId}"][data-state="acknowledged"]`, { timeout: 5000 });
+  check(/RED01 holding FL350/.test(await blue.textContent(`#message-list li.msg[data-id="${outId}"]`)), "blue's out box shows the acknowledgement and the reply");
+  await blue.locator('.panel.hotline').screenshot({ path: join(shotDir, 'hotline.png') });
+
+  // Red's console: its own tracks and the conflict, never blue's own.
+  const redCtx = await browser.newContext({ viewport: { width: 1366, height: 768 } });
+  const red = await redCtx.newPage();
+  const redBodies = [];
+  red.on('response', async (r) => {
+    try {
+      if (r.url().includes('/v1/') && !r.url().endsWith('/v1/events')) redBodies.push(await r.text());
+    } catch {
+      /* a stream cut short */
+    }
+  });
+  await red.goto(`${base}/`);
+  await red.fill('#login-token', RED);
+  await red.click('#login-submit');
+  await red.waitForSelector('#conflict-list li.conflict.kind-tactical', { timeout: 10000 });
+  await red.waitForFunction(() => Number(document.querySelector('canvas.dc-tracks')?.dataset.tracks) >= 1, null, { timeout: 10000 });
+  await sleep(2500);
+  await red.screenshot({ path: join(shotDir, 'red-console.png') });
+  const redDom = await red.evaluate(() => document.body.innerText);
+  const secrets = ['BLU001', 'BLUE01', ...BLUE_PRIVATE.flatMap(([id, cs]) => [id, cs])];
+  const leaked = secrets.filter((s) => redBodies.some((b) => b.includes(s)) || redDom.includes(s));
+  check(redBodies.length >= 5 && leaked.length === 0, `nothing red's console received or shows names blue's tracks (${redBodies.length} answers read; leaked: ${leaked.join(', ')})`);
+  const redTracks = JSON.parse(redBodies.filter((b) => b.startsWith('{"tracks"')).pop());
+  check(redTracks.tracks.every((t) => t.track_id.startsWith('RED')) && redTracks.disclosed.length === 1 &&
+    !('track_id' in redTracks.disclosed[0]) && !('callsign' in redTracks.disclosed[0]),
+    "red's tracks are its own; blue's aircraft comes only as the conflict's disclosed other aircraft");
+  const blueCoords = BLUE_PRIVATE.map(([, , lat]) => lat.toFixed(2));
+  check(!redBodies.some((b) => blueCoords.some((c) => b.includes(`"lat":${c}`))), "no position of blue's private aircraft reaches red");
+  check(Number(await red.getAttribute('canvas.dc-tracks', 'data-tracks')) <= 1 + RED_PRIVATE.length,
+    'red\'s map draws no more tracks than red owns');
+
+  // The time slider: 40 s ago, from the stored history and events.
+  await sleep(11000);
+  await blue.locator('#time').fill('-10');
+  await blue.waitForFunction(() => document.body.classList.contains('history') && Number(document.querySelector('canvas.dc-tracks').dataset.tracks) > 0, null, { timeout: 8000 });
+  check(/−0:10/.test(await blue.textContent('#time-label')), 'the slider shows the picture 10 s ago');
+  const then = await blue.textContent('#count');
+  check(/^4 of 4 tracks · 1 open conflict/.test(then) && (await blue.getAttribute('canvas.dc-tracks', 'data-others')) === '1',
+    `the past picture, from the stored history and events: ${then}, the other aircraft drawn`);
+  await blue.screenshot({ path: join(shotDir, 'history.png') });
+  await blue.keyboard.press('l');
+  await blue.waitForFunction(() => !document.body.classList.contains('history'));
+  check(true, 'L returns to live');
+
+  // Altitude filter: a band without the FL240 aircraft hides them.
+  const allTracks = Number(await blue.getAttribute('canvas.dc-tracks', 'data-tracks'));
+  await blue.fill('#fl-min', '300');
+  await blue.waitForFunction((n) => Number(document.querySelector('canvas.dc-tracks').dataset.tracks) < n, allTracks);
+  check(true, 'the altitude filter hides the tracks outside FL300-999');
+  await blue.fill('#fl-min', '0');
+
+  // Reconnection: the daemon restarts; the console resumes with Last-Event-ID by itself.
+  await stopDaemon();
+  await blue.waitForSelector('#conn[data-state="reconnecting"]', { timeout: 10000 });
+  check(true, 'the indicator shows the lost connection');
+  await startDaemon();
+  await blue.waitForSelector('#conn[data-state="live"]', { timeout: 20000 });
+  check(true, 'the console reconnects by itself');
+  const after = await call('POST', '/v1/messages', RED, { to: 'blue', category: 'free_text', fields: { text: 'after the restart' } });
+  await blue.click('#box-in');
+  await blue.waitForSelector(`#message-list li.msg[data-id="${after.body.messages[0].id}"]`, { timeout: 8000 });
+  check(true, 'an event after the restart reaches the console');
+
+  // The token: in session storage only, never in a URL.
+  const store = await blue.evaluate(() => ({ s: JSON.stringify(sessionStorage), l: JSON.stringify(localStorage), c: document.cookie }));
+  check(store.s.includes(BLUE) && !store.l.includes(BLUE) && !store.c.includes(BLUE), 'the token is kept in session storage only');
+  check(blueUrls.length > 10 && !blueUrls.some((u) => u.includes(BLUE)), `no URL of ${blueUrls.length} requests carries the token`);
+  check(cspViolations.length === 0, `no content-security-policy violations (${cspViolations.join('; ')})`);
+
+  feeding = false;
+  await feeder;
+} catch (e) {
+  console.error(e);
+  exitCode = 1;
+} finally {
+  feeding = false;
+  await browser.close();
+  await stopDaemon();
+  rmSync(data, { recursive: true, force: true });
+}
+console.log(exitCode ? 'FAILED' : `all ${checks} checks passed`);
+process.exit(exitCode);
