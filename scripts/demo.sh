@@ -32,6 +32,7 @@ URL=http://127.0.0.1:$PORT
 cat <<TXT
 == deconflictd demo: Swiss upper airspace 2018-08-01, $FROM .. $TO at ${SPEED}x ==
 service   $URL   (store $STORE, log $WORK/daemon.log)
+console   $URL/   open it in a browser and sign in with a token below (docs/console.md)
 parties   blue  token $BLUE
           red   token $RED
 follow blue's alerts in another terminal:

@@ -46,12 +46,29 @@ export function closestApproach(a, b, t0, horizonS = 600) {
   const vv = vx * vx + vy * vy;
   let tc = vv > 1e-12 ? -(rx * vx + ry * vy) / vv : 0;
   tc = Math.max(0, Math.min(horizonS, tc));
-  const t = t0 + tc;
+  // The flat frame puts the minimum within seconds; a golden-section search on the great-circle
+  // paths themselves then places it where the drawn paths really are closest.
+  let lo = Math.max(0, tc - 30);
+  let hi = Math.min(horizonS, tc + 30);
+  const gap = (dt) => distanceNm(extrapolate(a, t0 + dt), extrapolate(b, t0 + dt));
+  const g = (Math.sqrt(5) - 1) / 2;
+  for (let i = 0; i < 40; i++) {
+    const m1 = hi - g * (hi - lo);
+    const m2 = lo + g * (hi - lo);
+    if (gap(m1) <= gap(m2)) hi = m2;
+    else lo = m1;
+  }
+  const t = t0 + (lo + hi) / 2;
   const ca = extrapolate(a, t);
   const cb = extrapolate(b, t);
-  const dx = rx + vx * tc;
-  const dy = ry + vy * tc;
-  return { t, a: ca, b: cb, dist_nm: Math.hypot(dx, dy) };
+  return { t, a: ca, b: cb, dist_nm: distanceNm(ca, cb) };
+}
+
+// Great-circle distance (haversine on the mean sphere).
+export function distanceNm(p, q) {
+  const h = Math.sin(((q.lat - p.lat) * DEG) / 2) ** 2 +
+    Math.cos(p.lat * DEG) * Math.cos(q.lat * DEG) * Math.sin(((q.lon - p.lon) * DEG) / 2) ** 2;
+  return (2 * Math.asin(Math.min(1, Math.sqrt(h))) * EARTH_M) / NM_M;
 }
 
 export const flightLevel = (altFt) => Math.round(altFt / 100);

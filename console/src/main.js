@@ -120,7 +120,12 @@ function connState(s) {
 async function catchUp() {
   try {
     const [conflicts, ops] = await Promise.all([api('GET', '/v1/conflicts'), api('GET', '/v1/operations')]);
-    for (const c of conflicts.conflicts) state.conflicts.set(c.id, c);
+    for (const c of conflicts.conflicts) {
+      state.conflicts.set(c.id, c);
+      // Open and not yet acknowledged: the alarm stands, whether it was raised before this
+      // console opened or while it was away.
+      if (c.state === 'open' && !c.acknowledged) conflictList.raise(c.id);
+    }
     state.operations = ops.operations;
     opsLayer.set(state.operations);
     await hotline.load();

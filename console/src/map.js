@@ -54,12 +54,12 @@ export async function loadBorders(map) {
 // ---- operations ----
 
 const OP_STYLE = {
-  Accepted: { color: '#4aa3ff', fillOpacity: 0.1 },
-  Activated: { color: '#3ddc84', fillOpacity: 0.18 },
-  Nonconforming: { color: '#ffb020', fillOpacity: 0.18 },
-  Contingent: { color: '#ff6b6b', fillOpacity: 0.18 },
-  Ended: { color: '#7d8a96', fillOpacity: 0.05, dashArray: '4 4' },
-  Cancelled: { color: '#7d8a96', fillOpacity: 0.03, dashArray: '2 6' },
+  planned: { color: '#4aa3ff', fillOpacity: 0.1 },
+  active: { color: '#3ddc84', fillOpacity: 0.18 },
+  nonconforming: { color: '#ffb020', fillOpacity: 0.18 },
+  contingent: { color: '#ff6b6b', fillOpacity: 0.18 },
+  ended: { color: '#7d8a96', fillOpacity: 0.05, dashArray: '4 4' },
+  cancelled: { color: '#7d8a96', fillOpacity: 0.03, dashArray: '2 6' },
 };
 
 const altFt = (a) => (a && typeof a.value === 'number' ? (a.units === 'FT' ? a.value : a.value * M_FT) : NaN);
@@ -69,6 +69,10 @@ function escapeHtml(s) {
   return String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]);
 }
 
+// Operations and overlaps are few: SVG, so each footprint is an element of its own (hover,
+// tooltips), while the many-vertex borders stay on canvas.
+const svgRenderer = L.svg({ padding: 0.5 });
+
 export class OperationsLayer {
   constructor(map) {
     this.group = L.featureGroup().addTo(map);
@@ -77,8 +81,9 @@ export class OperationsLayer {
   set(operations) {
     this.group.clearLayers();
     for (const op of operations) {
-      const state = op.state || 'Accepted';
-      const style = { weight: 1.5, ...(OP_STYLE[state] || OP_STYLE.Accepted), fillColor: (OP_STYLE[state] || OP_STYLE.Accepted).color };
+      const state = op.state || 'planned';
+      const base = OP_STYLE[state] || OP_STYLE.planned;
+      const style = { renderer: svgRenderer, weight: 1.5, ...base, fillColor: base.color, className: `dc-op dc-op-${state}` };
       (op.volumes || []).forEach((v4, i) => {
         const vol = v4.volume || {};
         let shape = null;
@@ -120,6 +125,7 @@ export class OverlapsLayer {
         if (!o.footprint) continue;
         const sel = c.id === selectedId;
         L.geoJSON(o.footprint, {
+          renderer: svgRenderer,
           style: { color: sel ? '#ffe14d' : '#ff4d4d', weight: sel ? 3 : 2, fillColor: '#ff4d4d', fillOpacity: 0.3 },
         })
           .bindTooltip(
@@ -213,6 +219,14 @@ export class TrackLayer extends L.Layer {
   }
 
   draw() {
+    const started = performance.now();
+    this.drawOnce();
+    // Exposed for bench/console_pan.mjs: how long the last frame's drawing took, and how many.
+    this.canvas.dataset.drawMs = (performance.now() - started).toFixed(2);
+    this.canvas.dataset.draws = String(Number(this.canvas.dataset.draws || 0) + 1);
+  }
+
+  drawOnce() {
     const map = this.map;
     const dpr = this.resize();
     const ctx = this.ctx;

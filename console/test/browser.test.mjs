@@ -43,7 +43,7 @@ let port = 0;
 async function startDaemon() {
   daemon = spawn(
     join(binDir, 'deconflictd'),
-    ['--data', data, '--listen', `127.0.0.1:${port}`, '--console-dir', consoleDir, '--quiet', '--conflict-ack-s', '600'],
+    ['--data', data, '--listen', `127.0.0.1:${port}`, '--console-dir', consoleDir, '--quiet', '--conflict-ack-s', '12'],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );
   const line = await new Promise((resolve, reject) => {
@@ -256,6 +256,35 @@ try {
   const redView = await call('GET', `/v1/conflicts/${cid}`, RED);
   check(redView.status === 200 && redView.body.acknowledged !== true, "red's own acknowledgement is still due");
 
+  // An operation of blue's, filed through the API, is drawn with its band and window.
+  const opPaths = await blue.locator('path.dc-op').count();
+  const hour = new Date(Date.now() + 3600e3).toISOString().replace(/\.\d+Z$/, 'Z');
+  const op = await call('POST', '/v1/operations', BLUE, {
+    volumes: [{
+      volume: {
+        outline_polygon: { vertices: [{ lat: 46.9, lng: 6.6 }, { lat: 46.9, lng: 6.9 }, { lat: 47.1, lng: 6.9 }, { lat: 47.1, lng: 6.6 }] },
+        altitude_lower: { value: 3000, reference: 'W84', units: 'M' },
+        altitude_upper: { value: 6000, reference: 'W84', units: 'M' },
+      },
+      time_start: { value: new Date().toISOString(), format: 'RFC3339' },
+      time_end: { value: hour, format: 'RFC3339' },
+    }],
+  });
+  check(op.status === 201, 'blue files an operation through the API');
+  await blue.waitForFunction((n) => document.querySelectorAll('path.dc-op').length > n, opPaths, { timeout: 8000 });
+  const opCenter = await blue.evaluate(() => {
+    const paths = [...document.querySelectorAll('path.dc-op')];
+    const r = paths[paths.length - 1].getBoundingClientRect();
+    return { x: r.x + r.width / 2, y: r.y + r.height / 2 };
+  });
+  await blue.mouse.move(opCenter.x, opCenter.y);
+  await blue.waitForSelector('.leaflet-tooltip.dc-tip', { timeout: 5000 });
+  const tip = await blue.textContent('.leaflet-tooltip.dc-tip');
+  check(tip.includes(op.body.id) && tip.includes('planned') && /9843.*19685 ft/.test(tip) && tip.includes(hour) &&
+    (await blue.getAttribute('path.dc-op', 'class')).includes('dc-op-planned'),
+    `the operation's footprint is drawn, its band and window in the tooltip (${tip})`);
+  await blue.mouse.move(5, 300);
+
   // Hotline: red sends blue a message that needs an acknowledgement (API) ...
   const sent = await call('POST', '/v1/messages', RED, {
     to: 'blue', category: 'deconfliction_request', priority: 'urgent',
@@ -316,6 +345,12 @@ try {
   await red.waitForSelector('#conflict-list li.conflict.kind-tactical', { timeout: 10000 });
   await red.waitForFunction(() => Number(document.querySelector('canvas.dc-tracks')?.dataset.tracks) >= 1, null, { timeout: 10000 });
   await sleep(2500);
+  // Red has not acknowledged within 12 s: its entry is escalated, and blue's waits for red.
+  await red.waitForSelector('#conflict-list li.conflict.escalated.unacked', { timeout: 20000 });
+  check(/ESCALATED ×\d/.test(await red.textContent('#conflict-list li.conflict.escalated')) && await red.isVisible('#alarm'),
+    "red's unacknowledged conflict is escalated: it stands out, and the alarm sounds");
+  await blue.waitForSelector('#conflict-list li.conflict .c-status:has-text("waiting for red")', { timeout: 10000 });
+  check(true, "blue's entry says it is waiting for red");
   await red.screenshot({ path: join(shotDir, 'red-console.png') });
   const redDom = await red.evaluate(() => document.body.innerText);
   const secrets = ['BLU001', 'BLUE01', ...BLUE_PRIVATE.flatMap(([id, cs]) => [id, cs])];
