@@ -127,6 +127,9 @@ export class EventStream {
         clearTimeout(watchdog);
         watchdog = this.arm();
         buf += decoder.decode(value, { stream: true });
+        // Lines may end in CR LF or CR too; a CR at the very end may be half of a CR LF.
+        const tail = buf.endsWith('\r') ? '\r' : '';
+        buf = buf.slice(0, buf.length - tail.length).replace(/\r\n?/g, '\n') + tail;
         let cut;
         while ((cut = buf.indexOf('\n\n')) >= 0) {
           this.dispatch(buf.slice(0, cut));

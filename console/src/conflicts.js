@@ -130,13 +130,18 @@ export class ConflictList {
 
   // ---- the alarm ----
 
-  // Called once the user has interacted (sign-in), so the browser lets us play sound.
+  // Called on each user gesture: browsers let a page start audio only after one.
   enableSound() {
     try {
       this.audio = this.audio || new AudioContext();
+      if (this.audio.state === 'suspended') this.audio.resume();
     } catch {
       this.audio = null;
     }
+  }
+
+  soundReady() {
+    return !!this.audio && this.audio.state === 'running';
   }
 
   raise(id) {

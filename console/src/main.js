@@ -44,7 +44,8 @@ async function signIn(token) {
   try {
     state.party = await api('GET', '/v1/party');
   } catch (e) {
-    session.clear();
+    // Forget the token only when the service refuses it, not when it cannot be reached.
+    if (e instanceof ApiError && e.status === 401) session.clear();
     throw e;
   }
   $('login').classList.add('hidden');
@@ -62,6 +63,7 @@ $('login-form').addEventListener('submit', async (e) => {
   try {
     await signIn(token);
     conflictList.enableSound();
+    showSound();
   } catch (err) {
     $('login-error').textContent =
       err instanceof ApiError && err.status === 401 ? 'That token is not valid here.' : `Cannot sign in: ${err.message}`;
@@ -112,6 +114,8 @@ function connState(s) {
   c.dataset.state = s;
   if (s === 'unauthorized') {
     session.clear();
+    clearInterval(pollTimer);
+    if (stream) stream.stop();
     flash('The token is no longer valid: sign in again.');
   }
 }
@@ -139,14 +143,17 @@ let reloadTimer = null;
 function reloadSoon(what) {
   clearTimeout(reloadTimer);
   reloadTimer = setTimeout(async () => {
+    // Take what is due now: an event arriving during the loads schedules its own reload.
+    const due = new Set(what);
+    what.clear();
     try {
-      if (what.has('messages')) await hotline.load();
-      if (what.has('operations')) {
+      if (due.has('messages')) await hotline.load();
+      if (due.has('operations')) {
         state.operations = (await api('GET', '/v1/operations')).operations;
         opsLayer.set(state.operations);
       }
-      what.clear();
     } catch (e) {
+      for (const x of due) what.add(x);
       flash(`Loading failed: ${e.message}`);
     }
   }, 150);
@@ -242,7 +249,11 @@ function tick() {
   $('clock').textContent = `${new Date(serverNow()).toISOString().slice(11, 19)}Z`;
   conflictList.tick();
   hotline && hotline.tick();
-  if (state.historyOffsetS < 0) updateTimeLabel();
+  if (state.historyOffsetS < 0) {
+    // The slider is relative to now: the past picture moves on with the label.
+    updateTimeLabel();
+    drawTracks();
+  }
 }
 
 // ---- selection, hover ----
@@ -327,7 +338,20 @@ $('fl-max').addEventListener('input', drawTracks);
 
 function setMuted(m) {
   state.muted = m;
-  $('mute').textContent = m ? 'Sound: off' : 'Sound: on';
+  showSound();
+}
+
+// Browsers start audio only after a user gesture: until then the button says so.
+function showSound() {
+  const ready = conflictList.soundReady();
+  $('mute').textContent = state.muted ? 'Sound: off' : ready ? 'Sound: on' : 'Sound: click to enable';
+  $('mute').classList.toggle('attention', !state.muted && !ready);
+}
+for (const type of ['pointerdown', 'keydown']) {
+  document.addEventListener(type, () => {
+    conflictList.enableSound();
+    showSound();
+  }, { capture: true });
 }
 $('mute').addEventListener('click', () => setMuted(!state.muted));
 $('help-btn').addEventListener('click', () => $('help').showModal());
@@ -355,22 +379,33 @@ document.addEventListener('keydown', (e) => {
   if (typing || document.querySelector('dialog[open]')) return;
   const items = conflictList.shown();
   const idx = items.findIndex((c) => c.id === state.selected);
-  if (e.key === 'a') {
+  // By key position (e.code), so Caps Lock or a keyboard layout does not change the meaning;
+  // a held key does not repeat an acknowledgement.
+  const key = e.code.startsWith('Key') ? e.code.slice(3).toLowerCase() : e.key;
+  if (e.repeat && key === 'a') {
+    e.preventDefault();
+    return;
+  }
+  if (key === 'a' && !e.shiftKey) {
+    // The selected conflict; only with none selected, the most urgent one waiting.
     const target = state.conflicts.get(state.selected);
-    const c = target && !target.acknowledged ? target : items.find((x) => !x.acknowledged && x.state === 'open');
-    if (c) conflictList.ack(c.id);
-  } else if (e.key === 'A') {
+    const c = target ? (target.acknowledged ? null : target) : items.find((x) => !x.acknowledged && x.state === 'open');
+    if (c) {
+      select(c.id, true);
+      conflictList.ack(c.id);
+    }
+  } else if (key === 'a' && e.shiftKey) {
     const m = hotline.oldestUnacked();
     if (m) hotline.ack(m.id, '');
-  } else if (e.key === 'j' && items.length) {
+  } else if (key === 'j' && items.length) {
     select(items[Math.min(items.length - 1, idx + 1)].id, true);
-  } else if (e.key === 'k' && items.length) {
+  } else if (key === 'k' && items.length) {
     select(items[Math.max(0, idx - 1)].id, true);
-  } else if (e.key === 'n') {
+  } else if (key === 'n') {
     hotline.compose();
-  } else if (e.key === 'm') {
+  } else if (key === 'm') {
     setMuted(!state.muted);
-  } else if (e.key === 'l') {
+  } else if (key === 'l') {
     setHistory(0);
   } else if (e.key === '?') {
     $('help').showModal();
@@ -382,7 +417,10 @@ document.addEventListener('keydown', (e) => {
 
 // A token from earlier in this tab's session (sessionStorage: gone when the tab closes).
 if (session.token()) {
-  signIn(session.token()).catch(() => {
-    $('login').classList.remove('hidden');
-  });
+  signIn(session.token())
+    .then(showSound)
+    .catch((e) => {
+      $('login').classList.remove('hidden');
+      if (!(e instanceof ApiError && e.status === 401)) $('login-error').textContent = `Cannot sign in: ${e.message}`;
+    });
 }

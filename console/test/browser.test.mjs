@@ -167,7 +167,7 @@ const browser = await chromium.launch({
   executablePath: CHROMIUM,
   headless: true,
   args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-    '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage', '--autoplay-policy=no-user-gesture-required'],
+    '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'],
 });
 let exitCode = 0;
 try {
@@ -214,6 +214,8 @@ try {
   await blue.click('#login-submit');
   await blue.waitForSelector('#party:has-text("blue")');
   check(true, 'blue signs in with its token');
+  await blue.waitForSelector('#mute:has-text("Sound: on")', { timeout: 5000 });
+  check(true, 'the sign-in click enables the alarm sound (the browser\'s autoplay policy allows it)');
   await blue.waitForSelector('#conn[data-state="live"]', { timeout: 10000 });
   check(true, 'the connection indicator shows the event stream live');
   await blue.waitForSelector('.leaflet-container[data-borders="loaded"]', { timeout: 15000 });

@@ -148,9 +148,10 @@ dc_err_t dc_store_event_since(dc_store_t *st, int64_t party, int64_t after, int6
                                          double t_s, void *ctx),
                               void *ctx, int64_t *last);
 
-/* Calls fn for party's events with t0_s <= time <= t1_s, in seq order, at most max of them;
- * returns through *more whether there were more than max. */
-dc_err_t dc_store_event_between(dc_store_t *st, int64_t party, double t0_s, double t1_s, size_t max,
+/* Calls fn for party's events with t0_s <= time <= t1_s and seq <= upto, in seq order, at most
+ * max of them (the newest max when there are more); *more tells whether there were more. */
+dc_err_t dc_store_event_between(dc_store_t *st, int64_t party, double t0_s, double t1_s,
+                                int64_t upto, size_t max,
                                 void (*fn)(int64_t seq, const char *type, const char *data,
                                            double t_s, void *ctx),
                                 void *ctx, bool *more);
@@ -178,14 +179,17 @@ dc_err_t dc_store_track_each(dc_store_t *st,
 /* One sample of s (engine id "<party>/<track>"; the track id stored is the part after it). */
 dc_err_t dc_store_history_put(dc_store_t *st, int64_t party, const dc_track_state_t *s);
 
-/* Calls fn for party's samples with t0_s <= t <= t1_s, in time order, at most max of them;
- * *more tells whether there were more. */
+/* Calls fn for party's samples with t0_s <= t <= t1_s, in time order, at most max of them: the
+ * newest max when there are more, and then *more is set. */
 dc_err_t dc_store_history_between(dc_store_t *st, int64_t party, double t0_s, double t1_s,
                                   size_t max,
                                   void (*fn)(const char *track_id, double t_s, double lat_deg,
                                              double lon_deg, double alt_ft, double trk_deg,
                                              double gs_kt, void *ctx),
                                   void *ctx, bool *more);
+
+/* The time of the oldest sample kept, or DC_ERR_NOT_FOUND when there is none. */
+dc_err_t dc_store_history_oldest(dc_store_t *st, double *t_s);
 
 /* Deletes every sample older than before_s; *deleted (may be NULL) counts them. */
 dc_err_t dc_store_history_prune(dc_store_t *st, double before_s, int64_t *deleted);

@@ -811,29 +811,50 @@ dc_err_t dc_store_event_since(dc_store_t *st, int64_t party, int64_t after, int6
     return rc == SQLITE_DONE ? DC_OK : fail(st, "read events");
 }
 
-dc_err_t dc_store_event_between(dc_store_t *st, int64_t party, double t0_s, double t1_s, size_t max,
-                                void (*fn)(int64_t seq, const char *type, const char *data,
-                                           double t_s, void *ctx),
-                                void *ctx, bool *more)
+/* The lowest seq of party's events in [t0_s, t1_s] with seq <= upto such that at most max are at
+ * or after it (0 when all fit): where a bounded read of the newest starts. */
+static dc_err_t newest_events_from(dc_store_t *st, int64_t party, double t0_s, double t1_s,
+                                   int64_t upto, size_t max, int64_t *from_seq)
 {
-    *more = false;
-    sqlite3_stmt *s = prep(st, "SELECT seq, type, data, t_s FROM events WHERE party = ? AND "
-                               "t_s >= ? AND t_s <= ? ORDER BY seq LIMIT ?");
+    *from_seq = 0;
+    sqlite3_stmt *s = prep(st, "SELECT seq FROM events WHERE party = ? AND t_s >= ? AND t_s <= ? "
+                               "AND seq <= ? ORDER BY seq DESC LIMIT 1 OFFSET ?");
     if (!s) return DC_ERR_IO;
     sqlite3_bind_int64(s, 1, party);
     sqlite3_bind_double(s, 2, t0_s);
     sqlite3_bind_double(s, 3, t1_s);
-    sqlite3_bind_int64(s, 4, (sqlite3_int64)max + 1);
+    sqlite3_bind_int64(s, 4, upto);
+    sqlite3_bind_int64(s, 5, (sqlite3_int64)max);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) *from_seq = sqlite3_column_int64(s, 0) + 1;
+    done(st, s);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? DC_OK : fail(st, "read events");
+}
+
+dc_err_t dc_store_event_between(dc_store_t *st, int64_t party, double t0_s, double t1_s,
+                                int64_t upto, size_t max,
+                                void (*fn)(int64_t seq, const char *type, const char *data,
+                                           double t_s, void *ctx),
+                                void *ctx, bool *more)
+{
+    int64_t from_seq;
+    dc_err_t e = newest_events_from(st, party, t0_s, t1_s, upto, max, &from_seq);
+    if (e != DC_OK) return e;
+    *more = from_seq > 0;
+    sqlite3_stmt *s = prep(st, "SELECT seq, type, data, t_s FROM events WHERE party = ? AND "
+                               "t_s >= ? AND t_s <= ? AND seq >= ? AND seq <= ? ORDER BY seq "
+                               "LIMIT ?");
+    if (!s) return DC_ERR_IO;
+    sqlite3_bind_int64(s, 1, party);
+    sqlite3_bind_double(s, 2, t0_s);
+    sqlite3_bind_double(s, 3, t1_s);
+    sqlite3_bind_int64(s, 4, from_seq);
+    sqlite3_bind_int64(s, 5, upto);
+    sqlite3_bind_int64(s, 6, (sqlite3_int64)max);
     int rc;
-    size_t n = 0;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        if (n++ == max) {
-            *more = true;
-            continue;
-        }
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW)
         fn(sqlite3_column_int64(s, 0), (const char *)sqlite3_column_text(s, 1),
            (const char *)sqlite3_column_text(s, 2), sqlite3_column_double(s, 3), ctx);
-    }
     done(st, s);
     return rc == SQLITE_DONE ? DC_OK : fail(st, "read events");
 }
@@ -931,28 +952,49 @@ dc_err_t dc_store_history_between(dc_store_t *st, int64_t party, double t0_s, do
                                              double gs_kt, void *ctx),
                                   void *ctx, bool *more)
 {
+    /* More than max: keep the newest, the part of the window a viewer wants most. */
     *more = false;
-    sqlite3_stmt *s = prep(st, "SELECT id, t_s, lat, lon, alt_ft, trk_deg, gs_kt FROM "
-                               "track_history WHERE party = ? AND t_s >= ? AND t_s <= ? "
-                               "ORDER BY t_s LIMIT ?");
+    sqlite3_stmt *s = prep(st, "SELECT t_s FROM track_history WHERE party = ? AND t_s >= ? AND "
+                               "t_s <= ? ORDER BY t_s DESC LIMIT 1 OFFSET ?");
     if (!s) return DC_ERR_IO;
     sqlite3_bind_int64(s, 1, party);
     sqlite3_bind_double(s, 2, t0_s);
     sqlite3_bind_double(s, 3, t1_s);
-    sqlite3_bind_int64(s, 4, (sqlite3_int64)max + 1);
-    int rc;
-    size_t n = 0;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        if (n++ == max) {
-            *more = true;
-            continue;
-        }
+    sqlite3_bind_int64(s, 4, (sqlite3_int64)max);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        *more = true;
+        t0_s = nextafter(sqlite3_column_double(s, 0), INFINITY);
+    }
+    done(st, s);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) return fail(st, "read track history");
+    s = prep(st, "SELECT id, t_s, lat, lon, alt_ft, trk_deg, gs_kt FROM track_history WHERE "
+                 "party = ? AND t_s >= ? AND t_s <= ? ORDER BY t_s LIMIT ?");
+    if (!s) return DC_ERR_IO;
+    sqlite3_bind_int64(s, 1, party);
+    sqlite3_bind_double(s, 2, t0_s);
+    sqlite3_bind_double(s, 3, t1_s);
+    sqlite3_bind_int64(s, 4, (sqlite3_int64)max);
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW)
         fn((const char *)sqlite3_column_text(s, 0), sqlite3_column_double(s, 1),
            sqlite3_column_double(s, 2), sqlite3_column_double(s, 3), sqlite3_column_double(s, 4),
            sqlite3_column_double(s, 5), sqlite3_column_double(s, 6), ctx);
-    }
     done(st, s);
     return rc == SQLITE_DONE ? DC_OK : fail(st, "read track history");
+}
+
+dc_err_t dc_store_history_oldest(dc_store_t *st, double *t_s)
+{
+    /* Each party's oldest is the first of its primary key range. */
+    sqlite3_stmt *s = prep(st, "SELECT MIN(m) FROM (SELECT (SELECT MIN(t_s) FROM track_history h "
+                               "WHERE h.party = p.id) AS m FROM parties p)");
+    if (!s) return DC_ERR_IO;
+    int rc = sqlite3_step(s);
+    bool found = rc == SQLITE_ROW && sqlite3_column_type(s, 0) != SQLITE_NULL;
+    if (found) *t_s = sqlite3_column_double(s, 0);
+    done(st, s);
+    if (rc != SQLITE_ROW) return fail(st, "read track history");
+    return found ? DC_OK : DC_ERR_NOT_FOUND;
 }
 
 dc_err_t dc_store_history_prune(dc_store_t *st, double before_s, int64_t *deleted)

@@ -148,7 +148,7 @@ bool dd_config_set(dd_config_t *cfg, const char *key, const char *value, char *e
         if (!parse_size(value, 0, 3600, &n)) goto bad;
         cfg->history_s = (double)n;
     } else if (strcmp(key, "history_keep_s") == 0) {
-        if (!parse_size(value, 60, 7 * 86400, &n)) goto bad;
+        if (!parse_size(value, 60, 86400, &n)) goto bad; /* a history read spans at most 24 h */
         cfg->history_keep_s = (double)n;
     } else if (strcmp(key, "console_dir") == 0) {
         if (!*value || strlen(value) >= sizeof(cfg->console_dir)) goto bad;

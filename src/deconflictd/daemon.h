@@ -90,6 +90,10 @@ typedef struct dd_service {
      * waits for the service lock (parties change only through the CLI, another connection). */
     dc_store_t *auth_store;
     pthread_mutex_t auth_lock;
+    /* GET /v1/history reads on a connection of its own too (WAL: readers never block the
+     * writer), so a long read never holds the service lock. */
+    dc_store_t *history_store;
+    pthread_mutex_t history_lock;
     dc_strategic_t *strategic;
     dc_tactical_t *tactical;           /* every track, en-route/terminal minima */
     dc_tactical_t *tactical_high;      /* tracks near or above FL410, high minima */
@@ -108,7 +112,8 @@ typedef struct dd_service {
     json_t *msg_pending;  /* message id -> ack deadline (s): unacknowledged, ack required */
     json_t *ack_pending;  /* conflict id -> {"<party>": ack deadline (s)}: alerts not yet acked */
     json_t *history_last; /* engine track id -> time (s) of its last history sample */
-    double history_pruned_s;    /* when old history samples were last deleted */
+    double history_pruned_s;    /* samples before this time have been deleted */
+    uint64_t history_errors;    /* samples that could not be stored (the reports were) */
     struct dd_console *console; /* the web console's files, or NULL when not installed */
     char conformance_next[64];  /* the track the next conformance slice starts at */
     /* group commit (commit.c): commits are numbered under lock, synced under sync_lock */

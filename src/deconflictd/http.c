@@ -71,6 +71,25 @@ static enum MHD_Result send_text(struct MHD_Connection *c, request_t *rq, int st
     return ok;
 }
 
+/* The same for a large body built for the answer: handed over, not copied. */
+static enum MHD_Result send_text_owned(struct MHD_Connection *c, request_t *rq, int status,
+                                       const char *type, char *body)
+{
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer(strlen(body), body, MHD_RESPMEM_MUST_FREE);
+    if (!r) {
+        free(body);
+        return MHD_NO;
+    }
+    MHD_add_response_header(r, "Content-Type", type);
+    MHD_add_response_header(r, "Cache-Control", "no-store");
+    MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+    rq->status = status;
+    enum MHD_Result ok = MHD_queue_response(c, (unsigned)status, r);
+    MHD_destroy_response(r);
+    return ok;
+}
+
 static enum MHD_Result send_json(struct MHD_Connection *c, request_t *rq, int status, json_t *j)
 {
     char *text = json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(12));
@@ -392,6 +411,10 @@ static enum MHD_Result metrics(struct MHD_Connection *c, request_t *rq)
         "every commit before it durable).\n"
         "# TYPE deconflict_store_syncs_total counter\n"
         "deconflict_store_syncs_total %llu\n"
+        "# HELP deconflict_history_errors_total Track history samples that could not be stored "
+        "(their reports were).\n"
+        "# TYPE deconflict_history_errors_total counter\n"
+        "deconflict_history_errors_total %llu\n"
         "# HELP deconflict_uptime_seconds Seconds since the daemon started.\n"
         "# TYPE deconflict_uptime_seconds gauge\n"
         "deconflict_uptime_seconds %.0f\n",
@@ -401,7 +424,8 @@ static enum MHD_Result metrics(struct MHD_Connection *c, request_t *rq)
         svc->subscribers, svc->open_conflicts, st.operations, st.volumes,
         (unsigned long long)svc->positions_total, svc->live_tracks,
         (unsigned long long)svc->passes_total, svc->last_pass_ms,
-        (unsigned long long)svc->committed, (unsigned long long)syncs, dd_now_s() - svc->started_s);
+        (unsigned long long)svc->committed, (unsigned long long)syncs,
+        (unsigned long long)svc->history_errors, dd_now_s() - svc->started_s);
     pthread_mutex_unlock(&svc->lock);
     /* The SBS-1 feeds, one series per feed. */
     static const char *const names[][2] = {
@@ -808,9 +832,7 @@ static enum MHD_Result route(struct MHD_Connection *c, request_t *rq, const char
             MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "to"),
             MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "step_s"), &text, &pb);
         if (rc != DC_OK) return send_problem(c, rq, &pb);
-        enum MHD_Result ok = send_text(c, rq, 200, "application/json", text, strlen(text));
-        free(text);
-        return ok;
+        return send_text_owned(c, rq, 200, "application/json", text);
     }
     return problem(c, rq, 404, "not_found", "", "no such resource");
 }

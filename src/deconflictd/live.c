@@ -10,7 +10,10 @@
  *
  * Disclosure: a party's view of a tactical conflict names its own track, the other party, and
  * the other aircraft's kinematic state at the time of the alert (position, altitude, ground
- * velocity, vertical rate) -- not its track id, callsign or operation. */
+ * velocity, vertical rate) -- not its track id, callsign or operation. While the conflict is
+ * open, GET /v1/tracks gives the same fields, current, under the conflict's id (the console
+ * draws it). Reports also leave a sampled history of the reporter's own tracks (GET
+ * /v1/history, the console's time slider). */
 #include <ctype.h>
 #include <jansson.h>
 #include <math.h>
@@ -35,7 +38,8 @@ static bool track_id_ok(const char *s)
     size_t n = strlen(s);
     if (n == 0 || n > TRACK_ID_MAX) return false;
     for (size_t i = 0; i < n; i++)
-        if ((unsigned char)s[i] <= ' ' || (unsigned char)s[i] >= 127 || s[i] == '/') return false;
+        if ((unsigned char)s[i] <= ' ' || (unsigned char)s[i] >= 127 || s[i] == '/' || s[i] == '|')
+            return false; /* '/' parts the engine id, '|' parts a pair's key */
     return true;
 }
 
@@ -112,10 +116,12 @@ static dc_err_t keep_report(dd_service_t *svc, int64_t party, const dc_track_sta
         /* A history sample at most every history_s of the report's own time. */
         json_t *last = json_object_get(svc->history_last, st->id);
         if (!last || st->t_s >= json_real_value(last) + svc->cfg.history_s) {
-            rc = dc_store_history_put(svc->store, party, st);
-            if (rc == DC_OK && last)
+            /* History is a convenience: failing to keep a sample never refuses the report. */
+            if (dc_store_history_put(svc->store, party, st) != DC_OK)
+                svc->history_errors++;
+            else if (last)
                 json_real_set(last, st->t_s);
-            else if (rc == DC_OK)
+            else
                 json_object_set_new(svc->history_last, st->id, json_real(st->t_s));
         }
     }
@@ -418,14 +424,19 @@ dc_err_t dd_history(dd_service_t *svc, int64_t party, const char *from, const ch
              b, svc->cfg.history_s);
     put_str(&h, head);
     bool more_samples = false, more_events = false;
-    dd_read_lock(svc);
-    dc_err_t rc = dc_store_history_between(svc->store, party, t0, t1, DD_HISTORY_SAMPLES_MAX,
-                                           history_sample, &h, &more_samples);
+    /* Events only up to the last synced one, as the streams show them. */
+    pthread_mutex_lock(&svc->lock);
+    int64_t upto = svc->durable_seq;
+    pthread_mutex_unlock(&svc->lock);
+    pthread_mutex_lock(&svc->history_lock);
+    dc_err_t rc =
+        dc_store_history_between(svc->history_store, party, t0, t1, DD_HISTORY_SAMPLES_MAX,
+                                 history_sample, &h, &more_samples);
     put_str(&h, "],\"events\":[");
     if (rc == DC_OK)
-        rc = dc_store_event_between(svc->store, party, t0, t1, DD_HISTORY_EVENTS_MAX, history_event,
-                                    &h, &more_events);
-    dd_read_unlock(svc);
+        rc = dc_store_event_between(svc->history_store, party, t0, t1, upto, DD_HISTORY_EVENTS_MAX,
+                                    history_event, &h, &more_events);
+    pthread_mutex_unlock(&svc->history_lock);
     put_str(&h, more_samples || more_events ? "],\"truncated\":true}" : "],\"truncated\":false}");
     json_decref(h.kept);
     if (rc != DC_OK || h.failed) {
@@ -544,6 +555,9 @@ bool dd_live_open(dd_service_t *svc)
     svc->pairs = json_object();
     svc->conformance = json_object();
     svc->history_last = json_object();
+    /* Pruning goes on from the oldest sample kept (none: nothing to catch up). */
+    if (dc_store_history_oldest(svc->store, &svc->history_pruned_s) != DC_OK)
+        svc->history_pruned_s = dd_now_s() - svc->cfg.history_keep_s;
     if (!svc->tactical || !svc->tracks || !svc->pairs || !svc->conformance || !svc->history_last)
         return false;
     return dc_store_track_each(svc->store, restore_track, svc) == DC_OK &&
@@ -612,6 +626,26 @@ static json_t *view_of(dd_service_t *svc, const char *cid, const char *state, co
     return v;
 }
 
+/* A conflict's acknowledgement state lives in each party's view (dd_conflict_ack, acks.c). When
+ * the detection loop rewrites the views (update, stale, resolved) it carries that state over,
+ * or an update would undo an acknowledgement. va is party pa's new view, vb the other's. */
+static void keep_acks(dd_service_t *svc, const char *cid, int64_t pa, json_t *va, json_t *vb)
+{
+    dc_doc_t old;
+    if (dc_store_doc_fetch(svc->store, "conflict", cid, &old) != DC_OK) return;
+    static const char *const keys[] = {"acknowledged", "acknowledged_at", "escalations", "ack_due"};
+    json_t *was[2] = {json_loads(old.view_a, 0, NULL),
+                      old.view_b ? json_loads(old.view_b, 0, NULL) : NULL};
+    json_t *now[2] = {old.party_a == pa ? va : vb, old.party_a == pa ? vb : va};
+    for (int i = 0; i < 2; i++)
+        for (size_t k = 0; was[i] && now[i] && k < sizeof(keys) / sizeof(keys[0]); k++) {
+            json_t *v = json_object_get(was[i], keys[k]);
+            if (v) json_object_set(now[i], keys[k], v);
+        }
+    json_decref(was[0]), json_decref(was[1]);
+    dc_doc_release(&old);
+}
+
 static void write_conflict(dd_service_t *svc, const char *cid, const char *id1, const char *id2,
                            const char *state, const char *level, const char *data,
                            const char *profile, const dc_pair_eval_t *e, const char *type,
@@ -619,6 +653,7 @@ static void write_conflict(dd_service_t *svc, const char *cid, const char *id1, 
 {
     json_t *va = view_of(svc, cid, state, level, data, profile, id1, id2, e, now);
     json_t *vb = view_of(svc, cid, state, level, data, profile, id2, id1, e, now);
+    if (strcmp(type, "conflict.new") != 0) keep_acks(svc, cid, party_of(id1), va, vb);
     char *ta = json_dumps(va, JSON_COMPACT | JSON_REAL_PRECISION(12));
     char *tb = json_dumps(vb, JSON_COMPACT | JSON_REAL_PRECISION(12));
     int64_t pa = party_of(id1), pb = party_of(id2);
@@ -700,6 +735,7 @@ static void write_conformance(dd_service_t *svc, const char *cid, const char *ki
                                        kind, "state", state, "own_operation", op_id, "other_party",
                                        track_party, "other_aircraft", disclosed(rec), "updated", t)
                            : NULL;
+    if (strcmp(type, "conflict.new") != 0) keep_acks(svc, cid, tp, va, vb);
     char *ta = json_dumps(va, JSON_COMPACT | JSON_REAL_PRECISION(12));
     char *tb = vb ? json_dumps(vb, JSON_COMPACT | JSON_REAL_PRECISION(12)) : NULL;
     dc_doc_t doc = {"conflict", cid, tp, intrusion ? op_party : 0, ta, tb, state, now, 0};
@@ -772,6 +808,7 @@ static void write_agreement_conflict(dd_service_t *svc, const char *cid, const c
     json_t *vb = json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:s}", "id", cid, "kind", "agreement",
                            "state", state, "agreement", agr, "other_party", tname, "other_aircraft",
                            disclosed(rec), "updated", t);
+    if (strcmp(type, "conflict.new") != 0) keep_acks(svc, cid, tp, va, vb);
     char *ta = json_dumps(va, JSON_COMPACT | JSON_REAL_PRECISION(12));
     char *tb = json_dumps(vb, JSON_COMPACT | JSON_REAL_PRECISION(12));
     dc_doc_t doc = {"conflict", cid, tp, q, ta, tb, state, now, 0};
@@ -1045,12 +1082,15 @@ static void detect_once(dd_service_t *svc, double now)
     }
     json_decref(seen);
     conformance_slice(svc, now);
-    /* Old history goes a second's worth at a time, so no pass pays for a minute of it. */
-    if (svc->cfg.history_s > 0 && now - svc->history_pruned_s >= 1) {
-        if (dc_store_history_prune(svc->store, now - svc->cfg.history_keep_s, NULL) != DC_OK)
+    /* Old history goes at most 10 s of it per pass (a second's worth in the steady state), so
+     * no pass pays for a backlog: after downtime it is caught up at ten times real time. */
+    double cutoff = now - svc->cfg.history_keep_s;
+    if (svc->history_pruned_s < cutoff) {
+        double upto = fmin(cutoff, svc->history_pruned_s + 10);
+        if (dc_store_history_prune(svc->store, upto, NULL) != DC_OK)
             fprintf(stderr, "deconflictd: old track history not deleted: %s\n",
                     dc_store_last_error(svc->store));
-        svc->history_pruned_s = now;
+        svc->history_pruned_s = upto;
     }
     dd_message_escalate(svc, now);
     dd_acks_escalate(svc, now);

@@ -37,8 +37,8 @@ dc_err_t dd_feed_states(dd_service_t *svc, int64_t party, const dc_track_state_t
  * service's clock (s). */
 json_t *dd_tracks(dd_service_t *svc, int64_t party);
 
-#define DD_HISTORY_SAMPLES_MAX 500000 /* track samples in one GET /v1/history */
-#define DD_HISTORY_EVENTS_MAX  20000  /* events in one GET /v1/history */
+#define DD_HISTORY_SAMPLES_MAX 200000 /* track samples in one GET /v1/history (the newest) */
+#define DD_HISTORY_EVENTS_MAX  20000  /* events in one GET /v1/history (the newest) */
 
 /* GET /v1/history?from=&to=&step_s=: the caller's track samples (each track thinned to one per
  * step_s, default history_s) and its own events between from and to (default: the last

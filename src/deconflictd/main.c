@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <microhttpd.h>
+#include <sodium.h>
 
 #include "console.h"
 #include "daemon.h"
@@ -159,6 +160,10 @@ int main(int argc, char **argv)
             snprintf(cfg.console_dir, sizeof(cfg.console_dir), "%.900s/../share/deconflict/console",
                      exe);
         }
+    }
+    if (sodium_init() < 0) { /* the console's ETags are BLAKE2b hashes */
+        fprintf(stderr, "deconflictd: libsodium cannot start\n");
+        return 1;
     }
     dd_console_t *console = dd_console_load(cfg.console_dir, err, sizeof(err));
     if (!console && console_explicit) {

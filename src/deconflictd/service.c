@@ -101,6 +101,9 @@ bool dd_service_open(dd_service_t *svc, const dd_config_t *cfg, char *err, size_
     pthread_mutex_init(&svc->auth_lock, NULL);
     svc->auth_store = dc_store_open(cfg->data_dir, err, len);
     if (!svc->auth_store) return false;
+    pthread_mutex_init(&svc->history_lock, NULL);
+    svc->history_store = dc_store_open(cfg->data_dir, err, len);
+    if (!svc->history_store) return false;
     svc->strategic = dc_strategic_new(NULL);
     if (!svc->strategic) {
         snprintf(err, len, "out of memory");
@@ -151,6 +154,8 @@ void dd_service_close(dd_service_t *svc)
     dc_store_close(svc->store);
     dc_store_close(svc->auth_store);
     pthread_mutex_destroy(&svc->auth_lock);
+    dc_store_close(svc->history_store);
+    pthread_mutex_destroy(&svc->history_lock);
     pthread_cond_destroy(&svc->sync_cond);
     pthread_mutex_destroy(&svc->sync_lock);
     pthread_cond_destroy(&svc->events_cond);

@@ -408,10 +408,11 @@ def main():
         s, body, _ = d.request("POST", "/v1/positions", ta,
                                [report("A1", 7.0, 90, "ALPHA1", now),
                                 {"track_id": "bad id", "t": now},
+                                dict(report("A|9", 7.0, 90, "ALPHA9", now)),
                                 dict(report("A2", 7.0, 90, "ALPHA2", now), lat=91),
                                 report("A3", 9.0, 0, "ALPHA3", now)])
         check(s == 200 and body["accepted"] == 2
-              and [(r["index"], r["field"]) for r in body["rejected"]] == [(1, "track_id"), (2, "lat")],
+              and [(r["index"], r["field"]) for r in body["rejected"]] == [(1, "track_id"), (2, "track_id"), (3, "lat")],
               "positions: partial acceptance, rejected items named by index and field")
         s, body, _ = d.request("POST", "/v1/positions", tb, [report("B1", 7.3, 270, "BRAVO1", now)])
         check(s == 200 and body["accepted"] == 1, "bravo's aircraft accepted")
@@ -473,6 +474,8 @@ def main():
         d.request("POST", "/v1/positions", tb, [dict(report("S2", 7.3, 270, "BRAVO9", t_old), lat=40.0)])
         new_s = [e for e in sa2.wait_for("conflict.new", n=2, timeout=6) if e[2]["own_track"] == "S1"]
         check(new_s and new_s[0][2]["data"] == "live", "a conflict on coasting tracks is raised")
+        s, _, _ = d.request("POST", f"/v1/conflicts/{new_s[0][2]['id']}/ack", tb)
+        check(s == 200, "bravo acknowledges it before it goes stale")
         s, body, _ = d.request("GET", "/v1/tracks", ta)
         st = {t["track_id"]: t["status"] for t in body["tracks"]}
         check(st["S1"] == "coasting" and st["A1"] == "live", "tracks report live / coasting by report age")
@@ -484,6 +487,8 @@ def main():
             time.sleep(0.05)
         check(stale and stale[0][2]["state"] == "open",
               "when the reports go stale the conflict stays open, marked stale, on the other side too")
+        check(stale[0][2].get("acknowledged") is True and stale[0][2].get("acknowledged_at"),
+              "the update keeps bravo's acknowledgement (it is not undone by the detection loop)")
         check(not any(e[1] == "conflict.resolved" and e[2]["own_track"] == "S2" for e in sb2_.events),
               "and is not reported resolved")
         # ---- minima by airspace: 2000 ft above FL410, 3 NM in a terminal area ----

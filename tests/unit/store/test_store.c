@@ -180,8 +180,11 @@ static void test_history(void **state)
     assert_int_equal(dc_store_history_between(st, 1, 0, 1000, 2, collect_sample, seen, &more),
                      DC_OK);
     assert_true(more);
-    assert_non_null(strstr(seen, "A1@110")); /* the first two, and a flag that there is more */
-    assert_null(strstr(seen, "A1@120"));
+    assert_null(strstr(seen, "A1@100")); /* the newest two, and a flag that there is more */
+    assert_non_null(strstr(seen, "A1@120"));
+    double oldest;
+    assert_int_equal(dc_store_history_oldest(st, &oldest), DC_OK);
+    assert_true(oldest == 100);
     int64_t deleted;
     assert_int_equal(dc_store_history_prune(st, 108, &deleted), DC_OK);
     assert_int_equal(deleted, 2); /* A1@100 and B1@105 */
@@ -194,10 +197,20 @@ static void test_history(void **state)
     assert_int_equal(dc_store_event_append(st, 1, "message.acked", "{}", 2010, &s1), DC_OK);
     assert_int_equal(dc_store_event_append(st, 2, "message.new", "{}", 2005, &s1), DC_OK);
     seen[0] = '\0';
-    assert_int_equal(dc_store_event_between(st, 1, 2000, 2009, 100, collect_event, seen, &more),
-                     DC_OK);
+    assert_int_equal(
+        dc_store_event_between(st, 1, 2000, 2009, INT64_MAX, 100, collect_event, seen, &more),
+        DC_OK);
     assert_string_equal(seen, "message.new;");
     assert_false(more);
+    seen[0] = '\0'; /* bounded to the newest; upto hides what is not yet durable */
+    assert_int_equal(
+        dc_store_event_between(st, 1, 1000, 3000, INT64_MAX, 1, collect_event, seen, &more), DC_OK);
+    assert_string_equal(seen, "message.acked;");
+    assert_true(more);
+    seen[0] = '\0';
+    assert_int_equal(
+        dc_store_event_between(st, 1, 1000, 3000, s1 - 2, 100, collect_event, seen, &more), DC_OK);
+    assert_string_equal(seen, "message.new;");
     dc_store_close(st);
 }
 
