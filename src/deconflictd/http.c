@@ -56,12 +56,10 @@ dc_err_t dd_problem(dd_problem_t *pb, int status, const char *code, const char *
     return status == 404 ? DC_ERR_NOT_FOUND : status == 409 ? DC_ERR_CONFLICT : DC_ERR_INVALID;
 }
 
-static enum MHD_Result send_text(struct MHD_Connection *c, request_t *rq, int status,
-                                 const char *type, const char *body, size_t len)
+/* An API answer's headers, then queued: never cached, never sniffed. */
+static enum MHD_Result queue_answer(struct MHD_Connection *c, request_t *rq, int status,
+                                    const char *type, struct MHD_Response *r)
 {
-    struct MHD_Response *r =
-        MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
-    if (!r) return MHD_NO;
     MHD_add_response_header(r, "Content-Type", type);
     MHD_add_response_header(r, "Cache-Control", "no-store");
     MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
@@ -71,7 +69,15 @@ static enum MHD_Result send_text(struct MHD_Connection *c, request_t *rq, int st
     return ok;
 }
 
-/* The same for a large body built for the answer: handed over, not copied. */
+static enum MHD_Result send_text(struct MHD_Connection *c, request_t *rq, int status,
+                                 const char *type, const char *body, size_t len)
+{
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
+    return r ? queue_answer(c, rq, status, type, r) : MHD_NO;
+}
+
+/* The same for a body built for the answer (malloc'd): handed over, not copied. */
 static enum MHD_Result send_text_owned(struct MHD_Connection *c, request_t *rq, int status,
                                        const char *type, char *body)
 {
@@ -81,23 +87,14 @@ static enum MHD_Result send_text_owned(struct MHD_Connection *c, request_t *rq, 
         free(body);
         return MHD_NO;
     }
-    MHD_add_response_header(r, "Content-Type", type);
-    MHD_add_response_header(r, "Cache-Control", "no-store");
-    MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
-    rq->status = status;
-    enum MHD_Result ok = MHD_queue_response(c, (unsigned)status, r);
-    MHD_destroy_response(r);
-    return ok;
+    return queue_answer(c, rq, status, type, r);
 }
 
 static enum MHD_Result send_json(struct MHD_Connection *c, request_t *rq, int status, json_t *j)
 {
     char *text = json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(12));
     json_decref(j);
-    if (!text) return MHD_NO;
-    enum MHD_Result ok = send_text(c, rq, status, "application/json", text, strlen(text));
-    free(text);
-    return ok;
+    return text ? send_text_owned(c, rq, status, "application/json", text) : MHD_NO;
 }
 
 static enum MHD_Result send_problem(struct MHD_Connection *c, request_t *rq, dd_problem_t *pb)
