@@ -3,14 +3,10 @@
 //
 // usage: node bench/console_pan.mjs [BIN_DIR] [CONSOLE_DIR] [N ...]   (default build/bin,
 //        build/share/deconflict/console, 1000 3000)
-import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-
-const require = createRequire(new URL('../console/package.json', import.meta.url));
-const { chromium } = require('playwright-core');
+import { addParty, launchChromium, signedIn, startDaemon, stopDaemon } from '../console/test/harness.mjs';
 
 const binDir = process.argv[2] || 'build/bin';
 const consoleDir = process.argv[3] || 'build/share/deconflict/console';
@@ -28,18 +24,9 @@ function pct(a, p) {
 
 async function run(n) {
   const data = mkdtempSync(join(tmpdir(), 'dc_console_bench_'));
-  const token = execFileSync(join(binDir, 'deconflict'), ['party', 'add', 'blue', '--data', data], { encoding: 'utf8' })
-    .trim().split('\n').pop();
-  const d = spawn(join(binDir, 'deconflictd'), ['--data', data, '--listen', '127.0.0.1:0', '--console-dir', consoleDir,
-    '--quiet', '--rate-limit-rps', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const base = await new Promise((resolve) => {
-    let buf = '';
-    d.stdout.on('data', (x) => {
-      buf += x;
-      const m = buf.match(/listening on (http:\/\/[\d.:]+)/);
-      if (m) resolve(m[1]);
-    });
-  });
+  const token = addParty(binDir, data, 'blue');
+  const { proc, base } = await startDaemon(binDir, ['--data', data, '--listen', '127.0.0.1:0', '--console-dir',
+    consoleDir, '--quiet', '--rate-limit-rps', '0']);
   // N aircraft spread over central Europe, FL100-FL400, in all directions.
   let seed = 42;
   const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
@@ -61,15 +48,8 @@ async function run(n) {
       await sleep(1000);
     }
   })();
-  const browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium', headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'],
-  });
-  const page = await (await browser.newContext({ viewport: { width: 1366, height: 768 } })).newPage();
-  await page.goto(`${base}/`);
-  await page.fill('#login-token', token);
-  await page.click('#login-submit');
+  const browser = await launchChromium();
+  const page = await signedIn(browser, base, token);
   await page.waitForSelector('.leaflet-container[data-borders="loaded"]');
   await page.waitForFunction((k) => Number(document.querySelector('canvas.dc-tracks')?.dataset.tracks) > k / 2, n);
   await sleep(1500);
@@ -114,8 +94,7 @@ async function run(n) {
   feeding = false;
   await feeder;
   await browser.close();
-  d.kill('SIGTERM');
-  await new Promise((r) => d.on('exit', r));
+  await stopDaemon(proc);
   rmSync(data, { recursive: true, force: true });
   const f = (a) => `median ${median(a).toFixed(1)} ms, p95 ${pct(a, 95).toFixed(1)} ms, ` +
     `${a.filter((x) => x > 50).length}/${a.length} frames over 50 ms`;

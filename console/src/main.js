@@ -209,8 +209,14 @@ function flBand() {
   return { flMin: Number.isFinite(lo) ? lo : 0, flMax: Number.isFinite(hi) ? hi : 999 };
 }
 
+// How many of tracks fly inside the flight-level band.
+function inBand(tracks, { flMin, flMax }) {
+  return tracks.filter((x) => x.alt_ft / 100 >= flMin && x.alt_ft / 100 <= flMax).length;
+}
+
 function drawTracks() {
   if (!trackLayer) return;
+  const band = flBand();
   if (state.historyOffsetS < 0) {
     const t = serverNow() / 1000 + state.historyOffsetS;
     const past = timeline.at(t);
@@ -218,25 +224,22 @@ function drawTracks() {
     // Samples carry no callsign: label them with the one the track has now, if any.
     const callsigns = new Map(state.tracks.map((x) => [x.track_id, x.callsign]));
     for (const x of past.tracks) x.callsign = callsigns.get(x.track_id);
-    trackLayer.setData({ ...past, selectedId: state.selected, now: t, ...flBand() });
-    const shown = past.tracks.filter((x) => x.alt_ft / 100 >= flBand().flMin && x.alt_ft / 100 <= flBand().flMax).length;
+    trackLayer.setData({ ...past, selectedId: state.selected, now: t, ...band });
     const n = past.conflicts.length;
-    $('count').textContent = `${shown} of ${past.tracks.length} tracks · ${n} open conflict${n === 1 ? '' : 's'} then`;
+    $('count').textContent =
+      `${inBand(past.tracks, band)} of ${past.tracks.length} tracks · ${n} open conflict${n === 1 ? '' : 's'} then`;
     return;
   }
-  const conflicts = [...state.conflicts.values()];
   trackLayer.setData({
     tracks: state.tracks,
     others: state.others,
-    conflicts,
+    conflicts: [...state.conflicts.values()],
     trails: state.trails,
     selectedId: state.selected,
     now: serverNow() / 1000,
-    ...flBand(),
+    ...band,
   });
-  const { flMin, flMax } = flBand();
-  const shown = state.tracks.filter((x) => x.alt_ft / 100 >= flMin && x.alt_ft / 100 <= flMax).length;
-  $('count').textContent = `${shown} of ${state.tracks.length} own tracks`;
+  $('count').textContent = `${inBand(state.tracks, band)} of ${state.tracks.length} own tracks`;
 }
 
 function redraw() {

@@ -6,18 +6,16 @@
 //
 // usage: node browser.test.mjs BIN_DIR CONSOLE_DIR SCREENSHOT_DIR
 import assert from 'node:assert/strict';
-import { spawn, execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium } from 'playwright-core';
+import { addParty, CHROMIUM, launchChromium, startDaemon as spawnDaemon, stopDaemon as killDaemon } from './harness.mjs';
 
 const [binDir, consoleDir, shotDir] = process.argv.slice(2);
 if (!shotDir) {
   console.error('usage: node browser.test.mjs BIN_DIR CONSOLE_DIR SCREENSHOT_DIR');
   process.exit(2);
 }
-const CHROMIUM = '/usr/bin/chromium';
 assert.ok(existsSync(CHROMIUM), 'Debian chromium is installed (scripts/install-deps.sh)');
 mkdirSync(shotDir, { recursive: true });
 
@@ -32,39 +30,25 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 // ---- the daemon ----
 
 const data = mkdtempSync(join(tmpdir(), 'dc_console_'));
-const token = (name) =>
-  execFileSync(join(binDir, 'deconflict'), ['party', 'add', name, '--data', data], { encoding: 'utf8' }).trim().split('\n').pop();
-const BLUE = token('blue');
-const RED = token('red');
+const BLUE = addParty(binDir, data, 'blue');
+const RED = addParty(binDir, data, 'red');
 
 let daemon = null;
 let base = null;
 let port = 0;
+// Restarted on the same port, so the console's reconnection is to the same address.
 async function startDaemon() {
-  daemon = spawn(
-    join(binDir, 'deconflictd'),
-    ['--data', data, '--listen', `127.0.0.1:${port}`, '--console-dir', consoleDir, '--quiet', '--conflict-ack-s', '12'],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  const line = await new Promise((resolve, reject) => {
-    let buf = '';
-    daemon.stdout.on('data', (d) => {
-      buf += d;
-      const m = buf.match(/listening on (http:\/\/[\d.]+:(\d+))/);
-      if (m) resolve(m);
-    });
-    daemon.on('exit', (c) => reject(new Error(`deconflictd exited with ${c}`)));
-  });
-  base = line[1];
-  port = Number(line[2]);
+  const d = await spawnDaemon(binDir,
+    ['--data', data, '--listen', `127.0.0.1:${port}`, '--console-dir', consoleDir, '--quiet', '--conflict-ack-s', '12']);
+  daemon = d.proc;
+  base = d.base;
+  port = d.port;
 }
 async function stopDaemon() {
   if (!daemon) return;
   const d = daemon;
   daemon = null;
-  const done = new Promise((r) => d.on('exit', r));
-  d.kill('SIGTERM');
-  await done;
+  await killDaemon(d);
 }
 
 async function call(method, path, tok, body) {
@@ -163,12 +147,7 @@ async function pixelStats(page, png, region) {
 
 // ---- the run ----
 
-const browser = await chromium.launch({
-  executablePath: CHROMIUM,
-  headless: true,
-  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-    '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'],
-});
+const browser = await launchChromium();
 let exitCode = 0;
 try {
   await startDaemon();
