@@ -21,6 +21,7 @@ packages=(
   curl              # the demo and docs show the API with curl
   clang-format      # style check in `make test`
   python3           # integration test scripts (standard library only)
+  openssl           # an Ed25519 signer independent of libsodium, in the audit test
   dump1090-mutability # the real SBS-1 producer the feed test runs against a recorded capture
   chromium          # the real browser the web console's tests drive (through npm playwright-core)
 )

@@ -48,11 +48,19 @@ bool dc_audit_head_ok(const uint8_t pk[DC_AUDIT_PK_BYTES], uint64_t seq,
  * a party's signed request (the signer's own pages, the administrator's export), the request is
  * checked against the hash in its entry and the signature against the party's key, learnt from
  * the party's key registration earlier in the log. */
+/* What a party signs for a request (docs/audit.md): this tag, its own party id (decimal) and a
+ * newline, the method, a newline, the path, a newline, then the body exactly as sent. Naming
+ * the signer binds the signature to one party. The first format (_V1: the tag, method, path,
+ * body) named no one; the service no longer accepts it, and a verifier counts old ones apart. */
+#define DC_AUDIT_REQUEST_TAG    "deconflict-request-v2\n"
+#define DC_AUDIT_REQUEST_TAG_V1 "deconflict-request-v1\n"
+
 typedef struct dc_audit_report {
     bool ok;
     uint64_t entries;    /* entries checked */
     uint64_t bodies;     /* of which bodies checked against their hash */
     uint64_t signatures; /* parties' signed requests checked (where the log has the request) */
+    uint64_t unbound;    /* of which in the first format, which did not name the signer */
     uint64_t head_seq;   /* the signed head's seq */
     uint64_t bad_seq;    /* the first bad entry's seq (0: the head or the file itself) */
     char why[256];       /* what is wrong, when !ok */

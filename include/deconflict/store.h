@@ -25,14 +25,33 @@
 #define DC_PARTY_NAME_MAX 64 /* bytes of a party name including the NUL */
 
 /* The schema version this build writes; older stores are migrated on open. */
-#define DC_STORE_SCHEMA_VERSION 5
+#define DC_STORE_SCHEMA_VERSION 6
 
 typedef struct dc_store dc_store_t;
 
-/* Opens (creating if needed) the store in directory dir (created with mode 0700 if absent) and
- * migrates it. On failure returns NULL with a sentence in err (len bytes). */
+/* Opens (creating if needed) the store in directory dir and migrates it. The directory holds
+ * every secret of the service, so it must be a real directory (not a symbolic link) owned by
+ * this process's user: it is created 0700 when absent, and tightened to 0700 when it is open to
+ * the group or others (said in dc_store_notice()). The database and its WAL and shared-memory
+ * files are created 0600 and tightened the same way. On failure returns NULL with a sentence in
+ * err (len bytes). */
 dc_store_t *dc_store_open(const char *dir, char *err, size_t len);
 void dc_store_close(dc_store_t *st);
+
+/* What opening the store had to tighten (directory or file modes), as sentences for the
+ * operator's log; "" when nothing. Owned by st. */
+const char *dc_store_notice(const dc_store_t *st);
+
+/* One process serves a store at a time: two daemons on one directory would each hold half the
+ * live state and miss each other's conflicts. dc_store_claim() takes an exclusive lock on
+ * dir/deconflictd.pid (flock, dropped by the kernel when the process ends, however it ends) and
+ * writes the pid into it; NULL with a sentence naming the holder's pid in err when another
+ * process holds it. Call it after dc_store_open() has checked the directory. Administrative
+ * commands (deconflict party ...) do not claim: SQLite
+ * serialises their writes with the server's. Release with dc_store_release() (NULL: no-op). */
+typedef struct dc_store_claim dc_store_claim_t;
+dc_store_claim_t *dc_store_claim(const char *dir, char *err, size_t len);
+void dc_store_release(dc_store_claim_t *claim);
 
 /* The schema version found on disk after migration (== DC_STORE_SCHEMA_VERSION). */
 int dc_store_schema_version(dc_store_t *st);
@@ -62,6 +81,7 @@ typedef struct dc_party {
     double created_s;
     bool has_key; /* an Ed25519 public key is registered (filled by party_by_token) */
     uint8_t public_key[32];
+    bool require_signatures; /* its writes must be signed (dc_store_party_set_signatures) */
 } dc_party_t;
 
 /* Whether name is acceptable: 1..63 bytes of [A-Za-z0-9_.-]. */
@@ -78,6 +98,10 @@ dc_err_t dc_store_party_rotate_token(dc_store_t *st, const char *name,
 
 /* Disables (or re-enables) party name: its token is refused while disabled. */
 dc_err_t dc_store_party_set_disabled(dc_store_t *st, const char *name, bool disabled);
+
+/* Sets party name's signature policy: when required, the service refuses its unsigned writes
+ * (docs/audit.md). Audited. DC_ERR_NOT_FOUND for an unknown name. */
+dc_err_t dc_store_party_set_signatures(dc_store_t *st, const char *name, bool required);
 
 /* Calls fn for every party in id order. */
 dc_err_t dc_store_party_list(dc_store_t *st, void (*fn)(const dc_party_t *p, void *ctx), void *ctx);
@@ -207,7 +231,9 @@ dc_err_t dc_store_idem_put(dc_store_t *st, int64_t party, const char *key, int s
  * Document writes and party changes append entries themselves; these read the log. */
 
 /* Registers party's Ed25519 public key (32 bytes), replacing any earlier one; the audit entry
- * carries the key, so a verifier learns it from the log. */
+ * carries the key, so a verifier learns it from the log. A key held by
+ * another party is refused (DC_ERR_CONFLICT): a key identifies one party. Call it inside a
+ * transaction, so the check and the write are one. */
 dc_err_t dc_store_party_set_key(dc_store_t *st, int64_t party, const uint8_t public_key[32]);
 
 /* The signed request being served (body and its detached Ed25519 signature by party), until

@@ -115,6 +115,30 @@ static bool head_of(json_t *h, const uint8_t pk[DC_AUDIT_PK_BYTES], uint64_t *se
     return dc_audit_head_ok(pk, *seq, hash, sig);
 }
 
+/* A signed request names its signer (DC_AUDIT_REQUEST_TAG, then the party id on the next line),
+ * so that a signature cannot be replayed as another party's: the name must be the entry's
+ * actor. Requests in the first format, which named no one, are counted apart (unbound). */
+static bool check_signer(const char *text, const char *actor, uint64_t seq, dc_audit_report_t *rep)
+{
+    size_t tag = strlen(DC_AUDIT_REQUEST_TAG), n = strlen(actor);
+    if (strncmp(text, DC_AUDIT_REQUEST_TAG, tag) == 0) {
+        if (strncmp(text + tag, actor, n) != 0 || text[tag + n] != '\n')
+            return fail(rep, seq,
+                        "entry %llu: the signed request names another signer than "
+                        "its actor, party %s",
+                        (unsigned long long)seq, actor);
+        rep->signatures++;
+        return true;
+    }
+    if (strncmp(text, DC_AUDIT_REQUEST_TAG_V1, strlen(DC_AUDIT_REQUEST_TAG_V1)) == 0) {
+        rep->signatures++;
+        rep->unbound++;
+        return true;
+    }
+    return fail(rep, seq, "entry %llu: the signed request is in no known format",
+                (unsigned long long)seq);
+}
+
 /* Learns parties' keys from their registrations, and checks a signed request: its body (when
  * the log carries it) against the hash in the entry, and the signature by the actor's key. */
 static bool check_signed(json_t *keys, json_t *entry, const char *body_text, uint64_t seq,
@@ -147,7 +171,7 @@ static bool check_signed(json_t *keys, json_t *entry, const char *body_text, uin
             ok = fail(rep, seq, "entry %llu: party %s's signature does not verify",
                       (unsigned long long)seq, actor);
         else
-            rep->signatures++;
+            ok = check_signer(json_string_value(req_text), actor, seq, rep);
     }
     /* A key registration (itself perhaps signed with the previous key, checked above) applies
      * from the next entry on. */

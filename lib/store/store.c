@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -40,6 +41,7 @@ struct dc_store {
         char sig64[96];
     } req;
     char err[256];
+    char notice[600]; /* what opening tightened (dc_store_notice) */
 };
 
 /* Migration i brings the schema from version i to i + 1. Only ever append. */
@@ -115,6 +117,8 @@ static const char *const migrations[] = {
     "  gs_kt REAL NOT NULL,"
     "  PRIMARY KEY(party, t_s, id)) WITHOUT ROWID;"
     "CREATE INDEX events_time ON events(party, t_s);",
+    /* 5 -> 6: a party's signature policy (unsigned writes refused when set) */
+    "ALTER TABLE parties ADD COLUMN require_signatures INTEGER NOT NULL DEFAULT 0;",
 };
 
 #define N_MIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
@@ -166,14 +170,109 @@ static bool migrate(dc_store_t *st, char *err, size_t len)
     return true;
 }
 
+/* Appends a sentence to the store's notices (what was tightened on open). */
+static void notice(dc_store_t *st, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void notice(dc_store_t *st, const char *fmt, ...)
+{
+    size_t used = strlen(st->notice);
+    if (used + 2 >= sizeof(st->notice)) return;
+    if (used) st->notice[used++] = ' ';
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(st->notice + used, sizeof(st->notice) - used, fmt, ap);
+    va_end(ap);
+}
+
+/* The data directory holds every secret of the service (token hashes, the audit signing key,
+ * every party's documents): it is used only when it is a real directory owned by this user and
+ * closed to everyone else. Created 0700 when absent; one left open to the group or others by a
+ * plain mkdir is tightened to 0700, and that is said (notice). */
+static bool check_dir(dc_store_t *st, const char *dir, char *err, size_t len)
+{
+    if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+        snprintf(err, len, "cannot create data directory %s: %s", dir, strerror(errno));
+        return false;
+    }
+    struct stat sb;
+    if (lstat(dir, &sb) != 0) {
+        snprintf(err, len, "cannot read data directory %s: %s", dir, strerror(errno));
+        return false;
+    }
+    if (!S_ISDIR(sb.st_mode)) {
+        snprintf(err, len, "data directory %s is not a directory%s", dir,
+                 S_ISLNK(sb.st_mode) ? " (a symbolic link: give the real path)" : "");
+        return false;
+    }
+    if (sb.st_uid != geteuid()) {
+        snprintf(err, len,
+                 "data directory %s belongs to uid %u, not to this process's uid %u: refusing to "
+                 "keep secrets where another user can change them",
+                 dir, (unsigned)sb.st_uid, (unsigned)geteuid());
+        return false;
+    }
+    if (sb.st_mode & 077) {
+        if (chmod(dir, sb.st_mode & 0700) != 0) {
+            snprintf(err, len,
+                     "data directory %s is open to other users (mode %04o) and cannot "
+                     "be tightened: %s",
+                     dir, (unsigned)(sb.st_mode & 07777), strerror(errno));
+            return false;
+        }
+        notice(st, "data directory %.200s was open to other users (mode %04o); tightened to %04o.",
+               dir, (unsigned)(sb.st_mode & 07777), (unsigned)(sb.st_mode & 0700));
+    }
+    return true;
+}
+
+/* Creates the store's files 0600 before SQLite does (it would use 0644 less the umask; the WAL
+ * and shared-memory files copy the database's mode), and tightens files an older build left
+ * readable. By path, never by opening a file SQLite may hold: closing any descriptor of a file
+ * drops every POSIX lock this process holds on it, and another connection of this process
+ * (deconflictd opens three) relies on them. Never follows a symbolic link; the directory was
+ * checked first, so nobody else can swap the files between the checks. */
+static bool secure_file(dc_store_t *st, const char *path, bool create, char *err, size_t len)
+{
+    struct stat sb;
+    if (lstat(path, &sb) != 0) {
+        if (errno != ENOENT) {
+            snprintf(err, len, "cannot read %s: %s", path, strerror(errno));
+            return false;
+        }
+        if (!create) return true;
+        int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (fd < 0 && errno != EEXIST) {
+            snprintf(err, len, "cannot create %s: %s", path, strerror(errno));
+            return false;
+        }
+        if (fd >= 0) close(fd); /* new and empty: nothing of this process has it open */
+        return fd >= 0 || secure_file(st, path, false, err, len);
+    }
+    if (!S_ISREG(sb.st_mode)) {
+        snprintf(err, len, "%s is not a regular file%s", path,
+                 S_ISLNK(sb.st_mode) ? " (a symbolic link)" : "");
+        return false;
+    }
+    if (sb.st_mode & 077) {
+        if (chmod(path, 0600) != 0) {
+            snprintf(err, len, "%s is readable by other users and cannot be tightened: %s", path,
+                     strerror(errno));
+            return false;
+        }
+        notice(st, "%.200s was readable by other users (mode %04o); tightened to 0600.", path,
+               (unsigned)(sb.st_mode & 07777));
+    }
+    return true;
+}
+
+const char *dc_store_notice(const dc_store_t *st)
+{
+    return st->notice;
+}
+
 dc_store_t *dc_store_open(const char *dir, char *err, size_t len)
 {
     if (sodium_init() < 0) {
         snprintf(err, len, "libsodium failed to initialise");
-        return NULL;
-    }
-    if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
-        snprintf(err, len, "cannot create data directory %s: %s", dir, strerror(errno));
         return NULL;
     }
     dc_store_t *st = calloc(1, sizeof(*st));
@@ -182,8 +281,17 @@ dc_store_t *dc_store_open(const char *dir, char *err, size_t len)
         return NULL;
     }
     st->wal_fd = -1;
-    char path[4096];
+    char path[4096], side[4200];
     snprintf(path, sizeof(path), "%s/deconflict.sqlite3", dir);
+    bool files_ok = check_dir(st, dir, err, len) && secure_file(st, path, true, err, len);
+    snprintf(side, sizeof(side), "%s-wal", path);
+    files_ok = files_ok && secure_file(st, side, false, err, len);
+    snprintf(side, sizeof(side), "%s-shm", path);
+    files_ok = files_ok && secure_file(st, side, false, err, len);
+    if (!files_ok) {
+        free(st);
+        return NULL;
+    }
     if (sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
         SQLITE_OK) {
         snprintf(err, len, "cannot open %s: %s", path, st->db ? sqlite3_errmsg(st->db) : "?");
@@ -577,6 +685,16 @@ dc_err_t dc_store_party_set_disabled(dc_store_t *st, const char *name, bool disa
     return update_party(st, s, name, disabled ? "disabled" : "enabled");
 }
 
+dc_err_t dc_store_party_set_signatures(dc_store_t *st, const char *name, bool required)
+{
+    sqlite3_stmt *s = prep(st, "UPDATE parties SET require_signatures = ? WHERE name = ?");
+    if (!s) return DC_ERR_IO;
+    sqlite3_bind_int(s, 1, required);
+    sqlite3_bind_text(s, 2, name, -1, SQLITE_TRANSIENT);
+    return update_party(st, s, name, required ? "signatures_required" : "signatures_optional");
+}
+
+/* Columns 0-4 of the party queries: id, name, disabled, created_s, require_signatures. */
 static void party_from_row(sqlite3_stmt *s, dc_party_t *p)
 {
     memset(p, 0, sizeof(*p));
@@ -584,11 +702,13 @@ static void party_from_row(sqlite3_stmt *s, dc_party_t *p)
     snprintf(p->name, sizeof(p->name), "%s", (const char *)sqlite3_column_text(s, 1));
     p->disabled = sqlite3_column_int(s, 2) != 0;
     p->created_s = sqlite3_column_double(s, 3);
+    p->require_signatures = sqlite3_column_int(s, 4) != 0;
 }
 
 dc_err_t dc_store_party_list(dc_store_t *st, void (*fn)(const dc_party_t *p, void *ctx), void *ctx)
 {
-    sqlite3_stmt *s = prep(st, "SELECT id, name, disabled, created_s FROM parties ORDER BY id");
+    sqlite3_stmt *s = prep(st, "SELECT id, name, disabled, created_s, require_signatures "
+                               "FROM parties ORDER BY id");
     if (!s) return DC_ERR_IO;
     int rc;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
@@ -608,20 +728,20 @@ dc_err_t dc_store_party_by_token(dc_store_t *st, const char *token, dc_party_t *
         return DC_ERR_NOT_FOUND;
     unsigned char hash[crypto_generichash_BYTES];
     crypto_generichash(hash, sizeof(hash), (const unsigned char *)token, n, NULL, 0);
-    sqlite3_stmt *s = prep(st, "SELECT id, name, disabled, created_s, token_hash, public_key "
-                               "FROM parties WHERE token_hash = ?");
+    sqlite3_stmt *s = prep(st, "SELECT id, name, disabled, created_s, require_signatures, "
+                               "token_hash, public_key FROM parties WHERE token_hash = ?");
     if (!s) return DC_ERR_IO;
     sqlite3_bind_blob(s, 1, hash, sizeof(hash), SQLITE_TRANSIENT);
     dc_err_t e = DC_ERR_NOT_FOUND;
     if (sqlite3_step(s) == SQLITE_ROW) {
         /* The lookup went by hash; compare again in constant time so nothing downstream of the
          * index depends on how much of the hash matched. */
-        const void *stored = sqlite3_column_blob(s, 4);
-        if (sqlite3_column_bytes(s, 4) == (int)sizeof(hash) &&
+        const void *stored = sqlite3_column_blob(s, 5);
+        if (sqlite3_column_bytes(s, 5) == (int)sizeof(hash) &&
             sodium_memcmp(stored, hash, sizeof(hash)) == 0) {
             party_from_row(s, out);
-            if (sqlite3_column_bytes(s, 5) == (int)sizeof(out->public_key)) {
-                memcpy(out->public_key, sqlite3_column_blob(s, 5), sizeof(out->public_key));
+            if (sqlite3_column_bytes(s, 6) == (int)sizeof(out->public_key)) {
+                memcpy(out->public_key, sqlite3_column_blob(s, 6), sizeof(out->public_key));
                 out->has_key = true;
             }
             e = out->disabled ? DC_ERR_NOT_FOUND : DC_OK;
@@ -1044,7 +1164,18 @@ dc_err_t dc_store_idem_put(dc_store_t *st, int64_t party, const char *key, int s
 
 dc_err_t dc_store_party_set_key(dc_store_t *st, int64_t party, const uint8_t public_key[32])
 {
-    sqlite3_stmt *s = prep(st, "UPDATE parties SET public_key = ? WHERE id = ?");
+    /* A key identifies one party: one held by another is refused, or that party's signed
+     * requests could be replayed as this one's. Checked inside the caller's transaction
+     * (BEGIN IMMEDIATE), so no other writer can register the same key in between. */
+    sqlite3_stmt *s = prep(st, "SELECT id FROM parties WHERE public_key = ? AND id != ?");
+    if (!s) return DC_ERR_IO;
+    sqlite3_bind_blob(s, 1, public_key, 32, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(s, 2, party);
+    int rc = sqlite3_step(s);
+    done(st, s);
+    if (rc == SQLITE_ROW) return DC_ERR_CONFLICT;
+    if (rc != SQLITE_DONE) return fail(st, "find key");
+    s = prep(st, "UPDATE parties SET public_key = ? WHERE id = ?");
     if (!s) return DC_ERR_IO;
     sqlite3_bind_blob(s, 1, public_key, 32, SQLITE_TRANSIENT);
     sqlite3_bind_int64(s, 2, party);
@@ -1162,4 +1293,59 @@ dc_err_t dc_store_audit_each(dc_store_t *st, int64_t after, size_t max, int64_t 
     }
     done(st, s);
     return rc == SQLITE_DONE ? DC_OK : fail(st, "read audit");
+}
+
+/* ---- serving: one process per store ---- */
+
+struct dc_store_claim {
+    int fd;
+};
+
+dc_store_claim_t *dc_store_claim(const char *dir, char *err, size_t len)
+{
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/deconflictd.pid", dir);
+    /* The lock is on an open file description (flock), so the kernel drops it when the process
+     * dies however it dies: a kill -9 never leaves a stale claim behind. */
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0) {
+        snprintf(err, len, "cannot open %s: %s", path, strerror(errno));
+        return NULL;
+    }
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        int why = errno;
+        char holder[32] = "";
+        ssize_t n = pread(fd, holder, sizeof(holder) - 1, 0);
+        holder[n > 0 ? n : 0] = '\0';
+        holder[strcspn(holder, "\r\n")] = '\0';
+        close(fd);
+        if (why == EWOULDBLOCK)
+            snprintf(err, len,
+                     "the store in %s is already served by another process (pid %s): one "
+                     "deconflictd serves a store at a time",
+                     dir, holder[0] ? holder : "unknown");
+        else
+            snprintf(err, len, "cannot lock %s: %s", path, strerror(why));
+        return NULL;
+    }
+    dc_store_claim_t *c = malloc(sizeof(*c));
+    char pid[32];
+    int n = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+    if (!c || ftruncate(fd, 0) != 0 || pwrite(fd, pid, (size_t)n, 0) != n) {
+        snprintf(err, len, "cannot write %s: %s", path, c ? strerror(errno) : "out of memory");
+        free(c);
+        close(fd);
+        return NULL;
+    }
+    c->fd = fd;
+    return c;
+}
+
+void dc_store_release(dc_store_claim_t *c)
+{
+    if (!c) return;
+    if (ftruncate(c->fd, 0) != 0) { /* the pid goes; the empty file may stay */
+    }
+    close(c->fd); /* releases the lock */
+    free(c);
 }

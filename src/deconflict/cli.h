@@ -48,6 +48,17 @@ typedef struct cli_row {
 int cli_load_rows(const char *path, dc_trackcsv_format_t fmt, cli_row_t **rows, size_t *n_rows,
                   size_t *n_skipped);
 
+typedef struct dc_store dc_store_t;
+
+/* Opens the store in dir for command prog, printing what opening it had to tighten (the data
+ * directory's or files' modes) and, on failure, why. NULL on failure. */
+dc_store_t *cli_store_open(const char *prog, const char *dir);
+
+/* Creates (or truncates) the file at path for writing secrets: mode 0600 whatever the umask,
+ * tightened if it existed with a wider one, never through a symbolic link. NULL (and a message
+ * naming prog) on failure. */
+FILE *cli_create_private(const char *prog, const char *path);
+
 /* Reads one line (any length) into *buf, growing it; returns false at end of file. Lines longer
  * than the caller's limit are the caller's to reject. */
 bool cli_read_line(FILE *f, char **buf, size_t *cap);

@@ -2,10 +2,15 @@
 #include "cli.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
+
+#include "deconflict/store.h"
 
 bool cli_parse_number(const char *flag, const char *text, double *out)
 {
@@ -165,4 +170,28 @@ bool cli_parse_time(const char *flag, const char *text, double *out)
         return false;
     }
     return cli_parse_number(flag, text, out);
+}
+
+dc_store_t *cli_store_open(const char *prog, const char *dir)
+{
+    char err[600];
+    dc_store_t *st = dc_store_open(dir, err, sizeof(err));
+    if (!st) {
+        fprintf(stderr, "%s: %s\n", prog, err);
+        return NULL;
+    }
+    if (dc_store_notice(st)[0]) fprintf(stderr, "%s: %s\n", prog, dc_store_notice(st));
+    return st;
+}
+
+FILE *cli_create_private(const char *prog, const char *path)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+    FILE *f = fd >= 0 && fchmod(fd, 0600) == 0 ? fdopen(fd, "w") : NULL;
+    if (!f) {
+        fprintf(stderr, "%s: cannot create %s: %s\n", prog, path,
+                errno == ELOOP ? "it is a symbolic link" : strerror(errno));
+        if (fd >= 0) close(fd);
+    }
+    return f;
 }

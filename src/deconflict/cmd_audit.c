@@ -156,6 +156,10 @@ static int verify(int argc, char **argv)
                    (unsigned long long)rep.entries, (unsigned long long)rep.bodies,
                    (unsigned long long)rep.signatures, (unsigned long long)rep.head_seq,
                    since.s ? ", consistent with the earlier head" : "");
+            if (rep.unbound)
+                printf("note: %llu of the signatures are in the first request format, which does "
+                       "not name its signer (docs/audit.md)\n",
+                       (unsigned long long)rep.unbound);
         } else {
             printf("FAILED at entry %llu: %s\n", (unsigned long long)rep.bad_seq, rep.why);
             rc = CLI_EXIT_DATA;
@@ -185,16 +189,12 @@ static int export_log(int argc, char **argv)
         audit_usage(stderr);
         return CLI_EXIT_USAGE;
     }
-    char err[512];
-    dc_store_t *st = dc_store_open(dir, err, sizeof(err));
-    if (!st) {
-        fprintf(stderr, "deconflict audit export: %s\n", err);
-        return CLI_EXIT_DATA;
-    }
-    FILE *out = path ? fopen(path, "w") : stdout;
+    dc_store_t *st = cli_store_open("deconflict audit export", dir);
+    if (!st) return CLI_EXIT_DATA;
+    /* The export holds every party's bodies: readable by its owner only. */
+    FILE *out = path ? cli_create_private("deconflict audit export", path) : stdout;
     int rc = CLI_EXIT_OK;
     if (!out) {
-        fprintf(stderr, "deconflict audit export: cannot write %s\n", path);
         rc = CLI_EXIT_DATA;
     } else if (dc_audit_export(st, out) != DC_OK) {
         fprintf(stderr, "deconflict audit export: %s\n", dc_store_last_error(st));

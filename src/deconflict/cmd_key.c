@@ -3,14 +3,16 @@
  *
  *   deconflict key generate --out KEYFILE     a new key pair; prints the public key (base64)
  *   deconflict key public KEYFILE             prints the public key of a key file
- *   deconflict key sign KEYFILE METHOD PATH [FILE]
- *                                             signs the request METHOD PATH with the body in
- *                                             FILE (or stdin) as sent; prints the value of the
- *                                             Deconflict-Signature header
+ *   deconflict key sign KEYFILE --party ID METHOD PATH [FILE]
+ *                                             signs party ID's request METHOD PATH with the
+ *                                             body in FILE (or stdin) as sent; prints the value
+ *                                             of the Deconflict-Signature header
  *
  * A key file holds the 64-byte secret key in base64 on one line, readable by its owner only.
  * Register the public key with PUT /v1/party/key. */
 #include "cli.h"
+
+#include "deconflict/audit.h"
 
 #include <fcntl.h>
 #include <sodium.h>
@@ -23,9 +25,9 @@ static void key_usage(FILE *out)
 {
     fputs("usage: deconflict key generate --out KEYFILE\n"
           "       deconflict key public KEYFILE\n"
-          "       deconflict key sign KEYFILE METHOD PATH [FILE]\n"
-          "           (FILE: the request body, default stdin; PATH as in the URL, e.g.\n"
-          "           /v1/operations)\n",
+          "       deconflict key sign KEYFILE --party ID METHOD PATH [FILE]\n"
+          "           (ID: the signer's party id, as GET /v1/party shows it; FILE: the\n"
+          "           request body, default stdin; PATH as in the URL, e.g. /v1/operations)\n",
           out);
 }
 
@@ -83,19 +85,28 @@ int cli_key(int argc, char **argv)
         print_b64(pk, sizeof(pk));
         return CLI_EXIT_OK;
     }
-    if (strcmp(sub, "sign") == 0 && (argc == 5 || argc == 6)) {
+    if (strcmp(sub, "sign") == 0 && (argc == 7 || argc == 8) && strcmp(argv[3], "--party") == 0) {
+        char *end;
+        long long party = strtoll(argv[4], &end, 10);
+        if (end == argv[4] || *end || party < 1) {
+            fprintf(stderr, "deconflict key sign: --party: a party id (a positive integer, as GET "
+                            "/v1/party shows it)\n");
+            return CLI_EXIT_USAGE;
+        }
         if (!load_key(argv[2], sk)) return CLI_EXIT_DATA;
-        FILE *in = argc == 6 ? fopen(argv[5], "rb") : stdin;
+        FILE *in = argc == 8 ? fopen(argv[7], "rb") : stdin;
         if (!in) {
-            fprintf(stderr, "deconflict key: cannot read %s\n", argv[5]);
+            fprintf(stderr, "deconflict key: cannot read %s\n", argv[7]);
             return CLI_EXIT_DATA;
         }
-        /* What the service checks: "deconflict-request-v1\n" METHOD "\n" PATH "\n" body. */
+        /* What the service checks (DC_AUDIT_REQUEST_TAG): the tag, the signer, the method, the
+         * path, then the body. */
         size_t cap = 65536;
         uint8_t *body = malloc(cap);
-        size_t len = body ? (size_t)snprintf((char *)body, cap, "deconflict-request-v1\n%s\n%s\n",
-                                             argv[3], argv[4])
-                          : 0;
+        size_t len =
+            body ? (size_t)snprintf((char *)body, cap, DC_AUDIT_REQUEST_TAG "%lld\n%s\n%s\n", party,
+                                    argv[5], argv[6])
+                 : 0;
         if (len >= cap) {
             free(body);
             fprintf(stderr, "deconflict key: method and path too long\n");

@@ -3,6 +3,8 @@
  *   deconflict party add NAME --data DIR           creates NAME, prints its token last
  *   deconflict party rotate-token NAME --data DIR  a new token; the old one stops working
  *   deconflict party disable NAME --data DIR       refuses NAME's token (enable: re-allows)
+ *   deconflict party signatures NAME required|optional --data DIR
+ *                                                  whether NAME's unsigned writes are refused
  *   deconflict party list --data DIR
  *
  * The store may be open in a running deconflictd at the same time: SQLite's WAL and busy
@@ -19,6 +21,7 @@
 static void party_usage(FILE *out)
 {
     fputs("usage: deconflict party add|rotate-token|disable|enable NAME --data DIR\n"
+          "       deconflict party signatures NAME required|optional --data DIR\n"
           "       deconflict party list --data DIR\n"
           "  add prints the new party's bearer token alone on the last line of stdout; it is\n"
           "  shown once and stored only as a hash. NAME: 1-63 of [A-Za-z0-9_.-].\n",
@@ -33,18 +36,22 @@ static void print_party(const dc_party_t *p, void *ctx)
     struct tm tm;
     gmtime_r(&t, &tm);
     strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
-    printf("%lld\t%s\t%s\t%s\n", (long long)p->id, p->name, p->disabled ? "disabled" : "enabled",
-           when);
+    printf("%lld\t%s\t%s\t%s\t%s\n", (long long)p->id, p->name,
+           p->disabled ? "disabled" : "enabled", when,
+           p->require_signatures ? "signatures-required" : "signatures-optional");
 }
 
 int cli_party(int argc, char **argv)
 {
-    const char *sub = argc > 1 ? argv[1] : NULL, *name = NULL, *dir = NULL;
+    const char *sub = argc > 1 ? argv[1] : NULL, *name = NULL, *dir = NULL, *policy = NULL;
+    bool is_sig = sub && strcmp(sub, "signatures") == 0;
     for (int i = 2; i < argc; i++) {
         if (strcmp(argv[i], "--data") == 0 && i + 1 < argc)
             dir = argv[++i];
         else if (argv[i][0] != '-' && !name)
             name = argv[i];
+        else if (argv[i][0] != '-' && is_sig && !policy)
+            policy = argv[i];
         else {
             fprintf(stderr, "deconflict party: unexpected argument '%s'\n", argv[i]);
             party_usage(stderr);
@@ -60,12 +67,13 @@ int cli_party(int argc, char **argv)
         fprintf(stderr, "deconflict party: invalid name '%s' (1-63 of [A-Za-z0-9_.-])\n", name);
         return CLI_EXIT_USAGE;
     }
-    char err[256];
-    dc_store_t *st = dc_store_open(dir, err, sizeof(err));
-    if (!st) {
-        fprintf(stderr, "deconflict party: %s\n", err);
-        return CLI_EXIT_DATA;
+    if (is_sig &&
+        (!policy || (strcmp(policy, "required") != 0 && strcmp(policy, "optional") != 0))) {
+        fprintf(stderr, "deconflict party signatures: expected 'required' or 'optional'\n");
+        return CLI_EXIT_USAGE;
     }
+    dc_store_t *st = cli_store_open("deconflict party", dir);
+    if (!st) return CLI_EXIT_DATA;
     char token[DC_TOKEN_MAX];
     dc_err_t rc;
     int exit_code = CLI_EXIT_OK;
@@ -80,6 +88,10 @@ int cli_party(int argc, char **argv)
         rc = dc_store_party_rotate_token(st, name, token);
         if (rc == DC_OK)
             printf("party %s has a new token; the old one no longer works:\n%s\n", name, token);
+    } else if (is_sig) {
+        rc = dc_store_party_set_signatures(st, name, strcmp(policy, "required") == 0);
+        if (rc == DC_OK)
+            printf("party %s: signatures %s (applies to its next request)\n", name, policy);
     } else if (strcmp(sub, "disable") == 0 || strcmp(sub, "enable") == 0) {
         bool off = strcmp(sub, "disable") == 0;
         rc = dc_store_party_set_disabled(st, name, off);

@@ -31,6 +31,8 @@ void dd_config_default(dd_config_t *cfg)
     cfg->rate_burst = 400;
     cfg->history_s = 10;
     cfg->history_keep_s = 3600;
+    cfg->report_ahead_max_s = 10;
+    cfg->report_age_max_s = 300;
 }
 
 double dd_now_s(void)
@@ -153,6 +155,15 @@ bool dd_config_set(dd_config_t *cfg, const char *key, const char *value, char *e
     } else if (strcmp(key, "console_dir") == 0) {
         if (!*value || strlen(value) >= sizeof(cfg->console_dir)) goto bad;
         snprintf(cfg->console_dir, sizeof(cfg->console_dir), "%s", value);
+    } else if (strcmp(key, "signatures") == 0) {
+        if (strcmp(value, "required") != 0 && strcmp(value, "optional") != 0) goto bad;
+        cfg->require_signatures = strcmp(value, "required") == 0;
+    } else if (strcmp(key, "report_ahead_max_s") == 0) {
+        if (!parse_size(value, 0, 3600, &n)) goto bad;
+        cfg->report_ahead_max_s = (double)n;
+    } else if (strcmp(key, "report_age_max_s") == 0) {
+        if (!parse_size(value, 1, 86400, &n)) goto bad;
+        cfg->report_age_max_s = (double)n;
     } else if (strcmp(key, "quiet") == 0) {
         if (strcmp(value, "true") != 0 && strcmp(value, "false") != 0) goto bad;
         cfg->quiet = strcmp(value, "true") == 0;

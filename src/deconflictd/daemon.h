@@ -48,11 +48,14 @@ typedef struct dd_config {
         int port;
     } feeds[DD_FEEDS_MAX]; /* SBS-1 sources: deconflictd connects and feeds as party */
     size_t n_feeds;
-    double rate_rps;        /* per-party request rate (token bucket; 0: unlimited) */
-    double rate_burst;      /* and its burst */
-    double history_s;       /* a track's history gets a sample at most this often (0: none) */
-    double history_keep_s;  /* and keeps samples this long (the console's time slider) */
-    char console_dir[1024]; /* the web console's built files ("": from beside the binary) */
+    double rate_rps;           /* per-party request rate (token bucket; 0: unlimited) */
+    double rate_burst;         /* and its burst */
+    double history_s;          /* a track's history gets a sample at most this often (0: none) */
+    double history_keep_s;     /* and keeps samples this long (the console's time slider) */
+    char console_dir[1024];    /* the web console's built files ("": from beside the binary) */
+    bool require_signatures;   /* every party's writes must be signed (signatures = required) */
+    double report_ahead_max_s; /* a report time may be at most this far ahead of the clock */
+    double report_age_max_s;   /* ... and at most this old */
 } dd_config_t;
 
 void dd_config_default(dd_config_t *cfg);
@@ -83,6 +86,7 @@ typedef struct dd_feed {
  * event streams wait on the condition variable without holding it). */
 typedef struct dd_service {
     dd_config_t cfg;
+    dc_store_claim_t *claim; /* this process serves the store (dc_store_claim) */
     pthread_mutex_t lock;
     pthread_cond_t events_cond; /* broadcast on every appended event and on shutdown */
     dc_store_t *store;

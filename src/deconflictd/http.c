@@ -16,12 +16,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <arpa/inet.h>
 
 #include "agreements.h"
 #include "audit_api.h"
 #include "commit.h"
 #include "console.h"
+#include "deconflict/audit.h"
 #include "daemon.h"
 #include "live.h"
 #include "messages.h"
@@ -38,6 +40,8 @@ typedef struct request {
     char party_name[DC_PARTY_NAME_MAX];
     bool has_key;
     uint8_t public_key[32];
+    bool require_signatures; /* the party's or the service's policy */
+    bool is_signed;          /* the signature was checked (signed_route) */
     char method[16];
     char path[256];
 } request_t;
@@ -137,6 +141,7 @@ static bool authenticate(dd_service_t *svc, struct MHD_Connection *c, request_t 
     snprintf(rq->party_name, sizeof(rq->party_name), "%s", p.name);
     rq->has_key = p.has_key;
     memcpy(rq->public_key, p.public_key, sizeof(rq->public_key));
+    rq->require_signatures = p.require_signatures || svc->cfg.require_signatures;
     return true;
 }
 
@@ -520,17 +525,37 @@ static enum MHD_Result with_result(struct MHD_Connection *c, request_t *rq, dc_e
     return send_json(c, rq, ok_status, out);
 }
 
-static json_t *parse_body(request_t *rq, dd_problem_t *pb)
+/* Whether the request says its body is JSON: media type application/json, any case, with or
+ * without parameters ("; charset=utf-8"). */
+static bool is_json_type(const char *ct)
 {
+    static const char type[] = "application/json";
+    if (!ct || strncasecmp(ct, type, sizeof(type) - 1) != 0) return false;
+    const char *rest = ct + sizeof(type) - 1;
+    while (*rest == ' ' || *rest == '\t') rest++;
+    return *rest == '\0' || *rest == ';';
+}
+
+/* The request body as JSON of the expected type (JSON_OBJECT or JSON_ARRAY): every endpoint that
+ * takes a body requires Content-Type application/json (415 otherwise) and refuses duplicate
+ * keys anywhere in it (one member, one meaning). NULL with the problem in pb. */
+static json_t *parse_body(struct MHD_Connection *c, request_t *rq, json_type want, dd_problem_t *pb)
+{
+    if (!is_json_type(MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type"))) {
+        dd_problem(pb, 415, "unsupported_media_type", "Content-Type",
+                   "Content-Type: expected application/json");
+        return NULL;
+    }
     json_error_t err;
     json_t *j = json_loadb(rq->body ? rq->body : "", rq->len, JSON_REJECT_DUPLICATES, &err);
     if (!j)
         dd_problem(pb, 400, "invalid_json", "", "request body is not JSON: %s (line %d column %d)",
                    err.text, err.line, err.column);
-    else if (!json_is_object(j)) {
+    else if (json_typeof(j) != want) {
         json_decref(j);
         j = NULL;
-        dd_problem(pb, 400, "invalid_json", "", "request body: expected a JSON object");
+        dd_problem(pb, 400, "invalid_json", "", "request body: expected a JSON %s",
+                   want == JSON_ARRAY ? "array" : "object");
     }
     return j;
 }
@@ -538,8 +563,24 @@ static json_t *parse_body(request_t *rq, dd_problem_t *pb)
 static enum MHD_Result route(struct MHD_Connection *c, request_t *rq, const char *url,
                              const char *method);
 
-/* The first line of what a party signs (then the method, the path and the body). */
-#define SIGNED_TAG "deconflict-request-v1\n"
+/* The text a party signs for a request (DC_AUDIT_REQUEST_TAG in deconflict/audit.h): the tag,
+ * the signer's party id, the method, the path, each on its own line, then the body. v1 (no
+ * party id) when v1 is set: only to tell a client that signed the old text what is wrong. */
+static char *signed_text(request_t *rq, const char *method, const char *url, bool v1, size_t *len)
+{
+    char head[512];
+    int n = v1 ? snprintf(head, sizeof(head), DC_AUDIT_REQUEST_TAG_V1 "%s\n%s\n", method, url)
+               : snprintf(head, sizeof(head), DC_AUDIT_REQUEST_TAG "%lld\n%s\n%s\n",
+                          (long long)rq->party, method, url);
+    if (n < 0 || (size_t)n >= sizeof(head)) return NULL;
+    char *msg = malloc((size_t)n + rq->len + 1);
+    if (!msg) return NULL;
+    memcpy(msg, head, (size_t)n);
+    if (rq->len) memcpy(msg + n, rq->body, rq->len);
+    *len = (size_t)n + rq->len;
+    msg[*len] = '\0';
+    return msg;
+}
 
 /* Checks a request's signature before routing it; the audit entries it causes keep it. */
 static enum MHD_Result signed_route(struct MHD_Connection *c, request_t *rq, const char *url,
@@ -561,20 +602,28 @@ static enum MHD_Result signed_route(struct MHD_Connection *c, request_t *rq, con
         return problem(c, rq, 400, "no_key", "Deconflict-Signature",
                        "Deconflict-Signature: this party has registered no public key "
                        "(PUT /v1/party/key)");
-    /* What is signed: the method and path with the body, so that a signature authorises this
-     * action on this resource and no other (docs/audit.md). */
-    size_t len = sizeof(SIGNED_TAG) - 1 + strlen(method) + 1 + strlen(url) + 1 + rq->len;
-    char *msg = malloc(len + 1);
-    if (!msg) return MHD_NO;
-    int head = snprintf(msg, len + 1, SIGNED_TAG "%s\n%s\n", method, url);
-    if (rq->len) memcpy(msg + head, rq->body, rq->len);
-    msg[len] = '\0';
+    /* What is signed: the signer, the method and the path with the body, so that a signature
+     * authorises this action on this resource by this party and no other (docs/audit.md). */
+    size_t len;
+    char *msg = signed_text(rq, method, url, false, &len);
+    if (!msg) return problem(c, rq, 400, "invalid_argument", "", "request path too long to sign");
     if (crypto_sign_verify_detached(sig, (const unsigned char *)msg, len, rq->public_key) != 0) {
         free(msg);
+        size_t old_len;
+        char *old = signed_text(rq, method, url, true, &old_len);
+        bool was_v1 = old && crypto_sign_verify_detached(sig, (const unsigned char *)old, old_len,
+                                                         rq->public_key) == 0;
+        free(old);
+        if (was_v1)
+            return problem(c, rq, 401, "bad_signature", "Deconflict-Signature",
+                           "Deconflict-Signature: signed in the old format, which does not name "
+                           "the signer; sign \"deconflict-request-v2\" with your party id "
+                           "(docs/audit.md)");
         return problem(c, rq, 401, "bad_signature", "Deconflict-Signature",
                        "Deconflict-Signature: the signature does not match this request "
-                       "(method, path and body) and the party's registered key");
+                       "(party, method, path and body) and the party's registered key");
     }
+    rq->is_signed = true;
     dd_signed_request(rq->party, msg, len, sig);
     enum MHD_Result r = route(c, rq, url, method);
     dd_signed_request(0, NULL, 0, NULL);
@@ -647,6 +696,18 @@ static enum MHD_Result route(struct MHD_Connection *c, request_t *rq, const char
         rp.ext = json_pack("{s:f}", "retry_after_s", retry_s);
         return send_problem(c, rq, &rp);
     }
+    /* Under a signature policy every write must be signed; only registering the first key
+     * needs none, or a party could never start signing. */
+    bool writes = strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0;
+    bool first_key = !rq->has_key && strcmp(method, "PUT") == 0 && n == 3 &&
+                     strcmp(seg[1], "party") == 0 && strcmp(seg[2], "key") == 0;
+    if (writes && rq->require_signatures && !rq->is_signed && !first_key)
+        return problem(c, rq, 401, "signature_required", "Deconflict-Signature",
+                       rq->has_key ? "Deconflict-Signature: this party's writes must be signed "
+                                     "(signatures: required; docs/audit.md)"
+                                   : "Deconflict-Signature: this party's writes must be signed "
+                                     "(signatures: required): register a key first with PUT "
+                                     "/v1/party/key, then sign (docs/audit.md)");
     if (rq->too_large) {
         char msg[96];
         snprintf(msg, sizeof(msg), "request body larger than %zu bytes", svc->cfg.max_body_bytes);
@@ -658,15 +719,11 @@ static enum MHD_Result route(struct MHD_Connection *c, request_t *rq, const char
     if (strcmp(seg[1], "operations") == 0) {
         if (n == 2 && get) return list_docs(c, rq, "operation", "operations");
         if (n == 2 && post) {
-            const char *ct = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type");
-            if (ct && strncmp(ct, "application/json", 16) != 0)
-                return problem(c, rq, 415, "unsupported_media_type", "Content-Type",
-                               "Content-Type: expected application/json");
             const char *key = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Idempotency-Key");
             if (key && (strlen(key) == 0 || strlen(key) > 200))
                 return problem(c, rq, 400, "invalid_argument", "Idempotency-Key",
                                "Idempotency-Key: 1-200 characters");
-            json_t *body = parse_body(rq, &pb);
+            json_t *body = parse_body(c, rq, JSON_OBJECT, &pb);
             if (!body) return send_problem(c, rq, &pb);
             dd_new_operation_t prepared;
             rc = dd_operation_prepare(rq->party, body, &prepared, &pb);
@@ -694,7 +751,7 @@ static enum MHD_Result route(struct MHD_Connection *c, request_t *rq, const char
         }
         if (n == 3 && get) return get_doc(c, rq, "operation", seg[2]);
         if (n == 3 && strcmp(method, "PUT") == 0) {
-            json_t *body = parse_body(rq, &pb);
+            json_t *body = parse_body(c, rq, JSON_OBJECT, &pb);
             if (!body) return send_problem(c, rq, &pb);
             dd_write_lock(svc);
             rc = dd_operation_update(svc, rq->party, seg[2], body, &out, &pb);
@@ -722,7 +779,7 @@ static enum MHD_Result route(struct MHD_Connection *c, request_t *rq, const char
         if (post && (n == 2 || n == 4)) {
             if (n == 4 && rq->len == 0)
                 body = json_object(); /* an ack without a reply needs no body */
-            else if (!(body = parse_body(rq, &pb)))
+            else if (!(body = parse_body(c, rq, JSON_OBJECT, &pb)))
                 return send_problem(c, rq, &pb);
         }
         bool routed = true;
@@ -744,7 +801,8 @@ static enum MHD_Result route(struct MHD_Connection *c, request_t *rq, const char
         if (routed) return with_result(c, rq, rc, out, &pb, n == 2 && post ? 201 : 200);
     } else if (strcmp(seg[1], "agreements") == 0) {
         json_t *body = NULL;
-        if (n == 2 && post && !(body = parse_body(rq, &pb))) return send_problem(c, rq, &pb);
+        if (n == 2 && post && !(body = parse_body(c, rq, JSON_OBJECT, &pb)))
+            return send_problem(c, rq, &pb);
         bool routed = true;
         dd_write_lock(svc);
         if (n == 2 && post)
@@ -773,7 +831,7 @@ static enum MHD_Result route(struct MHD_Connection *c, request_t *rq, const char
             return send_json(c, rq, 200, me);
         }
         if (n == 3 && strcmp(seg[2], "key") == 0 && strcmp(method, "PUT") == 0) {
-            json_t *body = parse_body(rq, &pb);
+            json_t *body = parse_body(c, rq, JSON_OBJECT, &pb);
             if (!body) return send_problem(c, rq, &pb);
             uint8_t key[32];
             size_t got = 0;
@@ -786,6 +844,14 @@ static enum MHD_Result route(struct MHD_Connection *c, request_t *rq, const char
                 return problem(c, rq, 400, "invalid_argument", "public_key",
                                "public_key: an Ed25519 public key, 32 bytes in base64");
             }
+            /* A point off the curve or of small order (the all-zero key among them) would let
+             * anyone forge "valid" signatures. */
+            if (!crypto_core_ed25519_is_valid_point(key)) {
+                json_decref(body);
+                return problem(c, rq, 400, "invalid_argument", "public_key",
+                               "public_key: not a valid Ed25519 public key (a point of small "
+                               "order or off the curve)");
+            }
             dd_write_lock(svc);
             rc = dd_tx_begin(svc);
             if (rc == DC_OK) rc = dc_store_party_set_key(svc->store, rq->party, key);
@@ -794,6 +860,12 @@ static enum MHD_Result route(struct MHD_Connection *c, request_t *rq, const char
             else
                 dd_tx_abort(svc);
             dd_write_unlock(svc);
+            if (rc == DC_ERR_CONFLICT) {
+                json_decref(body);
+                return problem(c, rq, 409, "key_in_use", "public_key",
+                               "public_key: this key is registered by another party; a key "
+                               "identifies one party: generate your own");
+            }
             if (rc != DC_OK) {
                 json_decref(body);
                 return problem(c, rq, 500, "store_failed", "", "the key could not be stored");
@@ -811,12 +883,8 @@ static enum MHD_Result route(struct MHD_Connection *c, request_t *rq, const char
     } else if (strcmp(seg[1], "events") == 0 && n == 2 && get) {
         return open_stream(c, rq);
     } else if (strcmp(seg[1], "positions") == 0 && n == 2 && post) {
-        json_error_t jerr;
-        json_t *batch = json_loadb(rq->body ? rq->body : "", rq->len, 0, &jerr);
-        if (!batch) {
-            dd_problem(&pb, 400, "invalid_json", "", "request body is not JSON: %s", jerr.text);
-            return send_problem(c, rq, &pb);
-        }
+        json_t *batch = parse_body(c, rq, JSON_ARRAY, &pb);
+        if (!batch) return send_problem(c, rq, &pb);
         out = dd_positions(svc, rq->party, batch, &pb);
         json_decref(batch);
         return out ? send_json(c, rq, 200, out) : send_problem(c, rq, &pb);

@@ -55,6 +55,13 @@ static void usage(FILE *out)
           "  --history-s S          keep a sample of each track at most every S seconds for\n"
           "                         the console's time slider, 0 = none (default 10)\n"
           "  --history-keep-s S     ... for S seconds (default 3600)\n"
+          "  --signatures POLICY    'required': every party's writes must be signed (401\n"
+          "                         signature_required otherwise); 'optional' (default): each\n"
+          "                         party's own policy (deconflict party signatures) applies\n"
+          "  --report-ahead-max-s S a position's time may be at most S seconds ahead of the\n"
+          "                         service's clock (default 10)\n"
+          "  --report-age-max-s S   ... and at most S seconds old (default 300); others are\n"
+          "                         refused, naming the field and the limit\n"
           "  --console-dir DIR      the web console's built files, served at /\n"
           "                         (default: ../share/deconflict/console beside the binary)\n"
           "  --quiet                no per-request log lines\n"
@@ -66,7 +73,8 @@ static void usage(FILE *out)
           "terminal_minima, "
           "high_minima, high_above_ft, terminal_area (repeatable), feed (repeatable), "
           "rate_limit_rps, "
-          "rate_limit_burst, history_s, history_keep_s, console_dir, quiet "
+          "rate_limit_burst, history_s, history_keep_s, console_dir, signatures, "
+          "report_ahead_max_s, report_age_max_s, quiet "
           "(true/false). "
           "Parties: deconflict party add NAME "
           "--data DIR.\n",
@@ -121,7 +129,10 @@ int main(int argc, char **argv)
                  {"--rate-limit-burst", "rate_limit_burst"},
                  {"--history-s", "history_s"},
                  {"--history-keep-s", "history_keep_s"},
-                 {"--console-dir", "console_dir"}};
+                 {"--console-dir", "console_dir"},
+                 {"--signatures", "signatures"},
+                 {"--report-ahead-max-s", "report_ahead_max_s"},
+                 {"--report-age-max-s", "report_age_max_s"}};
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--config") == 0) {
             i++;
@@ -179,6 +190,8 @@ int main(int argc, char **argv)
         return 1;
     }
     svc.console = console;
+    if (dc_store_notice(svc.store)[0])
+        fprintf(stderr, "deconflictd: %s\n", dc_store_notice(svc.store));
     if (!dd_live_open(&svc) || !dd_live_start(&svc)) {
         fprintf(stderr, "deconflictd: cannot start live detection\n");
         dd_service_close(&svc);

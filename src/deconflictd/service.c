@@ -96,8 +96,12 @@ bool dd_service_open(dd_service_t *svc, const dd_config_t *cfg, char *err, size_
     svc->period_s = cfg->period_s;
     svc->m_of_n = cfg->m_of_n;
     svc->hysteresis_s = cfg->hysteresis_s;
-    svc->store = dc_store_open(cfg->data_dir, err, len);
+    svc->store = dc_store_open(cfg->data_dir, err, len); /* checks the directory first */
     if (!svc->store) return false;
+    /* One process serves a store: a second daemon on the same directory would keep half the
+     * live picture and miss the other half's conflicts. */
+    svc->claim = dc_store_claim(cfg->data_dir, err, len);
+    if (!svc->claim) return false;
     pthread_mutex_init(&svc->auth_lock, NULL);
     svc->auth_store = dc_store_open(cfg->data_dir, err, len);
     if (!svc->auth_store) return false;
@@ -156,6 +160,7 @@ void dd_service_close(dd_service_t *svc)
     pthread_mutex_destroy(&svc->auth_lock);
     dc_store_close(svc->history_store);
     pthread_mutex_destroy(&svc->history_lock);
+    dc_store_release(svc->claim);
     pthread_cond_destroy(&svc->sync_cond);
     pthread_mutex_destroy(&svc->sync_lock);
     pthread_cond_destroy(&svc->events_cond);

@@ -7,6 +7,7 @@ consistent rewrite that only an earlier signed head exposes. Nothing of another 
 content is readable through /v1/audit.
 
 usage: test_audit.py BIN_DIR OPENAPI_YAML"""
+import base64
 import hashlib
 import json
 import os
@@ -22,6 +23,25 @@ import test_daemon as td  # noqa: E402
 
 check, Daemon = td.check, td.Daemon
 CLI = td.CLI
+
+
+def openssl_sign(keyfile, text, work):
+    """The Ed25519 signature of text by the key in keyfile (libsodium's 64-byte secret key in
+    base64: the seed, then the public key), made by OpenSSL, as the Deconflict-Signature value."""
+    with open(keyfile) as f:
+        seed = base64.b64decode(f.read().strip())[:32]
+    der = bytes.fromhex("302e020100300506032b657004220420") + seed  # PKCS#8 for Ed25519
+    pem = os.path.join(work, "k.pem")
+    fd = os.open(pem, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write("-----BEGIN PRIVATE KEY-----\n" + base64.b64encode(der).decode() + "\n-----END PRIVATE KEY-----\n")
+    msg = os.path.join(work, "msg.bin")
+    with open(msg, "wb") as f:
+        f.write(text)
+    sig = subprocess.run(["openssl", "pkeyutl", "-sign", "-rawin", "-inkey", pem, "-in", msg],
+                         capture_output=True, check=True).stdout
+    os.unlink(pem)
+    return "ed25519 " + base64.b64encode(sig).decode()
 
 
 def H(b):
@@ -144,9 +164,9 @@ def main():
         keyfile = os.path.join(work, "alpha.key")
         pub = subprocess.run([CLI, "key", "generate", "--out", keyfile], capture_output=True,
                              text=True, check=True).stdout.strip()
-        def sign(raw, method="POST", path="/v1/operations"):
-            return subprocess.run([CLI, "key", "sign", keyfile, method, path], input=raw,
-                                  capture_output=True, check=True).stdout.decode().strip()
+        def sign(raw, method="POST", path="/v1/operations", key=None, party="alpha"):
+            return subprocess.run([CLI, "key", "sign", key or keyfile, "--party", str(ids[party]), method, path],
+                                  input=raw, capture_output=True, check=True).stdout.decode().strip()
         op_body = json.dumps({"priority": 3, "volumes": [td.volume(46.5, 7.52, 2000)]}).encode()
         s, pb, _ = d.request("POST", "/v1/operations", ta, raw=op_body,
                              headers={"Content-Type": "application/json", "Deconflict-Signature": sign(op_body)})
@@ -156,6 +176,20 @@ def main():
               "alpha registers its public key (PUT /v1/party/key, shown by GET /v1/party)")
         s, pb, _ = d.request("PUT", "/v1/party/key", tb, {"public_key": "c2hvcnQ="})
         check(s == 400 and pb["field"] == "public_key", "a key that is not 32 bytes is refused")
+        # A key identifies one party: bravo cannot take alpha's (issue 14 item 8).
+        s, pb, _ = d.request("PUT", "/v1/party/key", tb, {"public_key": pub})
+        check(s == 409 and pb["code"] == "key_in_use" and pb["field"] == "public_key",
+              "bravo registering alpha's public key: 409 key_in_use")
+        check("public_key" not in d.request("GET", "/v1/party", tb)[1], "... and bravo holds no key after it")
+        # Points that would let anyone forge signatures (issue 14 item 9): the all-zero encoding,
+        # the identity, a point of order 8, and a y that is on no point of the curve.
+        small = {"all-zero": bytes(32), "identity": bytes([1]) + bytes(31),
+                 "order 8": bytes.fromhex("c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a"),
+                 "off the curve": bytes([2]) + bytes(31)}
+        for why, raw_key in small.items():
+            s, pb, _ = d.request("PUT", "/v1/party/key", tb, {"public_key": base64.b64encode(raw_key).decode()})
+            check(s == 400 and pb["field"] == "public_key", f"an invalid Ed25519 key ({why}) is refused")
+
         n_ops = len(d.request("GET", "/v1/operations", ta)[1]["operations"])
         other = json.dumps({"priority": 9, "volumes": [td.volume(46.5, 7.52, 2000)]}).encode()
         for header, code, why in ((sign(other), 401, "a signature of another body"),
@@ -171,11 +205,21 @@ def main():
         s, signed_op, _ = d.request("POST", "/v1/operations", ta, raw=op_body,
                                     headers={"Content-Type": "application/json", "Deconflict-Signature": sign(op_body)})
         check(s == 201 and len(signed_op["conflicts"]) == 1, "alpha files a signed operation (it conflicts with bravo's)")
+        # The first request format named no signer: refused, and the refusal says why. Signed by
+        # OpenSSL, an Ed25519 implementation independent of the service's libsodium.
+        v1_text = b"deconflict-request-v1\nPOST\n/v1/operations\n" + op_body
+        s, pb, _ = d.request("POST", "/v1/operations", ta, raw=op_body, headers={
+            "Content-Type": "application/json", "Deconflict-Signature": openssl_sign(keyfile, v1_text, work)})
+        check(s == 401 and pb["code"] == "bad_signature" and "old format" in pb["detail"],
+              "a signature of the first format (no signer named): 401, saying so")
+        v2_text = b"deconflict-request-v2\n1\nPOST\n/v1/operations\n" + op_body
+        check(openssl_sign(keyfile, v2_text, work) == sign(op_body),
+              "the CLI signs exactly the documented text (OpenSSL's signature of it is the same)")
         s, pb, _ = d.request("POST", "/v1/operations", tb, raw=op_body,
                              headers={"Content-Type": "application/json", "Deconflict-Signature": sign(op_body)})
         check(s == 400 and pb["code"] == "no_key", "bravo cannot sign with alpha's key (no key of its own)")
         page = d.request("GET", "/v1/audit", ta)[1]
-        signed_text = "deconflict-request-v1\nPOST\n/v1/operations\n" + op_body.decode()
+        signed_text = "deconflict-request-v2\n1\nPOST\n/v1/operations\n" + op_body.decode()
         mine = [e for e in page["entries"] if e.get("request") == signed_text]
         check(len(mine) == 2, "alpha's own entries of that filing (operation, conflict) keep the signed request")
         page_b = d.request("GET", "/v1/audit", tb)[1]
@@ -192,9 +236,26 @@ def main():
         s, _, _ = d.request("PUT", "/v1/party/key", ta, raw=kbody, headers={
             "Content-Type": "application/json", "Deconflict-Signature": sign(kbody, "PUT", "/v1/party/key")})
         check(s == 200, "alpha changes its key by a request signed with the old one")
+        # Alpha's old key is free again; bravo takes it and replays alpha's old signed filing as
+        # its own: the signed text names alpha, so it does not verify for bravo (item 8).
+        n_ops_b = len(d.request("GET", "/v1/operations", tb)[1]["operations"])
+        s, _, _ = d.request("PUT", "/v1/party/key", tb, {"public_key": pub})
+        check(s == 200, "bravo registers the key alpha gave up")
+        s, pb, _ = d.request("POST", "/v1/operations", tb, raw=op_body,
+                             headers={"Content-Type": "application/json", "Deconflict-Signature": sign(op_body)})
+        check(s == 401 and pb["code"] == "bad_signature", "alpha's signed request replayed by bravo: 401")
+        check(len(d.request("GET", "/v1/operations", tb)[1]["operations"]) == n_ops_b,
+              "... and nothing was filed for bravo")
+        s, _, _ = d.request("POST", "/v1/operations", tb, raw=op_body, headers={
+            "Content-Type": "application/json", "Deconflict-Signature": sign(op_body, party="bravo")})
+        check(s == 201, "bravo's own signature with that key, naming bravo, is accepted")
         log_s = export(data, os.path.join(work, "log_signed.json"))
+        check(os.stat(os.path.join(work, "log_signed.json")).st_mode & 0o777 == 0o600,
+              "the export (every party's bodies) is created 0600 whatever the umask")
         rc, out = verify(os.path.join(work, "log_signed.json"))
-        check(rc == 0 and "3 party signatures" in out, "the export verifies every signature: " + out.strip())
+        n_req = sum(1 for e in log_s["entries"] if "request" in e)
+        check(rc == 0 and n_req >= 4 and f"{n_req} party signatures" in out and "first request format" not in out,
+              "the export verifies every signature: " + out.strip())
         signed_seq = min(e["seq"] for e in log_s["entries"] if "request" in e)
 
         # ---- more activity; the earlier head still matches ----

@@ -1,0 +1,200 @@
+#!/usr/bin/env python3
+"""The rules an outside review made deconflictd follow (issue 14), each against the real daemon:
+
+- one process serves a store (a second daemon on the same directory is refused, naming the
+  holder's pid; the claim dies with its process);
+- the data directory and the files holding secrets are closed to other users (created 0700 and
+  0600, tightened when found open, refused when owned by someone else or a symbolic link);
+- a signature policy: under `signatures: required` unsigned writes are refused (401
+  signature_required), service-wide or per party;
+- one set of input rules: every endpoint that takes a body wants application/json (415) and
+  refuses duplicate keys; agreements get the same window and geometry checks as operations;
+- report times have a range against the service's clock, and a track stored ahead of the clock
+  never freezes later reports out.
+
+usage: test_hardening.py BIN_DIR OPENAPI_YAML"""
+import json
+import os
+import shutil
+import signal
+import stat
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import test_daemon as td  # noqa: E402
+
+check, Daemon, Stream = td.check, td.Daemon, td.Stream
+DAEMON, CLI = td.DAEMON, td.CLI
+
+
+def mode(path):
+    return stat.S_IMODE(os.lstat(path).st_mode)
+
+
+def start_fails(data, *extra):
+    """Runs a daemon that must refuse to start: its exit status and what it said."""
+    p = subprocess.run([DAEMON, "--data", data, "--listen", f"127.0.0.1:{td.free_port()}", "--quiet",
+                        *extra], capture_output=True, text=True, timeout=20)
+    return p.returncode, p.stderr
+
+
+def one_process_per_store(tmp):
+    data = os.path.join(tmp, "claim")
+    td.add_party(data, "alpha")
+    first = Daemon(data)
+    rc, err = start_fails(data)
+    check(rc == 1 and "already served" in err and str(first.proc.pid) in err,
+          f"a second daemon on the same store is refused, naming the holder's pid: {err.strip()}")
+    s, body, _ = first.request("GET", "/healthz")
+    check(s == 200, "the first daemon still serves")
+    first.stop(signal.SIGKILL)
+    second = Daemon(data)  # asserts it is listening
+    check(second.request("GET", "/healthz")[0] == 200, "after kill -9 of the holder, a new daemon claims the store")
+    second.stop()
+
+
+def secrets_closed(tmp):
+    old = os.umask(0o022)
+    try:
+        # A directory made beforehand with a plain mkdir (0755), and a store an older build
+        # created 0644.
+        data = os.path.join(tmp, "open")
+        os.mkdir(data, 0o755)
+        td.add_party(data, "alpha")  # the CLI opens the store: tightened there already
+        check(mode(data) == 0o700, "a data directory made 0755 is tightened to 0700 by the first command")
+        os.chmod(data, 0o755)
+        db = os.path.join(data, "deconflict.sqlite3")
+        os.chmod(db, 0o644)
+        d = Daemon(data)
+        d.request("GET", "/healthz")
+        d.stop()
+        err = d.proc.stderr.read()
+        check(mode(data) == 0o700 and "tightened to 0700" in err, "the daemon tightens it too, and says so")
+        check("deconflict.sqlite3 was readable" in err and mode(db) == 0o600,
+              "a store file found 0644 is tightened to 0600, and said")
+        for name in ("deconflict.sqlite3", "deconflict.sqlite3-wal", "deconflict.sqlite3-shm", "deconflictd.pid"):
+            path = os.path.join(data, name)
+            if os.path.exists(path):
+                check(mode(path) == 0o600, f"{name} is 0600")
+        fresh = os.path.join(tmp, "fresh")
+        td.add_party(fresh, "alpha")
+        check(mode(fresh) == 0o700 and mode(os.path.join(fresh, "deconflict.sqlite3")) == 0o600,
+              "a new store: directory 0700, database 0600 (umask 022)")
+        # Refused: a symbolic link, and (as root) a directory another user owns.
+        link = os.path.join(tmp, "link")
+        os.symlink(fresh, link)
+        rc, err = start_fails(link)
+        check(rc == 1 and "symbolic link" in err, f"a data directory that is a symbolic link is refused: {err.strip()}")
+        if os.geteuid() == 0:
+            theirs = os.path.join(tmp, "theirs")
+            os.mkdir(theirs, 0o700)
+            os.chown(theirs, 65534, 65534)
+            rc, err = start_fails(theirs)
+            check(rc == 1 and "belongs to uid 65534" in err, f"a directory owned by another user is refused: {err.strip()}")
+            check(os.listdir(theirs) == [], "... and nothing was written into it")
+        else:
+            print("  skipped: the foreign-owner case needs root to chown")
+    finally:
+        os.umask(old)
+
+
+def signature_policy(tmp):
+    data = os.path.join(tmp, "sig")
+    ta, tb = td.add_party(data, "alpha"), td.add_party(data, "bravo")
+    d = Daemon(data, extra=("--signatures", "required"))
+    vol = {"volumes": [td.volume(46.5, 7.5, 500)]}
+    s, pb, _ = d.request("POST", "/v1/operations", ta, vol)
+    check(s == 401 and pb["code"] == "signature_required" and "register a key" in pb["detail"],
+          "signatures: required: an unsigned filing is 401 signature_required, saying how to start")
+    check(d.request("GET", "/v1/operations", ta)[1]["operations"] == [], "... and nothing was filed")
+    check(d.request("GET", "/v1/conflicts", ta)[0] == 200, "reads need no signature")
+    keyfile = os.path.join(tmp, "alpha.key")
+    pub = subprocess.run([CLI, "key", "generate", "--out", keyfile], capture_output=True, text=True,
+                         check=True).stdout.strip()
+    check(mode(keyfile) == 0o600, "a generated key file is 0600")
+    s, _, _ = d.request("PUT", "/v1/party/key", ta, {"public_key": pub})
+    check(s == 200, "registering the first key needs no signature (or no party could start)")
+    s, pb, _ = d.request("POST", "/v1/operations", ta, vol)
+    check(s == 401 and pb["code"] == "signature_required", "with a key, an unsigned filing is still refused")
+    raw = json.dumps(vol).encode()
+    sig = subprocess.run([CLI, "key", "sign", keyfile, "--party", "1", "POST", "/v1/operations"], input=raw,
+                         capture_output=True, check=True).stdout.decode().strip()
+    s, op, _ = d.request("POST", "/v1/operations", ta, raw=raw,
+                         headers={"Content-Type": "application/json", "Deconflict-Signature": sig})
+    check(s == 201, "a signed filing is accepted")
+    s, pb, _ = d.request("PUT", "/v1/party/key", ta, {"public_key": pub})
+    check(s == 401 and pb["code"] == "signature_required", "changing a registered key must be signed")
+    d.stop()
+    # Per party: the service optional, bravo required by the administrator while it runs.
+    d = Daemon(data)
+    s, _, _ = d.request("POST", "/v1/operations", tb, vol)
+    check(s == 201, "signatures optional: bravo's unsigned filing is accepted")
+    out = subprocess.run([CLI, "party", "signatures", "bravo", "required", "--data", data],
+                         capture_output=True, text=True)
+    check(out.returncode == 0, "deconflict party signatures bravo required (daemon running)")
+    s, pb, _ = d.request("POST", "/v1/operations", tb, vol)
+    check(s == 401 and pb["code"] == "signature_required", "... takes effect at bravo's next write")
+    s, _, _ = d.request("POST", "/v1/operations", ta, vol)
+    check(s == 201, "alpha, still optional, files unsigned")
+    bad = subprocess.run([CLI, "party", "signatures", "bravo", "maybe", "--data", data], capture_output=True, text=True)
+    check(bad.returncode == 2 and "required" in bad.stderr, "a bad policy word is a usage error")
+    d.stop()
+
+
+def one_set_of_input_rules(tmp):
+    data = os.path.join(tmp, "input")
+    ta, tb = td.add_party(data, "alpha"), td.add_party(data, "bravo")
+    d = Daemon(data)
+    now = time.time()
+    report = {"track_id": "A1", "t": now, "lat": 46.5, "lon": 7.5, "alt_ft": 20000, "gs_kt": 300,
+              "trk_deg": 90, "vs_fpm": 0}
+    agreement = {"parties": ["bravo"], "constraint": {"area": [[46, 7], [47, 7], [47, 8]], "owner": "alpha"},
+                 "alt_lower_ft": 0, "alt_upper_ft": 60000,
+                 "time_start": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now)),
+                 "time_end": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now + 3600))}
+    bodies = [("POST", "/v1/operations", {"volumes": [td.volume(46.5, 7.5, 500)]}),
+              ("POST", "/v1/positions", [report]),
+              ("POST", "/v1/messages", {"to": "bravo", "category": "free_text", "fields": {"text": "hi"}}),
+              ("POST", "/v1/agreements", agreement),
+              ("PUT", "/v1/party/key", {"public_key": "x"})]
+    for method, path, body in bodies:
+        raw = json.dumps(body).encode()
+        for headers, why in (({}, "no Content-Type"), ({"Content-Type": "text/plain"}, "text/plain"),
+                             ({"Content-Type": "application/jsonx"}, "application/jsonx")):
+            s, pb, _ = d.request(method, path, ta, raw=raw, headers=headers)
+            check(s == 415 and pb["code"] == "unsupported_media_type" and pb["field"] == "Content-Type",
+                  f"{method} {path} with {why}: 415")
+    s, _, _ = d.request("POST", "/v1/positions", ta, raw=json.dumps([report]).encode(),
+                        headers={"Content-Type": "Application/JSON; charset=utf-8"})
+    check(s == 200, "media type case-insensitive, with parameters: accepted")
+    dup = b'[{"track_id": "A2", "t": %f, "lat": 46.5, "lat": 10, "lon": 7.5, "alt_ft": 20000, ' \
+          b'"gs_kt": 300, "trk_deg": 90, "vs_fpm": 0}]' % now
+    s, pb, _ = d.request("POST", "/v1/positions", ta, raw=dup, headers={"Content-Type": "application/json"})
+    check(s == 400 and pb["code"] == "invalid_json" and "duplicate" in pb["detail"],
+          "positions: a duplicate key is refused (which lat would it be?)")
+    check(all(t["track_id"] != "A2" for t in d.request("GET", "/v1/tracks", ta)[1]["tracks"]),
+          "... and nothing of that batch was stored")
+    for (method, path, body), again in zip(bodies[2:4], (b'"to": "x"', b'"parties": ["x"]')):
+        raw = json.dumps(body).encode()[:-1] + b", " + again + b"}"
+        s, pb, _ = d.request(method, path, ta, raw=raw, headers={"Content-Type": "application/json"})
+        check(s == 400 and pb["code"] == "invalid_json", f"{path}: a duplicate key is refused")
+    d.stop()
+
+
+def main():
+    tmp = tempfile.mkdtemp(prefix="dc_hardening_")
+    try:
+        one_process_per_store(tmp)
+        secrets_closed(tmp)
+        signature_policy(tmp)
+        one_set_of_input_rules(tmp)
+        print("hardening integration: all checks passed")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
