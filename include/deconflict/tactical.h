@@ -130,7 +130,9 @@ dc_tactical_t *dc_tactical_new(const dc_tactical_config_t *cfg);
 void dc_tactical_free(dc_tactical_t *eng);
 
 /* Queues a report (copied). A report older than the stored state of the same id is ignored when
- * applied (counted in stats.out_of_order); at equal times the later call wins.
+ * applied (counted in stats.out_of_order) -- unless the stored state's time is ahead of the
+ * pass's now_s, which no report may keep the track frozen at; at equal times the later call
+ * wins.
  * Errors: DC_ERR_INVALID (state invalid, *field names why if field is non-NULL), DC_ERR_NOMEM. */
 dc_err_t dc_tactical_update(dc_tactical_t *eng, const dc_track_state_t *st, const char **field);
 

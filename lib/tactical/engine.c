@@ -159,9 +159,13 @@ static void rec_remove_at(dc_tactical_t *eng, size_t r)
     eng->n_recs--;
 }
 
-/* Applies one update; returns DC_ERR_NOMEM (state unchanged), DC_ERR_LIMIT, or DC_OK. Sets
- * *stale_report when the report is older than the stored one (and is ignored). */
-static dc_err_t apply_update(dc_tactical_t *eng, const dc_track_state_t *st, bool *stale_report)
+/* Applies one update at pass time now_s; returns DC_ERR_NOMEM (state unchanged), DC_ERR_LIMIT,
+ * or DC_OK. Sets *stale_report when the report is older than the stored one (and is ignored).
+ * A stored state whose time is ahead of now_s (a clock ahead, a time in the wrong unit) never
+ * shuts later reports out: any report replaces it, or the track would vanish from detection
+ * until the clock caught up with it. */
+static dc_err_t apply_update(dc_tactical_t *eng, const dc_track_state_t *st, double now_s,
+                             bool *stale_report)
 {
     *stale_report = false;
     if ((eng->n_recs + 1) * 2 > eng->cap_slots) {
@@ -170,7 +174,7 @@ static dc_err_t apply_update(dc_tactical_t *eng, const dc_track_state_t *st, boo
     size_t i = slot_find(eng, st->id);
     if (eng->slots[i]) {
         rec_t *r = &eng->recs[eng->slots[i] - 1];
-        if (st->t_s < r->k.t_s) {
+        if (st->t_s < r->k.t_s && r->k.t_s <= now_s) {
             *stale_report = true;
             return DC_OK;
         }
@@ -277,7 +281,7 @@ const dc_tactical_snapshot_t *dc_tactical_snapshot_acquire(dc_tactical_t *eng)
 
 /* Step 1: take the queue and apply it. On OOM the unapplied rest is put back at the queue's
  * front so nothing is lost. */
-static dc_err_t apply_queue(dc_tactical_t *eng, dc_tactical_stats_t *st)
+static dc_err_t apply_queue(dc_tactical_t *eng, double now_s, dc_tactical_stats_t *st)
 {
     pthread_mutex_lock(&eng->queue_mu);
     op_t *ops = eng->queue;
@@ -295,7 +299,7 @@ static dc_err_t apply_queue(dc_tactical_t *eng, dc_tactical_stats_t *st)
             continue;
         }
         bool old = false;
-        dc_err_t err = apply_update(eng, &ops[i].st, &old);
+        dc_err_t err = apply_update(eng, &ops[i].st, now_s, &old);
         if (err == DC_ERR_LIMIT) continue; /* dropped: the table is full */
         if (err != DC_OK) {
             /* Requeue ops[i..n) ahead of anything queued meanwhile. */
@@ -466,7 +470,7 @@ dc_err_t dc_tactical_detect(dc_tactical_t *eng, double now_s, const dc_tactical_
     if (!isfinite(now_s) || dc_tactical_config_validate(cfg, NULL) != DC_OK) return DC_ERR_INVALID;
 
     dc_tactical_stats_t stats = {0};
-    dc_err_t err = apply_queue(eng, &stats);
+    dc_err_t err = apply_queue(eng, now_s, &stats);
     if (err != DC_OK) return err;
 
     /* Step 2: expiry (descending, so swap-removal does not skip anything), then live boxes. */

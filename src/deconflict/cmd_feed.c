@@ -15,6 +15,7 @@
 #include "cli.h"
 
 #include <curl/curl.h>
+#include <jansson.h>
 #include <math.h>
 #include <poll.h>
 #include <stdio.h>
@@ -62,14 +63,28 @@ static bool batch_add(batch_t *b, const cli_row_t *r, double t_s)
     return true;
 }
 
-static size_t discard(char *p, size_t size, size_t n, void *ud)
+/* The service's answer to a batch, kept up to a bound: enough for the counts and the first
+ * refusal's words; a longer answer is cut, never grown. */
+#define ANSWER_MAX 65536
+
+typedef struct answer {
+    char text[ANSWER_MAX];
+    size_t len;
+} answer_t;
+
+static size_t keep_answer(char *p, size_t size, size_t n, void *ud)
 {
-    (void)p, (void)ud;
+    answer_t *a = ud;
+    size_t take = size * n;
+    if (take > ANSWER_MAX - 1 - a->len) take = ANSWER_MAX - 1 - a->len;
+    memcpy(a->text + a->len, p, take);
+    a->len += take;
+    a->text[a->len] = '\0';
     return size * n;
 }
 
-/* POSTs the batch; returns the HTTP status (0 when the request failed). */
-static long post(CURL *curl, const char *url, const char *token, batch_t *b)
+/* POSTs the batch; returns the HTTP status (0 when the request failed) with the answer. */
+static long post(CURL *curl, const char *url, const char *token, batch_t *b, answer_t *a)
 {
     strcpy(b->s + b->len, "]");
     char auth[128];
@@ -80,7 +95,9 @@ static long post(CURL *curl, const char *url, const char *token, batch_t *b)
     curl_easy_setopt(curl, CURLOPT_HTTPHEADER, h);
     curl_easy_setopt(curl, CURLOPT_POSTFIELDS, b->s);
     curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, (long)(b->len + 1));
-    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, discard);
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, keep_answer);
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, a);
+    a->len = 0, a->text[0] = '\0';
     long status = 0;
     if (curl_easy_perform(curl) == CURLE_OK)
         curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
@@ -89,14 +106,45 @@ static long post(CURL *curl, const char *url, const char *token, batch_t *b)
     return status;
 }
 
-/* Posts the batch and counts its reports as sent or refused; returns the HTTP status. */
+/* The first refusal's words, said once at the end: why reports were refused (a time out of the
+ * service's range, a wrong token...). */
+static char first_refusal[300];
+
+static void note_refusal(const char *why)
+{
+    if (!first_refusal[0] && why) snprintf(first_refusal, sizeof(first_refusal), "%s", why);
+}
+
+/* Posts the batch and counts its reports as sent or refused, each report the service refused
+ * within an accepted batch too; returns the HTTP status. */
 static long flush(CURL *curl, const char *endpoint, const char *token, batch_t *b, size_t *sent,
                   size_t *refused)
 {
+    static answer_t a;
     size_t n = b->n;
-    long status = post(curl, endpoint, token, b);
-    *(status == 200 ? sent : refused) += n;
+    long status = post(curl, endpoint, token, b, &a);
+    json_t *j = json_loadb(a.text, a.len, 0, NULL);
+    if (status == 200) {
+        json_t *rej = json_object_get(j, "rejected");
+        size_t k = json_array_size(rej);
+        *sent += n - (k < n ? k : n);
+        *refused += k < n ? k : n;
+        if (k) note_refusal(json_string_value(json_object_get(json_array_get(rej, 0), "detail")));
+    } else {
+        *refused += n;
+        char why[300];
+        snprintf(why, sizeof(why), "HTTP %ld%s%s", status, j ? ": " : "",
+                 j ? json_string_value(json_object_get(j, "detail")) : "");
+        if (status) note_refusal(why);
+    }
+    json_decref(j);
     return status;
+}
+
+/* Says why reports were refused, if any were. */
+static void print_refusal(void)
+{
+    if (first_refusal[0]) fprintf(stderr, "feed: the first refusal: %s\n", first_refusal);
 }
 
 static int row_cmp(const void *a, const void *b)
@@ -236,6 +284,7 @@ static int feed_sbs(int argc, char **argv)
         fprintf(stderr,
                 "feed sbs: done, %llu lines (%llu malformed), %zu states sent, %zu refused\n",
                 (unsigned long long)in->lines, (unsigned long long)in->bad, sent, refused);
+    print_refusal();
     if (fd >= 0) close(fd);
     free(b.s), free(in);
     dc_sbs_tracker_free(tr);
@@ -332,6 +381,7 @@ int cli_feed(int argc, char **argv)
     }
     fprintf(stderr, "\nfeed: done, %zu reports sent, %zu refused, %zu aircraft\n", sent, refused,
             (size_t)next);
+    print_refusal();
     goto out;
 unreachable:
     fprintf(stderr, "\ndeconflict feed: %s unreachable\n", endpoint);

@@ -82,6 +82,9 @@ typedef struct dd_feed {
     size_t aircraft;
 } dd_feed_t;
 
+/* Why position reports were refused, for /metrics. */
+enum { DD_REFUSED_AHEAD, DD_REFUSED_OLD, DD_REFUSED_INVALID };
+
 /* The whole service: one lock around the store and the engines (handlers are short; the
  * event streams wait on the condition variable without holding it). */
 typedef struct dd_service {
@@ -137,6 +140,7 @@ typedef struct dd_service {
     uint64_t requests_by_class[6]; /* 1xx..5xx by first digit */
     uint64_t events_total;
     uint64_t positions_total, passes_total;
+    uint64_t positions_refused[3]; /* by reason: DD_REFUSED_* */
     size_t live_tracks;
     double last_pass_ms;
     size_t subscribers;

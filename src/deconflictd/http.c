@@ -397,6 +397,12 @@ static enum MHD_Result metrics(struct MHD_Connection *c, request_t *rq)
         "# HELP deconflict_positions_total Position reports accepted.\n"
         "# TYPE deconflict_positions_total counter\n"
         "deconflict_positions_total %llu\n"
+        "# HELP deconflict_positions_refused_total Position reports refused, by reason (time "
+        "ahead of the service's clock, too old, invalid).\n"
+        "# TYPE deconflict_positions_refused_total counter\n"
+        "deconflict_positions_refused_total{reason=\"time_ahead\"} %llu\n"
+        "deconflict_positions_refused_total{reason=\"time_old\"} %llu\n"
+        "deconflict_positions_refused_total{reason=\"invalid\"} %llu\n"
         "# HELP deconflict_live_tracks Tracks evaluated in the last detection pass.\n"
         "# TYPE deconflict_live_tracks gauge\n"
         "deconflict_live_tracks %zu\n"
@@ -424,7 +430,10 @@ static enum MHD_Result metrics(struct MHD_Connection *c, request_t *rq)
         (unsigned long long)svc->requests_by_class[4],
         (unsigned long long)svc->requests_by_class[5], (unsigned long long)svc->events_total,
         svc->subscribers, svc->open_conflicts, st.operations, st.volumes,
-        (unsigned long long)svc->positions_total, svc->live_tracks,
+        (unsigned long long)svc->positions_total,
+        (unsigned long long)svc->positions_refused[DD_REFUSED_AHEAD],
+        (unsigned long long)svc->positions_refused[DD_REFUSED_OLD],
+        (unsigned long long)svc->positions_refused[DD_REFUSED_INVALID], svc->live_tracks,
         (unsigned long long)svc->passes_total, svc->last_pass_ms,
         (unsigned long long)svc->committed, (unsigned long long)syncs,
         (unsigned long long)svc->history_errors, dd_now_s() - svc->started_s);

@@ -93,6 +93,50 @@ static const char *parse_report(json_t *o, int64_t party, dc_track_state_t *st,
     return NULL;
 }
 
+/* A report time outside [now - report_age_max_s, now + report_ahead_max_s] is refused: one
+ * stamped in milliseconds, or by a clock an hour fast, would otherwise be stored as the track's
+ * latest and every later, correct report would look older than it. Returns NULL when t_s is in
+ * range, else the reason ("ahead", "old") with a sentence naming the field and the limit in
+ * detail. */
+static const char *time_refusal(const dd_config_t *cfg, double t_s, double now, char *detail,
+                                size_t len)
+{
+    if (t_s > now + cfg->report_ahead_max_s) {
+        bool ms = t_s / 1000 <= now + cfg->report_ahead_max_s &&
+                  t_s / 1000 >= now - cfg->report_age_max_s;
+        snprintf(detail, len,
+                 "t: %.0f s ahead of the service's clock; at most %.0f s ahead is accepted%s",
+                 t_s - now, cfg->report_ahead_max_s,
+                 ms ? " (t is in Unix seconds: this looks like milliseconds)" : "");
+        return "ahead";
+    }
+    if (t_s < now - cfg->report_age_max_s) {
+        snprintf(detail, len, "t: %.0f s old; at most %.0f s old is accepted", now - t_s,
+                 cfg->report_age_max_s);
+        return "old";
+    }
+    return NULL;
+}
+
+/* Counts a refused report in /metrics by its reason. */
+static void count_refusal(dd_service_t *svc, const char *reason)
+{
+    int k = strcmp(reason, "ahead") == 0 ? DD_REFUSED_AHEAD
+            : strcmp(reason, "old") == 0 ? DD_REFUSED_OLD
+                                         : DD_REFUSED_INVALID;
+    svc->positions_refused[k]++;
+}
+
+/* Whether report st replaces the held one, rec_prev (NULL: none): it is news when it is not
+ * older, or when the held time is ahead of the clock (then nothing may keep the track frozen at
+ * it; the engine replaces it too, see dc_tactical_update). */
+static bool is_news(json_t *prev, const dc_track_state_t *st, double now)
+{
+    if (!prev) return true;
+    double held = json_real_value(json_object_get(prev, "t"));
+    return st->t_s >= held || held > now;
+}
+
 /* Queues a report to the main engine, and to the high one while the aircraft is within the
  * high vertical minimum of the high boundary (leaving it when it descends). */
 static dc_err_t feed_engines(dd_service_t *svc, const dc_track_state_t *st)
@@ -111,6 +155,13 @@ static dc_err_t keep_report(dd_service_t *svc, int64_t party, const dc_track_sta
 {
     dc_err_t rc = dc_store_track_put_report(
         svc->store, party, st, callsign, json_string_value(json_object_get(rec, "operation_id")));
+    /* Replacing a report stamped later than this one (it was ahead of the clock, is_news): the
+     * engines drop it first, so they take this one whatever their pass's clock says. */
+    json_t *prev = json_object_get(svc->tracks, st->id);
+    if (rc == DC_OK && prev && json_real_value(json_object_get(prev, "t")) > st->t_s) {
+        rc = dc_tactical_remove(svc->tactical, st->id);
+        if (rc == DC_OK) rc = dc_tactical_remove(svc->tactical_high, st->id);
+    }
     if (rc == DC_OK) rc = feed_engines(svc, st);
     if (rc == DC_OK && svc->cfg.history_s > 0) {
         /* A history sample at most every history_s of the report's own time. */
@@ -146,6 +197,7 @@ json_t *dd_positions(dd_service_t *svc, int64_t party, json_t *batch, dd_problem
     }
     json_t *rejected = json_array();
     size_t accepted = 0;
+    double now = dd_now_s();
     dd_write_lock(svc);
     dc_err_t rc = dd_tx_begin(svc);
     for (size_t i = 0; i < n && rc == DC_OK; i++) {
@@ -162,10 +214,14 @@ json_t *dd_positions(dd_service_t *svc, int64_t party, json_t *batch, dd_problem
         dc_track_state_t st;
         const char *callsign;
         const char *bad = parse_report(o, party, &st, &callsign);
-        if (bad) {
-            json_array_append_new(rejected,
-                                  json_pack("{s:I, s:s, s:s}", "index", (json_int_t)i, "field", bad,
-                                            "detail", "missing or out of range"));
+        char detail[200];
+        const char *late =
+            bad ? NULL : time_refusal(&svc->cfg, st.t_s, now, detail, sizeof(detail));
+        if (bad || late) {
+            if (bad) snprintf(detail, sizeof(detail), "%s: missing or out of range", bad);
+            json_array_append_new(rejected, json_pack("{s:I, s:s, s:s}", "index", (json_int_t)i,
+                                                      "field", bad ? bad : "t", "detail", detail));
+            count_refusal(svc, late ? late : "invalid");
             continue;
         }
         json_t *rec = json_pack("{s:s, s:f, s:f, s:f, s:f, s:f, s:f, s:f}", "track_id",
@@ -188,8 +244,7 @@ json_t *dd_positions(dd_service_t *svc, int64_t party, json_t *batch, dd_problem
             json_object_set(rec, "operation_id", opid);
         }
         /* An older report than the one held is not news (the engine ignores it too). */
-        json_t *prev = json_object_get(svc->tracks, st.id);
-        if (prev && json_real_value(json_object_get(prev, "t")) > st.t_s) {
+        if (!is_news(json_object_get(svc->tracks, st.id), &st, now)) {
             json_decref(rec);
             accepted++;
             continue;
@@ -215,6 +270,7 @@ dc_err_t dd_feed_states(dd_service_t *svc, int64_t party, const dc_track_state_t
                         char (*callsigns)[9], size_t n, size_t *stored)
 {
     *stored = 0;
+    double now = dd_now_s();
     dd_write_lock(svc);
     dc_err_t rc = dd_tx_begin(svc);
     for (size_t i = 0; i < n && rc == DC_OK; i++) {
@@ -223,8 +279,14 @@ dc_err_t dd_feed_states(dd_service_t *svc, int64_t party, const dc_track_state_t
         char id[DC_TRACK_ID_MAX];
         snprintf(id, sizeof(id), "%lld/%.12s", (long long)party, states[i].id);
         snprintf(st.id, sizeof(st.id), "%s", id);
-        json_t *prev = json_object_get(svc->tracks, st.id);
-        if (prev && json_real_value(json_object_get(prev, "t")) > st.t_s) continue;
+        /* The same range as for reports posted: a feed stamps its own times. */
+        char detail[200];
+        const char *late = time_refusal(&svc->cfg, st.t_s, now, detail, sizeof(detail));
+        if (late) {
+            count_refusal(svc, late);
+            continue;
+        }
+        if (!is_news(json_object_get(svc->tracks, st.id), &st, now)) continue;
         const char *cs = callsigns[i][0] ? callsigns[i] : NULL;
         json_t *rec =
             json_pack("{s:s, s:f, s:f, s:f, s:f, s:f, s:f, s:f}", "track_id", states[i].id, "t",
@@ -257,7 +319,8 @@ json_t *dd_tracks(dd_service_t *svc, int64_t party)
     json_object_foreach(svc->tracks, key, rec)
     {
         if (strncmp(key, prefix, (size_t)plen) != 0) continue;
-        double age = now - json_real_value(json_object_get(rec, "t"));
+        /* A report stamped up to report_ahead_max_s ahead is accepted; its age reads 0. */
+        double age = fmax(0, now - json_real_value(json_object_get(rec, "t")));
         json_t *r = json_copy(rec);
         json_object_set_new(r, "age_s", json_real(age));
         json_object_set_new(r, "status",
@@ -455,7 +518,10 @@ static void restore_track(int64_t party, const char *id, const char *state, void
     if (!rec) return;
     dc_track_state_t st;
     const char *cs;
-    if (!parse_report(rec, party, &st, &cs) && strcmp(st.id, id) == 0) {
+    /* One stored ahead of the clock (by a build before reports had a time range, or a clock
+     * stepped back since) is not restored: the track starts again with its next report. */
+    if (!parse_report(rec, party, &st, &cs) && strcmp(st.id, id) == 0 &&
+        st.t_s <= dd_now_s() + svc->cfg.report_ahead_max_s) {
         feed_engines(svc, &st);
         json_object_set_new(svc->tracks, id, rec);
     } else {

@@ -184,6 +184,69 @@ def one_set_of_input_rules(tmp):
     d.stop()
 
 
+def metric(d, name):
+    """The value of one /metrics series, e.g. 'deconflict_positions_refused_total{reason="time_ahead"}'."""
+    text = d.request("GET", "/metrics")[1]
+    for line in text.splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[-1])
+    raise AssertionError(f"no metric {name}")
+
+
+def head_on(track, east, t, lat=0.0):
+    """Half of a head-on pair at FL350, 0.3 degrees apart on a parallel, closing at 960 kt."""
+    return {"track_id": track, "t": t, "lat": lat, "lon": 0.3 if east else 0.0, "alt_ft": 35000,
+            "gs_kt": 480, "trk_deg": 270 if east else 90, "vs_fpm": 0}
+
+
+def report_times_have_a_range(tmp):
+    data = os.path.join(tmp, "times")
+    ta, tb = td.add_party(data, "alpha"), td.add_party(data, "bravo")
+    d = Daemon(data, extra=("--period-ms", "200"))
+    now = time.time()
+    batch = [head_on("MS", False, now * 1000), head_on("FAST", False, now + 3600),
+             head_on("OLD", False, now - 3600), head_on("OK", False, now, lat=30)]
+    s, out, _ = d.request("POST", "/v1/positions", ta, batch)
+    rej = {r["index"]: r for r in out["rejected"]}
+    check(s == 200 and out["accepted"] == 1 and sorted(rej) == [0, 1, 2], "three reports out of range refused, one accepted")
+    check(rej[0]["field"] == "t" and "ahead" in rej[0]["detail"] and "milliseconds" in rej[0]["detail"]
+          and "at most 10 s" in rej[0]["detail"], f"t in milliseconds: named, with the limit: {rej[0]['detail']}")
+    check(rej[1]["field"] == "t" and "at most 10 s ahead" in rej[1]["detail"], f"an hour ahead: {rej[1]['detail']}")
+    check(rej[2]["field"] == "t" and "at most 300 s old" in rej[2]["detail"], f"an hour old: {rej[2]['detail']}")
+    check(metric(d, 'deconflict_positions_refused_total{reason="time_ahead"}') == 2
+          and metric(d, 'deconflict_positions_refused_total{reason="time_old"}') == 1,
+          "refusals counted in /metrics by reason")
+    tracks = d.request("GET", "/v1/tracks", ta)[1]["tracks"]
+    check([t["track_id"] for t in tracks] == ["OK"] and tracks[0]["age_s"] >= 0, "only the report in range is a track")
+    d.stop()
+    # A track stored ahead of the clock (a wide tolerance, then the default again): it never
+    # freezes the track's later, correct reports out of detection.
+    d = Daemon(data, extra=("--period-ms", "200", "--report-ahead-max-s", "3600"))
+    sa, sb = Stream(d, ta), Stream(d, tb)
+    now = time.time()
+    s, out, _ = d.request("POST", "/v1/positions", ta, [head_on("A1", False, now + 1800)])
+    check(s == 200 and out["accepted"] == 1, "with --report-ahead-max-s 3600 a report 30 min ahead is taken")
+    for k in range(4):  # the correct reports of a head-on encounter
+        t = time.time()
+        d.request("POST", "/v1/positions", ta, [head_on("A1", False, t)])
+        d.request("POST", "/v1/positions", tb, [head_on("B1", True, t)])
+        time.sleep(0.25)
+    ca = sa.wait_where("conflict.new", lambda v: v["kind"] == "tactical", timeout=10)
+    cb = sb.wait_where("conflict.new", lambda v: v["kind"] == "tactical", timeout=10)
+    check(ca["own_track"] == "A1" and cb["own_track"] == "B1" and ca["id"] == cb["id"],
+          "the track held 30 min ahead is replaced by its correct reports: the head-on is alerted to both")
+    a1 = [t for t in d.request("GET", "/v1/tracks", ta)[1]["tracks"] if t["track_id"] == "A1"][0]
+    check(abs(a1["t"] - time.time()) < 30 and a1["status"] == "live", "GET /v1/tracks shows the correct report, live")
+    s, out, _ = d.request("POST", "/v1/positions", ta, [head_on("A2", False, time.time() + 1800)])
+    sa.close(), sb.close()
+    d.stop()
+    d = Daemon(data, extra=("--period-ms", "200"))
+    names = [t["track_id"] for t in d.request("GET", "/v1/tracks", ta)[1]["tracks"]]
+    check("A2" not in names and "A1" in names,
+          "after a restart with the default range, a track stored 30 min ahead is not restored")
+    d.stop()
+
+
 def main():
     tmp = tempfile.mkdtemp(prefix="dc_hardening_")
     try:
@@ -191,6 +254,7 @@ def main():
         secrets_closed(tmp)
         signature_policy(tmp)
         one_set_of_input_rules(tmp)
+        report_times_have_a_range(tmp)
         print("hardening integration: all checks passed")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -171,6 +171,35 @@ static const dc_tactical_snapshot_t *pass(dc_tactical_t *eng, double now)
     return snap;
 }
 
+/* A report stamped ahead of the clock (a client clock an hour fast, a time in milliseconds)
+ * must never freeze the track: later, correct reports replace it and the pair is detected. */
+static void test_future_report_never_freezes(void **state)
+{
+    (void)state;
+    dc_tactical_t *eng = dc_tactical_new(NULL);
+    /* Head-on, 0.3 degrees apart at the equator: in conflict within the look-ahead. */
+    dc_tactical_update(eng, &(dc_track_state_t){"A", 1000, 0, 0, 35000, 480, 90, 0}, NULL);
+    dc_tactical_update(eng, &(dc_track_state_t){"B", 1200, 0, 0.3, 35000, 480, 270, 0}, NULL);
+    const dc_tactical_snapshot_t *s1 = pass(eng, 1000);
+    assert_int_equal(s1->stats.stale, 1); /* B, 200 s ahead: not predicted, not expired */
+    assert_int_equal(s1->n_conflicts, 0);
+    dc_tactical_update(eng, &(dc_track_state_t){"A", 1001, 0, 0, 35000, 480, 90, 0}, NULL);
+    dc_tactical_update(eng, &(dc_track_state_t){"B", 1001, 0, 0.3, 35000, 480, 270, 0}, NULL);
+    const dc_tactical_snapshot_t *s2 = pass(eng, 1001);
+    assert_int_equal(s2->stats.out_of_order, 0);
+    assert_int_equal(s2->stats.stale, 0);
+    assert_int_equal(s2->n_conflicts, 1);
+    /* Once the stored time is not ahead of the clock, an older report is ignored again. */
+    dc_tactical_update(eng, &(dc_track_state_t){"B", 995, 0, 0.9, 35000, 480, 270, 0}, NULL);
+    const dc_tactical_snapshot_t *s3 = pass(eng, 1002);
+    assert_int_equal(s3->stats.out_of_order, 1);
+    assert_int_equal(s3->n_conflicts, 1);
+    dc_tactical_snapshot_release(s1);
+    dc_tactical_snapshot_release(s2);
+    dc_tactical_snapshot_release(s3);
+    dc_tactical_free(eng);
+}
+
 static void test_table_semantics(void **state)
 {
     (void)state;
@@ -289,8 +318,11 @@ static void test_concurrent_updates(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_matches_brute_force), cmocka_unit_test(test_symmetry),
-        cmocka_unit_test(test_table_semantics),     cmocka_unit_test(test_rejects_invalid),
+        cmocka_unit_test(test_matches_brute_force),
+        cmocka_unit_test(test_symmetry),
+        cmocka_unit_test(test_table_semantics),
+        cmocka_unit_test(test_rejects_invalid),
+        cmocka_unit_test(test_future_report_never_freezes),
         cmocka_unit_test(test_concurrent_updates),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
