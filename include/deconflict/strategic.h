@@ -148,7 +148,8 @@ typedef struct dc_strategic dc_strategic_t;
 typedef struct dc_strategic_config {
     bool include_same_party; /* report overlaps between one party's own operations */
     /* How far a flight-level altitude may lie from the W84 height it is equated with. Pairs
-     * whose verdict changes within this margin are reported, flagged alt_assumption. */
+     * whose verdict changes within this margin are reported, flagged alt_assumption, with the
+     * band within which they may overlap. */
     double fl_w84_margin_m;
     double cell_m;   /* index: edge of a spatial cell */
     double bucket_s; /* index: length of a time bucket */
@@ -173,13 +174,17 @@ typedef struct dc_strategic_conflict {
     char other_ref[DC_STRATEGIC_ID_MAX];   /* the other operation's opaque reference */
     char other_party[DC_STRATEGIC_ID_MAX]; /* the other operation's party */
     dc_priority_cmp_t priority;            /* filed operation vs the other */
-    double alt_lower_m, alt_upper_m;       /* altitude overlap (see alt_assumption) */
-    double t_start_s, t_end_s;             /* time overlap */
-    double area_m2;                        /* intersection area on the ellipsoid; 0 when touching */
-    bool touching;                         /* footprints touch or nearly (<= 1 cm) without area */
-    bool alt_assumption;     /* FL vs W84 pair whose verdict depends on the stated assumption;
-                                alt_upper_m < alt_lower_m then means a nominal gap */
-    char *footprint_geojson; /* intersection (or contact) as a GeoJSON geometry, WGS84 */
+    /* Altitude band, never inverted (alt_upper_m - alt_lower_m > DC_STRATEGIC_ALT_EPSILON_M).
+     * Without alt_assumption, the overlap, nominal under the stated assumption (FL = W84).
+     * With it, the band within which the two may overlap, in W84 heights: the intersection of
+     * the two bands with every FL-referenced end widened outward by fl_w84_margin_m. */
+    double alt_lower_m, alt_upper_m;
+    double t_start_s, t_end_s; /* time overlap */
+    double area_m2;            /* intersection area on the ellipsoid; 0 when touching */
+    bool touching;             /* footprints touch or nearly (<= 1 cm) without area */
+    bool alt_assumption;       /* FL vs W84 pair that overlaps or not depending on the offset
+                                  between FL and W84 within fl_w84_margin_m: may conflict */
+    char *footprint_geojson;   /* intersection (or contact) as a GeoJSON geometry, WGS84 */
 } dc_strategic_conflict_t;
 
 typedef struct dc_strategic_result {

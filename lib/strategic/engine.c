@@ -501,6 +501,41 @@ static int altitude_verdict(const dc_strategic_t *eng, const svol_t *a, const sv
     return 2;
 }
 
+/* The altitude band reported for a pair with verdict alt (1 or 2).
+ *
+ * Verdict 1 (overlap whatever the atmosphere): the nominal intersection, read under the stated
+ * assumption (FL = W84). It is never inverted: certain() held for both cross gaps g1, g2, so
+ * g1, g2 > epsilon, and each band's own width is > epsilon by validation; the intersection's
+ * width is the least of those four differences.
+ *
+ * Verdict 2 (flagged): the band within which the two may overlap, in W84 heights. Every FL end
+ * lies at its nominal value + d, one unknown d in [-margin, +margin] for all of them (the same
+ * atmosphere); the band is the hull of the intersections over the d for which the cross gaps
+ * stay open (the verdict's test). Every end moves up with d or stays, so the hull's lower end is
+ * the intersection's lower end at the least such d. That d is -margin unless a cross gap
+ * between an FL upper end and a W84 lower end bounds it from below -- and then that W84 lower
+ * end is the higher lower end at that d and at -margin alike. Likewise above. So the hull is
+ * the intersection of the two bands with every FL end widened outward by the margin: lower ends
+ * down, upper ends up. That includes an FL end whose cross partner is FL too (FL066-FL100 vs
+ * FL062 to W84 1950 m: the lower ends FL066 and FL062 both move with d, so the band starts at
+ * FL066 - margin, not at FL062). Like the verdict, the hull does not ask whether a half-mixed
+ * band's own ends could cross at some d (an empty band): it may be wider than needed there.
+ *
+ * Never inverted either: the widened intersection's width is the least of the two widened own
+ * widths (> epsilon, widening only adds) and the two widened cross gaps. A cross gap g1 grows by
+ * the margin once per FL end among its two, and possible() held: g1 > epsilon if its ends share a
+ * reference, g1 + margin > epsilon if they do not (mix1, exactly one FL end). Same for g2. So
+ * the width is > epsilon, and no clamp is needed. */
+static void alt_band(const dc_strategic_t *eng, const svol_t *a, const svol_t *b, int alt,
+                     double *lower_m, double *upper_m)
+{
+    double m = alt == 2 ? eng->cfg.fl_w84_margin_m : 0.0;
+    *lower_m =
+        fmax(a->alt_lower_m - (a->lower_fl ? m : 0.0), b->alt_lower_m - (b->lower_fl ? m : 0.0));
+    *upper_m =
+        fmin(a->alt_upper_m + (a->upper_fl ? m : 0.0), b->alt_upper_m + (b->upper_fl ? m : 0.0));
+}
+
 static int cmp_conflict(const void *pa, const void *pb)
 {
     const dc_strategic_conflict_t *a = pa, *b = pb;
@@ -556,8 +591,7 @@ static bool add_conflict(dc_strategic_t *eng, query_t *qu, const svol_t *o, int 
     cf->priority = mine < oop->priority   ? DC_PRIORITY_LOWER
                    : mine > oop->priority ? DC_PRIORITY_HIGHER
                                           : DC_PRIORITY_EQUAL;
-    cf->alt_lower_m = fmax(q->alt_lower_m, o->alt_lower_m);
-    cf->alt_upper_m = fmin(q->alt_upper_m, o->alt_upper_m);
+    alt_band(eng, q, o, alt, &cf->alt_lower_m, &cf->alt_upper_m);
     cf->alt_assumption = alt == 2;
     cf->t_start_s = fmax(q->t_start_s, o->t_start_s);
     cf->t_end_s = fmin(q->t_end_s, o->t_end_s);

@@ -3,7 +3,9 @@
  * Files the operations of a JSON array, in order, into one strategic engine and prints one CSV
  * line per conflicting pair: op1,op2,alt_overlap_m,time_overlap_s,area_m2 with op1 < op2 (byte
  * order), sorted. When two operations conflict through several pairs of volumes, each figure is
- * the largest over those pairs. Operations whose state is ended or cancelled take no part.
+ * the largest over those pairs. alt_overlap_m is the height of the conflict's altitude band:
+ * for a pair flagged by the FL/W84 assumption, of the band within which the two may overlap
+ * (docs/strategic.md), never negative. Operations whose state is ended or cancelled take no part.
  * Invalid input exits 2 with the operation, volume and field named. */
 #include <errno.h>
 #include <stdio.h>

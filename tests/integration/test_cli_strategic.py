@@ -104,6 +104,40 @@ rc, out, _ = run(ops, "--same-party")
 check(("m-op", "z-op") in {tuple(l.split(",")[:2]) for l in out.strip().split("\n")[1:]},
       "--same-party reports the same-party pair")
 
+# ---- flight levels against W84 heights (default margin 300 m) ----
+# The review's case: W84 100-200 m against FL000-FL003 (0-91.44 m), a nominal gap of 8.56 m,
+# within the margin: a conflict, reported with the band in which the two may overlap, W84
+# 100-200 m (FL000-FL003 raised by up to 300 m covers it), never a negative overlap; clear with
+# a 5 m margin. Then FL066-FL100 against a half-mixed band, FL062 up to W84 1950 m: FL066 sits
+# 61.68 m above that W84 top.
+def fl_case(vol_a, vol_b, *args):
+    rc, out, err = run([{"id": "fl-a", "party": "A", "volumes": [vol_a]},
+                        {"id": "fl-b", "party": "B", "volumes": [vol_b]}], *args)
+    rows = [l.split(",") for l in out.strip().split("\n")[1:]]
+    return rc, {(r[0], r[1]): float(r[2]) for r in rows}, err
+
+
+w84 = box(46, 7, 46.01, 7.01, 100, 200, T % 10, T % 11)
+fl = box(46, 7, 46.01, 7.01, 0, 3, T % 10, T % 11, units="FL", ref="FL")
+rc, rows, err = fl_case(w84, fl)
+alt = rows.get(("fl-a", "fl-b"))
+check(rc == 0 and alt is not None and abs(alt - 100) < 1e-6,
+      "W84 100-200 m vs FL000-FL003 (8.56 m gap): conflict, may-overlap band 100 m, not "
+      "negative (got %s)" % alt)
+rc, rows, err = fl_case(fl, w84)
+check(rc == 0 and abs(rows.get(("fl-a", "fl-b"), -1) - 100) < 1e-6, "the same, filed the other "
+      "way round")
+rc, rows, err = fl_case(w84, fl, "--fl-margin-m", "5")
+check(rc == 0 and rows == {}, "the same with a 5 m margin: clear (%s)" % rows)
+half = box(46, 7, 46.01, 7.01, 66, 100, T % 10, T % 11, units="FL", ref="FL")
+other = box(46, 7, 46.01, 7.01, 62, 1950, T % 10, T % 11)
+other["volume"]["altitude_lower"] = {"value": 62, "reference": "FL", "units": "FL"}
+rc, rows, err = fl_case(half, other)
+alt = rows.get(("fl-a", "fl-b"))
+# FL066-FL100 vs FL062/W84 1950 m: the FL ends may lie 300 m lower, FL066 at 1711.68 m.
+check(rc == 0 and alt is not None and abs(alt - (1950 - (66 * 30.48 - 300))) < 1e-6,
+      "FL066-FL100 vs FL062/W84 1950 m (61.68 m gap): may-overlap band 238.32 m (got %s)" % alt)
+
 # ---- errors: exit 2, operation index and id, volume index, field ----
 good = box(46, 7, 46.01, 7.01, 0, 100, T % 10, T % 11)
 

@@ -1,13 +1,15 @@
 /* The indexed engine against a brute-force all-pairs GEOS check on random operations (clustered
  * at mid-latitudes, on the antimeridian and at a pole), before and after cancellations and
  * expiry; and the lifecycle: versions, states, expiry, stats. Also the circle polygon's bound
- * against PROJ's geodesic circle. */
+ * against PROJ's geodesic circle, and the altitude verdict and reported band of flight-level
+ * against W84 bands (mixed references, the FL/W84 margin). */
 #include "strategic_testutil.h"
 
 #include <geodesic.h>
 #include <jansson.h>
 #include <math.h>
 
+#include "deconflict/geo.h"
 #include "strategic/footprint.h"
 
 #define MAX_OPS 700
@@ -539,13 +541,193 @@ static void test_clip_against_geos(void **state)
     GEOS_finish_r(ctx);
 }
 
+/* ---- altitude references: flight levels against W84 heights ---- */
+
+#define FL(n)         ((n)*100.0 * DC_M_PER_FT) /* FL n as the parser normalises it, metres */
+#define ALT_TOL_M     1e-6  /* engine band vs the table: both are sums of the same doubles */
+#define ORACLE_STEP_M 0.01  /* offset step of the oracle below */
+#define ALT_MARGIN_M  300.0 /* the default fl_w84_margin_m, which these cases use */
+
+/* One pair of bands over the same footprint and hour. ref: the lower and the upper end's
+ * reference, 'F' flight level or 'W' W84. Expected: conflict, alt_assumption, and (when a
+ * conflict) the reported band. */
+typedef struct alt_case {
+    const char *name;
+    double a_lo, a_hi;
+    const char *a_ref;
+    double b_lo, b_hi;
+    const char *b_ref;
+    int conflict, flagged;
+    double lo, hi;
+} alt_case_t;
+
+static dc_volume4d_t alt_volume(double lo_m, double hi_m, const char *ref)
+{
+    dc_volume4d_t v = test_box(0, 0, 0.01, 0.01, lo_m, hi_m, 0, 3600);
+    v.alt_lower_ref = ref[0] == 'F' ? DC_ALT_REF_FL : DC_ALT_REF_W84;
+    v.alt_upper_ref = ref[1] == 'F' ? DC_ALT_REF_FL : DC_ALT_REF_W84;
+    return v;
+}
+
+/* Files the first band (party A), then the second (party B); returns B's result. */
+static dc_strategic_result_t alt_pair(double lo1, double hi1, const char *ref1, double lo2,
+                                      double hi2, const char *ref2)
+{
+    dc_strategic_t *eng = dc_strategic_new(NULL);
+    assert_non_null(eng);
+    dc_volume4d_t v1 = alt_volume(lo1, hi1, ref1), v2 = alt_volume(lo2, hi2, ref2);
+    dc_operation_t o1 = test_op("first", "A", 0, 1, &v1), o2 = test_op("second", "B", 0, 1, &v2);
+    assert_int_equal(dc_strategic_file(eng, &o1, NULL), DC_OK);
+    dc_strategic_result_t res;
+    assert_int_equal(dc_strategic_file(eng, &o2, &res), DC_OK);
+    dc_operation_clear(&o1);
+    dc_operation_clear(&o2);
+    dc_strategic_free(eng);
+    return res;
+}
+
+/* The definition, independently of the engine: every flight-level end lies at its nominal value
+ * + d in W84 terms, one d in [-margin, +margin] for all of them. The pair may overlap if the
+ * bands overlap (by more than the 1 mm epsilon) for some d, surely if for every d; the band
+ * reported for a flagged pair is the hull, in W84 terms, of the overlaps over those d. */
+static void alt_oracle(const alt_case_t *c, int *conflict, int *flagged, double *lo, double *hi)
+{
+    int any = 0, all = 1;
+    *lo = INFINITY, *hi = -INFINITY;
+    long n = lround(2 * ALT_MARGIN_M / ORACLE_STEP_M);
+    for (long k = 0; k <= n; k++) {
+        double d = -ALT_MARGIN_M + (double)k * ORACLE_STEP_M;
+        double a0 = c->a_lo + (c->a_ref[0] == 'F' ? d : 0),
+               a1 = c->a_hi + (c->a_ref[1] == 'F' ? d : 0);
+        double b0 = c->b_lo + (c->b_ref[0] == 'F' ? d : 0),
+               b1 = c->b_hi + (c->b_ref[1] == 'F' ? d : 0);
+        double l = fmax(a0, b0), h = fmin(a1, b1);
+        if (h - l > DC_STRATEGIC_ALT_EPSILON_M) {
+            any = 1;
+            *lo = fmin(*lo, l), *hi = fmax(*hi, h);
+        } else {
+            all = 0;
+        }
+    }
+    *conflict = any;
+    *flagged = any && !all;
+}
+
+/* Prints the row and what is wrong with it; returns the number of mismatches. */
+static int check_alt_result(const alt_case_t *c, const dc_strategic_result_t *res,
+                            const char *order)
+{
+    int got = res->n_conflicts > 0, bad = 0;
+    const dc_strategic_conflict_t *cf = got ? &res->conflicts[0] : NULL;
+    printf("  %-56s %s: %s", c->name, order, got ? "conflict" : "clear");
+    if (got)
+        printf("%s, band %.2f..%.2f m", cf->alt_assumption ? " (assumption)" : "", cf->alt_lower_m,
+               cf->alt_upper_m);
+    printf("\n");
+    if (got != c->conflict) {
+        printf("    MISMATCH: expected %s\n", c->conflict ? "a conflict" : "none");
+        return 1;
+    }
+    if (!got) return 0;
+    const char *why[4] = {NULL, NULL, NULL, NULL};
+    if (res->n_conflicts != 1) why[0] = "more than one conflict";
+    if (cf->alt_assumption != (bool)c->flagged)
+        why[1] = c->flagged ? "alt_assumption expected" : "alt_assumption not expected";
+    if (!(cf->alt_lower_m <= cf->alt_upper_m)) why[2] = "inverted band (alt_lower_m > alt_upper_m)";
+    if (!(fabs(cf->alt_lower_m - c->lo) <= ALT_TOL_M && fabs(cf->alt_upper_m - c->hi) <= ALT_TOL_M))
+        why[3] = "band differs from the table";
+    for (int k = 0; k < 4; k++) {
+        if (!why[k]) continue;
+        printf("    MISMATCH: %s", why[k]);
+        if (k == 3) printf(": expected %.4f..%.4f m (+/- %g)", c->lo, c->hi, ALT_TOL_M);
+        printf("\n");
+        bad++;
+    }
+    return bad;
+}
+
+/* Every combination of references against the verdict, the flag and the reported band, filed
+ * both ways round; and every row against the oracle above (verdict and flag always, the band
+ * when flagged: an unflagged band is the nominal intersection). Default margin, 300 m. */
+static void test_alt_references(void **state)
+{
+    (void)state;
+    static const alt_case_t cases[] = {
+        /* A flight-level band against a W84 band. */
+        {"FL050-FL060 over W84 0-1000 m, 524 m gap", FL(50), FL(60), "FF", 0, 1000, "WW", 0, 0, 0,
+         0},
+        {"FL000-FL010 under W84 700-900 m, 395.2 m gap", 0, FL(10), "FF", 700, 900, "WW", 0, 0, 0,
+         0},
+        {"FL000-FL100 around W84 2000-2500 m", 0, FL(100), "FF", 2000, 2500, "WW", 1, 0, 2000,
+         2500},
+        {"FL000-FL100 vs W84 2700-5000 m, 348 m overlap", 0, FL(100), "FF", 2700, 5000, "WW", 1, 0,
+         2700, FL(100)},
+        {"FL000-FL100 vs W84 2900-3500 m, 148 m overlap", 0, FL(100), "FF", 2900, 3500, "WW", 1, 1,
+         2900, FL(100) + 300},
+        {"FL000-FL100 touching W84 3048-4000 m", 0, FL(100), "FF", FL(100), 4000, "WW", 1, 1,
+         FL(100), FL(100) + 300},
+        {"FL000-FL100 vs W84 3100-4000 m, 52 m gap", 0, FL(100), "FF", 3100, 4000, "WW", 1, 1, 3100,
+         FL(100) + 300},
+        {"W84 100-200 m vs FL000-FL003, 8.56 m gap (the review)", 100, 200, "WW", 0, FL(3), "FF", 1,
+         1, 100, 200},
+        {"FL000-FL003 vs W84 400-500 m, 308.56 m gap", 0, FL(3), "FF", 400, 500, "WW", 0, 0, 0, 0},
+        {"FL010-FL020 vs W84 0-400 m, 95.2 m overlap", FL(10), FL(20), "FF", 0, 400, "WW", 1, 1,
+         FL(10) - 300, 400},
+        /* Half-mixed bands: each end keeps its own reference. */
+        {"FL033/W84 2000 m over W84 0-900 m, 105.84 m gap", FL(33), 2000, "FW", 0, 900, "WW", 1, 1,
+         FL(33) - 300, 900},
+        {"FL033/W84 2000 m vs W84 1900-2500 m, W84 ends", FL(33), 2000, "FW", 1900, 2500, "WW", 1,
+         0, 1900, 2000},
+        {"FL033/W84 2000 m meeting W84 2000-2500 m", FL(33), 2000, "FW", 2000, 2500, "WW", 0, 0, 0,
+         0},
+        {"W84 0 m/FL033 under W84 1100-1500 m, 94.16 m gap", 0, FL(33), "WF", 1100, 1500, "WW", 1,
+         1, 1100, FL(33) + 300},
+        {"FL033/W84 2000 m vs W84 0 m/FL036, like ends", FL(33), 2000, "FW", 0, FL(36), "WF", 1, 0,
+         FL(33), FL(36)},
+        {"FL066-FL100 vs FL062/W84 2100 m, 88.32 m overlap", FL(66), FL(100), "FF", FL(62), 2100,
+         "FW", 1, 1, FL(66) - 300, 2100},
+        {"FL066-FL100 vs FL062/W84 1950 m, 61.68 m gap", FL(66), FL(100), "FF", FL(62), 1950, "FW",
+         1, 1, FL(66) - 300, 1950},
+        /* Like with like: exact, never flagged. */
+        {"FL000-FL100 vs FL102-FL120, 60.96 m gap", 0, FL(100), "FF", FL(102), FL(120), "FF", 0, 0,
+         0, 0},
+        {"FL000-FL100 vs FL090-FL120", 0, FL(100), "FF", FL(90), FL(120), "FF", 1, 0, FL(90),
+         FL(100)},
+        {"W84 0-100 m meeting W84 100-200 m", 0, 100, "WW", 100, 200, "WW", 0, 0, 0, 0},
+        {"W84 0-3048 m vs W84 3100-4000 m, 52 m gap", 0, 3048, "WW", 3100, 4000, "WW", 0, 0, 0, 0},
+        {"W84 0-120 m vs W84 119.5-300 m", 0, 120, "WW", 119.5, 300, "WW", 1, 0, 119.5, 120},
+    };
+    int bad = 0;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const alt_case_t *c = &cases[i];
+        dc_strategic_result_t res =
+            alt_pair(c->a_lo, c->a_hi, c->a_ref, c->b_lo, c->b_hi, c->b_ref);
+        bad += check_alt_result(c, &res, "A then B");
+        dc_strategic_result_clear(&res);
+        res = alt_pair(c->b_lo, c->b_hi, c->b_ref, c->a_lo, c->a_hi, c->a_ref);
+        bad += check_alt_result(c, &res, "B then A");
+        dc_strategic_result_clear(&res);
+
+        int conflict, flagged;
+        double lo, hi;
+        alt_oracle(c, &conflict, &flagged, &lo, &hi);
+        if (conflict != c->conflict || flagged != c->flagged)
+            fail_msg("case '%s': the oracle says conflict %d flagged %d", c->name, conflict,
+                     flagged);
+        if (flagged) {
+            assert_near(lo, c->lo, ORACLE_STEP_M + ALT_TOL_M);
+            assert_near(hi, c->hi, ORACLE_STEP_M + ALT_TOL_M);
+        }
+    }
+    if (bad) fail_msg("%d mismatch(es) in the table", bad);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_against_brute_force),
-        cmocka_unit_test(test_clip_against_geos),
-        cmocka_unit_test(test_lifecycle),
-        cmocka_unit_test(test_circle_bound),
+        cmocka_unit_test(test_against_brute_force), cmocka_unit_test(test_clip_against_geos),
+        cmocka_unit_test(test_lifecycle),           cmocka_unit_test(test_circle_bound),
+        cmocka_unit_test(test_alt_references),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
