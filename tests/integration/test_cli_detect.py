@@ -71,6 +71,36 @@ check("out-of-range setting: named", rc == 2 and "rpz_nm" in err, err)
 rc, out, err = run(HEADER)
 check("no rows: header only", rc == 0 and out == "id1,id2,tcpa_s,dcpa_nm,tin_s,tout_s\n", out)
 
+# Vertical cut-offs (include/deconflict/tactical.h: exactly the minimum is not a loss; the
+# comparison is |dz| < H - vtol_ft, 999 ft by default). Each pair flies north in formation 2 NM
+# apart on the equator (horizontally lost throughout), pairs 10 degrees apart from each other.
+# The altitudes are exact as float and 960 ft/min is exactly 16 ft/s, so every "on the cut-off"
+# case is exactly on it: vertical loss ending at t = 0 or beginning at T = 120 s.
+def cutoff_scene(pairs):
+    rows = []
+    for i, (name, alt_b, vs_b, _) in enumerate(pairs):
+        lon = -170 + 10 * i
+        rows.append(f"{name}-a,0,{lon},35000,450,0,0\n")
+        rows.append(f"{name}-b,0,{lon + east(2):.9f},{alt_b},450,0,{vs_b}\n")
+    return HEADER + "".join(rows)
+
+
+for flags, pairs in [
+    ((), [("lvl999", 35999, 0, False), ("lvl998.75", 35998.75, 0, True),
+          ("away999", 35999, 960, False), ("toward999", 35999, -960, True),
+          ("away998.75", 35998.75, 960, True),
+          ("below2919", 35000 - 2919, 960, False), ("below2918.75", 35000 - 2918.75, 960, True)]),
+    (("--vtol-ft", "0"), [("lvl1000", 36000, 0, False), ("lvl999.75", 35999.75, 0, True),
+                          ("away1000", 36000, 960, False), ("below2920", 35000 - 2920, 960, False),
+                          ("below2919.75", 35000 - 2919.75, 960, True)]),
+]:
+    rc, out, err = run(cutoff_scene(pairs), *flags)
+    got = {l.split(",")[0][:-2] for l in out.strip().split("\n")[1:] if l}
+    for name, alt_b, vs_b, want in pairs:
+        check(f"cut-off {' '.join(flags) or 'default'}: {name} ({alt_b} ft, {vs_b} ft/min) "
+              f"{'in conflict' if want else 'separated'}",
+              rc == 0 and (name in got) == want, out + err)
+
 bad_cases = [
     ("latitude out of range", HEADER + "a,0,0,35000,480,90,0\nb,91,0,35000,480,90,0\n",
      "FILE:3: field 'lat': '91' out of range"),
