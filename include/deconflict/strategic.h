@@ -245,4 +245,41 @@ typedef struct dc_strategic_stats {
 
 void dc_strategic_stats(const dc_strategic_t *eng, dc_strategic_stats_t *stats);
 
+/* ---- regions: ground that an agreement gives a party ----
+ * An area (a polygon with great-circle edges, under the same rules as a volume's footprint), or
+ * one side of a line: the points within a distance of the line on its left or right, looking
+ * along it from its first point -- the one-sided buffer of the line on the sphere, square at
+ * its ends. Points and footprints are tested exactly, never at sample points: an operation
+ * covering an area whole, or a corridor crossing a line with every vertex outside, meets it.
+ * The side region errs outward by under 2 m (docs/strategic.md). */
+
+#define DC_REGION_WIDTH_MAX_M       926000.0  /* a side reaches at most 500 NM from its line */
+#define DC_REGION_LINE_EXTENT_MAX_M 2000000.0 /* every point of a line this close to its centre */
+
+typedef struct dc_region dc_region_t;
+
+/* The area inside the polygon pts[0..n) (either orientation; validated as a volume's footprint
+ * is). DC_ERR_INVALID / DC_ERR_LIMIT with err naming the field ("area", "area/<i>"),
+ * DC_ERR_NOMEM. Free with dc_region_free(). */
+dc_err_t dc_region_area_new(const dc_latlon_t *pts, size_t n, dc_region_t **out,
+                            dc_strategic_error_t *err);
+
+/* One side of the line pts[0..n) (2 or more points, not crossing itself, every point within
+ * DC_REGION_LINE_EXTENT_MAX_M of its centre): side > 0 the left, side < 0 the right, up to
+ * width_m (0 < width_m <= DC_REGION_WIDTH_MAX_M) from the line. Errors as above ("line",
+ * "within"). */
+dc_err_t dc_region_side_new(const dc_latlon_t *pts, size_t n, double width_m, int side,
+                            dc_region_t **out, dc_strategic_error_t *err);
+
+/* NULL is a no-op. */
+void dc_region_free(dc_region_t *region);
+
+/* Whether the point (WGS84 degrees) is in the region (false for a NULL region). */
+bool dc_region_contains(const dc_region_t *region, double lat_deg, double lon_deg);
+
+/* Whether the footprint of vol (polygon or circle; its band and window are not looked at)
+ * overlaps the region or comes within DC_STRATEGIC_TOUCH_M of it: 1 or 0, or -1 when the
+ * geometry could not be decided (callers count it as meeting, on the safe side). */
+int dc_region_meets_footprint(const dc_region_t *region, const dc_volume4d_t *vol);
+
 #endif

@@ -17,7 +17,6 @@
 #include "messages.h"
 
 #define AGR_PARTIES_MAX 8
-#define AGR_POINTS_MAX  256
 
 static char *time_text(double t_s, char buf[DC_TIME_RFC3339_MAX])
 {
@@ -44,55 +43,124 @@ static int64_t party_id(dd_service_t *svc, const char *name)
 }
 
 /* ---- geometry ----
- * Points are [lat, lon] in WGS84 degrees. Near a point the sphere is taken as flat (an
- * equirectangular projection centred on it, in NM): constraints are tens to hundreds of NM,
- * where that is good to well under a percent; lines and areas across the antimeridian or a
- * pole are refused at proposal. */
+ * Each active agreement's ground is held as regions of the library (dc_region_t: an area, or one
+ * side of a line within its distance), built once when the agreement is proposed or restored,
+ * and tested exactly: a track's position is a point in a region, an operation's volume meets a
+ * region when its footprint does (covering an area whole or crossing a line counts, wherever
+ * its vertices lie), its window overlaps the agreement's and its band may overlap the
+ * agreement's (flight levels; a W84 end is widened by the strategic engine's FL/W84 margin). */
 
-static void project(double lat0, double lon0, double lat, double lon, double *x, double *y)
+/* The ground of one agreement: the area's owner, or the line's left and right parties. */
+typedef struct dd_agr_geom {
+    char id[48];
+    dc_region_t *ground[2];
+    const char *owner_key[2]; /* the constraint member naming each ground's party */
+} dd_agr_geom_t;
+
+static dd_agr_geom_t *geom_of(dd_service_t *svc, const char *id)
 {
-    *x = (lon - lon0) * cos(lat0 * M_PI / 180) * 60.0;
-    *y = (lat - lat0) * 60.0;
+    for (size_t i = 0; i < svc->n_agr_geoms; i++)
+        if (strcmp(svc->agr_geoms[i].id, id) == 0) return &svc->agr_geoms[i];
+    return NULL;
 }
 
-static bool in_area(json_t *pts, double lat, double lon)
+/* Reads [lat, lon] points (validated at proposal) for the region builders. */
+static dc_latlon_t *latlon_points(json_t *pts, size_t *n)
 {
-    size_t n = json_array_size(pts);
-    bool inside = false;
-    for (size_t i = 0, j = n - 1; i < n; j = i++) {
-        double xi, yi, xj, yj;
-        project(lat, lon, json_real_value(json_array_get(json_array_get(pts, i), 0)),
-                json_real_value(json_array_get(json_array_get(pts, i), 1)), &xi, &yi);
-        project(lat, lon, json_real_value(json_array_get(json_array_get(pts, j), 0)),
-                json_real_value(json_array_get(json_array_get(pts, j), 1)), &xj, &yj);
-        /* A ray from the point (the origin) along +x. */
-        if ((yi > 0) != (yj > 0) && 0 < xi + (0 - yi) * (xj - xi) / (yj - yi)) inside = !inside;
+    *n = json_array_size(pts);
+    dc_latlon_t *ll = malloc((*n ? *n : 1) * sizeof(*ll));
+    for (size_t i = 0; ll && i < *n; i++) {
+        ll[i].lat_deg = json_number_value(json_array_get(json_array_get(pts, i), 0));
+        ll[i].lon_deg = json_number_value(json_array_get(json_array_get(pts, i), 1));
     }
-    return inside;
+    return ll;
 }
 
-/* Which side of the line the point is on (+1 left, -1 right, looking along the line), from its
- * nearest segment; 0 when it is farther than within_nm from the line. */
-static int side_of(json_t *pts, double within_nm, double lat, double lon)
+/* Builds the regions of constraint c; DC_OK, or the library's error with err saying where (its
+ * field relative to the constraint). */
+static dc_err_t build_ground(json_t *c, dd_agr_geom_t *g, dc_strategic_error_t *err)
 {
-    double best = INFINITY;
-    int side = 0;
-    for (size_t i = 0; i + 1 < json_array_size(pts); i++) {
-        double ax, ay, bx, by;
-        project(lat, lon, json_real_value(json_array_get(json_array_get(pts, i), 0)),
-                json_real_value(json_array_get(json_array_get(pts, i), 1)), &ax, &ay);
-        project(lat, lon, json_real_value(json_array_get(json_array_get(pts, i + 1), 0)),
-                json_real_value(json_array_get(json_array_get(pts, i + 1), 1)), &bx, &by);
-        double dx = bx - ax, dy = by - ay, l2 = dx * dx + dy * dy;
-        double u = l2 > 0 ? fmax(0, fmin(1, (-ax * dx - ay * dy) / l2)) : 0;
-        double px = ax + u * dx, py = ay + u * dy, d = sqrt(px * px + py * py);
-        if (d < best) {
-            best = d;
-            double cross = dx * (0 - ay) - dy * (0 - ax);
-            side = cross > 0 ? 1 : cross < 0 ? -1 : 0;
-        }
+    memset(g->ground, 0, sizeof(g->ground));
+    json_t *area = json_object_get(c, "area");
+    size_t n;
+    dc_latlon_t *ll = latlon_points(area ? area : json_object_get(c, "line"), &n);
+    if (!ll) return DC_ERR_NOMEM;
+    dc_err_t rc;
+    if (area) {
+        g->owner_key[0] = "owner", g->owner_key[1] = NULL;
+        rc = dc_region_area_new(ll, n, &g->ground[0], err);
+    } else {
+        double w_m = json_number_value(json_object_get(c, "within_nm")) * 1852.0;
+        g->owner_key[0] = "left", g->owner_key[1] = "right";
+        rc = dc_region_side_new(ll, n, w_m, 1, &g->ground[0], err);
+        if (rc == DC_OK) rc = dc_region_side_new(ll, n, w_m, -1, &g->ground[1], err);
     }
-    return best <= within_nm ? side : 0;
+    free(ll);
+    if (rc != DC_OK) dc_region_free(g->ground[0]), g->ground[0] = NULL;
+    return rc;
+}
+
+/* Keeps the regions of agreement id (taking over g's). */
+static dc_err_t keep_ground(dd_service_t *svc, const char *id, dd_agr_geom_t *g)
+{
+    if (svc->n_agr_geoms == svc->cap_agr_geoms) {
+        size_t cap = svc->cap_agr_geoms ? 2 * svc->cap_agr_geoms : 8;
+        dd_agr_geom_t *p = realloc(svc->agr_geoms, cap * sizeof(*p));
+        if (!p) return DC_ERR_NOMEM;
+        svc->agr_geoms = p, svc->cap_agr_geoms = cap;
+    }
+    snprintf(g->id, sizeof(g->id), "%s", id);
+    svc->agr_geoms[svc->n_agr_geoms++] = *g;
+    return DC_OK;
+}
+
+void dd_agreements_close(dd_service_t *svc)
+{
+    for (size_t i = 0; i < svc->n_agr_geoms; i++)
+        dc_region_free(svc->agr_geoms[i].ground[0]), dc_region_free(svc->agr_geoms[i].ground[1]);
+    free(svc->agr_geoms);
+    svc->agr_geoms = NULL, svc->n_agr_geoms = svc->cap_agr_geoms = 0;
+    json_decref(svc->agreements);
+    svc->agreements = NULL;
+}
+
+/* The agreements that bind party now: active (or asked to be withdrawn), and involving it. */
+static bool binds(json_t *a, int64_t party)
+{
+    const char *state = json_string_value(json_object_get(a, "state"));
+    if (strcmp(state, "active") != 0 && strcmp(state, "withdrawal_proposed") != 0) return false;
+    const char *name;
+    json_t *pid;
+    json_object_foreach(json_object_get(a, "ids"), name,
+                        pid) if (json_integer_value(pid) == party) return true;
+    return false;
+}
+
+/* The other party whose ground of agreement a (regions g) `meets` says is entered, or 0. */
+static int64_t ground_entered(json_t *a, const dd_agr_geom_t *g, int64_t party,
+                              bool (*meets)(const dc_region_t *r, const void *what),
+                              const void *what)
+{
+    json_t *c = json_object_get(a, "constraint");
+    for (int k = 0; k < 2; k++) {
+        if (!g->ground[k] || !g->owner_key[k]) continue;
+        const char *owner = json_string_value(json_object_get(c, g->owner_key[k]));
+        int64_t q =
+            owner ? json_integer_value(json_object_get(json_object_get(a, "ids"), owner)) : 0;
+        if (q && q != party && meets(g->ground[k], what)) return q;
+    }
+    return 0;
+}
+
+static bool point_in(const dc_region_t *r, const void *what)
+{
+    const double *ll = what;
+    return dc_region_contains(r, ll[0], ll[1]);
+}
+
+static bool footprint_meets(const dc_region_t *r, const void *what)
+{
+    return dc_region_meets_footprint(r, what) != 0; /* undecided (-1): on the safe side */
 }
 
 int64_t dd_agreement_violated(dd_service_t *svc, int64_t party, double lat_deg, double lon_deg,
@@ -100,37 +168,18 @@ int64_t dd_agreement_violated(dd_service_t *svc, int64_t party, double lat_deg, 
 {
     const char *id;
     json_t *a;
-    char me[24];
-    snprintf(me, sizeof(me), "%lld", (long long)party);
     json_object_foreach(svc->agreements, id, a)
     {
-        const char *state = json_string_value(json_object_get(a, "state"));
-        if (strcmp(state, "active") != 0 && strcmp(state, "withdrawal_proposed") != 0) continue;
-        json_t *ids = json_object_get(a, "ids"); /* name -> party id */
-        bool involved = false;
-        const char *name;
-        json_t *pid;
-        json_object_foreach(ids, name, pid) involved |= json_integer_value(pid) == party;
-        if (!involved) continue;
+        if (!binds(a, party)) continue;
         if (t_s < json_real_value(json_object_get(a, "t0")) ||
             t_s > json_real_value(json_object_get(a, "t1")) ||
             alt_ft < json_number_value(json_object_get(a, "alt_lower_ft")) ||
             alt_ft > json_number_value(json_object_get(a, "alt_upper_ft")))
             continue;
-        json_t *c = json_object_get(a, "constraint");
-        const char *owner = NULL;
-        if (json_object_get(c, "area")) {
-            if (in_area(json_object_get(c, "area"), lat_deg, lon_deg))
-                owner = json_string_value(json_object_get(c, "owner"));
-        } else {
-            int s = side_of(json_object_get(c, "line"),
-                            json_number_value(json_object_get(c, "within_nm")), lat_deg, lon_deg);
-            owner = s > 0   ? json_string_value(json_object_get(c, "left"))
-                    : s < 0 ? json_string_value(json_object_get(c, "right"))
-                            : NULL;
-        }
-        int64_t q = owner ? json_integer_value(json_object_get(ids, owner)) : 0;
-        if (q && q != party) {
+        const dd_agr_geom_t *g = geom_of(svc, id);
+        double ll[2] = {lat_deg, lon_deg};
+        int64_t q = g ? ground_entered(a, g, party, point_in, ll) : 0;
+        if (q) {
             *agreement_id = id;
             return q;
         }
@@ -138,34 +187,41 @@ int64_t dd_agreement_violated(dd_service_t *svc, int64_t party, double lat_deg, 
     return 0;
 }
 
+/* Whether a volume's band may overlap the agreement's, which is in flight levels (feet of
+ * pressure altitude, as tracks report): a W84 end is compared with the strategic engine's
+ * FL/W84 margin added, so that no possible overlap is missed. */
+static bool band_may_overlap(const dc_volume4d_t *vol, double lo_ft, double hi_ft, double margin_m)
+{
+    double lo = vol->alt_lower_m - (vol->alt_lower_ref == DC_ALT_REF_W84 ? margin_m : 0);
+    double hi = vol->alt_upper_m + (vol->alt_upper_ref == DC_ALT_REF_W84 ? margin_m : 0);
+    return lo < hi_ft * 0.3048 && hi > lo_ft * 0.3048;
+}
+
 int64_t dd_agreement_violated_by(dd_service_t *svc, int64_t party, const dc_operation_t *op,
                                  const char **agreement_id)
 {
     if (json_object_size(svc->agreements) == 0) return 0;
-    for (size_t v = 0; v < op->n_volumes; v++) {
-        const dc_volume4d_t *vol = &op->volumes[v];
-        dc_latlon_t pts[16];
-        size_t n = 0;
-        if (vol->kind == DC_FOOTPRINT_CIRCLE) {
-            pts[n++] = vol->center;
-            double dlat = vol->radius_m / 1852.0 / 60.0;
-            double dlon = dlat / fmax(0.01, cos(vol->center.lat_deg * M_PI / 180));
-            for (int k = 0; k < 8; k++, n++) {
-                pts[n].lat_deg = vol->center.lat_deg + dlat * sin(k * M_PI / 4);
-                pts[n].lon_deg = vol->center.lon_deg + dlon * cos(k * M_PI / 4);
+    dc_strategic_config_t scfg;
+    dc_strategic_config_default(&scfg);
+    const char *id;
+    json_t *a;
+    json_object_foreach(svc->agreements, id, a)
+    {
+        if (!binds(a, party)) continue;
+        const dd_agr_geom_t *g = geom_of(svc, id);
+        for (size_t v = 0; g && v < op->n_volumes; v++) {
+            const dc_volume4d_t *vol = &op->volumes[v];
+            if (vol->t_end_s <= json_real_value(json_object_get(a, "t0")) ||
+                vol->t_start_s >= json_real_value(json_object_get(a, "t1")) ||
+                !band_may_overlap(vol, json_number_value(json_object_get(a, "alt_lower_ft")),
+                                  json_number_value(json_object_get(a, "alt_upper_ft")),
+                                  scfg.fl_w84_margin_m))
+                continue;
+            int64_t q = ground_entered(a, g, party, footprint_meets, vol);
+            if (q) {
+                *agreement_id = id;
+                return q;
             }
-        }
-        size_t nv = vol->kind == DC_FOOTPRINT_CIRCLE ? n : vol->n_vertices;
-        for (size_t i = 0; i < nv; i++) {
-            dc_latlon_t p = vol->kind == DC_FOOTPRINT_CIRCLE ? pts[i] : vol->vertices[i];
-            double alts[2] = {vol->alt_lower_m / 0.3048, vol->alt_upper_m / 0.3048};
-            double ts[3] = {vol->t_start_s, (vol->t_start_s + vol->t_end_s) / 2, vol->t_end_s};
-            for (int a = 0; a < 2; a++)
-                for (int t = 0; t < 3; t++) {
-                    int64_t q = dd_agreement_violated(svc, party, p.lat_deg, p.lon_deg, alts[a],
-                                                      ts[t], agreement_id);
-                    if (q) return q;
-                }
         }
     }
     return 0;
@@ -173,26 +229,52 @@ int64_t dd_agreement_violated_by(dd_service_t *svc, int64_t party, const dc_oper
 
 /* ---- validation ---- */
 
+/* [lat, lon] number pairs, min to DC_STRATEGIC_VERTICES_MAX of them, normalised to reals (the
+ * regions read them back); the geometry itself is judged by the region builders. */
 static bool points_ok(json_t *pts, size_t min)
 {
-    if (!json_is_array(pts) || json_array_size(pts) < min || json_array_size(pts) > AGR_POINTS_MAX)
+    if (!json_is_array(pts) || json_array_size(pts) < min ||
+        json_array_size(pts) > DC_STRATEGIC_VERTICES_MAX)
         return false;
     size_t i;
     json_t *p;
-    double lon0 = 0;
     json_array_foreach(pts, i, p)
     {
         json_t *la = json_array_get(p, 0), *lo = json_array_get(p, 1);
         if (json_array_size(p) != 2 || !json_is_number(la) || !json_is_number(lo)) return false;
         double lat = json_number_value(la), lon = json_number_value(lo);
-        if (!(fabs(lat) <= 85) || !(fabs(lon) <= 180)) return false;
-        if (i == 0) lon0 = lon;
-        if (fabs(lon - lon0) > 90) return false; /* no antimeridian crossing */
-        /* Normalise to reals: the live check reads them with json_real_value. */
+        if (!(fabs(lat) <= 90) || !(fabs(lon) <= 180)) return false;
         json_array_set_new(p, 0, json_real(lat));
         json_array_set_new(p, 1, json_real(lon));
     }
     return true;
+}
+
+/* The band and window under the rules every volume has (include/deconflict/strategic.h: the
+ * altitude range, a band of some height, start before end, at most DC_STRATEGIC_WINDOW_MAX_S):
+ * one set of limits for every document. NULL when they hold, else the sentence to refuse with,
+ * its field first. */
+static const char *band_and_window_problem(double lo_ft, double hi_ft, double t0, double t1,
+                                           char *msg, size_t len)
+{
+    dc_volume4d_t v = {.kind = DC_FOOTPRINT_CIRCLE,
+                       .center = {0, 0},
+                       .radius_m = 1,
+                       .alt_lower_m = lo_ft * 0.3048,
+                       .alt_upper_m = hi_ft * 0.3048,
+                       .alt_lower_ref = DC_ALT_REF_FL,
+                       .alt_upper_ref = DC_ALT_REF_FL,
+                       .t_start_s = t0,
+                       .t_end_s = t1};
+    dc_strategic_error_t err;
+    memset(&err, 0, sizeof(err));
+    if (dc_volume4d_validate(&v, &err) == DC_OK) return NULL;
+    const char *field = strncmp(err.field, "time_end", 8) == 0      ? "time_end"
+                        : strncmp(err.field, "time_start", 10) == 0 ? "time_start"
+                        : strstr(err.field, "altitude_upper")       ? "alt_upper_ft"
+                                                                    : "alt_lower_ft";
+    snprintf(msg, len, "%s: %s", field, err.message);
+    return msg;
 }
 
 static bool is_participant(json_t *names, const char *name)
@@ -271,20 +353,19 @@ dc_err_t dd_agreement_propose(dd_service_t *svc, int64_t party, json_t *body, js
         json_object_set_new(ids, json_string_value(n), json_integer(id));
     }
     const char *bad = NULL;
+    char msg[400];
     json_t *constraint = json_deep_copy(c);
     if (!json_is_object(c)) {
         bad = "constraint: expected {area, owner} or {line, left, right[, within_nm]}";
     } else if (json_object_get(c, "area")) {
         if (!points_ok(json_object_get(constraint, "area"), 3))
-            bad = "constraint/area: 3 to 256 [lat, lon] points, |lat| <= 85, not across the "
-                  "antimeridian";
+            bad = "constraint/area: 3 to 1000 [lat, lon] points, in degrees";
         else if (!is_participant(names, json_string_value(json_object_get(c, "owner"))))
             bad = "constraint/owner: one of the parties";
     } else if (json_object_get(c, "line")) {
         json_t *w = json_object_get(c, "within_nm");
         if (!points_ok(json_object_get(constraint, "line"), 2))
-            bad = "constraint/line: 2 to 256 [lat, lon] points, |lat| <= 85, not across the "
-                  "antimeridian";
+            bad = "constraint/line: 2 to 1000 [lat, lon] points, in degrees";
         else if (!is_participant(names, json_string_value(json_object_get(c, "left"))) ||
                  !is_participant(names, json_string_value(json_object_get(c, "right"))) ||
                  strcmp(json_string_value(json_object_get(c, "left")),
@@ -298,17 +379,37 @@ dc_err_t dd_agreement_propose(dd_service_t *svc, int64_t party, json_t *body, js
     } else {
         bad = "constraint: expected {area, owner} or {line, left, right[, within_nm]}";
     }
+    /* The ground itself, built once: the geometry rules of the region builders (an area as a
+     * volume's footprint, a line not crossing itself, within its extent). */
+    dd_agr_geom_t geom = {{0}, {NULL, NULL}, {NULL, NULL}};
+    dc_strategic_error_t gerr;
+    memset(&gerr, 0, sizeof(gerr));
+    dc_err_t grc = bad ? DC_OK : build_ground(constraint, &geom, &gerr);
+    if (grc == DC_ERR_NOMEM) {
+        json_decref(names), json_decref(ids), json_decref(constraint);
+        return dd_problem(pb, 500, "out_of_memory", "", "out of memory");
+    }
+    if (grc != DC_OK) {
+        snprintf(msg, sizeof(msg), "constraint/%s: %s",
+                 strcmp(gerr.field, "within") == 0 ? "within_nm" : gerr.field, gerr.message);
+        bad = msg;
+    }
     double t0 = 0, t1 = 0;
-    if (!bad && (!json_is_number(lo) || !json_is_number(hi) || json_number_value(lo) < -2000 ||
-                 json_number_value(hi) > 100000 || json_number_value(lo) >= json_number_value(hi)))
-        bad = "alt_lower_ft, alt_upper_ft: feet, lower < upper, within [-2000, 100000]";
+    if (!bad && (!json_is_number(lo) || !json_is_number(hi) ||
+                 json_number_value(lo) >= json_number_value(hi)))
+        bad = "alt_lower_ft, alt_upper_ft: feet of pressure altitude (flight level x 100), "
+              "lower below upper";
     if (!bad && (!t0s || !t1s || dc_time_parse_rfc3339(t0s, &t0) != DC_OK ||
                  dc_time_parse_rfc3339(t1s, &t1) != DC_OK || t1 <= t0))
         bad = "time_start, time_end: RFC 3339 times, start before end";
+    if (!bad)
+        bad = band_and_window_problem(json_number_value(lo), json_number_value(hi), t0, t1, msg,
+                                      sizeof(msg));
     if (!bad && text &&
         (!json_is_string(text) || !dc_msg_text_ok(json_string_value(text), DC_MSG_TEXT_MAX)))
         bad = "text: at most 4000 bytes, no control characters";
     if (bad) {
+        dc_region_free(geom.ground[0]), dc_region_free(geom.ground[1]);
         json_decref(names), json_decref(ids), json_decref(constraint);
         char field[64];
         snprintf(field, sizeof(field), "%.*s", (int)strcspn(bad, ":,"), bad);
@@ -328,7 +429,9 @@ dc_err_t dd_agreement_propose(dd_service_t *svc, int64_t party, json_t *body, js
                           "alt_lower_ft", lo, "alt_upper_ft", hi, "state", "proposed");
     json_decref(names);
     dc_err_t rc = commit_agreement(svc, a, "agreement.proposed", party);
+    if (rc == DC_OK) rc = keep_ground(svc, id, &geom);
     if (rc != DC_OK) {
+        dc_region_free(geom.ground[0]), dc_region_free(geom.ground[1]);
         json_decref(a);
         return dd_problem(pb, 500, "store_failed", "", "the store refused the agreement");
     }
@@ -480,6 +583,18 @@ static void restore(const dc_doc_t *doc, void *ctx)
                   "t1", t1, "constraint", json_object_get(view, "constraint"), "alt_lower_ft",
                   json_object_get(view, "alt_lower_ft"), "alt_upper_ft",
                   json_object_get(view, "alt_upper_ft"), "state", json_object_get(view, "state"));
+    /* Its ground: one an older build accepted that the region builders refuse (a line across
+     * itself, say) is kept as a document but binds nothing, and that is said. */
+    dd_agr_geom_t geom;
+    dc_strategic_error_t err;
+    memset(&err, 0, sizeof(err));
+    if (a && build_ground(json_object_get(a, "constraint"), &geom, &err) == DC_OK) {
+        if (keep_ground(svc, id, &geom) != DC_OK)
+            dc_region_free(geom.ground[0]), dc_region_free(geom.ground[1]);
+    } else if (a) {
+        fprintf(stderr, "deconflictd: agreement %s is not checked: constraint/%s: %s\n", id,
+                err.field, err.message);
+    }
     if (a) json_object_set_new(svc->agreements, id, a);
 }
 

@@ -26,13 +26,16 @@ dc_err_t dd_agreement_act(dd_service_t *svc, int64_t party, const char *id, cons
 int64_t dd_agreement_violated(dd_service_t *svc, int64_t party, double lat_deg, double lon_deg,
                               double alt_ft, double t_s, const char **agreement_id);
 
-/* The party whose ground operation op (of party) enters under an active agreement, from sample
- * points of its volumes (polygon vertices, or the circle's centre and 8 points on its edge; the
- * band's ends; the window's ends and middle); 0: none. */
+/* The party whose ground operation op (of party) enters under an active agreement: a volume
+ * whose footprint meets that ground (exactly: covering or crossing it counts, wherever its
+ * vertices are), whose window overlaps the agreement's and whose band may overlap its band;
+ * 0: none. */
 int64_t dd_agreement_violated_by(dd_service_t *svc, int64_t party, const dc_operation_t *op,
                                  const char **agreement_id);
 
 /* Restores agreements at start. */
 bool dd_agreements_open(dd_service_t *svc);
+/* Frees them. */
+void dd_agreements_close(dd_service_t *svc);
 
 #endif

@@ -114,7 +114,9 @@ typedef struct dd_service {
     json_t *conformance;  /* track -> {op id or "own:<op id>" -> {cid, party, ref}} */
     uint8_t audit_pk[32], audit_sk[64]; /* the service's Ed25519 key: signs the audit head */
     dd_feed_t feeds[DD_FEEDS_MAX];
-    json_t *agreements;   /* agreement id -> {view, ids (name -> party), t0, t1, ...} */
+    json_t *agreements;            /* agreement id -> {view, ids (name -> party), t0, t1, ...} */
+    struct dd_agr_geom *agr_geoms; /* each agreement's ground as regions (agreements.c) */
+    size_t n_agr_geoms, cap_agr_geoms;
     json_t *suspended;    /* party id -> since (s): its side of the channel is suspended */
     json_t *msg_pending;  /* message id -> ack deadline (s): unacknowledged, ack required */
     json_t *ack_pending;  /* conflict id -> {"<party>": ack deadline (s)}: alerts not yet acked */

@@ -148,7 +148,7 @@ void dd_service_close(dd_service_t *svc)
     json_decref(svc->party_names);
     json_decref(svc->msg_pending);
     json_decref(svc->suspended);
-    json_decref(svc->agreements);
+    dd_agreements_close(svc);
     json_decref(svc->ack_pending);
     sodium_memzero(svc->audit_sk, sizeof(svc->audit_sk));
     dc_strategic_free(svc->strategic);

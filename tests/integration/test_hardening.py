@@ -247,6 +247,77 @@ def report_times_have_a_range(tmp):
     d.stop()
 
 
+def iso(t):
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))
+
+
+def polygon(ring, t0, t1, lo=0, hi=3000):
+    """A Volume4D polygon of (lat, lon) pairs, W84 metres."""
+    return {"volume": {"outline_polygon": {"vertices": [{"lat": a, "lng": b} for a, b in ring]},
+                       "altitude_lower": {"value": lo, "reference": "W84", "units": "M"},
+                       "altitude_upper": {"value": hi, "reference": "W84", "units": "M"}},
+            "time_start": {"value": iso(t0), "format": "RFC3339"},
+            "time_end": {"value": iso(t1), "format": "RFC3339"}}
+
+
+def agreements_checked_exactly(tmp):
+    data = os.path.join(tmp, "agr")
+    ta, tb = td.add_party(data, "alpha"), td.add_party(data, "bravo")
+    d = Daemon(data)
+    now = time.time()
+    base = {"parties": ["bravo"], "alt_lower_ft": 0, "alt_upper_ft": 60000,
+            "time_start": iso(now), "time_end": iso(now + 7200)}
+    # One set of limits for every document: what an operation's volume may not be, an
+    # agreement may not be either.
+    refused = [
+        (dict(base, constraint={"area": [[10, 20], [10, 20.5], [10.5, 20.5], [10.5, 20]], "owner": "alpha"},
+              time_end=iso(now + 100 * 365 * 86400)), "time_end", "31 days"),
+        (dict(base, constraint={"area": [[10, 20], [10.5, 20.5], [10.5, 20], [10, 20.5]], "owner": "alpha"}),
+         "constraint/area", "not simple"),
+        (dict(base, constraint={"line": [[35, 38], [36, 38.5], [36, 38], [35, 38.5]], "left": "alpha",
+                                "right": "bravo"}), "constraint/line", "crosses itself"),
+        (dict(base, constraint={"area": [[0, 0], [0, 20], [20, 20], [20, 0]], "owner": "alpha"}),
+         "constraint/area", "limit"),
+        (dict(base, alt_upper_ft=400000, constraint={"area": [[10, 20], [10, 20.5], [10.5, 20.5]], "owner": "alpha"}),
+         "alt_upper_ft", "altitude"),
+    ]
+    for body, field, words in refused:
+        s, pb, _ = d.request("POST", "/v1/agreements", ta, body)
+        check(s == 400 and pb["field"] == field and words in pb["detail"],
+              f"agreement refused like an operation would be: {field}: {pb.get('detail')}")
+    # An area of alpha's, and a river line (alpha west, bravo east, 30 NM), both accepted.
+    s, area, _ = d.request("POST", "/v1/agreements", ta, dict(base, constraint={
+        "area": [[10, 20], [10, 20.5], [10.5, 20.5], [10.5, 20]], "owner": "alpha"}))
+    check(s == 201, "alpha proposes an area of its own")
+    s, river, _ = d.request("POST", "/v1/agreements", ta, dict(base, constraint={
+        "line": [[35.0, 38.0], [36.5, 38.0]], "left": "alpha", "right": "bravo", "within_nm": 30}))
+    check(s == 201, "and a river line")
+    for a in (area, river):
+        check(d.request("POST", f"/v1/agreements/{a['id']}/accept", tb)[1]["state"] == "active", "bravo accepts")
+    # Bravo covers alpha's area whole, every vertex outside it, for a window whose start, middle
+    # and end all fall outside the agreement's: the sampled check saw nothing of it.
+    cover = polygon([(9, 19), (9, 21.5), (11.5, 21.5), (11.5, 19)], now - 5 * 3600, now + 3 * 3600)
+    s, op, _ = d.request("POST", "/v1/operations", tb, {"volumes": [cover]})
+    got = [c for c in op.get("conflicts", []) if c["kind"] == "agreement"]
+    check(s == 201 and len(got) == 1 and got[0]["agreement"] == area["id"],
+          "an operation covering an agreed area whole (vertices and sampled times outside): agreement conflict")
+    # Alpha's corridor across the river, every vertex 90 km from it.
+    corridor = polygon([(35.5, 37.0), (35.5, 39.0), (35.51, 39.0), (35.51, 37.0)], now, now + 1800)
+    s, op, _ = d.request("POST", "/v1/operations", ta, {"volumes": [corridor]})
+    got = [c for c in op.get("conflicts", []) if c["kind"] == "agreement"]
+    check(s == 201 and len(got) == 1 and got[0]["agreement"] == river["id"],
+          "a corridor crossing the line with every vertex outside its 30 NM: agreement conflict")
+    west = polygon([(35.5, 37.6), (35.5, 37.9), (35.6, 37.9), (35.6, 37.6)], now, now + 1800)
+    s, op, _ = d.request("POST", "/v1/operations", ta, {"volumes": [west]})
+    check(s == 201 and not any(c["kind"] == "agreement" for c in op.get("conflicts", [])),
+          "alpha's operation on its own side of the line: none")
+    later = polygon([(35.5, 38.1), (35.5, 38.3), (35.6, 38.3), (35.6, 38.1)], now + 7300, now + 9000)
+    s, op, _ = d.request("POST", "/v1/operations", ta, {"volumes": [later]})
+    check(s == 201 and not any(c["kind"] == "agreement" for c in op.get("conflicts", [])),
+          "on bravo's side but after the agreement's window: none")
+    d.stop()
+
+
 def main():
     tmp = tempfile.mkdtemp(prefix="dc_hardening_")
     try:
@@ -255,6 +326,7 @@ def main():
         signature_policy(tmp)
         one_set_of_input_rules(tmp)
         report_times_have_a_range(tmp)
+        agreements_checked_exactly(tmp)
         print("hardening integration: all checks passed")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
