@@ -19,5 +19,6 @@ int bench_tactical(int argc, char **argv);
 int bench_strategic(int argc, char **argv);
 int bench_service(int argc, char **argv);
 int bench_sbs(int argc, char **argv);
+int bench_idle(int argc, char **argv);
 
 #endif

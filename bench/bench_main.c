@@ -5,7 +5,9 @@
  *                              [--pg-index composite|separate]
  *   deconflict-bench service --url URL --token A --token B [--tracks N] ... (a running daemon;
  *                              scripts/bench-service.sh)
- *   deconflict-bench sbs [--data DIR] [--reps K]   SBS-1 parsing speed */
+ *   deconflict-bench sbs [--data DIR] [--reps K]   SBS-1 parsing speed
+ *   deconflict-bench idle --url URL --token T [--idle N] ...   a party's latency while strangers
+ *                              hold idle sockets (a running daemon; scripts/bench-idle.sh) */
 #include "bench.h"
 
 #include <stdio.h>
@@ -51,11 +53,15 @@ int main(int argc, char **argv)
     if (argc >= 2 && strcmp(argv[1], "strategic") == 0) return bench_strategic(argc - 1, argv + 1);
     if (argc >= 2 && strcmp(argv[1], "service") == 0) return bench_service(argc - 1, argv + 1);
     if (argc >= 2 && strcmp(argv[1], "sbs") == 0) return bench_sbs(argc - 1, argv + 1);
+    if (argc >= 2 && strcmp(argv[1], "idle") == 0) return bench_idle(argc - 1, argv + 1);
     fprintf(stderr, "usage: deconflict-bench tactical [--sizes N,N,...] [--reps K] [--seed S] "
                     "[--brute N]\n"
                     "       deconflict-bench strategic [--sizes N,N,...] [--queries K] [--seed S] "
                     "[--cell-km KM] [--bucket-h H] [--export DIR] [--pg CONNINFO] "
                     "[--pg-index composite|separate]\n"
-                    "       deconflict-bench sbs [--data DIR] [--reps K] [--lines N]\n");
+                    "       deconflict-bench sbs [--data DIR] [--reps K] [--lines N]\n"
+                    "       deconflict-bench service --url URL --token A --token B ...\n"
+                    "       deconflict-bench idle --url URL --token T [--idle N] [--addresses A] "
+                    "[--requests K] [--rounds R]\n");
     return 2;
 }

@@ -106,7 +106,7 @@ static void sync_to(dd_service_t *svc, uint64_t ticket)
          * broadcast under it too, or a stream could miss the wake-up. Never take svc->lock while
          * holding sync_lock (tx_end takes them in the other order). */
         pthread_mutex_lock(&svc->lock);
-        if (seq > svc->durable_seq) svc->durable_seq = seq;
+        if (seq > svc->durable_seq) __atomic_store_n(&svc->durable_seq, seq, __ATOMIC_RELEASE);
         pthread_cond_broadcast(&svc->events_cond);
         pthread_mutex_unlock(&svc->lock);
         pthread_mutex_lock(&svc->sync_lock);

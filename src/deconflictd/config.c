@@ -31,6 +31,11 @@ void dd_config_default(dd_config_t *cfg)
     cfg->rate_burst = 400;
     cfg->history_s = 10;
     cfg->history_keep_s = 3600;
+    cfg->http_threads = 8;
+    cfg->max_connections = 10000;
+    cfg->max_unproven_per_address = 64;
+    cfg->header_timeout_s = 10;
+    cfg->idle_timeout_s = 120;
     cfg->report_ahead_max_s = 10;
     cfg->report_age_max_s = 300;
 }
@@ -155,6 +160,21 @@ bool dd_config_set(dd_config_t *cfg, const char *key, const char *value, char *e
     } else if (strcmp(key, "console_dir") == 0) {
         if (!*value || strlen(value) >= sizeof(cfg->console_dir)) goto bad;
         snprintf(cfg->console_dir, sizeof(cfg->console_dir), "%s", value);
+    } else if (strcmp(key, "http_threads") == 0) {
+        if (!parse_size(value, 1, 64, &n)) goto bad;
+        cfg->http_threads = n;
+    } else if (strcmp(key, "max_connections") == 0) {
+        if (!parse_size(value, 16, 1000000, &n)) goto bad;
+        cfg->max_connections = n;
+    } else if (strcmp(key, "max_unproven_per_address") == 0) {
+        if (!parse_size(value, 1, 1000000, &n)) goto bad;
+        cfg->max_unproven_per_address = n;
+    } else if (strcmp(key, "header_timeout_s") == 0) {
+        if (!parse_size(value, 1, 600, &n)) goto bad;
+        cfg->header_timeout_s = (double)n;
+    } else if (strcmp(key, "idle_timeout_s") == 0) {
+        if (!parse_size(value, 1, 3600, &n)) goto bad;
+        cfg->idle_timeout_s = (double)n;
     } else if (strcmp(key, "signatures") == 0) {
         if (strcmp(value, "required") != 0 && strcmp(value, "optional") != 0) goto bad;
         cfg->require_signatures = strcmp(value, "required") == 0;

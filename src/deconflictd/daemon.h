@@ -14,6 +14,7 @@
 #include "deconflict/tactical.h"
 
 typedef struct json_t json_t;
+typedef struct dd_party_mark dd_party_mark_t;
 
 /* Separation minima by airspace: the profile of a pair is `high` when either aircraft is above
  * high_above_ft, else `terminal` when both are inside one terminal area, else `enroute`. */
@@ -48,12 +49,17 @@ typedef struct dd_config {
         int port;
     } feeds[DD_FEEDS_MAX]; /* SBS-1 sources: deconflictd connects and feeds as party */
     size_t n_feeds;
-    double rate_rps;           /* per-party request rate (token bucket; 0: unlimited) */
-    double rate_burst;         /* and its burst */
-    double history_s;          /* a track's history gets a sample at most this often (0: none) */
-    double history_keep_s;     /* and keeps samples this long (the console's time slider) */
-    char console_dir[1024];    /* the web console's built files ("": from beside the binary) */
-    bool require_signatures;   /* every party's writes must be signed (signatures = required) */
+    double rate_rps;         /* per-party request rate (token bucket; 0: unlimited) */
+    double rate_burst;       /* and its burst */
+    double history_s;        /* a track's history gets a sample at most this often (0: none) */
+    double history_keep_s;   /* and keeps samples this long (the console's time slider) */
+    char console_dir[1024];  /* the web console's built files ("": from beside the binary) */
+    bool require_signatures; /* every party's writes must be signed (signatures = required) */
+    size_t http_threads;     /* the server's threads, each an epoll loop over many connections */
+    size_t max_connections;  /* held at once; unproven ones give way beyond (access.h) */
+    size_t max_unproven_per_address; /* unauthenticated connections one address may hold */
+    double header_timeout_s;   /* a connection that has not sent its request by then is closed */
+    double idle_timeout_s;     /* a party's idle keep-alive connection, then closed */
     double report_ahead_max_s; /* a report time may be at most this far ahead of the clock */
     double report_age_max_s;   /* ... and at most this old */
 } dd_config_t;
@@ -117,8 +123,21 @@ typedef struct dd_service {
     json_t *agreements;            /* agreement id -> {view, ids (name -> party), t0, t1, ...} */
     struct dd_agr_geom *agr_geoms; /* each agreement's ground as regions (agreements.c) */
     size_t n_agr_geoms, cap_agr_geoms;
-    json_t *suspended;    /* party id -> since (s): its side of the channel is suspended */
-    json_t *msg_pending;  /* message id -> ack deadline (s): unacknowledged, ack required */
+    /* Per-party marks for the event streams (service.c dd_events_mark), under marks_mu. */
+    pthread_mutex_t marks_mu;
+    struct dd_party_mark {
+        int64_t party;
+        int64_t last_seq; /* its last event appended */
+        bool suspended;   /* its side of the channel is suspended */
+    } * marks;
+    size_t n_marks, cap_marks;
+    int64_t marks_floor; /* a party first seen has had no event after this seq */
+    /* The event streams read the event log on a connection of their own. */
+    dc_store_t *events_store;
+    pthread_mutex_t events_lock;
+    struct dd_streams *streams; /* the open event streams (http.c) */
+    struct dd_access *access;   /* connections, rates, stream counts (access.c) */
+    json_t *msg_pending;        /* message id -> ack deadline (s): unacknowledged, ack required */
     json_t *ack_pending;  /* conflict id -> {"<party>": ack deadline (s)}: alerts not yet acked */
     json_t *history_last; /* engine track id -> time (s) of its last history sample */
     double history_pruned_s;    /* samples before this time have been deleted */
@@ -145,20 +164,7 @@ typedef struct dd_service {
     uint64_t positions_refused[3]; /* by reason: DD_REFUSED_* */
     size_t live_tracks;
     double last_pass_ms;
-    size_t subscribers;
     size_t open_conflicts;
-    /* per-party open event streams: party id -> count (few parties: a small array) */
-    struct {
-        int64_t party;
-        size_t n;
-    } streams[256];
-    size_t n_stream_parties;
-    /* per-party request buckets: party id -> tokens left, last refill (few parties) */
-    struct {
-        int64_t party;
-        double tokens, at_s;
-    } buckets[256];
-    size_t n_buckets;
 } dd_service_t;
 
 /* Opens the store, restores operations into the engine. false with a sentence in err. */
@@ -167,6 +173,10 @@ void dd_service_close(dd_service_t *svc);
 
 /* Starts the HTTP server on cfg's address; NULL with err on failure. */
 struct MHD_Daemon *dd_http_start(dd_service_t *svc, char *err, size_t len);
+
+/* Ends every event stream, stops the server, frees what dd_http_start made (d NULL: the server
+ * never started). Call with svc->stopping set. */
+void dd_http_stop(dd_service_t *svc, struct MHD_Daemon *d);
 
 /* Prints "METHOD /path/{param}" per line: every route the server answers. */
 void dd_http_print_routes(FILE *out);

@@ -2,11 +2,16 @@
  * authentication, routing, RFC 9457 problems, one JSON log line per request, Prometheus
  * metrics, and the Server-Sent Events stream.
  *
- * Thread model: MHD_USE_THREAD_PER_CONNECTION. An event stream is a response whose reader
- * callback may block on the service's condition variable, so no connection ever polls. The
- * cost, measured in docs/dependencies.md, is a thread per open stream (about 4x the CPU of
- * an epoll pool with suspend/resume at 100 subscribers): the mode to leave once streams number
- * in the hundreds. A client that goes away is noticed at the next write (keepalive_s at most). */
+ * Thread model: a pool of http_threads threads, each with its own epoll loop over many
+ * connections (MHD_USE_EPOLL_INTERNAL_THREAD + MHD_OPTION_THREAD_POOL_SIZE), so idle or slow
+ * clients cost a socket each and never a thread: thousands of them cannot take the line down
+ * (issue 14; bench: deconflict-bench idle). Who may hold a connection is access.c's rule:
+ * strangers' connections give way to parties'. A client that has not sent its headers within
+ * header_timeout_s is closed; a party's idle keep-alive connection lives idle_timeout_s.
+ *
+ * An event stream never holds a thread while it waits: its reader suspends the connection
+ * when it has nothing to send, and a waker thread resumes it when the party has new durable
+ * events or a keepalive is due (the stream registry below). */
 #include <errno.h>
 #include <jansson.h>
 #include <microhttpd.h>
@@ -20,6 +25,7 @@
 #include <arpa/inet.h>
 
 #include "agreements.h"
+#include "access.h"
 #include "audit_api.h"
 #include "commit.h"
 #include "console.h"
@@ -28,6 +34,7 @@
 #include "live.h"
 #include "messages.h"
 #include "service.h"
+#include "sse.h"
 
 typedef struct request {
     dd_service_t *svc;
@@ -40,6 +47,7 @@ typedef struct request {
     char party_name[DC_PARTY_NAME_MAX];
     bool has_key;
     uint8_t public_key[32];
+    struct MHD_Connection *conn;
     bool require_signatures; /* the party's or the service's policy */
     bool is_signed;          /* the signature was checked (signed_route) */
     char method[16];
@@ -142,34 +150,13 @@ static bool authenticate(dd_service_t *svc, struct MHD_Connection *c, request_t 
     rq->has_key = p.has_key;
     memcpy(rq->public_key, p.public_key, sizeof(rq->public_key));
     rq->require_signatures = p.require_signatures || svc->cfg.require_signatures;
+    /* A party's connection: never evicted, and kept open idle_timeout_s between requests. */
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    if (ci && ci->socket_context) dd_access_proven(svc->access, ci->socket_context);
+    MHD_set_connection_option(c, MHD_CONNECTION_OPTION_TIMEOUT,
+                              (unsigned int)svc->cfg.idle_timeout_s);
     return true;
-}
-
-/* A token bucket per party: false when the party is over its rate (answer 429). */
-static bool within_rate(dd_service_t *svc, int64_t party, double *retry_s)
-{
-    if (svc->cfg.rate_rps <= 0) return true;
-    double now = dd_now_s();
-    bool ok = true;
-    pthread_mutex_lock(&svc->lock);
-    size_t i = 0;
-    while (i < svc->n_buckets && svc->buckets[i].party != party) i++;
-    if (i == svc->n_buckets && i < sizeof(svc->buckets) / sizeof(svc->buckets[0])) {
-        svc->buckets[i].party = party;
-        svc->buckets[i].tokens = svc->cfg.rate_burst;
-        svc->buckets[i].at_s = now;
-        svc->n_buckets++;
-    }
-    if (i < svc->n_buckets) {
-        double t = svc->buckets[i].tokens + (now - svc->buckets[i].at_s) * svc->cfg.rate_rps;
-        t = t > svc->cfg.rate_burst ? svc->cfg.rate_burst : t;
-        ok = t >= 1;
-        svc->buckets[i].tokens = ok ? t - 1 : t;
-        svc->buckets[i].at_s = now;
-        *retry_s = ok ? 0 : (1 - t) / svc->cfg.rate_rps;
-    }
-    pthread_mutex_unlock(&svc->lock);
-    return ok;
 }
 
 /* ---- listing ---- */
@@ -218,38 +205,82 @@ static enum MHD_Result get_doc(struct MHD_Connection *c, request_t *rq, const ch
     return ok;
 }
 
-/* ---- the event stream ---- */
+/* ---- the event stream ----
+ * Readers run on the pool's threads and never wait: with nothing to send, a stream suspends
+ * its connection. The registry holds every stream; the waker thread resumes a suspended one
+ * when its party has events it has not seen up to the durable seq, or a keepalive is due, or
+ * the service stops. Lock order: streams_mu before the service's seq marks (dd_events_mark). */
 
 typedef struct stream {
     dd_service_t *svc;
+    struct MHD_Connection *conn;
     int64_t party;
-    int64_t last_seq;
-    char *pending; /* formatted events not yet handed to MHD */
-    size_t pending_len, pending_off, pending_cap;
+    int64_t last_seq; /* the last event handed to the stream: the next read starts after it */
+    int64_t scanned;  /* every event of the party up to this seq has been handed over */
+    dd_sse_t sse;
     double last_write_s;
     json_t *delivered; /* ids of message.new events handed to the stream: now delivered */
+    size_t batch;      /* events the store handed over in the last read */
+    bool suspended;    /* under streams_mu */
+    struct stream *prev, *next;
 } stream_t;
 
-static void stream_append(int64_t seq, const char *type, const char *data, double t_s, void *ctx)
+struct dd_streams {
+    pthread_mutex_t mu;
+    stream_t *head;
+    size_t n;
+    bool closing;
+    pthread_t waker;
+    bool waker_running;
+};
+
+/* Whether s has something to send: unseen durable events of its party, unless the party has
+ * suspended its side of the channel (a keepalive being due is asked apart). */
+static bool has_events(stream_t *s)
+{
+    return !dd_channel_suspended(s->svc, s->party) && dd_events_mark(s->svc, s->party) > s->scanned;
+}
+
+static void on_event(int64_t seq, const char *type, const char *data, double t_s, void *ctx)
 {
     (void)t_s;
     stream_t *s = ctx;
+    s->batch++;
+    if (!dd_sse_append(&s->sse, seq, type, data)) return; /* read again next time */
     if (strcmp(type, "message.new") == 0) {
         json_t *v = json_loads(data, 0, NULL);
         json_t *id = json_object_get(v, "id");
         if (id) json_array_append(s->delivered, id);
         json_decref(v);
     }
-    size_t need = strlen(type) + strlen(data) + 64;
-    if (s->pending_len + need > s->pending_cap) {
-        size_t cap = (s->pending_len + need) * 2;
-        char *p = realloc(s->pending, cap);
-        if (!p) return;
-        s->pending = p, s->pending_cap = cap;
+}
+
+#define STREAM_BATCH_EVENTS 256
+
+/* Reads the party's next events, up to the durable seq, into the stream's buffer. */
+static void read_events(stream_t *s)
+{
+    dd_service_t *svc = s->svc;
+    if (dd_channel_suspended(svc, s->party)) return; /* paused: it resumes where it was */
+    int64_t upto = dd_events_durable(svc);
+    dd_sse_begin(&s->sse);
+    s->sse.last_seq = s->last_seq;
+    s->batch = 0;
+    int64_t last = s->last_seq;
+    pthread_mutex_lock(&svc->events_lock);
+    dc_err_t rc = dc_store_event_since(svc->events_store, s->party, s->last_seq, upto,
+                                       STREAM_BATCH_EVENTS, on_event, s, &last);
+    pthread_mutex_unlock(&svc->events_lock);
+    if (rc != DC_OK) return;
+    /* Only what was appended counts as handed over (not the store's last): an event that did
+     * not fit is read again next time, never skipped. Everything up to upto was seen when the
+     * store had fewer than a batch to give and all of it fitted. */
+    s->last_seq = s->sse.last_seq;
+    s->scanned = !s->sse.stopped && s->batch < STREAM_BATCH_EVENTS ? upto : s->last_seq;
+    if (json_array_size(s->delivered)) {
+        dd_message_delivered(svc, s->party, s->delivered);
+        json_array_clear(s->delivered);
     }
-    s->pending_len +=
-        (size_t)snprintf(s->pending + s->pending_len, s->pending_cap - s->pending_len,
-                         "id: %lld\nevent: %s\ndata: %s\n\n", (long long)seq, type, data);
 }
 
 static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
@@ -257,58 +288,89 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
     (void)pos;
     stream_t *s = cls;
     dd_service_t *svc = s->svc;
-    while (s->pending_off == s->pending_len) {
-        s->pending_off = s->pending_len = 0;
-        pthread_mutex_lock(&svc->lock);
-        if (svc->stopping) {
-            pthread_mutex_unlock(&svc->lock);
+    struct dd_streams *reg = svc->streams;
+    for (;;) {
+        if (s->sse.len > s->sse.off) {
+            s->last_write_s = dd_now_s();
+            return (ssize_t)dd_sse_take(&s->sse, buf, max);
+        }
+        if (__atomic_load_n(&svc->stopping, __ATOMIC_SEQ_CST))
             return MHD_CONTENT_READER_END_OF_STREAM;
+        read_events(s);
+        if (dd_sse_stuck(&s->sse)) /* not even one event fits: the client resumes it */
+            return MHD_CONTENT_READER_END_WITH_ERROR;
+        if (s->sse.len > s->sse.off) continue;
+        double now = dd_now_s();
+        if (now - s->last_write_s >= svc->cfg.keepalive_s) {
+            s->last_write_s = now;
+            const char *ka = ": keepalive\n\n";
+            size_t n = strlen(ka) < max ? strlen(ka) : max;
+            memcpy(buf, ka, n);
+            return (ssize_t)n;
         }
-        /* A suspended party's streams pause; they resume where they stopped. */
-        if (!dd_channel_suspended(svc, s->party))
-            dc_store_event_since(svc->store, s->party, s->last_seq, svc->durable_seq, 256,
-                                 stream_append, s, &s->last_seq);
-        if (s->pending_len == 0) {
-            double now = dd_now_s();
-            if (now - s->last_write_s >= svc->cfg.keepalive_s) {
-                pthread_mutex_unlock(&svc->lock);
-                s->last_write_s = now;
-                const char *ka = ": keepalive\n\n";
-                size_t n = strlen(ka) < max ? strlen(ka) : max;
-                memcpy(buf, ka, n);
-                return (ssize_t)n;
-            }
-            struct timespec until;
-            clock_gettime(CLOCK_REALTIME, &until);
-            until.tv_sec += 1;
-            pthread_cond_timedwait(&svc->events_cond, &svc->lock, &until);
+        /* Nothing to send: suspend, unless an event became durable since the read (the waker
+         * checks the same marks under the same mutex, so no wake-up is lost in between). */
+        pthread_mutex_lock(&reg->mu);
+        bool again = has_events(s), closing = reg->closing;
+        if (!again && !closing) {
+            s->suspended = true;
+            MHD_suspend_connection(s->conn);
         }
-        pthread_mutex_unlock(&svc->lock);
-        if (json_array_size(s->delivered)) {
-            dd_message_delivered(svc, s->party, s->delivered);
-            json_array_clear(s->delivered);
-        }
+        pthread_mutex_unlock(&reg->mu);
+        if (closing) return MHD_CONTENT_READER_END_OF_STREAM;
+        if (!again) return 0; /* resumed by the waker */
     }
-    size_t n = s->pending_len - s->pending_off;
-    if (n > max) n = max;
-    memcpy(buf, s->pending + s->pending_off, n);
-    s->pending_off += n;
-    s->last_write_s = dd_now_s();
-    return (ssize_t)n;
 }
 
 static void stream_free(void *cls)
 {
     stream_t *s = cls;
     dd_service_t *svc = s->svc;
-    pthread_mutex_lock(&svc->lock);
-    svc->subscribers--;
-    for (size_t i = 0; i < svc->n_stream_parties; i++)
-        if (svc->streams[i].party == s->party && svc->streams[i].n) svc->streams[i].n--;
-    pthread_mutex_unlock(&svc->lock);
-    free(s->pending);
+    struct dd_streams *reg = svc->streams;
+    pthread_mutex_lock(&reg->mu);
+    if (s->prev)
+        s->prev->next = s->next;
+    else
+        reg->head = s->next;
+    if (s->next) s->next->prev = s->prev;
+    reg->n--;
+    pthread_mutex_unlock(&reg->mu);
+    dd_access_stream_close(svc->access, s->party);
+    dd_sse_free(&s->sse);
     json_decref(s->delivered);
     free(s);
+}
+
+/* The waker: resumes suspended streams with something to send. It wakes at every sync that
+ * makes events durable (events_cond) and at least once a second (keepalives). */
+static void *stream_waker(void *arg)
+{
+    dd_service_t *svc = arg;
+    struct dd_streams *reg = svc->streams;
+    int64_t seen = -1;
+    for (;;) {
+        pthread_mutex_lock(&svc->lock);
+        if (!svc->stopping && svc->durable_seq == seen) {
+            struct timespec until;
+            clock_gettime(CLOCK_REALTIME, &until);
+            until.tv_sec += 1;
+            pthread_cond_timedwait(&svc->events_cond, &svc->lock, &until);
+        }
+        seen = svc->durable_seq;
+        pthread_mutex_unlock(&svc->lock);
+        double now = dd_now_s();
+        pthread_mutex_lock(&reg->mu);
+        bool closing = reg->closing;
+        for (stream_t *s = reg->head; s; s = s->next) {
+            if (!s->suspended) continue;
+            if (closing || has_events(s) || now - s->last_write_s >= svc->cfg.keepalive_s) {
+                s->suspended = false;
+                MHD_resume_connection(s->conn);
+            }
+        }
+        pthread_mutex_unlock(&reg->mu);
+        if (closing) return NULL;
+    }
 }
 
 static enum MHD_Result open_stream(struct MHD_Connection *c, request_t *rq)
@@ -324,34 +386,37 @@ static enum MHD_Result open_stream(struct MHD_Connection *c, request_t *rq)
             return problem(c, rq, 400, "invalid_argument", "Last-Event-ID",
                            "Last-Event-ID: expected the id of an event received earlier");
         after = v;
+    } else {
+        after = dd_events_durable(svc); /* new subscribers: from now on */
     }
-    pthread_mutex_lock(&svc->lock);
-    if (!last) after = svc->durable_seq; /* new subscribers: from now on */
-    size_t slot = svc->n_stream_parties;
-    for (size_t i = 0; i < svc->n_stream_parties; i++)
-        if (svc->streams[i].party == rq->party) slot = i;
-    bool full =
-        slot == sizeof(svc->streams) / sizeof(svc->streams[0]) ||
-        (slot < svc->n_stream_parties && svc->streams[slot].n >= svc->cfg.max_streams_party);
-    if (!full) {
-        if (slot == svc->n_stream_parties) svc->streams[svc->n_stream_parties++].party = rq->party;
-        svc->streams[slot].n++;
-        svc->subscribers++;
-    }
-    pthread_mutex_unlock(&svc->lock);
-    if (full)
+    if (!dd_access_stream_open(svc->access, rq->party))
         return problem(c, rq, 429, "too_many_streams", "",
                        "this party has the maximum number of open event streams");
     stream_t *s = calloc(1, sizeof(*s));
-    if (!s) return MHD_NO;
-    s->svc = svc, s->party = rq->party, s->last_seq = after, s->last_write_s = dd_now_s();
+    if (!s) {
+        dd_access_stream_close(svc->access, rq->party);
+        return MHD_NO;
+    }
+    s->svc = svc, s->conn = c, s->party = rq->party, s->last_seq = s->scanned = after;
+    s->last_write_s = dd_now_s();
     s->delivered = json_array();
+    struct dd_streams *reg = svc->streams;
+    pthread_mutex_lock(&reg->mu);
+    s->next = reg->head;
+    if (reg->head) reg->head->prev = s;
+    reg->head = s;
+    reg->n++;
+    pthread_mutex_unlock(&reg->mu);
     struct MHD_Response *r =
         MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16384, stream_read, s, stream_free);
     if (!r) {
         stream_free(s);
         return MHD_NO;
     }
+    /* A stream writes at least every keepalive_s; one that cannot write for three of them is a
+     * client gone or stuck. */
+    MHD_set_connection_option(c, MHD_CONNECTION_OPTION_TIMEOUT,
+                              (unsigned int)(3 * svc->cfg.keepalive_s));
     MHD_add_response_header(r, "Content-Type", "text/event-stream");
     MHD_add_response_header(r, "Cache-Control", "no-store");
     rq->status = 200;
@@ -366,10 +431,15 @@ static enum MHD_Result metrics(struct MHD_Connection *c, request_t *rq)
 {
     dd_service_t *svc = rq->svc;
     dc_strategic_stats_t st;
-    char buf[8192];
+    char buf[12288];
     pthread_mutex_lock(&svc->sync_lock);
     uint64_t syncs = svc->syncs_total;
     pthread_mutex_unlock(&svc->sync_lock);
+    dd_access_stats_t as;
+    dd_access_stats(svc->access, &as);
+    pthread_mutex_lock(&svc->streams->mu);
+    size_t n_streams = svc->streams->n;
+    pthread_mutex_unlock(&svc->streams->mu);
     pthread_mutex_lock(&svc->lock);
     dc_strategic_stats(svc->strategic, &st);
     int n = snprintf(
@@ -385,6 +455,20 @@ static enum MHD_Result metrics(struct MHD_Connection *c, request_t *rq)
         "# HELP deconflict_event_subscribers Open /v1/events streams.\n"
         "# TYPE deconflict_event_subscribers gauge\n"
         "deconflict_event_subscribers %zu\n"
+        "# HELP deconflict_http_connections Connections the server holds.\n"
+        "# TYPE deconflict_http_connections gauge\n"
+        "deconflict_http_connections %zu\n"
+        "# HELP deconflict_http_connections_unproven Held connections that have not yet carried "
+        "an authenticated request (the ones that give way).\n"
+        "# TYPE deconflict_http_connections_unproven gauge\n"
+        "deconflict_http_connections_unproven %zu\n"
+        "# HELP deconflict_http_connections_evicted_total Unproven connections shut to make room.\n"
+        "# TYPE deconflict_http_connections_evicted_total counter\n"
+        "deconflict_http_connections_evicted_total %llu\n"
+        "# HELP deconflict_http_connections_refused_total Connections refused: every held one was "
+        "a party's.\n"
+        "# TYPE deconflict_http_connections_refused_total counter\n"
+        "deconflict_http_connections_refused_total %llu\n"
         "# HELP deconflict_open_conflicts Conflicts not resolved.\n"
         "# TYPE deconflict_open_conflicts gauge\n"
         "deconflict_open_conflicts %zu\n"
@@ -429,7 +513,8 @@ static enum MHD_Result metrics(struct MHD_Connection *c, request_t *rq)
         (unsigned long long)svc->requests_by_class[2],
         (unsigned long long)svc->requests_by_class[4],
         (unsigned long long)svc->requests_by_class[5], (unsigned long long)svc->events_total,
-        svc->subscribers, svc->open_conflicts, st.operations, st.volumes,
+        n_streams, as.connections, as.unproven, (unsigned long long)as.evicted,
+        (unsigned long long)as.refused, svc->open_conflicts, st.operations, st.volumes,
         (unsigned long long)svc->positions_total,
         (unsigned long long)svc->positions_refused[DD_REFUSED_AHEAD],
         (unsigned long long)svc->positions_refused[DD_REFUSED_OLD],
@@ -696,7 +781,7 @@ static enum MHD_Result route(struct MHD_Connection *c, request_t *rq, const char
         return problem(c, rq, 401, "unauthorized", "Authorization",
                        "Authorization: expected 'Bearer <token>' with a valid party token");
     double retry_s;
-    if (!within_rate(svc, rq->party, &retry_s)) {
+    if (!dd_access_rate(svc->access, rq->party, dd_now_s(), &retry_s)) {
         dd_problem_t rp;
         dd_problem(&rp, 429, "rate_limited", "",
                    "more than %.0f requests per second (burst %.0f) from this party; retry in "
@@ -922,6 +1007,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         rq = calloc(1, sizeof(*rq));
         if (!rq) return MHD_NO;
         rq->svc = svc;
+        rq->conn = c;
         rq->t0 = dd_now_s();
         snprintf(rq->method, sizeof(rq->method), "%s", method);
         snprintf(rq->path, sizeof(rq->path), "%s", url);
@@ -986,8 +1072,49 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     *con_cls = NULL;
 }
 
+/* Every connection the server takes is registered with access.c (before MHD closes its socket,
+ * so an eviction never shuts a descriptor that has been reused). */
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+                          enum MHD_ConnectionNotificationCode toe)
+{
+    dd_service_t *svc = cls;
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *fd =
+            MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+        const union MHD_ConnectionInfo *addr =
+            MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+        *socket_context = dd_access_opened(svc->access, fd ? fd->connect_fd : -1,
+                                           addr ? addr->client_addr : NULL, dd_now_s());
+    } else {
+        dd_access_closed(svc->access, *socket_context);
+        *socket_context = NULL;
+    }
+}
+
+static enum MHD_Result on_accept(void *cls, const struct sockaddr *addr, socklen_t len)
+{
+    dd_service_t *svc = cls;
+    return dd_access_admit(svc->access, addr, len) ? MHD_YES : MHD_NO;
+}
+
+/* MHD's own connection limit sits above access.c's: an evicted connection counts until its
+ * socket is closed, a moment after the one that took its place was accepted. */
+#define MHD_LIMIT_HEADROOM 256
+
 struct MHD_Daemon *dd_http_start(dd_service_t *svc, char *err, size_t len)
 {
+    dd_access_config_t acfg = {.max_connections = svc->cfg.max_connections,
+                               .max_unproven_per_address = svc->cfg.max_unproven_per_address,
+                               .rate_rps = svc->cfg.rate_rps,
+                               .rate_burst = svc->cfg.rate_burst,
+                               .max_streams_party = svc->cfg.max_streams_party};
+    svc->access = dd_access_new(&acfg);
+    svc->streams = calloc(1, sizeof(*svc->streams));
+    if (!svc->access || !svc->streams) {
+        snprintf(err, len, "out of memory");
+        return NULL;
+    }
+    pthread_mutex_init(&svc->streams->mu, NULL);
     struct sockaddr_in addr;
     memset(&addr, 0, sizeof(addr));
     addr.sin_family = AF_INET;
@@ -997,12 +1124,52 @@ struct MHD_Daemon *dd_http_start(dd_service_t *svc, char *err, size_t len)
         return NULL;
     }
     struct MHD_Daemon *d = MHD_start_daemon(
-        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_ERROR_LOG,
-        (uint16_t)svc->cfg.listen_port, NULL, NULL, on_request, svc, MHD_OPTION_SOCK_ADDR, &addr,
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, svc, MHD_OPTION_CONNECTION_TIMEOUT,
-        (unsigned)120, MHD_OPTION_END);
-    if (!d)
+        MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG,
+        (uint16_t)svc->cfg.listen_port, on_accept, svc, on_request, svc, MHD_OPTION_SOCK_ADDR,
+        &addr, MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)svc->cfg.http_threads,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned int)(svc->cfg.max_connections + MHD_LIMIT_HEADROOM),
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)svc->cfg.header_timeout_s,
+        MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned int)1024, MHD_OPTION_NOTIFY_CONNECTION,
+        on_connection, svc, MHD_OPTION_NOTIFY_COMPLETED, on_completed, svc, MHD_OPTION_END);
+    if (!d) {
         snprintf(err, len, "cannot listen on %s:%d: %s", svc->cfg.listen_host, svc->cfg.listen_port,
                  strerror(errno));
+        return NULL;
+    }
+    if (pthread_create(&svc->streams->waker, NULL, stream_waker, svc) != 0) {
+        snprintf(err, len, "cannot start the event streams' thread");
+        MHD_stop_daemon(d);
+        return NULL;
+    }
+    svc->streams->waker_running = true;
     return d;
+}
+
+void dd_http_stop(dd_service_t *svc, struct MHD_Daemon *d)
+{
+    struct dd_streams *reg = svc->streams;
+    if (reg) {
+        /* Every suspended stream is resumed and ends (MHD must hold none suspended when it
+         * stops); none suspends again once closing is set. */
+        pthread_mutex_lock(&reg->mu);
+        reg->closing = true;
+        for (stream_t *s = reg->head; s; s = s->next)
+            if (s->suspended) {
+                s->suspended = false;
+                MHD_resume_connection(s->conn);
+            }
+        pthread_mutex_unlock(&reg->mu);
+        pthread_mutex_lock(&svc->lock);
+        pthread_cond_broadcast(&svc->events_cond);
+        pthread_mutex_unlock(&svc->lock);
+        if (reg->waker_running) pthread_join(reg->waker, NULL);
+    }
+    if (d) MHD_stop_daemon(d);
+    if (reg) {
+        pthread_mutex_destroy(&reg->mu);
+        free(reg);
+        svc->streams = NULL;
+    }
+    dd_access_free(svc->access);
+    svc->access = NULL;
 }

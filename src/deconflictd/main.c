@@ -5,6 +5,7 @@
  *
  * Exit status: 0 after a clean shutdown (SIGTERM/SIGINT), 1 when it cannot start, 2 bad usage. */
 #include <signal.h>
+#include <sys/resource.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -62,6 +63,16 @@ static void usage(FILE *out)
           "                         service's clock (default 10)\n"
           "  --report-age-max-s S   ... and at most S seconds old (default 300); others are\n"
           "                         refused, naming the field and the limit\n"
+          "  --http-threads N       server threads, each an epoll loop over many connections\n"
+          "                         (default 8)\n"
+          "  --max-connections N    connections held at once (default 10000); beyond it, and\n"
+          "                         beyond --max-unproven-per-address N (default 64) from one\n"
+          "                         address, connections that have carried no authenticated\n"
+          "                         request give way to new ones; parties' are never evicted\n"
+          "  --header-timeout-s S   a client that has not sent its request in S s is closed\n"
+          "                         (default 10)\n"
+          "  --idle-timeout-s S     a party's idle keep-alive connection is closed after S s\n"
+          "                         (default 120)\n"
           "  --console-dir DIR      the web console's built files, served at /\n"
           "                         (default: ../share/deconflict/console beside the binary)\n"
           "  --quiet                no per-request log lines\n"
@@ -74,7 +85,8 @@ static void usage(FILE *out)
           "high_minima, high_above_ft, terminal_area (repeatable), feed (repeatable), "
           "rate_limit_rps, "
           "rate_limit_burst, history_s, history_keep_s, console_dir, signatures, "
-          "report_ahead_max_s, report_age_max_s, quiet "
+          "report_ahead_max_s, report_age_max_s, http_threads, max_connections, "
+          "max_unproven_per_address, header_timeout_s, idle_timeout_s, quiet "
           "(true/false). "
           "Parties: deconflict party add NAME "
           "--data DIR.\n",
@@ -132,7 +144,12 @@ int main(int argc, char **argv)
                  {"--console-dir", "console_dir"},
                  {"--signatures", "signatures"},
                  {"--report-ahead-max-s", "report_ahead_max_s"},
-                 {"--report-age-max-s", "report_age_max_s"}};
+                 {"--report-age-max-s", "report_age_max_s"},
+                 {"--http-threads", "http_threads"},
+                 {"--max-connections", "max_connections"},
+                 {"--max-unproven-per-address", "max_unproven_per_address"},
+                 {"--header-timeout-s", "header_timeout_s"},
+                 {"--idle-timeout-s", "idle_timeout_s"}};
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--config") == 0) {
             i++;
@@ -203,6 +220,24 @@ int main(int argc, char **argv)
         dd_feeds_stop(&svc, svc.feeds);
         return 1;
     }
+    /* Thousands of connections need as many descriptors: the soft limit goes up to the hard
+     * one, and the connection limit comes down to fit it (said) when the hard one is lower. */
+    struct rlimit nofile;
+    if (getrlimit(RLIMIT_NOFILE, &nofile) == 0) {
+        if (nofile.rlim_cur < nofile.rlim_max) {
+            nofile.rlim_cur = nofile.rlim_max;
+            setrlimit(RLIMIT_NOFILE, &nofile);
+            getrlimit(RLIMIT_NOFILE, &nofile);
+        }
+        size_t room = nofile.rlim_cur > 1024 ? (size_t)nofile.rlim_cur - 1024 : 16;
+        if (svc.cfg.max_connections > room) {
+            fprintf(stderr,
+                    "deconflictd: max_connections lowered from %zu to %zu to fit the %llu file "
+                    "descriptors this process may open (ulimit -n)\n",
+                    svc.cfg.max_connections, room, (unsigned long long)nofile.rlim_cur);
+            svc.cfg.max_connections = room < 16 ? 16 : room;
+        }
+    }
     struct MHD_Daemon *http = dd_http_start(&svc, err, sizeof(err));
     if (!http) {
         fprintf(stderr, "deconflictd: %s\n", err);
@@ -225,11 +260,11 @@ int main(int argc, char **argv)
     /* Graceful: wake the event streams so their threads end, then stop the server (which
      * waits for the connection threads), then close the store. */
     pthread_mutex_lock(&svc.lock);
-    svc.stopping = true;
+    __atomic_store_n(&svc.stopping, true, __ATOMIC_SEQ_CST);
     pthread_cond_broadcast(&svc.events_cond);
     pthread_mutex_unlock(&svc.lock);
     dd_feeds_stop(&svc, svc.feeds);
-    MHD_stop_daemon(http);
+    dd_http_stop(&svc, http);
     dd_live_stop(&svc);
     dd_service_close(&svc);
     dd_console_free(console);

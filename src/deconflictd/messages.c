@@ -130,13 +130,6 @@ static bool check_references(dd_service_t *svc, int64_t party, json_t *refs, jso
  * arrives, in order, and queued messages become "sent". The state is a document ("channel",
  * one per party), so it survives restarts and is in the audit trail. */
 
-bool dd_channel_suspended(dd_service_t *svc, int64_t party)
-{
-    char k[24];
-    snprintf(k, sizeof(k), "%lld", (long long)party);
-    return json_object_get(svc->suspended, k) != NULL;
-}
-
 static void collect_queued(const char *id, const char *view, void *ctx)
 {
     json_t *v = json_loads(view, 0, NULL);
@@ -183,7 +176,7 @@ static void restore_channel(const dc_doc_t *doc, void *ctx)
 {
     dd_service_t *svc = ctx;
     if (strcmp(doc->state, "suspended") == 0)
-        json_object_set_new(svc->suspended, doc->id, json_real(doc->updated_s));
+        dd_channel_set_suspended(svc, strtoll(doc->id, NULL, 10), true);
 }
 
 dc_err_t dd_message_send(dd_service_t *svc, int64_t party, json_t *body, json_t **out,
@@ -325,12 +318,7 @@ dc_err_t dd_message_send(dd_service_t *svc, int64_t party, json_t *body, json_t 
         dd_tx_abort(svc);
     if (rc == DC_OK && (cat == DC_MSG_SUSPENSION || cat == DC_MSG_RESUMPTION)) {
         /* The channel's state in memory follows the store only once committed. */
-        char k[24];
-        snprintf(k, sizeof(k), "%lld", (long long)party);
-        if (cat == DC_MSG_SUSPENSION)
-            json_object_set_new(svc->suspended, k, json_real(now));
-        else
-            json_object_del(svc->suspended, k);
+        dd_channel_set_suspended(svc, party, cat == DC_MSG_SUSPENSION);
     }
     json_decref(refs_sender), json_decref(refs_recipient);
     free(en), free(ru);
@@ -590,8 +578,7 @@ static void restore_pending(const dc_doc_t *doc, void *ctx)
 bool dd_messages_open(dd_service_t *svc)
 {
     svc->msg_pending = json_object();
-    svc->suspended = json_object();
-    return svc->msg_pending && svc->suspended &&
+    return svc->msg_pending &&
            dc_store_doc_each(svc->store, "message", restore_pending, svc) == DC_OK &&
            dc_store_doc_each(svc->store, "channel", restore_channel, svc) == DC_OK;
 }

@@ -36,9 +36,6 @@ void dd_message_delivered(dd_service_t *svc, int64_t party, json_t *ids);
  * their acknowledgement deadline are escalated. */
 void dd_message_escalate(dd_service_t *svc, double now);
 
-/* Whether party has suspended its side of the channel (its event streams pause). */
-bool dd_channel_suspended(dd_service_t *svc, int64_t party);
-
 /* Restores the deadlines of unacknowledged messages and the channels' states at start. */
 bool dd_messages_open(dd_service_t *svc);
 

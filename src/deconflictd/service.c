@@ -108,6 +108,12 @@ bool dd_service_open(dd_service_t *svc, const dd_config_t *cfg, char *err, size_
     pthread_mutex_init(&svc->history_lock, NULL);
     svc->history_store = dc_store_open(cfg->data_dir, err, len);
     if (!svc->history_store) return false;
+    /* The event streams read on a connection of their own too: a stream never waits for the
+     * service lock (a detection pass, a large batch) to read its party's events. */
+    pthread_mutex_init(&svc->events_lock, NULL);
+    pthread_mutex_init(&svc->marks_mu, NULL);
+    svc->events_store = dc_store_open(cfg->data_dir, err, len);
+    if (!svc->events_store) return false;
     svc->strategic = dc_strategic_new(NULL);
     if (!svc->strategic) {
         snprintf(err, len, "out of memory");
@@ -137,6 +143,9 @@ bool dd_service_open(dd_service_t *svc, const dd_config_t *cfg, char *err, size_
         return false;
     }
     svc->durable_seq = svc->committed_seq = dc_store_event_last_seq(svc->store);
+    /* Every party's mark starts at the last event there is: streams compare against it. */
+    for (size_t i = 0; i < svc->n_marks; i++) svc->marks[i].last_seq = svc->durable_seq;
+    svc->marks_floor = svc->durable_seq;
     return true;
 }
 
@@ -147,7 +156,10 @@ void dd_service_close(dd_service_t *svc)
     json_decref(svc->op_conflicts);
     json_decref(svc->party_names);
     json_decref(svc->msg_pending);
-    json_decref(svc->suspended);
+    free(svc->marks);
+    pthread_mutex_destroy(&svc->marks_mu);
+    dc_store_close(svc->events_store);
+    pthread_mutex_destroy(&svc->events_lock);
     dd_agreements_close(svc);
     json_decref(svc->ack_pending);
     sodium_memzero(svc->audit_sk, sizeof(svc->audit_sk));
@@ -214,10 +226,76 @@ static char *time_text(double t_s, char buf[40])
 
 /* ---- events ---- */
 
+/* The marks' slot of party, added in order when absent; NULL only without memory. Called with
+ * marks_mu held. */
+static dd_party_mark_t *mark_of(dd_service_t *svc, int64_t party)
+{
+    size_t lo = 0, hi = svc->n_marks;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (svc->marks[mid].party < party)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo < svc->n_marks && svc->marks[lo].party == party) return &svc->marks[lo];
+    if (svc->n_marks == svc->cap_marks) {
+        size_t cap = svc->cap_marks ? 2 * svc->cap_marks : 16;
+        dd_party_mark_t *m = realloc(svc->marks, cap * sizeof(*m));
+        if (!m) return NULL;
+        svc->marks = m, svc->cap_marks = cap;
+    }
+    memmove(&svc->marks[lo + 1], &svc->marks[lo], (svc->n_marks - lo) * sizeof(*svc->marks));
+    svc->n_marks++;
+    svc->marks[lo] = (dd_party_mark_t){party, svc->marks_floor, false};
+    return &svc->marks[lo];
+}
+
+int64_t dd_events_durable(dd_service_t *svc)
+{
+    return __atomic_load_n(&svc->durable_seq, __ATOMIC_ACQUIRE);
+}
+
+int64_t dd_events_mark(dd_service_t *svc, int64_t party)
+{
+    int64_t durable = dd_events_durable(svc), last = INT64_MAX;
+    pthread_mutex_lock(&svc->marks_mu);
+    dd_party_mark_t *m = mark_of(svc, party);
+    if (m) last = m->last_seq; /* without memory: "something may be new", never "nothing" */
+    pthread_mutex_unlock(&svc->marks_mu);
+    return last < durable ? last : durable;
+}
+
+bool dd_channel_suspended(dd_service_t *svc, int64_t party)
+{
+    pthread_mutex_lock(&svc->marks_mu);
+    dd_party_mark_t *m = mark_of(svc, party);
+    bool s = m && m->suspended;
+    pthread_mutex_unlock(&svc->marks_mu);
+    return s;
+}
+
+void dd_channel_set_suspended(dd_service_t *svc, int64_t party, bool suspended)
+{
+    pthread_mutex_lock(&svc->marks_mu);
+    dd_party_mark_t *m = mark_of(svc, party);
+    if (m) m->suspended = suspended;
+    pthread_mutex_unlock(&svc->marks_mu);
+}
+
 static dc_err_t event_text(dd_service_t *svc, int64_t party, const char *type, const char *text)
 {
-    dc_err_t rc = dc_store_event_append(svc->store, party, type, text, dd_now_s(), NULL);
-    if (rc == DC_OK) svc->events_total++;
+    int64_t seq = 0;
+    dc_err_t rc = dc_store_event_append(svc->store, party, type, text, dd_now_s(), &seq);
+    if (rc == DC_OK) {
+        svc->events_total++;
+        /* Marked before it is durable: a stream that looks early finds nothing up to the durable
+         * seq and waits for the sync's wake-up; one rolled back costs a stream one empty read. */
+        pthread_mutex_lock(&svc->marks_mu);
+        dd_party_mark_t *m = mark_of(svc, party);
+        if (m && seq > m->last_seq) m->last_seq = seq;
+        pthread_mutex_unlock(&svc->marks_mu);
+    }
     return rc;
 }
 

@@ -24,6 +24,20 @@ dc_err_t dd_problem(dd_problem_t *pb, int status, const char *code, const char *
 void dd_random_id(const char *prefix, char *out, size_t len);
 void dd_party_name(dd_service_t *svc, int64_t party, char out[DC_PARTY_NAME_MAX]);
 
+/* ---- what the event streams read without the service lock ----
+ * Per party: the seq of its last event appended, and whether it has suspended its side of the
+ * channel; with the durable seq, under the marks' own mutex, so that a stream never waits for
+ * a detection pass to know whether it has something to send. */
+
+/* The seq up to which events are durable (streams deliver up to it). */
+int64_t dd_events_durable(dd_service_t *svc);
+/* The seq below which party's stream has nothing new: min(its last event, the durable seq). */
+int64_t dd_events_mark(dd_service_t *svc, int64_t party);
+/* Whether party has suspended its side of the channel (its event streams pause), and setting
+ * it (messages.c, once the change is committed). */
+bool dd_channel_suspended(dd_service_t *svc, int64_t party);
+void dd_channel_set_suspended(dd_service_t *svc, int64_t party, bool suspended);
+
 /* Appends an event for party (data serialised compactly), inside a write section; streams see
  * it once its group commits. */
 dc_err_t dd_event(dd_service_t *svc, int64_t party, const char *type, json_t *data);

@@ -318,6 +318,70 @@ def agreements_checked_exactly(tmp):
     d.stop()
 
 
+def thousands_of_idle_sockets(tmp):
+    """Idle and slow strangers cannot deny a party: 2,000 idle sockets held (past the 1,024 a
+    select()-based server could take at all), a flood from one address, a client that never
+    finishes its headers."""
+    import resource
+    import socket
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 8192), hard))
+    data = os.path.join(tmp, "idle")
+    ta = td.add_party(data, "alpha")
+    d = Daemon(data, extra=("--header-timeout-s", "3"))
+    held = []
+    try:
+        # 2,000 from 100 addresses (127.0.0.2-101), 20 each: within every share, all held.
+        for i in range(2000):
+            sk = socket.socket()
+            sk.bind((f"127.0.0.{2 + i % 100}", 0))
+            sk.connect(("127.0.0.1", d.port))
+            held.append(sk)
+        end = time.time() + 10
+        while metric(d, "deconflict_http_connections") < 2000 and time.time() < end:
+            time.sleep(0.1)
+        check(metric(d, "deconflict_http_connections") >= 2000, "the server holds 2,000 idle connections")
+        ok = sum(d.request("GET", "/v1/conflicts", ta)[0] == 200 for _ in range(100))
+        check(ok == 100, "a party's 100 requests meanwhile: all answered")
+        # One address opens 500 more: past its share (64) its oldest give way, the party's
+        # connection from the same address is never one of them.
+        keep = http_client(d.port)
+        keep.request("GET", "/v1/conflicts", headers={"Authorization": "Bearer " + ta})
+        check(keep.getresponse().read() is not None, "a party's keep-alive connection from 127.0.0.1")
+        for _ in range(500):
+            sk = socket.socket()
+            sk.connect(("127.0.0.1", d.port))
+            held.append(sk)
+        time.sleep(0.5)
+        evicted = metric(d, "deconflict_http_connections_evicted_total")
+        check(evicted >= 400, f"a flood of 500 from one address: past its share of 64, its oldest "
+                              f"unproven connections give way ({evicted:.0f} evicted)")
+        keep.request("GET", "/v1/conflicts", headers={"Authorization": "Bearer " + ta})
+        check(keep.getresponse().status == 200, "the party's own connection from that address was kept")
+        keep.close()
+        # A client that never finishes its headers is closed after header_timeout_s (3 s).
+        slow = socket.socket()
+        slow.connect(("127.0.0.1", d.port))
+        slow.sendall(b"GET /v1/conflicts HTTP/1.1\r\nHost: x\r\n")
+        slow.settimeout(10)
+        t0 = time.time()
+        try:
+            closed = slow.recv(1024) == b""
+        except OSError:
+            closed = True
+        check(closed and 2 <= time.time() - t0 <= 9, f"headers unfinished: closed after {time.time() - t0:.1f} s")
+        slow.close()
+    finally:
+        for sk in held:
+            sk.close()
+        d.stop()
+
+
+def http_client(port):
+    import http.client
+    return http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+
+
 def main():
     tmp = tempfile.mkdtemp(prefix="dc_hardening_")
     try:
@@ -327,6 +391,7 @@ def main():
         one_set_of_input_rules(tmp)
         report_times_have_a_range(tmp)
         agreements_checked_exactly(tmp)
+        thousands_of_idle_sockets(tmp)
         print("hardening integration: all checks passed")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
