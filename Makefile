@@ -51,17 +51,18 @@ bench-postgis: build
 # libFuzzer on every driver in fuzz/ (clang, installed on demand), FUZZ_SECONDS each, starting
 # from the committed corpus; new inputs go to build-fuzz/corpus/, not into the repository.
 FUZZ_SECONDS ?= 120
+FUZZ_TARGETS = operations trackcsv sbs audit_page positions messages agreements operation_body \
+               history_query config
 fuzz:
 	./scripts/install-deps.sh --fuzz
-	CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDC_FUZZ=ON $(CMAKE_FLAGS) >/dev/null
-	cmake --build build-fuzz -j$(JOBS) --target fuzz_operations fuzz_trackcsv fuzz_sbs
-	mkdir -p build-fuzz/corpus/operations build-fuzz/corpus/trackcsv build-fuzz/corpus/sbs
-	build-fuzz/bin/fuzz_operations -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
-	    build-fuzz/corpus/operations fuzz/corpus/volume4d
-	build-fuzz/bin/fuzz_trackcsv -max_total_time=$(FUZZ_SECONDS) \
-	    build-fuzz/corpus/trackcsv fuzz/corpus/trackcsv
-	build-fuzz/bin/fuzz_sbs -max_total_time=$(FUZZ_SECONDS) -max_len=2048 \
-	    build-fuzz/corpus/sbs fuzz/corpus/sbs
+	CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDC_FUZZ=ON -DDC_CONSOLE=OFF $(CMAKE_FLAGS) >/dev/null
+	cmake --build build-fuzz -j$(JOBS) --target $(addprefix fuzz_,$(FUZZ_TARGETS))
+	for t in $(FUZZ_TARGETS); do \
+	    seed=fuzz/corpus/$$t; [ $$t = operations ] && seed=fuzz/corpus/volume4d; \
+	    mkdir -p build-fuzz/corpus/$$t && \
+	    build-fuzz/bin/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -max_len=8192 \
+	        build-fuzz/corpus/$$t $$seed || exit 1; \
+	done
 
 format:
 	./scripts/check-format.sh --fix

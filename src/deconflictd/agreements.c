@@ -322,36 +322,47 @@ static dc_err_t commit_agreement(dd_service_t *svc, json_t *a, const char *event
     return rc;
 }
 
-dc_err_t dd_agreement_propose(dd_service_t *svc, int64_t party, json_t *body, json_t **out,
-                              dd_problem_t *pb)
+void dd_agreement_req_clear(dd_agreement_req_t *r)
 {
+    json_decref(r->names), json_decref(r->constraint);
+    if (r->geom) dc_region_free(r->geom->ground[0]), dc_region_free(r->geom->ground[1]);
+    free(r->geom);
+    memset(r, 0, sizeof(*r));
+}
+
+dc_err_t dd_agreement_parse(json_t *body, const char *me, dd_agreement_req_t *r, dd_problem_t *pb)
+{
+    memset(r, 0, sizeof(*r));
     json_t *others = json_object_get(body, "parties"), *c = json_object_get(body, "constraint");
-    json_t *lo = json_object_get(body, "alt_lower_ft"), *hi = json_object_get(body, "alt_upper_ft");
-    const char *t0s = json_string_value(json_object_get(body, "time_start"));
-    const char *t1s = json_string_value(json_object_get(body, "time_end"));
-    json_t *text = json_object_get(body, "text");
-    char me[DC_PARTY_NAME_MAX];
-    dd_party_name(svc, party, me);
+    json_t *lo = r->lo = json_object_get(body, "alt_lower_ft"),
+           *hi = r->hi = json_object_get(body, "alt_upper_ft");
+    const char *t0s = r->t0s = json_string_value(json_object_get(body, "time_start"));
+    const char *t1s = r->t1s = json_string_value(json_object_get(body, "time_end"));
+    json_t *text = r->text = json_object_get(body, "text");
     if (!json_is_array(others) || json_array_size(others) < 1 ||
         json_array_size(others) >= AGR_PARTIES_MAX)
         return dd_problem(pb, 400, "invalid_argument", "parties",
                           "parties: the other parties that must accept, 1 to 7 names");
-    json_t *names = json_array(), *ids = json_object();
+    json_t *names = r->names = json_array();
     json_array_append_new(names, json_string(me));
-    json_object_set_new(ids, me, json_integer(party));
     size_t i;
     json_t *n;
     json_array_foreach(others, i, n)
     {
-        int64_t id = party_id(svc, json_string_value(n));
-        if (!id || id == party || is_participant(names, json_string_value(n))) {
-            json_decref(names), json_decref(ids);
+        const char *name = json_string_value(n);
+        if (!name || !dc_party_name_valid(name) || is_participant(names, name)) {
+            dd_agreement_req_clear(r);
             return dd_problem(pb, 400, "invalid_argument", "parties",
                               "parties/%zu: not another party (or named twice)", i);
         }
         json_array_append(names, n);
-        json_object_set_new(ids, json_string_value(n), json_integer(id));
     }
+    r->geom = calloc(1, sizeof(*r->geom));
+    if (!r->geom) {
+        dd_agreement_req_clear(r);
+        return dd_problem(pb, 500, "out_of_memory", "", "out of memory");
+    }
+    dd_agr_geom_t geom = {{0}, {NULL, NULL}, {NULL, NULL}};
     const char *bad = NULL;
     char msg[400];
     json_t *constraint = json_deep_copy(c);
@@ -381,12 +392,12 @@ dc_err_t dd_agreement_propose(dd_service_t *svc, int64_t party, json_t *body, js
     }
     /* The ground itself, built once: the geometry rules of the region builders (an area as a
      * volume's footprint, a line not crossing itself, within its extent). */
-    dd_agr_geom_t geom = {{0}, {NULL, NULL}, {NULL, NULL}};
     dc_strategic_error_t gerr;
     memset(&gerr, 0, sizeof(gerr));
     dc_err_t grc = bad ? DC_OK : build_ground(constraint, &geom, &gerr);
     if (grc == DC_ERR_NOMEM) {
-        json_decref(names), json_decref(ids), json_decref(constraint);
+        json_decref(constraint);
+        dd_agreement_req_clear(r);
         return dd_problem(pb, 500, "out_of_memory", "", "out of memory");
     }
     if (grc != DC_OK) {
@@ -410,11 +421,50 @@ dc_err_t dd_agreement_propose(dd_service_t *svc, int64_t party, json_t *body, js
         bad = "text: at most 4000 bytes, no control characters";
     if (bad) {
         dc_region_free(geom.ground[0]), dc_region_free(geom.ground[1]);
-        json_decref(names), json_decref(ids), json_decref(constraint);
+        json_decref(constraint);
+        dd_agreement_req_clear(r);
         char field[64];
         snprintf(field, sizeof(field), "%.*s", (int)strcspn(bad, ":,"), bad);
         return dd_problem(pb, 400, "invalid_argument", field, "%s", bad);
     }
+    r->constraint = constraint;
+    *r->geom = geom;
+    r->t0 = t0, r->t1 = t1;
+    return DC_OK;
+}
+
+dc_err_t dd_agreement_propose(dd_service_t *svc, int64_t party, json_t *body, json_t **out,
+                              dd_problem_t *pb)
+{
+    char me[DC_PARTY_NAME_MAX];
+    dd_party_name(svc, party, me);
+    dd_agreement_req_t r;
+    dc_err_t rc = dd_agreement_parse(body, me, &r, pb);
+    if (rc != DC_OK) return rc;
+    /* The parties named must exist: each other name to its id. */
+    json_t *ids = json_object();
+    json_object_set_new(ids, me, json_integer(party));
+    size_t i;
+    json_t *n;
+    json_array_foreach(r.names, i, n)
+    {
+        if (i == 0) continue;
+        int64_t id = party_id(svc, json_string_value(n));
+        if (!id || id == party) {
+            json_decref(ids);
+            dd_agreement_req_clear(&r);
+            return dd_problem(pb, 400, "invalid_argument", "parties",
+                              "parties/%zu: not another party (or named twice)", i - 1);
+        }
+        json_object_set_new(ids, json_string_value(n), json_integer(id));
+    }
+    json_t *lo = r.lo, *hi = r.hi, *text = r.text, *names = r.names;
+    const char *t0s = r.t0s, *t1s = r.t1s;
+    double t0 = r.t0, t1 = r.t1;
+    json_t *constraint = json_incref(r.constraint);
+    json_t *others = json_object_get(body, "parties");
+    dd_agr_geom_t geom = *r.geom;
+    r.geom->ground[0] = r.geom->ground[1] = NULL; /* taken over */
     char id[40], now_text[DC_TIME_RFC3339_MAX];
     dd_random_id("agr_", id, sizeof(id));
     time_text(dd_now_s(), now_text);
@@ -427,12 +477,12 @@ dc_err_t dd_agreement_propose(dd_service_t *svc, int64_t party, json_t *body, js
     json_t *a = json_pack("{s:o, s:o, s:f, s:f, s:O, s:O, s:O, s:s}", "view", view, "ids", ids,
                           "t0", t0, "t1", t1, "constraint", json_object_get(view, "constraint"),
                           "alt_lower_ft", lo, "alt_upper_ft", hi, "state", "proposed");
-    json_decref(names);
-    dc_err_t rc = commit_agreement(svc, a, "agreement.proposed", party);
+    rc = commit_agreement(svc, a, "agreement.proposed", party);
     if (rc == DC_OK) rc = keep_ground(svc, id, &geom);
     if (rc != DC_OK) {
         dc_region_free(geom.ground[0]), dc_region_free(geom.ground[1]);
         json_decref(a);
+        dd_agreement_req_clear(&r);
         return dd_problem(pb, 500, "store_failed", "", "the store refused the agreement");
     }
     json_object_set_new(svc->agreements, id, a);
@@ -462,6 +512,7 @@ dc_err_t dd_agreement_propose(dd_service_t *svc, int64_t party, json_t *body, js
         json_decref(m), json_decref(sent);
     }
     free(request);
+    dd_agreement_req_clear(&r);
     *out = json_incref(json_object_get(a, "view"));
     return DC_OK;
 }

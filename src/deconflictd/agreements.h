@@ -10,6 +10,22 @@
 #include "daemon.h"
 #include "service.h"
 
+/* A proposal as its body states it, checked on its own (no party looked up): the other
+ * parties' names (1-7, distinct, not the proposer's), the constraint with its ground built and
+ * checked as a volume's footprint is, the band and window under the volumes' limits, the text.
+ * JSON borrowed from the body except names, constraint and geom (dd_agreement_req_clear). */
+typedef struct dd_agreement_req {
+    json_t *names;      /* the proposer's name, then the others' */
+    json_t *constraint; /* normalised (within_nm defaulted) */
+    json_t *lo, *hi, *text;
+    const char *t0s, *t1s;
+    double t0, t1;
+    struct dd_agr_geom *geom; /* its ground, as regions */
+} dd_agreement_req_t;
+
+dc_err_t dd_agreement_parse(json_t *body, const char *me, dd_agreement_req_t *r, dd_problem_t *pb);
+void dd_agreement_req_clear(dd_agreement_req_t *r);
+
 /* POST /v1/agreements: a proposal; the named parties get a deconfliction_request message. */
 dc_err_t dd_agreement_propose(dd_service_t *svc, int64_t party, json_t *body, json_t **out,
                               dd_problem_t *pb);

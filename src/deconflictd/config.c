@@ -83,6 +83,46 @@ static bool parse_listen(dd_config_t *cfg, const char *v)
     return true;
 }
 
+/* What each key accepts, for the refusal of a bad value (the ranges checked below). */
+static const char *expected(const char *key)
+{
+    static const char *const table[][2] = {
+        {"data", "a directory path, 1-1023 bytes"},
+        {"listen", "HOST:PORT with an IPv4 address and a port 0-65535"},
+        {"max_body_bytes", "bytes, 1024-1073741824"},
+        {"max_streams_per_party", "1-1000"},
+        {"keepalive_s", "whole seconds, 1-3600"},
+        {"period_ms", "milliseconds, 50-60000"},
+        {"m_of_4", "1-4"},
+        {"hysteresis_s", "whole seconds, 0-600"},
+        {"conformance_s", "whole seconds, 1-3600"},
+        {"conflict_ack_s", "whole seconds, 1-86400"},
+        {"enroute_minima", "H_NM,V_FT with 0 < H <= 100 and 0 < V <= 10000"},
+        {"terminal_minima", "H_NM,V_FT with 0 < H <= 100 and 0 < V <= 10000"},
+        {"high_minima", "H_NM,V_FT with 0 < H <= 100 and 0 < V <= 10000"},
+        {"high_above_ft", "feet, 0-100000"},
+        {"terminal_area", "LAT,LON,R_NM with |LAT| <= 90, |LON| <= 180, 0 < R <= 200 (at most 32)"},
+        {"feed", "sbs:HOST:PORT:PARTY with a port 1-65535 (at most 8 feeds)"},
+        {"rate_limit_rps", "requests per second, 0-1000000 (0: unlimited)"},
+        {"rate_limit_burst", "requests, 1-1000000"},
+        {"history_s", "whole seconds, 0-3600"},
+        {"history_keep_s", "whole seconds, 60-86400"},
+        {"console_dir", "a directory path, 1-1023 bytes"},
+        {"quiet", "true or false"},
+        {"signatures", "required or optional"},
+        {"report_ahead_max_s", "whole seconds, 0-3600"},
+        {"report_age_max_s", "whole seconds, 1-86400"},
+        {"http_threads", "1-64"},
+        {"max_connections", "16-1000000"},
+        {"max_unproven_per_address", "1-1000000"},
+        {"header_timeout_s", "whole seconds, 1-600"},
+        {"idle_timeout_s", "whole seconds, 1-3600"},
+    };
+    for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++)
+        if (strcmp(table[i][0], key) == 0) return table[i][1];
+    return "a valid value";
+}
+
 bool dd_config_set(dd_config_t *cfg, const char *key, const char *value, char *err, size_t len)
 {
     size_t n;
@@ -193,7 +233,7 @@ bool dd_config_set(dd_config_t *cfg, const char *key, const char *value, char *e
     }
     return true;
 bad:
-    snprintf(err, len, "bad value '%s' for '%s'", value, key);
+    snprintf(err, len, "bad value '%.200s' for '%s': expected %s", value, key, expected(key));
     return false;
 }
 
@@ -205,34 +245,64 @@ static char *trim(char *s)
     return s;
 }
 
-bool dd_config_load(dd_config_t *cfg, const char *path, char *err, size_t len)
+bool dd_config_parse(dd_config_t *cfg, const char *text, size_t text_len, const char *name,
+                     char *err, size_t len)
 {
-    FILE *f = fopen(path, "r");
-    if (!f) {
-        snprintf(err, len, "cannot read config file %s: %s", path, strerror(errno));
-        return false;
-    }
-    char line[2048], msg[256];
+    char line[DD_CONFIG_LINE_MAX], msg[256];
     int lineno = 0;
-    bool ok = true;
-    while (ok && fgets(line, sizeof(line), f)) {
+    size_t pos = 0;
+    while (pos < text_len) {
+        size_t end = pos;
+        while (end < text_len && text[end] != '\n') end++;
         lineno++;
+        if (end - pos >= sizeof(line)) {
+            snprintf(err, len, "%s:%d: line longer than %d bytes", name, lineno,
+                     DD_CONFIG_LINE_MAX - 1);
+            return false;
+        }
+        if (memchr(text + pos, '\0', end - pos)) {
+            snprintf(err, len, "%s:%d: a NUL byte: not a text file", name, lineno);
+            return false;
+        }
+        memcpy(line, text + pos, end - pos);
+        line[end - pos] = '\0';
+        pos = end + 1;
         char *hash = strchr(line, '#');
         if (hash) *hash = '\0';
         char *s = trim(line);
         if (!*s) continue;
         char *eq = strchr(s, '=');
         if (!eq) {
-            snprintf(err, len, "%s:%d: expected 'key = value'", path, lineno);
-            ok = false;
-            break;
+            snprintf(err, len, "%s:%d: expected 'key = value'", name, lineno);
+            return false;
         }
         *eq = '\0';
         if (!dd_config_set(cfg, trim(s), trim(eq + 1), msg, sizeof(msg))) {
-            snprintf(err, len, "%s:%d: %s", path, lineno, msg);
-            ok = false;
+            snprintf(err, len, "%s:%d: %s", name, lineno, msg);
+            return false;
         }
     }
+    return true;
+}
+
+bool dd_config_load(dd_config_t *cfg, const char *path, char *err, size_t len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        snprintf(err, len, "cannot read config file %s: %s", path, strerror(errno));
+        return false;
+    }
+    char *text = malloc(DD_CONFIG_FILE_MAX + 1);
+    size_t n = text ? fread(text, 1, DD_CONFIG_FILE_MAX + 1, f) : 0;
+    bool read_error = ferror(f);
     fclose(f);
+    bool ok = false;
+    if (!text || read_error)
+        snprintf(err, len, "cannot read config file %s", path);
+    else if (n > DD_CONFIG_FILE_MAX)
+        snprintf(err, len, "config file %s is larger than %d bytes", path, DD_CONFIG_FILE_MAX);
+    else
+        ok = dd_config_parse(cfg, text, n, path, err, len);
+    free(text);
     return ok;
 }

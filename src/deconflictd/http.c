@@ -31,6 +31,7 @@
 #include "console.h"
 #include "deconflict/audit.h"
 #include "daemon.h"
+#include "json_in.h"
 #include "live.h"
 #include "messages.h"
 #include "service.h"
@@ -640,18 +641,7 @@ static json_t *parse_body(struct MHD_Connection *c, request_t *rq, json_type wan
                    "Content-Type: expected application/json");
         return NULL;
     }
-    json_error_t err;
-    json_t *j = json_loadb(rq->body ? rq->body : "", rq->len, JSON_REJECT_DUPLICATES, &err);
-    if (!j)
-        dd_problem(pb, 400, "invalid_json", "", "request body is not JSON: %s (line %d column %d)",
-                   err.text, err.line, err.column);
-    else if (json_typeof(j) != want) {
-        json_decref(j);
-        j = NULL;
-        dd_problem(pb, 400, "invalid_json", "", "request body: expected a JSON %s",
-                   want == JSON_ARRAY ? "array" : "object");
-    }
-    return j;
+    return dd_json_body(rq->body, rq->len, want, pb);
 }
 
 static enum MHD_Result route(struct MHD_Connection *c, request_t *rq, const char *url,

@@ -60,10 +60,7 @@ static bool get_num(json_t *o, const char *k, double *out)
     return isfinite(*out);
 }
 
-/* Parses one report into st (engine id "<party>/<track_id>"); NULL on success, else the
- * offending field. */
-static const char *parse_report(json_t *o, int64_t party, dc_track_state_t *st,
-                                const char **callsign)
+const char *dd_position_parse(json_t *o, int64_t party, dc_track_state_t *st, const char **callsign)
 {
     if (!json_is_object(o)) return "";
     json_t *id = json_object_get(o, "track_id");
@@ -213,7 +210,7 @@ json_t *dd_positions(dd_service_t *svc, int64_t party, json_t *batch, dd_problem
         json_t *o = json_array_get(batch, i);
         dc_track_state_t st;
         const char *callsign;
-        const char *bad = parse_report(o, party, &st, &callsign);
+        const char *bad = dd_position_parse(o, party, &st, &callsign);
         char detail[200];
         const char *late =
             bad ? NULL : time_refusal(&svc->cfg, st.t_s, now, detail, sizeof(detail));
@@ -456,29 +453,41 @@ static bool parse_time_arg(const char *text, double *t_s)
     return true;
 }
 
-dc_err_t dd_history(dd_service_t *svc, int64_t party, const char *from, const char *to,
-                    const char *step, char **out, dd_problem_t *pb)
+dc_err_t dd_history_query_parse(const dd_config_t *cfg, double now, const char *from,
+                                const char *to, const char *step, dd_history_query_t *q,
+                                dd_problem_t *pb)
 {
-    double now = dd_now_s(), t1 = now, t0;
-    if (to && !parse_time_arg(to, &t1))
+    q->t1 = now;
+    if (to && !parse_time_arg(to, &q->t1))
         return dd_problem(pb, 400, "invalid_argument", "to",
                           "to: expected an RFC 3339 time or Unix seconds");
-    t0 = t1 - svc->cfg.history_keep_s;
-    if (from && !parse_time_arg(from, &t0))
+    q->t0 = q->t1 - cfg->history_keep_s;
+    if (from && !parse_time_arg(from, &q->t0))
         return dd_problem(pb, 400, "invalid_argument", "from",
                           "from: expected an RFC 3339 time or Unix seconds");
-    if (!(t0 <= t1) || t1 - t0 > 86400)
+    if (!(q->t0 <= q->t1) || q->t1 - q->t0 > 86400)
         return dd_problem(pb, 400, "invalid_argument", "from",
                           "from: must be before to, and at most 24 h before it");
-    hist_out_t h = {.step_s = svc->cfg.history_s};
+    q->step_s = cfg->history_s;
     if (step) {
         char *end;
         double v = strtod(step, &end);
         if (end == step || *end || !(v >= 0 && v <= 3600))
             return dd_problem(pb, 400, "invalid_argument", "step_s",
                               "step_s: seconds between a track's samples, 0-3600");
-        h.step_s = fmax(v, 0);
+        q->step_s = fmax(v, 0);
     }
+    return DC_OK;
+}
+
+dc_err_t dd_history(dd_service_t *svc, int64_t party, const char *from, const char *to,
+                    const char *step, char **out, dd_problem_t *pb)
+{
+    dd_history_query_t q;
+    dc_err_t rc = dd_history_query_parse(&svc->cfg, dd_now_s(), from, to, step, &q, pb);
+    if (rc != DC_OK) return rc;
+    double t0 = q.t0, t1 = q.t1;
+    hist_out_t h = {.step_s = q.step_s};
     h.kept = json_object();
     char head[160], a[40], b[40];
     dc_time_format_rfc3339(t0, a, sizeof(a));
@@ -492,9 +501,8 @@ dc_err_t dd_history(dd_service_t *svc, int64_t party, const char *from, const ch
     int64_t upto = svc->durable_seq;
     pthread_mutex_unlock(&svc->lock);
     pthread_mutex_lock(&svc->history_lock);
-    dc_err_t rc =
-        dc_store_history_between(svc->history_store, party, t0, t1, DD_HISTORY_SAMPLES_MAX,
-                                 history_sample, &h, &more_samples);
+    rc = dc_store_history_between(svc->history_store, party, t0, t1, DD_HISTORY_SAMPLES_MAX,
+                                  history_sample, &h, &more_samples);
     put_str(&h, "],\"events\":[");
     if (rc == DC_OK)
         rc = dc_store_event_between(svc->history_store, party, t0, t1, upto, DD_HISTORY_EVENTS_MAX,
@@ -520,7 +528,7 @@ static void restore_track(int64_t party, const char *id, const char *state, void
     const char *cs;
     /* One stored ahead of the clock (by a build before reports had a time range, or a clock
      * stepped back since) is not restored: the track starts again with its next report. */
-    if (!parse_report(rec, party, &st, &cs) && strcmp(st.id, id) == 0 &&
+    if (!dd_position_parse(rec, party, &st, &cs) && strcmp(st.id, id) == 0 &&
         st.t_s <= dd_now_s() + svc->cfg.report_ahead_max_s) {
         feed_engines(svc, &st);
         json_object_set_new(svc->tracks, id, rec);
@@ -1039,8 +1047,8 @@ static bool judge_pair(dd_service_t *svc, const dc_conflict_t *c, bool high_engi
     }
     dc_track_state_t sa, sb;
     const char *cs;
-    if (parse_report(ra, party_of(c->id1), &sa, &cs) ||
-        parse_report(rb, party_of(c->id2), &sb, &cs))
+    if (dd_position_parse(ra, party_of(c->id1), &sa, &cs) ||
+        dd_position_parse(rb, party_of(c->id2), &sb, &cs))
         return false;
     dc_tactical_config_t pcfg = *engine_cfg;
     pcfg.rpz_nm = m->h_nm, pcfg.hpz_ft = m->v_ft;

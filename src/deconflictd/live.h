@@ -23,6 +23,12 @@ bool dd_live_start(dd_service_t *svc);
 /* Joins the detection thread (after svc->stopping is set) and frees the live state. */
 void dd_live_stop(dd_service_t *svc);
 
+/* One report of a POST /v1/positions body into st (engine id "<party>/<track_id>"; callsign
+ * borrowed from o, NULL when absent): NULL when it is valid, else the offending field. The time
+ * range against the clock is checked apart, when it is stored. */
+const char *dd_position_parse(json_t *o, int64_t party, dc_track_state_t *st,
+                              const char **callsign);
+
 /* POST /v1/positions: {"accepted": n, "rejected": [{index, field, detail}]} or NULL with pb. */
 json_t *dd_positions(dd_service_t *svc, int64_t party, json_t *batch, dd_problem_t *pb);
 
@@ -39,6 +45,15 @@ json_t *dd_tracks(dd_service_t *svc, int64_t party);
 
 #define DD_HISTORY_SAMPLES_MAX 200000 /* track samples in one GET /v1/history (the newest) */
 #define DD_HISTORY_EVENTS_MAX  20000  /* events in one GET /v1/history (the newest) */
+
+/* GET /v1/history's query: from and to (RFC 3339 or Unix seconds; default the last
+ * history_keep_s before now), at most 24 h apart; step_s 0-3600 (default history_s). */
+typedef struct dd_history_query {
+    double t0, t1, step_s;
+} dd_history_query_t;
+dc_err_t dd_history_query_parse(const dd_config_t *cfg, double now, const char *from,
+                                const char *to, const char *step, dd_history_query_t *q,
+                                dd_problem_t *pb);
 
 /* GET /v1/history?from=&to=&step_s=: the caller's track samples (each track thinned to one per
  * step_s, default history_s) and its own events between from and to (default: the last

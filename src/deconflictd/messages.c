@@ -33,16 +33,28 @@ static void find_party(const dc_party_t *p, void *ctx)
     if (f->name ? strcmp(p->name, f->name) == 0 : false) f->id = p->id, f->disabled = p->disabled;
 }
 
+/* Every other enabled party: the recipients of a message to "*" (as many as there are). */
 typedef struct party_all {
-    int64_t ids[256];
-    size_t n;
+    int64_t *ids;
+    size_t n, cap;
     int64_t except;
+    bool nomem;
 } party_all_t;
 
 static void all_parties(const dc_party_t *p, void *ctx)
 {
     party_all_t *a = ctx;
-    if (p->id != a->except && !p->disabled && a->n < 256) a->ids[a->n++] = p->id;
+    if (p->id == a->except || p->disabled || a->nomem) return;
+    if (a->n == a->cap) {
+        size_t cap = a->cap ? 2 * a->cap : 16;
+        int64_t *ids = realloc(a->ids, cap * sizeof(*ids));
+        if (!ids) {
+            a->nomem = true;
+            return;
+        }
+        a->ids = ids, a->cap = cap;
+    }
+    a->ids[a->n++] = p->id;
 }
 
 /* Writes both views of message doc (sender a, recipient b) and its state; actor: who caused
@@ -70,13 +82,10 @@ static void note_pending(dd_service_t *svc, const char *id, double deadline_s)
     json_object_set_new(svc->msg_pending, id, json_real(deadline_s));
 }
 
-/* The references a sender may attach: its own operations (shown to the recipient by ref) and
- * conflicts it is in. NULL with pb on a bad one. */
-static bool check_references(dd_service_t *svc, int64_t party, json_t *refs, json_t **for_sender,
-                             json_t **for_recipient, dd_problem_t *pb)
+/* The shape of a message's references: {"operations": [ids], "conflicts": [ids]}, each at most
+ * DC_MSG_LIST_MAX strings. false with pb otherwise. */
+static bool references_shape_ok(json_t *refs, dd_problem_t *pb)
 {
-    *for_sender = json_object();
-    *for_recipient = json_object();
     if (!refs || json_is_null(refs)) return true;
     if (!json_is_object(refs)) {
         dd_problem(pb, 400, "invalid_argument", "references",
@@ -94,6 +103,23 @@ static bool check_references(dd_service_t *svc, int64_t party, json_t *refs, jso
                        "ids");
             return false;
         }
+    }
+    return true;
+}
+
+/* The references a sender may attach: its own operations (shown to the recipient by ref) and
+ * conflicts it is in (their shape already checked). false with pb on one that is not. */
+static bool check_references(dd_service_t *svc, int64_t party, json_t *refs, json_t **for_sender,
+                             json_t **for_recipient, dd_problem_t *pb)
+{
+    *for_sender = json_object();
+    *for_recipient = json_object();
+    if (!refs || json_is_null(refs)) return true;
+    const char *key;
+    json_t *list;
+    json_object_foreach(refs, key, list)
+    {
+        bool ops = strcmp(key, "operations") == 0;
         json_t *mine = json_array(), *theirs = json_array();
         json_object_set_new(*for_sender, key, mine);
         json_object_set_new(*for_recipient, ops ? "operation_refs" : "conflicts", theirs);
@@ -179,15 +205,27 @@ static void restore_channel(const dc_doc_t *doc, void *ctx)
         dd_channel_set_suspended(svc, strtoll(doc->id, NULL, 10), true);
 }
 
-dc_err_t dd_message_send(dd_service_t *svc, int64_t party, json_t *body, json_t **out,
-                         dd_problem_t *pb)
+static dc_err_t send_parsed(dd_service_t *svc, int64_t party, const dd_message_req_t *m,
+                            json_t **out, dd_problem_t *pb);
+
+void dd_message_req_clear(dd_message_req_t *m)
 {
-    const char *to = json_string_value(json_object_get(body, "to"));
+    free(m->en), free(m->ru);
+    json_decref(m->no_fields);
+    memset(m, 0, sizeof(*m));
+}
+
+dc_err_t dd_message_parse(json_t *body, dd_message_req_t *m, dd_problem_t *pb)
+{
+    memset(m, 0, sizeof(*m));
+    m->to = json_string_value(json_object_get(body, "to"));
     const char *cat_name = json_string_value(json_object_get(body, "category"));
-    json_t *prio = json_object_get(body, "priority"), *fields = json_object_get(body, "fields");
+    json_t *prio = json_object_get(body, "priority");
+    m->fields = json_object_get(body, "fields");
     json_t *ack = json_object_get(body, "ack_required"),
            *deadline = json_object_get(body, "ack_deadline_s");
-    json_t *reply_to = json_object_get(body, "in_reply_to");
+    m->in_reply_to = json_object_get(body, "in_reply_to");
+    m->references = json_object_get(body, "references");
     static const char *const known[] = {
         "to",         "category",     "priority",       "fields",
         "references", "ack_required", "ack_deadline_s", "in_reply_to"};
@@ -200,78 +238,109 @@ dc_err_t dd_message_send(dd_service_t *svc, int64_t party, json_t *body, json_t 
         if (k == sizeof(known) / sizeof(known[0]))
             return dd_problem(pb, 400, "invalid_argument", key, "%.60s: not a message member", key);
     }
-    if (!to || !*to)
+    if (!m->to || !*m->to)
         return dd_problem(pb, 400, "invalid_argument", "to",
                           "to: the recipient party's name, or \"*\" for every party");
-    dc_msg_category_t cat;
-    if (dc_msg_category_parse(cat_name, &cat) != DC_OK)
+    if (dc_msg_category_parse(cat_name, &m->cat) != DC_OK)
         return dd_problem(pb, 400, "invalid_argument", "category",
                           "category: one of operation_notice, deconfliction_request, incident, "
                           "suspension, resumption, debrief, free_text");
-    dc_msg_priority_t priority = DC_MSG_ROUTINE;
-    if (prio && dc_msg_priority_parse(json_string_value(prio), &priority) != DC_OK)
+    m->priority = DC_MSG_ROUTINE;
+    if (prio && dc_msg_priority_parse(json_string_value(prio), &m->priority) != DC_OK)
         return dd_problem(pb, 400, "invalid_argument", "priority",
                           "priority: routine, urgent or flash");
     if (ack && !json_is_boolean(ack))
         return dd_problem(pb, 400, "invalid_argument", "ack_required",
                           "ack_required: true or false");
-    bool ack_required = json_is_true(ack);
-    double deadline_s = 0;
+    m->ack_required = json_is_true(ack);
     if (deadline) {
         if (!json_is_number(deadline) || json_number_value(deadline) < 1 ||
-            json_number_value(deadline) > DD_MSG_DEADLINE_MAX_S || !ack_required)
+            json_number_value(deadline) > DD_MSG_DEADLINE_MAX_S || !m->ack_required)
             return dd_problem(pb, 400, "invalid_argument", "ack_deadline_s",
                               "ack_deadline_s: 1 to 86400 seconds, with ack_required");
-        deadline_s = json_number_value(deadline);
-    } else if (ack_required) {
-        deadline_s = 300; /* documented default */
+        m->deadline_s = json_number_value(deadline);
+    } else if (m->ack_required) {
+        m->deadline_s = 300; /* documented default */
     }
-    json_t *no_fields = json_object(); /* when the body has none */
-    if (!fields) fields = no_fields;
-    char *fields_text = dump(fields);
-    char *en = NULL, *ru = NULL, field[DC_MSG_FIELD_MAX], msg[300];
-    dc_err_t rc = fields_text ? dc_msg_render(cat, fields_text, strlen(fields_text), &en, &ru,
-                                              field, msg, sizeof(msg))
+    if (m->in_reply_to && !json_is_string(m->in_reply_to))
+        return dd_problem(pb, 400, "invalid_argument", "in_reply_to",
+                          "in_reply_to: not a message of yours");
+    if (!references_shape_ok(m->references, pb)) return DC_ERR_INVALID;
+    if (!m->fields) m->fields = m->no_fields = json_object(); /* when the body has none */
+    if (!json_is_object(m->fields)) {
+        dd_message_req_clear(m);
+        return dd_problem(pb, 400, "invalid_argument", "fields",
+                          "fields: expected an object with the category's fields");
+    }
+    char *fields_text = dump(m->fields);
+    char field[DC_MSG_FIELD_MAX] = "", msg[300] = "out of memory";
+    dc_err_t rc = fields_text ? dc_msg_render(m->cat, fields_text, strlen(fields_text), &m->en,
+                                              &m->ru, field, msg, sizeof(msg))
                               : DC_ERR_NOMEM;
     free(fields_text);
     if (rc != DC_OK) {
         char path[100];
         snprintf(path, sizeof(path), "fields%s%s", field[0] ? "/" : "", field);
-        json_decref(no_fields);
+        dd_message_req_clear(m);
         return dd_problem(pb, rc == DC_ERR_NOMEM ? 500 : 400, dc_err_code(rc), path, "%s", msg);
     }
+    return DC_OK;
+}
+
+dc_err_t dd_message_send(dd_service_t *svc, int64_t party, json_t *body, json_t **out,
+                         dd_problem_t *pb)
+{
+    dd_message_req_t m;
+    dc_err_t rc = dd_message_parse(body, &m, pb);
+    if (rc != DC_OK) return rc;
+    rc = send_parsed(svc, party, &m, out, pb);
+    dd_message_req_clear(&m);
+    return rc;
+}
+
+/* Sends the parsed message m of party: its recipients, references and reply checked against
+ * what is stored, then one message per recipient, in one write. */
+static dc_err_t send_parsed(dd_service_t *svc, int64_t party, const dd_message_req_t *m,
+                            json_t **out, dd_problem_t *pb)
+{
+    const char *to = m->to;
+    dc_msg_category_t cat = m->cat;
+    dc_msg_priority_t priority = m->priority;
+    bool ack_required = m->ack_required;
+    double deadline_s = m->deadline_s;
+    json_t *fields = m->fields, *reply_to = m->in_reply_to;
+    const char *en = m->en, *ru = m->ru;
+    dc_err_t rc;
     /* The recipients. */
     party_all_t rcpt = {.except = party};
     if (strcmp(to, "*") == 0) {
         dc_store_party_list(svc->store, all_parties, &rcpt);
+        if (rcpt.nomem) {
+            free(rcpt.ids);
+            return dd_problem(pb, 500, "out_of_memory", "", "out of memory");
+        }
     } else {
         party_find_t f = {to, 0, false};
         dc_store_party_list(svc->store, find_party, &f);
-        if (!f.id || f.disabled || f.id == party) {
-            free(en), free(ru);
-            json_decref(no_fields);
+        if (!f.id || f.disabled || f.id == party)
             return dd_problem(pb, 400, "invalid_argument", "to", "to: no other party named '%.60s'",
                               to);
-        }
-        rcpt.ids[rcpt.n++] = f.id;
+        all_parties(&(dc_party_t){.id = f.id}, &rcpt);
+        if (rcpt.nomem) return dd_problem(pb, 500, "out_of_memory", "", "out of memory");
     }
     /* A reply names a message the sender received. */
     char *orig_view = NULL, *orig_state = NULL;
-    if (reply_to && (!json_is_string(reply_to) ||
-                     dc_store_doc_get(svc->store, "message", json_string_value(reply_to), party,
-                                      &orig_view, &orig_state) != DC_OK)) {
-        free(en), free(ru);
-        json_decref(no_fields);
+    if (reply_to && dc_store_doc_get(svc->store, "message", json_string_value(reply_to), party,
+                                     &orig_view, &orig_state) != DC_OK) {
+        free(rcpt.ids);
         return dd_problem(pb, 400, "invalid_argument", "in_reply_to",
                           "in_reply_to: not a message of yours");
     }
     free(orig_view), free(orig_state);
     json_t *refs_sender, *refs_recipient;
-    if (!check_references(svc, party, json_object_get(body, "references"), &refs_sender,
-                          &refs_recipient, pb)) {
+    if (!check_references(svc, party, m->references, &refs_sender, &refs_recipient, pb)) {
         json_decref(refs_sender), json_decref(refs_recipient);
-        free(en), free(ru);
-        json_decref(no_fields);
+        free(rcpt.ids);
         return DC_ERR_INVALID;
     }
     char now_text[DC_TIME_RFC3339_MAX], dl_text[DC_TIME_RFC3339_MAX];
@@ -321,14 +390,12 @@ dc_err_t dd_message_send(dd_service_t *svc, int64_t party, json_t *body, json_t 
         dd_channel_set_suspended(svc, party, cat == DC_MSG_SUSPENSION);
     }
     json_decref(refs_sender), json_decref(refs_recipient);
-    free(en), free(ru);
+    free(rcpt.ids);
     if (rc != DC_OK) {
         json_decref(sent);
-        json_decref(no_fields);
         return dd_problem(pb, 500, "store_failed", "", "the store refused the message");
     }
     *out = json_pack("{s:o}", "messages", sent);
-    json_decref(no_fields);
     return DC_OK;
 }
 

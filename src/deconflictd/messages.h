@@ -12,6 +12,27 @@
 
 #define DD_MSG_DEADLINE_MAX_S 86400 /* ack_deadline_s at most one day */
 
+#include "deconflict/hotline.h"
+
+/* A message request as the body states it, checked on its own (no party or document looked
+ * up): the recipient's name, category, priority, acknowledgement, fields rendered in both
+ * languages, the reference lists' shape. Strings and JSON are borrowed from the body, except
+ * en, ru and no_fields (dd_message_req_clear). */
+typedef struct dd_message_req {
+    const char *to;
+    dc_msg_category_t cat;
+    dc_msg_priority_t priority;
+    bool ack_required;
+    double deadline_s;
+    json_t *fields, *in_reply_to, *references;
+    char *en, *ru;
+    json_t *no_fields; /* the empty fields of a body without any (owned) */
+} dd_message_req_t;
+
+/* Parses and checks a POST /v1/messages body; DC_OK, or the error with pb naming the field. */
+dc_err_t dd_message_parse(json_t *body, dd_message_req_t *m, dd_problem_t *pb);
+void dd_message_req_clear(dd_message_req_t *m);
+
 /* POST /v1/messages: {"messages": [the sender's view of each message sent]}. */
 dc_err_t dd_message_send(dd_service_t *svc, int64_t party, json_t *body, json_t **out,
                          dd_problem_t *pb);

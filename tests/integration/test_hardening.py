@@ -177,6 +177,9 @@ def one_set_of_input_rules(tmp):
           "positions: a duplicate key is refused (which lat would it be?)")
     check(all(t["track_id"] != "A2" for t in d.request("GET", "/v1/tracks", ta)[1]["tracks"]),
           "... and nothing of that batch was stored")
+    s, pb, _ = d.request("POST", "/v1/messages", ta, {"to": "bravo", "category": "free_text", "fields": "urgent"})
+    check(s == 400 and pb["field"] == "fields", "a message whose fields are not an object: 400 naming fields "
+                                                "(found by fuzz_messages: it was a 500 out_of_memory)")
     for (method, path, body), again in zip(bodies[2:4], (b'"to": "x"', b'"parties": ["x"]')):
         raw = json.dumps(body).encode()[:-1] + b", " + again + b"}"
         s, pb, _ = d.request(method, path, ta, raw=raw, headers={"Content-Type": "application/json"})

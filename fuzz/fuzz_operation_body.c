@@ -1,0 +1,31 @@
+/* libFuzzer driver: a POST /v1/operations body as deconflictd reads it (dd_json_body, then
+ * dd_operation_prepare: volumes, priority, state, the engine's operation built and validated)
+ * -- the daemon's own reading, not the CLI's list parser (fuzz_operations.c). Beyond "no
+ * crash": a prepared operation has 1..DC_STRATEGIC_VOLUMES_MAX valid volumes. */
+#include <stdint.h>
+
+#include "../src/deconflictd/service.h"
+#include "fuzz_request_bodies.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    dd_problem_t pb;
+    json_t *body = dd_json_body((const char *)data, size, JSON_OBJECT, &pb);
+    if (!body) {
+        check_problem(&pb);
+        return 0;
+    }
+    dd_new_operation_t n;
+    if (dd_operation_prepare(3, body, &n, &pb) == DC_OK) {
+        if (!n.ready || n.op.n_volumes > DC_STRATEGIC_VOLUMES_MAX) abort();
+        for (size_t i = 0; i < n.op.n_volumes; i++)
+            if (dc_volume4d_validate(&n.op.volumes[i], NULL) != DC_OK) abort();
+        dd_operation_prepared_clear(&n);
+    } else {
+        check_problem(&pb);
+    }
+    json_decref(body);
+    return 0;
+}

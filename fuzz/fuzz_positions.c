@@ -1,0 +1,33 @@
+/* libFuzzer driver: a POST /v1/positions body as deconflictd reads it -- JSON without duplicate
+ * keys, an array, each report parsed (dd_position_parse). Beyond "no crash": a report accepted
+ * is a valid track state of the party, and one refused names a field. */
+#include <stdint.h>
+
+#include "../src/deconflictd/live.h"
+#include "fuzz_request_bodies.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    dd_problem_t pb;
+    json_t *batch = dd_json_body((const char *)data, size, JSON_ARRAY, &pb);
+    if (!batch) {
+        check_problem(&pb);
+        return 0;
+    }
+    size_t i;
+    json_t *o;
+    json_array_foreach(batch, i, o)
+    {
+        dc_track_state_t st;
+        const char *callsign;
+        const char *bad = dd_position_parse(o, 7, &st, &callsign);
+        if (bad) continue;
+        if (dc_track_state_validate(&st, NULL) != DC_OK || strncmp(st.id, "7/", 2) != 0 ||
+            (callsign && (strlen(callsign) == 0 || strlen(callsign) > 8)))
+            abort();
+    }
+    json_decref(batch);
+    return 0;
+}
