@@ -17,6 +17,17 @@ import test_daemon as td  # noqa: E402
 
 check, Daemon, Stream = td.check, td.Daemon, td.Stream
 
+# The daemon below: --period-ms 200 and (td.Daemon's) --conformance-s 1, so a pass checks a slice of
+# the tracks and every track is checked once in any ROUND consecutive passes. An absence waits for
+# a round after the report, plus the pass that may have been running when it came, plus one.
+ROUND = 5
+
+
+def agreement_conflicts(d, token, tracks):
+    """Agreement conflicts stored for the party whose own tracks are named (read, not streamed)."""
+    return [c for c in d.request("GET", "/v1/conflicts", token)[1]["conflicts"]
+            if c["kind"] == "agreement" and c.get("own_track") in tracks]
+
 
 def iso(t):
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))
@@ -69,8 +80,10 @@ def main():
         sb.wait_where("agreement.proposed", lambda v: v["id"] == agr["id"])
         # Not yet active: a bravo aircraft on alpha's side raises nothing.
         d.request("POST", "/v1/positions", tb, [report("B1", 35.5, 37.8)])
-        time.sleep(1.5)
-        check(not any(e[1] == "conflict.new" for e in sa.events), "while only proposed, nothing is checked")
+        td.wait_passes(d, ROUND + 2)
+        check(not any(e[1] == "conflict.new" for e in sa.events + sb.events)
+              and agreement_conflicts(d, tb, ("B1",)) == [],
+              "while only proposed, nothing is checked (a conformance round of passes)")
 
         s, act, _ = d.request("POST", f"/v1/agreements/{agr['id']}/accept", tb)
         check(s == 200 and act["state"] == "active", "bravo accepts: active")
@@ -86,9 +99,10 @@ def main():
         check(True, "back east of the river: resolved")
         d.request("POST", "/v1/positions", tb, [report("B2", 35.5, 37.0)])  # 48 NM west: beyond 30 NM
         d.request("POST", "/v1/positions", tb, [report("B3", 34.0, 37.9)])  # south of the line's end, 60 NM
-        time.sleep(1.5)
-        check(not any(e[1] == "conflict.new" and e[2].get("own_track") in ("B2", "B3") for e in sb.events),
-              "beyond within_nm of the river the line does not apply")
+        td.wait_passes(d, ROUND + 2)
+        check(not any(e[1] == "conflict.new" and e[2].get("own_track") in ("B2", "B3") for e in sb.events)
+              and agreement_conflicts(d, tb, ("B2", "B3")) == [],
+              "beyond within_nm of the river the line does not apply (a conformance round of passes)")
 
         s, op, _ = d.request("POST", "/v1/operations", ta, {"volumes": [td.volume(35.5, 38.2, 2000,
                              t0=iso(now), t1=iso(now + 1800), hi=3000)]})
@@ -131,9 +145,10 @@ def main():
         check(s == 409 and pb["code"] == "invalid_transition", "a withdrawn agreement cannot be withdrawn again")
         n = len([e for e in sa.events if e[1] == "conflict.new" and e[2].get("kind") == "agreement"])
         d.request("POST", "/v1/positions", tb, [report("B5", 35.4, 37.8)])
-        time.sleep(1.5)
-        check(len([e for e in sa.events if e[1] == "conflict.new" and e[2].get("kind") == "agreement"]) == n,
-              "withdrawn: no longer checked")
+        td.wait_passes(d, ROUND + 2)
+        check(len([e for e in sa.events if e[1] == "conflict.new" and e[2].get("kind") == "agreement"]) == n
+              and agreement_conflicts(d, tb, ("B5",)) == [],
+              "withdrawn: no longer checked (a conformance round of passes)")
         lst = d.request("GET", "/v1/agreements", tb)[1]["agreements"]
         check([a["state"] for a in lst] == ["withdrawn"], "bravo lists it, withdrawn")
         for s_ in (sa, sb, sc):

@@ -8,6 +8,7 @@ documented route is answered (probed, not 404 "no such resource").
 
 usage: test_daemon.py BUILD_BIN_DIR OPENAPI_YAML
 """
+import datetime
 import http.client
 import json
 import os
@@ -72,6 +73,7 @@ class Stream:
 
     def __init__(self, daemon, token, last_id=None):
         self.events = []
+        self.keepalives = 0  # comment lines received: the stream is alive even when it is silent
         self.conn = http.client.HTTPConnection("127.0.0.1", daemon.port, timeout=30)
         h = {"Authorization": "Bearer " + token}
         if last_id is not None:
@@ -95,7 +97,9 @@ class Stream:
                     if ev:
                         self.events.append((int(ev["id"]), ev["event"], json.loads(ev["data"])))
                     ev = {}
-                elif not line.startswith(":"):
+                elif line.startswith(":"):
+                    self.keepalives += 1
+                else:
                     k, _, v = line.partition(": ")
                     ev[k] = v
         except (OSError, ValueError, AttributeError):
@@ -110,7 +114,7 @@ class Stream:
             time.sleep(0.02)
         raise AssertionError(f"no {kind} event within {timeout}s; got {[e[1] for e in self.events]}")
 
-    def wait_where(self, kind, pred, timeout=8.0):
+    def wait_where(self, kind, pred, timeout=8.0, what=""):
         """The first event of type kind whose data satisfies pred, waiting up to timeout."""
         end = time.time() + timeout
         while time.time() < end:
@@ -118,7 +122,18 @@ class Stream:
                 if e[1] == kind and pred(e[2]):
                     return e[2]
             time.sleep(0.02)
-        raise AssertionError(f"no matching {kind} within {timeout}s")
+        raise AssertionError(f"no matching {kind} within {timeout}s" + (f": {what}" if what else ""))
+
+    def wait_keepalives(self, since, n=2, timeout=10.0, unless=None):
+        """Waits until n comment lines (keepalives) have arrived after the first `since` ones, or
+        unless() is true. A keepalive is written only when the stream has nothing to deliver: one
+        decided after an event was durable means the stream held that event back. The first one
+        counted may have been decided before and still be in flight: n >= 2."""
+        end = time.time() + timeout
+        while self.keepalives < since + n and not (unless and unless()):
+            if time.time() > end:
+                raise AssertionError(f"{self.keepalives - since} of {n} keepalives within {timeout}s")
+            time.sleep(0.02)
 
     def close(self):
         # Shut the socket down first: the reader thread is blocked in readline holding the
@@ -130,6 +145,43 @@ class Stream:
             pass
         self.thread.join(5)
         self.conn.close()
+
+
+def rfc3339(text):
+    """Seconds since the epoch of an RFC 3339 time as the daemon writes it (Z, 0 or 6 decimals)."""
+    return datetime.datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+
+
+def metric_value(daemon, name):
+    """The value of an unlabelled series in the daemon's GET /metrics."""
+    text = daemon.request("GET", "/metrics")[1]
+    m = re.search(rf"^{re.escape(name)} (\d+)$", text, re.M)
+    assert m, f"no {name} in /metrics"
+    return int(m.group(1))
+
+
+def wait_passes(daemon, n=2, timeout=30.0, after=None):
+    """Returns once the detection loop has run n passes since the call (after the wall clock has
+    passed `after`, seconds since the epoch, when given), read from
+    deconflict_detection_passes_total; fails if it has not within timeout seconds.
+
+    This is what gives an absence check a meaning: "n passes ran and nothing happened", rather
+    than "nothing happened during a sleep", which a slow or dead loop passes too. The pass that
+    is running at the call may have started before it (before the action whose consequence is
+    checked), so only n - 1 of the n passes are sure to have seen the action: n >= 2."""
+    if after is not None and time.time() < after:
+        time.sleep(after - time.time())
+    start = metric_value(daemon, "deconflict_detection_passes_total")
+    end = time.time() + timeout
+    while True:
+        done = metric_value(daemon, "deconflict_detection_passes_total") - start
+        if done >= n:
+            return
+        if time.time() > end:
+            raise AssertionError(f"the detection loop ran {done} of {n} passes in {timeout:.0f} s: "
+                                 "it is slow or dead, and the absence check that waits for it "
+                                 "would mean nothing")
+        time.sleep(0.05)
 
 
 def volume(lat, lon, radius_m, t0="2030-06-01T10:00:00Z", t1="2030-06-01T12:00:00Z", lo=0, hi=1000):
@@ -240,8 +292,13 @@ def main():
         sa.wait_for("operation.created")
         check(not any(e[1] == "operation.created" and e[2]["id"] == opa["id"] for e in sb.events),
               "bravo's stream does not carry alpha's operation.created")
-        time.sleep(0.3)
-        check(sc.events == [], "charlie's stream carries nothing of alpha or bravo")
+        # A barrier, not a sleep: a message sent to charlie after both filings is streamed to it
+        # after anything of theirs would have been (one event sequence, streamed in order).
+        s, body, _ = d.request("POST", "/v1/messages", ta, {"to": "charlie", "category": "free_text",
+                                                           "fields": {"text": "radio check"}})
+        sc.wait_where("message.new", lambda v: v["id"] == body["messages"][0]["id"])
+        check([e[1] for e in sc.events] == ["message.new"],
+              "charlie's stream carries nothing of alpha or bravo (up to a later message to charlie)")
 
         # ---- need-to-know on every read endpoint ----
         s, lst, _ = d.request("GET", "/v1/operations", ta)
@@ -502,14 +559,23 @@ def main():
         d.request("POST", "/v1/positions", tb, [rep("H2", 10, 0.3, 270, 43500), rep("L2", 12, 0.3, 270, 31500),
                                                 rep("T2", -40 + off, 100.4, 270, 30000),
                                                 rep("E2", 20 + off, 0.4, 270, 30000)])
-        time.sleep(2.5)
+        # H1 and E1 must conflict, L1 and T1 must not. E2 was the last of bravo's reports: a pass
+        # that judged the E pair judged the L and T pairs too, so once E1's alert is raised (2
+        # passes in conflict) theirs would have been, by the same pass or before. Read back, not
+        # streamed.
+        for own in ("H1", "E1"):
+            sa2.wait_where("conflict.new", lambda v: v["kind"] == "tactical" and v["own_track"] == own,
+                           what=f"{own}'s alert, the control for the ones that must not be raised")
         raised = {e[2]["own_track"]: e[2] for e in sa2.events if e[1] == "conflict.new" and e[2]["kind"] == "tactical"}
+        held = {c["own_track"] for c in d.request("GET", "/v1/conflicts", ta)[1]["conflicts"] if "own_track" in c}
         check("H1" in raised and raised["H1"]["minima"] == {"profile": "high", "h_nm": 5, "v_ft": 2000},
               "1500 ft apart above FL410: a conflict under the 2000 ft minimum")
-        check("L1" not in raised, "1500 ft apart at FL300: none under the 1000 ft minimum")
+        check("L1" not in raised and "L1" not in held,
+              "1500 ft apart at FL300: none under the 1000 ft minimum (by the passes that raised E1)")
         check("E1" in raised and raised["E1"]["minima"]["profile"] == "enroute",
               "passing 4 NM apart en route: a conflict under 5 NM")
-        check("T1" not in raised, "the same pass inside a terminal area: none under 3 NM")
+        check("T1" not in raised and "T1" not in held,
+              "the same pass inside a terminal area: none under 3 NM (by the passes that raised E1)")
 
         # ---- conformance: a track inside another party's active operation, or outside its own ----
         def iso(t):
@@ -541,11 +607,15 @@ def main():
         na_ = sa2.wait_where("conflict.new", lambda v: v["kind"] == "nonconforming")
         check(na_["own_track"] == "N1" and na_["own_operation"] == ope["id"],
               "own track outside its own active operation: nonconforming, to the owner")
-        time.sleep(0.3)
-        check(not any(e[2].get("kind") == "nonconforming" for e in sb2_.events), "and to nobody else")
         d.request("POST", "/v1/positions", tb,
                   [dict(report("I2", 30.01, 0, "BRAVO8", time.time()), lat=-20.0, alt_ft=3000)])
         sa2.wait_where("conflict.new", lambda v: v["kind"] == "intrusion" and v["id"] != ia["id"])
+        # I2's intrusion is raised in a later pass than N1's nonconformance: on bravo's stream it
+        # comes after anything of N1's would have.
+        sb2_.wait_where("conflict.new", lambda v: v["kind"] == "intrusion" and v["own_track"] == "I2",
+                        what="bravo's I2 intrusion, the barrier for N1's nonconformance")
+        check(not any(e[2].get("kind") == "nonconforming" for e in sb2_.events),
+              "and to nobody else (bravo's stream, up to its later intrusion alert)")
         sa2.close(), sb2_.close()
 
         # ---- concurrent filings: group commit answers each only once it is synced ----
@@ -594,14 +664,18 @@ def main():
         s, lst, _ = d.request("GET", "/v1/operations", tc)
         check(set(burst_ids) <= {o["id"] for o in lst["operations"]},
               "every one of the 80 concurrent filings survived kill -9")
-        time.sleep(2.5)  # every track re-checked (conformance round 1 s), several passes
+        # Every pass of this daemon ran after the restart; each checks every track (conformance
+        # round 1 s = 1 pass), and a tactical pair is raised after m of 4 = 2 passes.
+        wait_passes(d, 2)
         open_after = open_conflicts(ta) | open_conflicts(tb)
         check(open_after <= open_before,
               "after the restart the detection loop continues its open conflicts: none raised again "
               f"under a new id ({sorted(k for _, k in open_after - open_before)})")
         sb2 = Stream(d, tb, last_id=0)
         sb2.wait_for("conflict.resolved")
-        time.sleep(0.3)
+        end = time.time() + 5
+        while time.time() < end and max(e[0] for e in sb2.events) < last_b:
+            time.sleep(0.02)
         check(max(e[0] for e in sb2.events) >= last_b, "replay from Last-Event-ID 0 reaches the last event seen")
         sb3 = Stream(d, tb, last_id=last_b)
         # A new overlapping filing after the restart: the restored engine still knows bravo's op.

@@ -166,7 +166,9 @@ def main():
               + fwd_err.strip().splitlines()[-1])
         # alpha (the daemon's feed) and charlie (the forwarder) hold the same aircraft under the
         # same ICAO addresses: one aircraft never conflicts with itself across two parties.
-        time.sleep(2.5)
+        # The copies have been held for seconds: two passes after the last report (the first may
+        # have begun before it), and the pairs have been judged with their final positions too.
+        td.wait_passes(d, 2)
         tac = [c for c in d.request("GET", "/v1/conflicts", ta)[1]["conflicts"] if c["kind"] == "tactical"]
         selfish = [c for c in tac if abs(c["other_aircraft"]["lat"] - tracks[c["own_track"]]["lat"]) < 1e-6
                    and abs(c["other_aircraft"]["lon"] - tracks[c["own_track"]]["lon"]) < 1e-6]
