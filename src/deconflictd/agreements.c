@@ -438,14 +438,24 @@ dc_err_t dd_agreement_propose(dd_service_t *svc, int64_t party, json_t *body, js
 {
     char me[DC_PARTY_NAME_MAX];
     dd_party_name(svc, party, me);
+    /* The names first: "no such party" is the first thing a proposer needs to hear. */
+    size_t i;
+    json_t *n;
+    json_t *named = json_object_get(body, "parties");
+    json_array_foreach(
+        json_is_array(named) && json_array_size(named) < AGR_PARTIES_MAX ? named : NULL, i, n)
+    {
+        int64_t id = json_is_string(n) ? party_id(svc, json_string_value(n)) : 0;
+        if (!id || id == party)
+            return dd_problem(pb, 400, "invalid_argument", "parties",
+                              "parties/%zu: not another party (or named twice)", i);
+    }
     dd_agreement_req_t r;
     dc_err_t rc = dd_agreement_parse(body, me, &r, pb);
     if (rc != DC_OK) return rc;
     /* The parties named must exist: each other name to its id. */
     json_t *ids = json_object();
     json_object_set_new(ids, me, json_integer(party));
-    size_t i;
-    json_t *n;
     json_array_foreach(r.names, i, n)
     {
         if (i == 0) continue;

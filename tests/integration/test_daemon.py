@@ -9,6 +9,7 @@ documented route is answered (probed, not 404 "no such resource").
 usage: test_daemon.py BUILD_BIN_DIR OPENAPI_YAML
 """
 import datetime
+import atexit
 import http.client
 import json
 import os
@@ -34,6 +35,17 @@ def free_port():
         return s.getsockname()[1]
 
 
+_started = []  # every daemon a test started: none outlives the test, even a failed one
+
+
+@atexit.register
+def _kill_leftovers():
+    for proc in _started:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
 class Daemon:
     def __init__(self, data, extra=()):
         self.data = data
@@ -42,6 +54,7 @@ class Daemon:
             [DAEMON, "--data", data, "--listen", f"127.0.0.1:{self.port}", "--quiet",
              "--conformance-s", "1", "--terminal-area", "-40,100,20", *extra],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        _started.append(self.proc)
         line = self.proc.stdout.readline()
         assert "listening on" in line, line + self.proc.stderr.read()
 
