@@ -10,12 +10,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+    json_t *body = body_of(data, size, JSON_OBJECT);
+    if (!body) return 0;
     dd_problem_t pb;
-    json_t *body = dd_json_body((const char *)data, size, JSON_OBJECT, &pb);
-    if (!body) {
-        check_problem(&pb);
-        return 0;
-    }
     dd_message_req_t m;
     if (dd_message_parse(body, &m, &pb) == DC_OK) {
         if (!m.en || !m.ru || !m.to || !*m.to || (m.ack_required && !(m.deadline_s >= 1))) abort();

@@ -11,12 +11,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+    json_t *body = body_of(data, size, JSON_OBJECT);
+    if (!body) return 0;
     dd_problem_t pb;
-    json_t *body = dd_json_body((const char *)data, size, JSON_OBJECT, &pb);
-    if (!body) {
-        check_problem(&pb);
-        return 0;
-    }
     dd_new_operation_t n;
     if (dd_operation_prepare(3, body, &n, &pb) == DC_OK) {
         if (!n.ready || n.op.n_volumes > DC_STRATEGIC_VOLUMES_MAX) abort();

@@ -10,12 +10,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    dd_problem_t pb;
-    json_t *batch = dd_json_body((const char *)data, size, JSON_ARRAY, &pb);
-    if (!batch) {
-        check_problem(&pb);
-        return 0;
-    }
+    json_t *batch = body_of(data, size, JSON_ARRAY);
+    if (!batch) return 0;
     size_t i;
     json_t *o;
     json_array_foreach(batch, i, o)

@@ -4,6 +4,7 @@
 #ifndef DC_FUZZ_REQUEST_BODIES_H
 #define DC_FUZZ_REQUEST_BODIES_H
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,6 +14,15 @@ static inline void check_problem(const dd_problem_t *pb)
 {
     if (pb->status < 400 || pb->status > 599 || !pb->code[0] || !pb->detail[0]) abort();
     json_decref(pb->ext);
+}
+
+/* The input as a body of JSON type want, or NULL once its refusal was checked. */
+static inline json_t *body_of(const uint8_t *data, size_t size, json_type want)
+{
+    dd_problem_t pb;
+    json_t *body = dd_json_body((const char *)data, size, want, &pb);
+    if (!body) check_problem(&pb);
+    return body;
 }
 
 #endif

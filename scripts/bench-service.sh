@@ -10,6 +10,8 @@
 #      - alert latency with SIZE live background tracks.
 #   SIZES (1000 10000 100000)  BATCH (5000)  DURATION_S (10)  FILINGS (4000)  ALERTS (100)
 #   PERIOD_MS (50)  INGEST2_S (5)
+#   DAEMON_BIN (build/bin): where deconflictd and deconflict come from, to measure another build
+#   with the same load generator (build/bin/deconflict-bench); DAEMON_ARGS: more daemon flags
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SIZES=${SIZES:-"1000 10000 100000"}
@@ -19,6 +21,8 @@ FILINGS=${FILINGS:-4000}
 ALERTS=${ALERTS:-100}
 PERIOD_MS=${PERIOD_MS:-50}
 INGEST2_S=${INGEST2_S:-5}
+DAEMON_BIN=${DAEMON_BIN:-build/bin}
+read -r -a extra_args <<<"${DAEMON_ARGS:-}"
 
 # run SIZE LABEL BENCH-ARGS... -- DAEMON-ARGS...
 run() {
@@ -28,10 +32,10 @@ run() {
   shift; daemon=("$@")
   local work a b pid url
   work=$(mktemp -d /tmp/deconflict-bench.XXXXXX)
-  a=$(build/bin/deconflict party add a --data "$work/data" | tail -1)
-  b=$(build/bin/deconflict party add b --data "$work/data" | tail -1)
-  build/bin/deconflictd --data "$work/data" --listen 127.0.0.1:0 --quiet --rate-limit-rps 0 \
-      "${daemon[@]}" >"$work/out" 2>"$work/log" &
+  a=$("$DAEMON_BIN/deconflict" party add a --data "$work/data" | tail -1)
+  b=$("$DAEMON_BIN/deconflict" party add b --data "$work/data" | tail -1)
+  "$DAEMON_BIN/deconflictd" --data "$work/data" --listen 127.0.0.1:0 --quiet --rate-limit-rps 0 \
+      ${extra_args[@]+"${extra_args[@]}"} "${daemon[@]}" >"$work/out" 2>"$work/log" &
   pid=$!
   for _ in $(seq 50); do grep -q listening "$work/out" 2>/dev/null && break; sleep 0.1; done
   url=$(sed -n 's/.*listening on \(http:[^ ]*\).*/\1/p' "$work/out")

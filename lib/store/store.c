@@ -676,22 +676,28 @@ dc_err_t dc_store_party_rotate_token(dc_store_t *st, const char *name, char toke
     return e;
 }
 
+/* Sets one flag column of party name (sql: "UPDATE parties SET <flag> = ? WHERE name = ?", a
+ * literal) with its audit entry. */
+static dc_err_t set_party_flag(dc_store_t *st, const char *sql, const char *name, bool on,
+                               const char *state)
+{
+    sqlite3_stmt *s = prep(st, sql);
+    if (!s) return DC_ERR_IO;
+    sqlite3_bind_int(s, 1, on);
+    sqlite3_bind_text(s, 2, name, -1, SQLITE_TRANSIENT);
+    return update_party(st, s, name, state);
+}
+
 dc_err_t dc_store_party_set_disabled(dc_store_t *st, const char *name, bool disabled)
 {
-    sqlite3_stmt *s = prep(st, "UPDATE parties SET disabled = ? WHERE name = ?");
-    if (!s) return DC_ERR_IO;
-    sqlite3_bind_int(s, 1, disabled);
-    sqlite3_bind_text(s, 2, name, -1, SQLITE_TRANSIENT);
-    return update_party(st, s, name, disabled ? "disabled" : "enabled");
+    return set_party_flag(st, "UPDATE parties SET disabled = ? WHERE name = ?", name, disabled,
+                          disabled ? "disabled" : "enabled");
 }
 
 dc_err_t dc_store_party_set_signatures(dc_store_t *st, const char *name, bool required)
 {
-    sqlite3_stmt *s = prep(st, "UPDATE parties SET require_signatures = ? WHERE name = ?");
-    if (!s) return DC_ERR_IO;
-    sqlite3_bind_int(s, 1, required);
-    sqlite3_bind_text(s, 2, name, -1, SQLITE_TRANSIENT);
-    return update_party(st, s, name, required ? "signatures_required" : "signatures_optional");
+    return set_party_flag(st, "UPDATE parties SET require_signatures = ? WHERE name = ?", name,
+                          required, required ? "signatures_required" : "signatures_optional");
 }
 
 /* Columns 0-4 of the party queries: id, name, disabled, created_s, require_signatures. */
