@@ -1,5 +1,6 @@
 /* deconflict — the durable store of the service: parties and their tokens, operations,
- * conflicts and the per-party event log, in SQLite (WAL) in a data directory.
+ * conflicts and the per-party event log. One contract, backends behind it (lib/store/
+ * store-int.h): dc_store_open() opens the SQLite one, in a data directory (WAL).
  *
  * Every write function commits before it returns (synchronous=FULL), so a caller that answers
  * 2xx after it has the durability the API promises: the write survives kill -9 and power loss
@@ -182,16 +183,10 @@ dc_err_t dc_store_event_between(dc_store_t *st, int64_t party, double t0_s, doub
 
 /* ---- tracks: the latest report of each track ---- */
 
-/* Replaces track id's (engine id, unique across parties) latest state. */
+/* Replaces track id's (engine id, unique across parties) latest state: its owner's view of the
+ * last report (JSON, dc_track_report_json), taken at t_s. */
 dc_err_t dc_store_track_put(dc_store_t *st, int64_t party, const char *id, const char *state,
                             double t_s);
-/* The same from a report: its state is written as the owner's JSON view of it
- * ({"track_id", "t", "lat", "lon", "alt_ft", "gs_kt", "trk_deg", "vs_fpm"[, "callsign"]
- * [, "operation_id"]}) with a fast fixed-point formatter: t to the millisecond, lat/lon to 1e-7
- * degree (about 1 cm), the rest to 1/100 of their unit. track_id is the part after the party's
- * "<party>/" prefix of s->id; callsign and operation_id may be NULL. */
-dc_err_t dc_store_track_put_report(dc_store_t *st, int64_t party, const dc_track_state_t *s,
-                                   const char *callsign, const char *operation_id);
 dc_err_t dc_store_track_each(dc_store_t *st,
                              void (*fn)(int64_t party, const char *id, const char *state,
                                         void *ctx),

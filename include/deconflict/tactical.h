@@ -97,6 +97,15 @@ dc_err_t dc_tactical_pair(const dc_track_state_t *a, const dc_track_state_t *b, 
 void dc_tactical_separation_at(const dc_track_state_t *a, const dc_track_state_t *b, double now_s,
                                double t_s, double *h_nm, double *v_ft);
 
+/* Writes report s as its owner's JSON view into out (cap bytes, NUL-terminated):
+ * {"track_id", "t", "lat", "lon", "alt_ft", "gs_kt", "trk_deg", "vs_fpm"[, "callsign"]
+ * [, "operation_id"]}, with t to the millisecond, lat/lon to 1e-7 degree (about 1 cm) and the
+ * rest to 1/100 of their unit (a fast fixed-point formatter: the service writes one per
+ * report). callsign and operation_id may be NULL. Returns the length, or 0 when it does not fit
+ * (512 bytes always do). */
+size_t dc_track_report_json(const dc_track_state_t *s, const char *track_id, const char *callsign,
+                            const char *operation_id, char *out, size_t cap);
+
 /* Counters of one detection pass. */
 typedef struct dc_tactical_stats {
     size_t tracks;          /* tracks held after applying queued changes and expiry */

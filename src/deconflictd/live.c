@@ -150,8 +150,11 @@ static dc_err_t feed_engines(dd_service_t *svc, const dc_track_state_t *st)
 static dc_err_t keep_report(dd_service_t *svc, int64_t party, const dc_track_state_t *st,
                             json_t *rec, const char *callsign)
 {
-    dc_err_t rc = dc_store_track_put_report(
-        svc->store, party, st, callsign, json_string_value(json_object_get(rec, "operation_id")));
+    char text[512];
+    size_t n = dc_track_report_json(st, strchr(st->id, '/') + 1, callsign,
+                                    json_string_value(json_object_get(rec, "operation_id")), text,
+                                    sizeof(text));
+    dc_err_t rc = n ? dc_store_track_put(svc->store, party, st->id, text, st->t_s) : DC_ERR_LIMIT;
     /* Replacing a report stamped later than this one (it was ahead of the clock, is_news): the
      * engines drop it first, so they take this one whatever their pass's clock says. */
     json_t *prev = json_object_get(svc->tracks, st->id);

@@ -12,7 +12,13 @@ static void test_known_codes(void **state)
     assert_int_equal(dc_err_http_status(DC_ERR_NOT_FOUND), 404);
     assert_int_equal(dc_err_http_status(DC_ERR_CONFLICT), 409);
     assert_int_equal(dc_err_http_status(DC_ERR_LIMIT), 413);
-    for (int e = DC_OK; e <= DC_ERR_CONFLICT; e++) {
+    assert_string_equal(dc_err_code(DC_ERR_STALE_VERSION), "stale_version");
+    assert_int_equal(dc_err_http_status(DC_ERR_FORBIDDEN), 403);
+    assert_int_equal(dc_err_http_status(DC_ERR_UNAUTHORIZED), 401);
+    assert_int_equal(dc_err_http_status(DC_ERR_MEDIA_TYPE), 415);
+    assert_int_equal(dc_err_http_status(DC_ERR_RATE), 429);
+    assert_string_equal(dc_err_code(DC_ERR_STORE), "store_failed");
+    for (int e = DC_OK; e <= DC_ERR_STORE; e++) {
         assert_non_null(dc_strerror((dc_err_t)e));
         assert_string_not_equal(dc_err_code((dc_err_t)e), "unknown_error");
     }
