@@ -202,6 +202,22 @@ dc_strategic_t *dc_strategic_new(const dc_strategic_config_t *cfg);
 /* Frees eng and everything it holds; NULL is a no-op. */
 void dc_strategic_free(dc_strategic_t *eng);
 
+/* An operation made ready for the engine: its volumes validated and their footprints built and
+ * checked, once (the most expensive part of a filing), with no state of the engine touched --
+ * so a service prepares outside the lock it holds around the engine, and files under it.
+ * dc_strategic_prepare reads only eng's configuration and may run on any thread, concurrently
+ * with any other call on eng. op is borrowed and must outlive the prepared operation. On error
+ * err (may be NULL) says where, as the parser does. Free with dc_strategic_prepared_free(). */
+typedef struct dc_strategic_prepared dc_strategic_prepared_t;
+dc_err_t dc_strategic_prepare(const dc_strategic_t *eng, const dc_operation_t *op,
+                              dc_strategic_prepared_t **out, dc_strategic_error_t *err);
+void dc_strategic_prepared_free(dc_strategic_prepared_t *p);
+
+/* The parser (dc_operation_parse_jansson) without the footprints' geometry, which
+ * dc_strategic_prepare then builds and checks: a filing parses and prepares its volumes once. */
+dc_err_t dc_operation_parse_unprepared(struct json_t *object, dc_operation_t *op,
+                                       dc_strategic_error_t *err);
+
 /* Checks op against every live operation (other parties' only, unless include_same_party)
  * without storing it. op must be valid (its volumes validated). res is filled (caller clears),
  * conflicts sorted by (volume_index, other_ref). */
@@ -214,6 +230,13 @@ dc_err_t dc_strategic_check(dc_strategic_t *eng, const dc_operation_t *op,
  * caller does not want the conflicts. */
 dc_err_t dc_strategic_file(dc_strategic_t *eng, const dc_operation_t *op,
                            dc_strategic_result_t *res);
+
+/* dc_strategic_file and dc_strategic_update with the operation prepared beforehand: the
+ * footprints pass to the engine (free p afterwards all the same). */
+dc_err_t dc_strategic_file_prepared(dc_strategic_t *eng, dc_strategic_prepared_t *p,
+                                    dc_strategic_result_t *res);
+dc_err_t dc_strategic_update_prepared(dc_strategic_t *eng, dc_strategic_prepared_t *p,
+                                      uint64_t expected_version, dc_strategic_result_t *res);
 
 /* Replaces stored operation op->id (party must match) if its current version equals
  * expected_version; the new version is expected_version + 1. DC_ERR_NOT_FOUND, DC_ERR_CONFLICT
@@ -276,6 +299,10 @@ void dc_region_free(dc_region_t *region);
 
 /* Whether the point (WGS84 degrees) is in the region (false for a NULL region). */
 bool dc_region_contains(const dc_region_t *region, double lat_deg, double lon_deg);
+
+/* Whether the footprint of volume i of prepared operation p (as built once for its filing)
+ * meets the region; as dc_region_meets_footprint. */
+int dc_region_meets_prepared(const dc_region_t *region, const dc_strategic_prepared_t *p, size_t i);
 
 /* Whether the footprint of vol (polygon or circle; its band and window are not looked at)
  * overlaps the region or comes within DC_STRATEGIC_TOUCH_M of it: 1 or 0, or -1 when the

@@ -371,23 +371,14 @@ static bool party_intern(dc_strategic_t *eng, const char *name, uint32_t *idx)
     return true;
 }
 
-/* Fills a volume record (not yet stored) from a validated volume. */
-static dc_err_t svol_init(const dc_strategic_t *eng, svol_t *v, const dc_volume4d_t *vol)
-{
-    memset(v, 0, sizeof(*v));
-    dc_err_t rc = fp_init(&v->fp, vol);
-    if (rc != DC_OK) return rc;
-    v->t_start_s = vol->t_start_s;
-    v->t_end_s = vol->t_end_s;
-    v->alt_lower_m = vol->alt_lower_m;
-    v->alt_upper_m = vol->alt_upper_m;
-    v->lower_fl = vol->alt_lower_ref == DC_ALT_REF_FL;
-    v->upper_fl = vol->alt_upper_ref == DC_ALT_REF_FL;
-    compute_box(eng, v, &v->box);
-    return DC_OK;
-}
+/* A filed operation's volumes as records, with their footprints built (and checked) once, by
+ * dc_strategic_prepare: the check and the store both use them. */
+struct dc_strategic_prepared {
+    const dc_operation_t *op;
+    svol_t *vs;
+    size_t n;
+};
 
-/* The filed operation's volumes as records, built once for both the check and the store. */
 static void prepared_free(svol_t *vs, size_t n)
 {
     if (!vs) return;
@@ -395,18 +386,66 @@ static void prepared_free(svol_t *vs, size_t n)
     free(vs);
 }
 
-static dc_err_t prepare(const dc_strategic_t *eng, const dc_operation_t *op, svol_t **out)
+void dc_strategic_prepared_free(dc_strategic_prepared_t *p)
 {
-    svol_t *vs = calloc(op->n_volumes, sizeof(*vs));
-    if (!vs) return DC_ERR_NOMEM;
-    for (size_t i = 0; i < op->n_volumes; i++) {
-        dc_err_t rc = svol_init(eng, &vs[i], &op->volumes[i]);
-        if (rc != DC_OK) {
-            prepared_free(vs, i);
-            return rc;
-        }
+    if (!p) return;
+    prepared_free(p->vs, p->n);
+    free(p);
+}
+
+const fp_t *dc_strategic_prepared_fp(const dc_strategic_prepared_t *p, size_t i)
+{
+    return i < p->n ? &p->vs[i].fp : NULL;
+}
+
+/* The operation's own fields (not its volumes'): what the engine keys on. */
+static bool op_fields_ok(const dc_operation_t *op)
+{
+    return op->id[0] != '\0' && op->party[0] != '\0' && op->n_volumes > 0 &&
+           op->n_volumes <= DC_STRATEGIC_VOLUMES_MAX && memchr(op->id, 0, sizeof(op->id)) &&
+           memchr(op->party, 0, sizeof(op->party)) && memchr(op->ref, 0, sizeof(op->ref));
+}
+
+dc_err_t dc_strategic_prepare(const dc_strategic_t *eng, const dc_operation_t *op,
+                              dc_strategic_prepared_t **out, dc_strategic_error_t *err)
+{
+    *out = NULL;
+    dc_strategic_error_init(err);
+    if (!op_fields_ok(op)) {
+        dc_strategic_error_set(err, "", "an operation needs an id, a party and 1-%d volumes",
+                               DC_STRATEGIC_VOLUMES_MAX);
+        return DC_ERR_INVALID;
     }
-    *out = vs;
+    dc_strategic_prepared_t *p = calloc(1, sizeof(*p));
+    svol_t *vs = calloc(op->n_volumes, sizeof(*vs));
+    GEOSContextHandle_t ctx = fp_geos_new(); /* its own: this runs outside the engine's lock */
+    dc_err_t rc = p && vs && ctx ? DC_OK : DC_ERR_NOMEM;
+    size_t built = 0;
+    for (size_t i = 0; i < op->n_volumes && rc == DC_OK; i++) {
+        const dc_volume4d_t *vol = &op->volumes[i];
+        if (err) err->volume_index = (long)i;
+        svol_t *v = &vs[i];
+        rc = dc_volume4d_check_fields(vol, err);
+        if (rc == DC_OK) rc = dc_volume4d_footprint(ctx, vol, &v->fp, err);
+        if (rc != DC_OK) break;
+        built++;
+        v->t_start_s = vol->t_start_s;
+        v->t_end_s = vol->t_end_s;
+        v->alt_lower_m = vol->alt_lower_m;
+        v->alt_upper_m = vol->alt_upper_m;
+        v->lower_fl = vol->alt_lower_ref == DC_ALT_REF_FL;
+        v->upper_fl = vol->alt_upper_ref == DC_ALT_REF_FL;
+        compute_box(eng, v, &v->box); /* reads only the engine's configuration */
+    }
+    if (ctx) GEOS_finish_r(ctx);
+    if (rc != DC_OK) {
+        prepared_free(vs, built);
+        free(p);
+        return rc;
+    }
+    if (err) err->volume_index = -1;
+    p->op = op, p->vs = vs, p->n = op->n_volumes;
+    *out = p;
     return DC_OK;
 }
 
@@ -661,34 +700,19 @@ static dc_err_t check(dc_strategic_t *eng, const dc_operation_t *op, const svol_
     return DC_OK;
 }
 
-static dc_err_t validate_op(dc_strategic_t *eng, const dc_operation_t *op)
-{
-    if (op->id[0] == '\0' || op->party[0] == '\0' || op->n_volumes == 0 ||
-        op->n_volumes > DC_STRATEGIC_VOLUMES_MAX || !memchr(op->id, 0, sizeof(op->id)) ||
-        !memchr(op->party, 0, sizeof(op->party)) || !memchr(op->ref, 0, sizeof(op->ref)))
-        return DC_ERR_INVALID;
-    for (size_t i = 0; i < op->n_volumes; i++) {
-        dc_strategic_error_t err;
-        dc_err_t rc = dc_volume4d_validate_with(eng->ctx, &op->volumes[i], &err);
-        if (rc != DC_OK) return rc;
-    }
-    return DC_OK;
-}
-
 dc_err_t dc_strategic_check(dc_strategic_t *eng, const dc_operation_t *op,
                             dc_strategic_result_t *res)
 {
     memset(res, 0, sizeof(*res));
-    dc_err_t rc = validate_op(eng, op);
+    dc_strategic_prepared_t *p;
+    dc_err_t rc = dc_strategic_prepare(eng, op, &p, NULL);
     if (rc != DC_OK) return rc;
     uint32_t party = 0;
     bool known = dc_strmap_get(&eng->party_by_name, op->party, &party);
     uint32_t self = UINT32_MAX;
     dc_strmap_get(&eng->op_by_id, op->id, &self);
-    svol_t *vs;
-    if ((rc = prepare(eng, op, &vs)) != DC_OK) return rc;
-    rc = check(eng, op, vs, party, known, self, res);
-    prepared_free(vs, op->n_volumes);
+    rc = check(eng, op, p->vs, party, known, self, res);
+    dc_strategic_prepared_free(p);
     return rc;
 }
 
@@ -698,15 +722,28 @@ dc_err_t dc_strategic_file(dc_strategic_t *eng, const dc_operation_t *op,
     dc_strategic_result_t local;
     if (!res) res = &local;
     memset(res, 0, sizeof(*res));
+    dc_strategic_prepared_t *p;
+    dc_err_t rc = dc_strategic_prepare(eng, op, &p, NULL);
+    if (rc == DC_OK) rc = dc_strategic_file_prepared(eng, p, res);
+    dc_strategic_prepared_free(p);
+    if (res == &local) dc_strategic_result_clear(res);
+    return rc;
+}
+
+dc_err_t dc_strategic_file_prepared(dc_strategic_t *eng, dc_strategic_prepared_t *p,
+                                    dc_strategic_result_t *res)
+{
+    const dc_operation_t *op = p->op;
+    dc_strategic_result_t local;
+    if (!res) res = &local;
+    memset(res, 0, sizeof(*res));
     uint32_t existing;
     if (dc_strmap_get(&eng->op_by_id, op->id, &existing)) return DC_ERR_CONFLICT;
     if (!dc_op_state_is_live(op->state)) return DC_ERR_INVALID;
-    dc_err_t rc = validate_op(eng, op);
-    if (rc != DC_OK) return rc;
+    dc_err_t rc;
     uint32_t party;
-    svol_t *vs = NULL;
+    svol_t *vs = p->vs;
     if (!party_intern(eng, op->party, &party)) return DC_ERR_NOMEM;
-    if ((rc = prepare(eng, op, &vs)) != DC_OK) return rc;
     if ((rc = check(eng, op, vs, party, true, UINT32_MAX, res)) != DC_OK) goto fail;
     {
         uint32_t oi;
@@ -742,11 +779,9 @@ dc_err_t dc_strategic_file(dc_strategic_t *eng, const dc_operation_t *op,
         }
         eng->n_live_ops++;
     }
-    prepared_free(vs, op->n_volumes);
     if (res == &local) dc_strategic_result_clear(res);
     return DC_OK;
 fail:
-    prepared_free(vs, op->n_volumes);
     dc_strategic_result_clear(res);
     return rc;
 }
@@ -754,6 +789,21 @@ fail:
 dc_err_t dc_strategic_update(dc_strategic_t *eng, const dc_operation_t *op,
                              uint64_t expected_version, dc_strategic_result_t *res)
 {
+    dc_strategic_prepared_t *p;
+    dc_err_t rc = dc_strategic_prepare(eng, op, &p, NULL);
+    if (rc != DC_OK) {
+        if (res) memset(res, 0, sizeof(*res));
+        return rc;
+    }
+    rc = dc_strategic_update_prepared(eng, p, expected_version, res);
+    dc_strategic_prepared_free(p);
+    return rc;
+}
+
+dc_err_t dc_strategic_update_prepared(dc_strategic_t *eng, dc_strategic_prepared_t *p,
+                                      uint64_t expected_version, dc_strategic_result_t *res)
+{
+    const dc_operation_t *op = p->op;
     dc_strategic_result_t local;
     if (!res) res = &local;
     memset(res, 0, sizeof(*res));
@@ -762,20 +812,13 @@ dc_err_t dc_strategic_update(dc_strategic_t *eng, const dc_operation_t *op,
     sop_t *o = &eng->ops[oi];
     if (strcmp(eng->parties[o->party], op->party) != 0 || o->version != expected_version)
         return DC_ERR_CONFLICT;
-    dc_err_t rc = validate_op(eng, op);
+    dc_err_t rc = check(eng, op, p->vs, o->party, true, oi, res);
     if (rc != DC_OK) return rc;
-    svol_t *vs;
-    if ((rc = prepare(eng, op, &vs)) != DC_OK) return rc;
-    if ((rc = check(eng, op, vs, o->party, true, oi, res)) != DC_OK) {
-        prepared_free(vs, op->n_volumes);
-        return rc;
-    }
     /* Swap the volumes: store the new set first so a failure leaves the old one in place. */
     uint32_t *old = o->vols, n_old = o->n_vols;
     o->vols = NULL;
     o->n_vols = 0;
-    rc = op_store_volumes(eng, oi, vs, op->n_volumes);
-    prepared_free(vs, op->n_volumes);
+    rc = op_store_volumes(eng, oi, p->vs, op->n_volumes);
     if (rc != DC_OK) {
         o->vols = old;
         o->n_vols = n_old;

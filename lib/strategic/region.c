@@ -317,23 +317,34 @@ bool dc_region_contains(const dc_region_t *r, double lat_deg, double lon_deg)
     return false;
 }
 
+/* Whether footprint fp meets the region: each piece near it, by the footprint test. */
+static int meets_fp(const dc_region_t *r, const fp_t *fp)
+{
+    if (fp_angle(&r->center, &fp->center) > r->rho_rad + fp->rho_rad + 1e-9) return 0;
+    int met = 0;
+    GEOSContextHandle_t ctx = fp_geos_new();
+    fp_query_t q;
+    if (!ctx || fp_query_init(&q, ctx, fp) != DC_OK) {
+        met = -1;
+    } else {
+        for (size_t i = 0; i < r->n && met == 0; i++) met = fp_query_test(&q, &r->pieces[i], NULL);
+        fp_query_clear(&q);
+    }
+    if (ctx) GEOS_finish_r(ctx);
+    return met;
+}
+
 int dc_region_meets_footprint(const dc_region_t *r, const dc_volume4d_t *vol)
 {
     fp_t fp;
     if (fp_init(&fp, vol) != DC_OK) return -1;
-    int met = 0;
-    if (fp_angle(&r->center, &fp.center) <= r->rho_rad + fp.rho_rad + 1e-9) {
-        GEOSContextHandle_t ctx = fp_geos_new();
-        fp_query_t q;
-        if (!ctx || fp_query_init(&q, ctx, &fp) != DC_OK) {
-            met = -1;
-        } else {
-            for (size_t i = 0; i < r->n && met == 0; i++)
-                met = fp_query_test(&q, &r->pieces[i], NULL);
-            fp_query_clear(&q);
-        }
-        if (ctx) GEOS_finish_r(ctx);
-    }
+    int met = meets_fp(r, &fp);
     fp_clear(&fp);
     return met;
+}
+
+int dc_region_meets_prepared(const dc_region_t *r, const dc_strategic_prepared_t *p, size_t i)
+{
+    const fp_t *fp = dc_strategic_prepared_fp(p, i);
+    return fp ? meets_fp(r, fp) : -1;
 }

@@ -17,4 +17,20 @@ void dc_strategic_error_set(dc_strategic_error_t *err, const char *field, const 
 dc_err_t dc_volume4d_validate_with(GEOSContextHandle_t ctx, const dc_volume4d_t *vol,
                                    dc_strategic_error_t *err);
 
+/* The two halves of it: every rule but the footprint's geometry (vertex count, coordinates,
+ * radius, band, window), and the footprint built into fp and checked (extent, simple, area);
+ * on success the caller owns fp (fp_clear). A volume's footprint is built once this way. */
+dc_err_t dc_volume4d_check_fields(const dc_volume4d_t *vol, dc_strategic_error_t *err);
+struct fp;
+dc_err_t dc_volume4d_footprint(GEOSContextHandle_t ctx, const dc_volume4d_t *vol, struct fp *fp,
+                               dc_strategic_error_t *err);
+
+/* The parser's core: with footprints false, every rule but the footprints' geometry is
+ * checked (dc_strategic_prepare builds and checks them, once). */
+dc_err_t dc_operation_parse_object(struct json_t *object, dc_operation_t *op, bool footprints,
+                                   dc_strategic_error_t *err);
+
+/* Volume i's footprint in a prepared operation. */
+const struct fp *dc_strategic_prepared_fp(const dc_strategic_prepared_t *p, size_t i);
+
 #endif

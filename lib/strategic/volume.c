@@ -106,8 +106,38 @@ static dc_err_t check_alt(double v, const char *field, dc_strategic_error_t *err
 dc_err_t dc_volume4d_validate_with(GEOSContextHandle_t ctx, const dc_volume4d_t *vol,
                                    dc_strategic_error_t *err)
 {
+    dc_err_t rc = dc_volume4d_check_fields(vol, err);
+    if (rc != DC_OK) return rc;
+    fp_t fp;
+    rc = dc_volume4d_footprint(ctx, vol, &fp, err);
+    fp_clear(&fp);
+    return rc;
+}
+
+dc_err_t dc_volume4d_footprint(GEOSContextHandle_t ctx, const dc_volume4d_t *vol, fp_t *fp,
+                               dc_strategic_error_t *err)
+{
+    const char *outline =
+        vol->kind == DC_FOOTPRINT_CIRCLE ? "volume/outline_circle" : "volume/outline_polygon";
+    dc_err_t rc = fp_init(fp, vol);
+    if (rc == DC_ERR_INVALID) {
+        dc_strategic_error_set(err, "volume/outline_polygon/vertices",
+                               "a polygon needs at least 3 distinct vertices");
+        return rc;
+    }
+    if (rc != DC_OK) return rc;
+    char msg[160];
+    rc = fp_validate(ctx, fp, msg, sizeof(msg));
+    if (rc != DC_OK) {
+        fp_clear(fp);
+        dc_strategic_error_set(err, outline, "%s", msg);
+    }
+    return rc;
+}
+
+dc_err_t dc_volume4d_check_fields(const dc_volume4d_t *vol, dc_strategic_error_t *err)
+{
     dc_err_t rc;
-    const char *outline = "volume/outline_polygon";
     if (vol->kind == DC_FOOTPRINT_POLYGON) {
         if (vol->n_vertices < DC_STRATEGIC_VERTICES_MIN) {
             dc_strategic_error_set(err, "volume/outline_polygon/vertices",
@@ -127,7 +157,6 @@ dc_err_t dc_volume4d_validate_with(GEOSContextHandle_t ctx, const dc_volume4d_t 
             if ((rc = check_latlon(&vol->vertices[i], f, err)) != DC_OK) return rc;
         }
     } else if (vol->kind == DC_FOOTPRINT_CIRCLE) {
-        outline = "volume/outline_circle";
         if ((rc = check_latlon(&vol->center, "volume/outline_circle/center", err)) != DC_OK)
             return rc;
         if (!isfinite(vol->radius_m) || vol->radius_m <= 0) {
@@ -163,20 +192,7 @@ dc_err_t dc_volume4d_validate_with(GEOSContextHandle_t ctx, const dc_volume4d_t 
                                vol->t_end_s - vol->t_start_s, DC_STRATEGIC_WINDOW_MAX_S);
         return DC_ERR_LIMIT;
     }
-
-    fp_t fp;
-    rc = fp_init(&fp, vol);
-    if (rc == DC_ERR_INVALID) {
-        dc_strategic_error_set(err, "volume/outline_polygon/vertices",
-                               "a polygon needs at least 3 distinct vertices");
-        return rc;
-    }
-    if (rc != DC_OK) return rc;
-    char msg[160];
-    rc = fp_validate(ctx, &fp, msg, sizeof(msg));
-    fp_clear(&fp);
-    if (rc != DC_OK) dc_strategic_error_set(err, outline, "%s", msg);
-    return rc;
+    return DC_OK;
 }
 
 dc_err_t dc_volume4d_validate(const dc_volume4d_t *vol, dc_strategic_error_t *err)

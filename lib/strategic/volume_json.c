@@ -257,6 +257,7 @@ dc_err_t dc_volume4d_parse_json(const char *text, size_t len, dc_volume4d_t *vol
     return rc;
 }
 
+/* ctx NULL: the footprints' geometry is left to dc_strategic_prepare. */
 static dc_err_t parse_operation(json_t *o, dc_operation_t *op, GEOSContextHandle_t ctx,
                                 dc_strategic_error_t *err)
 {
@@ -293,7 +294,9 @@ static dc_err_t parse_operation(json_t *o, dc_operation_t *op, GEOSContextHandle
         op->n_volumes = i + 1;
         if (err) err->volume_index = (long)i;
         if ((rc = parse_volume(json_array_get(vols, i), &op->volumes[i], err)) != DC_OK) return rc;
-        if ((rc = dc_volume4d_validate_with(ctx, &op->volumes[i], err)) != DC_OK) return rc;
+        rc = ctx ? dc_volume4d_validate_with(ctx, &op->volumes[i], err)
+                 : dc_volume4d_check_fields(&op->volumes[i], err);
+        if (rc != DC_OK) return rc;
     }
     if (err) err->volume_index = -1;
     return DC_OK;
@@ -321,15 +324,28 @@ dc_err_t dc_operation_parse_json(const char *text, size_t len, dc_operation_t *o
     return rc;
 }
 
-dc_err_t dc_operation_parse_jansson(struct json_t *object, dc_operation_t *op,
-                                    dc_strategic_error_t *err)
+dc_err_t dc_operation_parse_object(struct json_t *object, dc_operation_t *op, bool footprints,
+                                   dc_strategic_error_t *err)
 {
     dc_strategic_error_init(err);
     memset(op, 0, sizeof(*op));
+    if (!footprints) return parse_one(object, op, NULL, err);
     GEOSContextHandle_t ctx = fp_geos_new();
     dc_err_t rc = ctx ? parse_one(object, op, ctx, err) : DC_ERR_NOMEM;
     if (ctx) GEOS_finish_r(ctx);
     return rc;
+}
+
+dc_err_t dc_operation_parse_jansson(struct json_t *object, dc_operation_t *op,
+                                    dc_strategic_error_t *err)
+{
+    return dc_operation_parse_object(object, op, true, err);
+}
+
+dc_err_t dc_operation_parse_unprepared(struct json_t *object, dc_operation_t *op,
+                                       dc_strategic_error_t *err)
+{
+    return dc_operation_parse_object(object, op, false, err);
 }
 
 dc_err_t dc_operation_list_parse_json(const char *text, size_t len, size_t max_ops,
