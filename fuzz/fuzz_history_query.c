@@ -6,7 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../src/deconflictd/live.h"
+#include "api/parse.h"
+#include "config.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -25,10 +26,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     dd_config_t cfg;
     dd_config_default(&cfg);
     dd_history_query_t q;
-    dd_problem_t pb;
-    if (dd_history_query_parse(&cfg, 1796126400.0, arg[0], arg[1], arg[2], &q, &pb) == DC_OK) {
+    dd_fault_t f;
+    if (dd_history_query_parse(&cfg, 1796126400.0, arg[0], arg[1], arg[2], &q, &f) == DC_OK) {
         if (!(q.t0 <= q.t1) || q.t1 - q.t0 > 86400 || !(q.step_s >= 0 && q.step_s <= 3600)) abort();
-    } else if (pb.status != 400 || !pb.field[0]) {
+    } else if (dc_err_http_status(f.err) != 400 || !f.field[0]) {
         abort();
     }
     free(copy);

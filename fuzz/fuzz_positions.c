@@ -3,7 +3,6 @@
  * is a valid track state of the party, and one refused names a field. */
 #include <stdint.h>
 
-#include "../src/deconflictd/live.h"
 #include "fuzz_request_bodies.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -16,12 +15,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     json_t *o;
     json_array_foreach(batch, i, o)
     {
-        dc_track_state_t st;
-        const char *callsign;
-        const char *bad = dd_position_parse(o, 7, &st, &callsign);
-        if (bad) continue;
-        if (dc_track_state_validate(&st, NULL) != DC_OK || strncmp(st.id, "7/", 2) != 0 ||
-            (callsign && (strlen(callsign) == 0 || strlen(callsign) > 8)))
+        dd_report_t r;
+        dd_position_parse(o, 7, &r);
+        if (r.bad_field) continue;
+        if (dc_track_state_validate(&r.st, NULL) != DC_OK || strncmp(r.st.id, "7/", 2) != 0 ||
+            strlen(r.callsign) > 8 || !memchr(r.operation, 0, sizeof(r.operation)))
             abort();
     }
     json_decref(batch);

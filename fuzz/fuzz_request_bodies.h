@@ -1,6 +1,6 @@
-/* Shared by the drivers of the daemon's request bodies: the body read by the daemon's own rule
- * (dd_json_body), and the invariant every refusal keeps -- it names a status, a code and says
- * why. */
+/* Shared by the drivers of the daemon's request bodies: the body read by the API's own rule
+ * (dd_json_body), and the invariant every refusal keeps -- it names an error of the table, and so
+ * a 4xx or 5xx status and a code, and says why. */
 #ifndef DC_FUZZ_REQUEST_BODIES_H
 #define DC_FUZZ_REQUEST_BODIES_H
 
@@ -8,20 +8,22 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../src/deconflictd/json_in.h"
+#include "api/parse.h"
 
-static inline void check_problem(const dd_problem_t *pb)
+static inline void check_fault(dd_fault_t *f)
 {
-    if (pb->status < 400 || pb->status > 599 || !pb->code[0] || !pb->detail[0]) abort();
-    json_decref(pb->ext);
+    int status = dc_err_http_status(f->err);
+    if (f->err == DC_OK || status < 400 || status > 599 || !dc_err_code(f->err)[0] || !f->detail[0])
+        abort();
+    dd_fault_clear(f);
 }
 
 /* The input as a body of JSON type want, or NULL once its refusal was checked. */
 static inline json_t *body_of(const uint8_t *data, size_t size, json_type want)
 {
-    dd_problem_t pb;
-    json_t *body = dd_json_body((const char *)data, size, want, &pb);
-    if (!body) check_problem(&pb);
+    dd_fault_t f;
+    json_t *body;
+    if (dd_json_body((const char *)data, size, want, &body, &f) != DC_OK) check_fault(&f);
     return body;
 }
 

@@ -1,5 +1,5 @@
 /* deconflictd configuration: defaults, "key = value" files, and the same keys from flags. */
-#include "daemon.h"
+#include "config.h"
 
 #include <ctype.h>
 #include <math.h>
@@ -38,13 +38,6 @@ void dd_config_default(dd_config_t *cfg)
     cfg->idle_timeout_s = 120;
     cfg->report_ahead_max_s = 10;
     cfg->report_age_max_s = 300;
-}
-
-double dd_now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
 /* "H_NM,V_FT" */

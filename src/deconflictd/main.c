@@ -4,18 +4,21 @@
  *   deconflictd --data DIR --listen HOST:PORT [--config FILE] [--quiet]
  *
  * Exit status: 0 after a clean shutdown (SIGTERM/SIGINT), 1 when it cannot start, 2 bad usage. */
+#include <pthread.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
-#include <microhttpd.h>
 #include <sodium.h>
 
-#include "console.h"
-#include "daemon.h"
-#include "feeds.h"
-#include "live.h"
+#include "clock.h"
+#include "config.h"
+#include "core/service.h"
+#include "core/tick.h"
+#include "feeds/sbs_client.h"
+#include "http/console.h"
+#include "http/server.h"
 
 static volatile sig_atomic_t stop_requested;
 
@@ -23,6 +26,25 @@ static void on_signal(int sig)
 {
     (void)sig;
     stop_requested = 1;
+}
+
+/* The periodic pass (core/tick.h), every period_s on the clock: a pass starts every period (not
+ * a period after the last one ended), so a report waits at most one period plus one pass for
+ * its alert. */
+static void *run_passes(void *arg)
+{
+    dd_service_t *svc = arg;
+    while (!__atomic_load_n(&svc->stopping, __ATOMIC_SEQ_CST)) {
+        double start = dd_now_s();
+        dd_tick(svc, start);
+        double took = dd_now_s() - start;
+        pthread_mutex_lock(&svc->lock);
+        svc->last_pass_ms = took * 1e3;
+        pthread_mutex_unlock(&svc->lock);
+        double left = svc->cfg.period_s - took;
+        if (left > 0) usleep((useconds_t)(left * 1e6));
+    }
+    return NULL;
 }
 
 static void usage(FILE *out)
@@ -105,7 +127,7 @@ int main(int argc, char **argv)
             return 0;
         }
         if (strcmp(argv[i], "--print-routes") == 0) {
-            dd_http_print_routes(stdout);
+            dd_server_print_routes(stdout);
             return 0;
         }
         if (strcmp(argv[i], "--config") == 0) {
@@ -201,23 +223,25 @@ int main(int argc, char **argv)
     if (!console) fprintf(stderr, "deconflictd: no web console served (%s)\n", err);
 
     static dd_service_t svc;
-    if (!dd_service_open(&svc, &cfg, err, sizeof(err))) {
+    if (!dd_service_open(&svc, &cfg, dd_now_s(), err, sizeof(err))) {
         fprintf(stderr, "deconflictd: %s\n", err);
+        dd_service_close(&svc);
         dd_console_free(console);
         return 1;
     }
-    svc.console = console;
     if (dc_store_notice(svc.store)[0])
         fprintf(stderr, "deconflictd: %s\n", dc_store_notice(svc.store));
-    if (!dd_live_open(&svc) || !dd_live_start(&svc)) {
+    pthread_t passes;
+    if (pthread_create(&passes, NULL, run_passes, &svc) != 0) {
         fprintf(stderr, "deconflictd: cannot start live detection\n");
         dd_service_close(&svc);
         return 1;
     }
     /* Feeds before the server: /metrics reads their fields. */
-    if (!dd_feeds_start(&svc, svc.feeds, err, sizeof(err))) {
+    static dd_feed_t feeds[DD_FEEDS_MAX];
+    if (!dd_feeds_start(&svc, feeds, err, sizeof(err))) {
         fprintf(stderr, "deconflictd: %s\n", err);
-        dd_feeds_stop(&svc, svc.feeds);
+        dd_feeds_stop(&svc, feeds);
         return 1;
     }
     /* Thousands of connections need as many descriptors: the soft limit goes up to the hard
@@ -238,15 +262,14 @@ int main(int argc, char **argv)
             svc.cfg.max_connections = room < 16 ? 16 : room;
         }
     }
-    struct MHD_Daemon *http = dd_http_start(&svc, err, sizeof(err));
-    if (!http) {
+    static dd_server_t server;
+    if (!dd_server_start(&server, &svc, console, feeds, err, sizeof(err))) {
         fprintf(stderr, "deconflictd: %s\n", err);
-        dd_feeds_stop(&svc, svc.feeds);
+        dd_feeds_stop(&svc, feeds);
         return 1;
     }
-    const union MHD_DaemonInfo *info = MHD_get_daemon_info(http, MHD_DAEMON_INFO_BIND_PORT);
     printf("deconflictd listening on http://%s:%u (data %s)\n", cfg.listen_host,
-           info ? info->port : (unsigned)cfg.listen_port, cfg.data_dir);
+           dd_server_port(&server), cfg.data_dir);
     fflush(stdout);
 
     struct sigaction sa;
@@ -257,15 +280,15 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     while (!stop_requested) sleep(1); /* a signal cuts the sleep short */
 
-    /* Graceful: wake the event streams so their threads end, then stop the server (which
-     * waits for the connection threads), then close the store. */
+    /* Graceful: wake the event streams so they end, stop the server (which waits for its
+     * threads), the feeds and the pass, then close the store. */
     pthread_mutex_lock(&svc.lock);
     __atomic_store_n(&svc.stopping, true, __ATOMIC_SEQ_CST);
     pthread_cond_broadcast(&svc.events_cond);
     pthread_mutex_unlock(&svc.lock);
-    dd_feeds_stop(&svc, svc.feeds);
-    dd_http_stop(&svc, http);
-    dd_live_stop(&svc);
+    dd_feeds_stop(&svc, feeds);
+    dd_server_stop(&server);
+    pthread_join(passes, NULL);
     dd_service_close(&svc);
     dd_console_free(console);
     fprintf(stderr, "deconflictd: stopped\n");

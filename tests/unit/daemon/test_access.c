@@ -1,4 +1,4 @@
-/* Who may hold what of the server (src/deconflictd/access.c): every party is rate-limited, the
+/* Who may hold what of the server (src/deconflictd/http/access.c): every party is rate-limited, the
  * thousandth as the first (a fixed table of 256 buckets once let every later party through);
  * unproven connections give way -- the oldest of an address over its share, the oldest anywhere
  * when the server is full -- while parties' connections are never evicted. Sockets are real
@@ -11,7 +11,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "../../../src/deconflictd/access.h"
+#include "http/access.h"
 
 static void test_every_party_is_limited(void **state)
 {

@@ -1,4 +1,4 @@
-/* The event stream's buffer (src/deconflictd/sse.c): no event is ever skipped. When an event
+/* The event stream's buffer (src/deconflictd/http/sse.c): no event is ever skipped. When an event
  * cannot be appended -- the batch is full, or memory cannot be had -- the stream goes on from
  * the last event it did take, so the next read starts with the one refused; an event larger
  * than a batch still goes out alone; and when even that allocation fails the stream is told to
@@ -6,7 +6,7 @@
  * moved past an event that was never written.) */
 #include "testutil.h"
 
-#include "../../../src/deconflictd/sse.h"
+#include "http/sse.h"
 
 static int fail_after = -1; /* allocations left before the next one fails (-1: never) */
 

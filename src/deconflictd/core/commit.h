@@ -1,0 +1,53 @@
+/* deconflictd's group commit. Writes commit under svc->lock without syncing (the store's
+ * deferred-sync mode); durability comes after the lock is released, from one fdatasync of the
+ * WAL that covers every commit made before it started. Requests that commit while a sync runs
+ * share the next one. So the lock is never held across a disk flush, and one flush serves many
+ * requests. Nobody is answered before its commit is synced: every 2xx still means durable.
+ *
+ *     dd_write_lock(svc);             instead of locking svc->lock
+ *     dd_tx_begin(svc);
+ *     ... store writes; in-memory state ...
+ *     dd_tx_end(svc) or, on failure, dd_tx_abort(svc)
+ *     dd_write_unlock(svc);           returns once this thread's commits are durable
+ *
+ * Everything a thread reads under the lock (store or memory) may come from a commit still
+ * waiting for its sync, so dd_write_lock and dd_read_lock both note the newest commit, and the
+ * unlock waits until it is durable: an answer never shows what a crash could lose. Event streams
+ * deliver events only up to svc->durable_seq.
+ *
+ * A failed sync is fatal: the daemon logs it and exits (after a failed fsync the kernel may
+ * have dropped the dirty pages, so retrying proves nothing); a restart serves what is durable. */
+#ifndef DD_CORE_COMMIT_H
+#define DD_CORE_COMMIT_H
+
+#include "core/state.h"
+
+/* The signed request this thread serves (http.c, after checking the signature): every audit
+ * entry its writes cause carries the request's hash and signature (dc_store_set_request),
+ * applied by dd_write_lock and withdrawn by dd_write_unlock. body NULL: none. */
+void dd_signed_request(int64_t party, const char *body, size_t len, const uint8_t sig[64]);
+
+void dd_write_lock(dd_service_t *svc);
+void dd_write_unlock(dd_service_t *svc);
+/* Lets others take the lock between two transactions of a long write, without waiting for a
+ * sync (dd_write_unlock at the end waits for all of them). */
+void dd_write_yield(dd_service_t *svc);
+void dd_read_lock(dd_service_t *svc);
+void dd_read_unlock(dd_service_t *svc);
+
+dc_err_t dd_tx_begin(dd_service_t *svc);
+/* Commits (not yet synced); on failure the transaction is rolled back and the error returned. */
+dc_err_t dd_tx_end(dd_service_t *svc);
+void dd_tx_abort(dd_service_t *svc);
+
+/* The same as faults, for the domain's entry points:
+ *     dd_write_lock(svc);
+ *     dc_err_t rc = dd_tx_start(svc, f);
+ *     if (rc == DC_OK) rc = ... the work, filling f on failure ...;
+ *     rc = dd_tx_finish(svc, rc, f);   commits on DC_OK, else rolls back
+ *     dd_write_unlock(svc);
+ * A store that refuses the begin or the commit is DC_ERR_STORE in f. */
+dc_err_t dd_tx_start(dd_service_t *svc, dd_fault_t *f);
+dc_err_t dd_tx_finish(dd_service_t *svc, dc_err_t rc, dd_fault_t *f);
+
+#endif

@@ -1,0 +1,57 @@
+/* deconflictd's settings, one struct read by every layer (the domain reads its own, the server
+ * its own); filled by config.c from defaults, a "key = value" file and flags. */
+#ifndef DD_CORE_CONFIG_H
+#define DD_CORE_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Separation minima by airspace: the profile of a pair is `high` when either aircraft is above
+ * high_above_ft, else `terminal` when both are inside one terminal area, else `enroute`. */
+typedef struct dd_minima {
+    double h_nm, v_ft;
+} dd_minima_t;
+
+#define DD_TERMINAL_AREAS_MAX 32
+#define DD_FEEDS_MAX          8
+
+typedef struct dd_config {
+    char data_dir[1024];
+    char listen_host[256];
+    int listen_port;
+    size_t max_body_bytes;    /* request bodies above this get 413 */
+    size_t max_streams_party; /* open /v1/events streams per party; more get 429 */
+    double keepalive_s;       /* SSE comment line when no event for this long */
+    bool quiet;               /* no per-request log lines */
+    double period_s;          /* tactical detection period (default 1) */
+    int m_of_n;               /* raise after this many of the last 4 passes in conflict (2) */
+    double hysteresis_s;      /* resolve after clear for this long (default 5) */
+    double conformance_s;     /* each track checked against operations once per this (5) */
+    double conflict_ack_s;    /* each party acknowledges a conflict within this (120) */
+    dd_minima_t enroute, terminal, high; /* 5/1000, 3/1000, 5/2000 */
+    double high_above_ft;                /* FL410: 41000 */
+    struct {
+        double lat_deg, lon_deg, radius_nm;
+    } terminal_areas[DD_TERMINAL_AREAS_MAX];
+    size_t n_terminal_areas;
+    struct {
+        char host[256], party[64];
+        int port;
+    } feeds[DD_FEEDS_MAX]; /* SBS-1 sources: deconflictd connects and feeds as party */
+    size_t n_feeds;
+    double rate_rps;         /* per-party request rate (token bucket; 0: unlimited) */
+    double rate_burst;       /* and its burst */
+    double history_s;        /* a track's history gets a sample at most this often (0: none) */
+    double history_keep_s;   /* and keeps samples this long (the console's time slider) */
+    char console_dir[1024];  /* the web console's built files ("": from beside the binary) */
+    bool require_signatures; /* every party's writes must be signed (signatures = required) */
+    size_t http_threads;     /* the server's threads, each an epoll loop over many connections */
+    size_t max_connections;  /* held at once; unproven ones give way beyond (access.h) */
+    size_t max_unproven_per_address; /* unauthenticated connections one address may hold */
+    double header_timeout_s;   /* a connection that has not sent its request by then is closed */
+    double idle_timeout_s;     /* a party's idle keep-alive connection, then closed */
+    double report_ahead_max_s; /* a report time may be at most this far ahead of the clock */
+    double report_age_max_s;   /* ... and at most this old */
+} dd_config_t;
+
+#endif

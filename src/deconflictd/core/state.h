@@ -1,0 +1,85 @@
+/* deconflictd's domain: the service's state, one structure every module of core/ reads its
+ * part of (core/service.h opens and closes it).
+ *
+ * One lock (svc->lock) guards the store connection `store`, the engines and every table of
+ * the domain; writes go through group commit (core/commit.h). Nothing here knows HTTP, and
+ * nothing reads the clock: every entry point takes `now` (Unix seconds) from its caller. The
+ * state the periodic pass reads is C structures in tables (operations, open conflicts, tracks,
+ * pairs, agreements), restored from the store at open as a restart restores them. */
+#ifndef DD_CORE_STATE_H
+#define DD_CORE_STATE_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/config.h"
+#include "core/fault.h"
+#include "core/table.h"
+#include "deconflict/store.h"
+#include "deconflict/strategic.h"
+#include "deconflict/tactical.h"
+
+/* Why position reports were refused, for /metrics. */
+enum { DD_REFUSED_AHEAD, DD_REFUSED_OLD, DD_REFUSED_INVALID };
+
+typedef struct dd_party_mark {
+    int64_t party;
+    int64_t last_seq; /* its last event appended */
+    bool suspended;   /* its side of the channel is suspended */
+} dd_party_mark_t;
+
+typedef struct dd_service {
+    dd_config_t cfg;
+    /* The store: the service's connection (under lock), and connections of their own for
+     * authentication, history reads and event streams, each under its own mutex, so none of
+     * them waits for the service lock (SQLite WAL: readers never block the writer). */
+    dc_store_t *store;
+    dc_store_claim_t *claim;
+    dc_store_t *auth_store, *history_store, *events_store;
+    pthread_mutex_t auth_lock, history_lock, events_lock;
+    uint8_t audit_pk[32], audit_sk[64]; /* the service's Ed25519 key: signs the audit head */
+
+    /* The lock, and group commit (core/commit.c). */
+    pthread_mutex_t lock;
+    pthread_cond_t events_cond; /* broadcast when events become durable, and on stopping */
+    pthread_mutex_t sync_lock;
+    pthread_cond_t sync_cond;
+    uint64_t committed, synced; /* the last commit ticket made, and made durable */
+    bool syncing;
+    int64_t committed_seq, durable_seq; /* the last event seq as of the last commit / sync */
+    uint64_t syncs_total;
+
+    /* What the event streams read without the lock (core/events.c), under marks_mu. */
+    pthread_mutex_t marks_mu;
+    dd_party_mark_t *marks;
+    size_t n_marks, cap_marks;
+    int64_t marks_floor;
+
+    dd_table_t party_names; /* "<party id>" -> name (char *), filled on first need */
+
+    dc_strategic_t *strategic;
+    dc_tactical_t *tactical;           /* every track, en-route/terminal minima */
+    dc_tactical_t *tactical_high;      /* tracks near or above FL410, high minima */
+    dc_tactical_config_t tactical_cfg; /* both engines' stale_s and expire_s */
+
+    /* The domain's state, one module each. */
+    dd_table_t ops, refs;         /* operations.c: id -> dd_op_t, ref -> the same dd_op_t */
+    dd_table_t conflicts;         /* conflicts.c: open conflict id -> dd_conflict_t */
+    dd_table_t tracks;            /* tracks.c: engine id "<party>/<track>" -> dd_track_t */
+    struct dd_track **track_list; /* ... in arrival order: the conformance round's order */
+    size_t n_tracks, cap_tracks, conformance_next;
+    dd_table_t pairs;        /* detection.c: "<id1>|<id2>" -> dd_pair_t */
+    dd_table_t agreements;   /* agreements.c: id -> dd_agreement_t */
+    dd_table_t msg_pending;  /* messages.c: message id -> its ack deadline (double *) */
+    double history_pruned_s; /* history.c: samples before this time are deleted */
+
+    /* Counters for /metrics. */
+    uint64_t events_total, positions_total, positions_refused[3], passes_total, history_errors;
+    size_t live_tracks, open_conflicts;
+    double last_pass_ms; /* set by whoever runs the pass (it has the clock) */
+    bool stopping;
+} dd_service_t;
+
+#endif

@@ -1,0 +1,38 @@
+/* The periodic pass: see tick.h. */
+#include "core/tick.h"
+
+#include <stdio.h>
+
+#include "core/commit.h"
+#include "core/conflicts.h"
+#include "core/conformance.h"
+#include "core/detection.h"
+#include "core/history.h"
+#include "core/messages.h"
+
+void dd_tick(dd_service_t *svc, double now)
+{
+    const dc_tactical_snapshot_t *snaps[2] = {NULL, NULL};
+    if (dc_tactical_detect(svc->tactical, now, NULL, &snaps[0]) != DC_OK || !snaps[0]) return;
+    if (dc_tactical_detect(svc->tactical_high, now, NULL, &snaps[1]) != DC_OK) snaps[1] = NULL;
+    dd_write_lock(svc);
+    if (dd_tx_begin(svc) != DC_OK) {
+        /* Nothing of this pass can be stored: leave the bookkeeping as it is for the next. */
+        fprintf(stderr, "deconflictd: detection pass skipped: %s\n",
+                dc_store_last_error(svc->store));
+    } else {
+        dd_detection_judge(svc, snaps, now);
+        dd_conformance_slice(svc, now);
+        dd_history_prune(svc, now);
+        dd_messages_escalate(svc, now);
+        dd_conflicts_escalate(svc, now);
+        svc->live_tracks = snaps[0]->stats.live;
+        svc->passes_total++;
+        if (dd_tx_end(svc) != DC_OK)
+            fprintf(stderr, "deconflictd: a detection pass could not be stored: %s\n",
+                    dc_store_last_error(svc->store));
+    }
+    dd_write_unlock(svc);
+    dc_tactical_snapshot_release(snaps[0]);
+    dc_tactical_snapshot_release(snaps[1]);
+}
