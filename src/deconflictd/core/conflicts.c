@@ -97,11 +97,16 @@ static json_t *view_of(dd_service_t *svc, const dd_conflict_t *c, int k, double 
         json_object_set_new(v, "acknowledged", json_true());
         json_object_set_new(v, "acknowledged_at", json_string(me->acknowledged_at));
     }
+    /* When the side's acknowledgement is due (kept, once given, as the deadline it had): a
+     * restart reads the deadline back from here, so escalation never slips. */
+    double due = me->acknowledged ? me->ack_due_shown : me->ack_due;
+    if (due > 0) {
+        char text[40];
+        json_object_set_new(v, "ack_due", json_string(dd_time_text(due, text)));
+    }
     if (me->escalations) {
-        char due[40];
         json_object_set_new(v, "escalations", json_integer(me->escalations));
         json_object_set_new(v, "escalated_at", json_string(me->escalated_at));
-        json_object_set_new(v, "ack_due", json_string(dd_time_text(me->ack_due_shown, due)));
     }
     return v;
 }
@@ -290,6 +295,8 @@ dc_err_t dd_conflict_ack_in(dd_service_t *svc, int64_t party, const char *id, do
         dd_conflict_free(loaded);
         return dd_fail(f, DC_ERR_NOT_FOUND, "id", "no conflict '%.60s'", id);
     }
+    if (!c->side[k].acknowledged && c->side[k].ack_due > 0)
+        c->side[k].ack_due_shown = c->side[k].ack_due;
     c->side[k].acknowledged = true;
     c->side[k].ack_due = 0;
     dd_time_text(now, c->side[k].acknowledged_at);
@@ -325,7 +332,7 @@ void dd_conflicts_escalate(dd_service_t *svc, double now)
             if (!s->party || s->acknowledged || !s->ack_due || s->ack_due > now) continue;
             s->escalations++;
             dd_time_text(now, s->escalated_at);
-            s->ack_due = s->ack_due_shown = now + svc->cfg.conflict_ack_s;
+            s->ack_due = now + svc->cfg.conflict_ack_s;
             if (dd_conflict_write(svc, c, DD_CF_ESCALATED, k, 0, now) != DC_OK)
                 fprintf(stderr, "deconflictd: conflict %s could not be escalated: %s\n", c->id,
                         dc_store_last_error(svc->store));

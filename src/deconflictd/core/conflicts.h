@@ -41,7 +41,7 @@ typedef struct dd_cf_side {
     int escalations;           /* times it was escalated for not acknowledging */
     char escalated_at[40];     /* the last time */
     double ack_due;            /* when it must acknowledge by (0: nothing owed) */
-    double ack_due_shown;      /* the deadline its view shows, once escalated */
+    double ack_due_shown;      /* once acknowledged: the deadline it had (kept in view) */
 } dd_cf_side_t;
 
 typedef struct dd_conflict {
