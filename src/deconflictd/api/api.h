@@ -35,12 +35,15 @@ typedef struct dd_request {
     void *conn;
 } dd_request_t;
 
-/* An answer: status, content type and a body of its own. */
+/* An answer: status, content type and a body of its own. A handler may leave the domain's
+ * result and fault in out and fault and answer with dd_reply. */
 typedef struct dd_response {
     int status;
     const char *type;
     char *body; /* malloc'd; the server takes it */
     size_t len;
+    json_t *out;
+    dd_fault_t fault;
 } dd_response_t;
 
 typedef void (*dd_handler_fn)(dd_request_t *rq, dd_response_t *rs);
@@ -85,6 +88,8 @@ void dd_api_get(dd_request_t *rq, dd_response_t *rs, const char *kind);
 void dd_respond_json(dd_response_t *rs, int status, json_t *j);
 /* text (NUL-terminated, malloc'd) as a JSON body, taken over. */
 void dd_respond_text(dd_response_t *rs, int status, char *text);
+/* rc's answer: rs->out as JSON with status when DC_OK, else rs->fault as a problem. */
+void dd_reply(dd_response_t *rs, dc_err_t rc, int status);
 /* The fault as an RFC 9457 problem: status and code from the library's error table. */
 void dd_respond_fault(dd_response_t *rs, dd_fault_t *f);
 /* The same from its parts. */

@@ -174,7 +174,6 @@ void dd_h_agreements_propose(dd_request_t *rq, dd_response_t *rs)
 {
     json_t *body = dd_request_json(rq, JSON_OBJECT, rs);
     if (!body) return;
-    dd_fault_t f;
     /* The names first: "no such party" is the first thing a proposer needs to hear. */
     json_t *named = json_object_get(body, "parties");
     const char *names[DD_AGR_PARTIES_MAX];
@@ -182,46 +181,30 @@ void dd_h_agreements_propose(dd_request_t *rq, dd_response_t *rs)
     if (json_is_array(named) && json_array_size(named) < DD_AGR_PARTIES_MAX)
         for (; n < json_array_size(named); n++)
             names[n] = json_string_value(json_array_get(named, n));
-    dc_err_t rc = dd_agreement_check_names(rq->svc, rq->party, names, n, &f);
+    dc_err_t rc = dd_agreement_check_names(rq->svc, rq->party, names, n, &rs->fault);
     dd_agreement_req_t r;
     memset(&r, 0, sizeof(r));
-    if (rc == DC_OK) rc = dd_agreement_parse(body, rq->party_name, &r, &f);
+    if (rc == DC_OK) rc = dd_agreement_parse(body, rq->party_name, &r, &rs->fault);
     json_decref(body);
-    json_t *out = NULL;
-    if (rc == DC_OK) rc = dd_agreement_propose(rq->svc, rq->party, &r, rq->now, &out, &f);
+    if (rc == DC_OK)
+        rc = dd_agreement_propose(rq->svc, rq->party, &r, rq->now, &rs->out, &rs->fault);
     dd_agreement_req_clear(&r);
-    if (rc != DC_OK)
-        dd_respond_fault(rs, &f);
-    else
-        dd_respond_json(rs, 201, out);
+    dd_reply(rs, rc, 201);
 }
 
 void dd_h_agreements_list(dd_request_t *rq, dd_response_t *rs)
 {
-    json_t *out;
-    dd_fault_t f;
-    if (dd_agreement_list(rq->svc, rq->party, &out, &f) != DC_OK)
-        dd_respond_fault(rs, &f);
-    else
-        dd_respond_json(rs, 200, out);
+    dd_reply(rs, dd_agreement_list(rq->svc, rq->party, &rs->out, &rs->fault), 200);
 }
 
 void dd_h_agreements_get(dd_request_t *rq, dd_response_t *rs)
 {
-    json_t *out;
-    dd_fault_t f;
-    if (dd_agreement_get(rq->svc, rq->party, rq->id, &out, &f) != DC_OK)
-        dd_respond_fault(rs, &f);
-    else
-        dd_respond_json(rs, 200, out);
+    dd_reply(rs, dd_agreement_get(rq->svc, rq->party, rq->id, &rs->out, &rs->fault), 200);
 }
 
 void dd_h_agreements_act(dd_request_t *rq, dd_response_t *rs)
 {
-    json_t *out;
-    dd_fault_t f;
-    if (dd_agreement_act(rq->svc, rq->party, rq->id, rq->action, rq->now, &out, &f) != DC_OK)
-        dd_respond_fault(rs, &f);
-    else
-        dd_respond_json(rs, 200, out);
+    dd_reply(
+        rs, dd_agreement_act(rq->svc, rq->party, rq->id, rq->action, rq->now, &rs->out, &rs->fault),
+        200);
 }

@@ -15,10 +15,5 @@ void dd_h_conflicts_get(dd_request_t *rq, dd_response_t *rs)
 
 void dd_h_conflicts_ack(dd_request_t *rq, dd_response_t *rs)
 {
-    json_t *out;
-    dd_fault_t f;
-    if (dd_conflict_ack(rq->svc, rq->party, rq->id, rq->now, &out, &f) != DC_OK)
-        dd_respond_fault(rs, &f);
-    else
-        dd_respond_json(rs, 200, out);
+    dd_reply(rs, dd_conflict_ack(rq->svc, rq->party, rq->id, rq->now, &rs->out, &rs->fault), 200);
 }

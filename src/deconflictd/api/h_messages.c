@@ -90,15 +90,10 @@ void dd_h_messages_send(dd_request_t *rq, dd_response_t *rs)
     json_t *body = dd_request_json(rq, JSON_OBJECT, rs);
     if (!body) return;
     dd_message_req_t m;
-    dd_fault_t f;
-    json_t *out = NULL;
-    dc_err_t rc = dd_message_parse(body, &m, &f);
-    if (rc == DC_OK) rc = dd_message_send(rq->svc, rq->party, &m, rq->now, &out, &f);
+    dc_err_t rc = dd_message_parse(body, &m, &rs->fault);
+    if (rc == DC_OK) rc = dd_message_send(rq->svc, rq->party, &m, rq->now, &rs->out, &rs->fault);
     json_decref(body);
-    if (rc != DC_OK)
-        dd_respond_fault(rs, &f);
-    else
-        dd_respond_json(rs, 201, out);
+    dd_reply(rs, rc, 201);
 }
 
 void dd_h_messages_list(dd_request_t *rq, dd_response_t *rs)
@@ -110,22 +105,12 @@ void dd_h_messages_list(dd_request_t *rq, dd_response_t *rs)
         dd_respond_problem(rs, DC_ERR_INVALID, "box", "box: 'in' or 'out'");
         return;
     }
-    json_t *out;
-    dd_fault_t f;
-    if (dd_message_list(rq->svc, rq->party, in, rq->now, &out, &f) != DC_OK)
-        dd_respond_fault(rs, &f);
-    else
-        dd_respond_json(rs, 200, out);
+    dd_reply(rs, dd_message_list(rq->svc, rq->party, in, rq->now, &rs->out, &rs->fault), 200);
 }
 
 void dd_h_messages_get(dd_request_t *rq, dd_response_t *rs)
 {
-    json_t *out;
-    dd_fault_t f;
-    if (dd_message_get(rq->svc, rq->party, rq->id, rq->now, &out, &f) != DC_OK)
-        dd_respond_fault(rs, &f);
-    else
-        dd_respond_json(rs, 200, out);
+    dd_reply(rs, dd_message_get(rq->svc, rq->party, rq->id, rq->now, &rs->out, &rs->fault), 200);
 }
 
 void dd_h_messages_ack(dd_request_t *rq, dd_response_t *rs)
@@ -141,13 +126,8 @@ void dd_h_messages_ack(dd_request_t *rq, dd_response_t *rs)
                            "reply: non-empty text of at most 4000 bytes, no control characters");
         return;
     }
-    json_t *out;
-    dd_fault_t f;
-    dc_err_t rc =
-        dd_message_ack(rq->svc, rq->party, rq->id, json_string_value(reply), rq->now, &out, &f);
+    dc_err_t rc = dd_message_ack(rq->svc, rq->party, rq->id, json_string_value(reply), rq->now,
+                                 &rs->out, &rs->fault);
     json_decref(body);
-    if (rc != DC_OK)
-        dd_respond_fault(rs, &f);
-    else
-        dd_respond_json(rs, 200, out);
+    dd_reply(rs, rc, 200);
 }

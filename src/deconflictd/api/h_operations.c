@@ -131,23 +131,17 @@ void dd_h_operations_update(dd_request_t *rq, dd_response_t *rs)
     json_t *body = dd_request_json(rq, JSON_OBJECT, rs);
     if (!body) return;
     dd_op_update_t req;
-    dd_fault_t f;
-    json_t *out = NULL;
-    dc_err_t rc = dd_operation_update_parse(body, &req, &f);
-    if (rc == DC_OK) rc = dd_operation_update(rq->svc, rq->party, rq->id, &req, rq->now, &out, &f);
+    dc_err_t rc = dd_operation_update_parse(body, &req, &rs->fault);
+    if (rc == DC_OK)
+        rc = dd_operation_update(rq->svc, rq->party, rq->id, &req, rq->now, &rs->out, &rs->fault);
     json_decref(body);
-    if (rc != DC_OK)
-        dd_respond_fault(rs, &f);
-    else
-        dd_respond_json(rs, 200, out);
+    dd_reply(rs, rc, 200);
 }
 
 void dd_h_operations_state(dd_request_t *rq, dd_response_t *rs)
 {
-    json_t *out;
-    dd_fault_t f;
-    if (dd_operation_set_state(rq->svc, rq->party, rq->id, rq->action, rq->now, &out, &f) != DC_OK)
-        dd_respond_fault(rs, &f);
-    else
-        dd_respond_json(rs, 200, out);
+    dd_reply(rs,
+             dd_operation_set_state(rq->svc, rq->party, rq->id, rq->action, rq->now, &rs->out,
+                                    &rs->fault),
+             200);
 }

@@ -91,3 +91,15 @@ void dd_respond_problem(dd_response_t *rs, dc_err_t err, const char *field, cons
     va_end(ap);
     dd_respond_fault(rs, &f);
 }
+
+void dd_reply(dd_response_t *rs, dc_err_t rc, int status)
+{
+    json_t *out = rs->out;
+    rs->out = NULL;
+    if (rc != DC_OK) {
+        json_decref(out);
+        dd_respond_fault(rs, &rs->fault);
+    } else {
+        dd_respond_json(rs, status, out);
+    }
+}

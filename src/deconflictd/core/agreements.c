@@ -501,7 +501,5 @@ bool dd_agreements_open(dd_service_t *svc)
 
 void dd_agreements_close(dd_service_t *svc)
 {
-    for (size_t i = 0; i < svc->agreements.cap; i++)
-        if (svc->agreements.slots[i].key) agreement_free(svc->agreements.slots[i].val);
-    dd_table_free(&svc->agreements);
+    dd_table_free_all(&svc->agreements, (void (*)(void *))agreement_free);
 }

@@ -147,13 +147,15 @@ void dd_read_unlock(dd_service_t *svc)
     dd_write_unlock(svc);
 }
 
+dc_err_t dd_store_failed(dd_service_t *svc, dd_fault_t *f)
+{
+    return dd_fail(f, DC_ERR_STORE, "", "the store refused the write: %s",
+                   dc_store_last_error(svc->store));
+}
+
 dc_err_t dd_tx_start(dd_service_t *svc, dd_fault_t *f)
 {
-    dc_err_t rc = dd_tx_begin(svc);
-    if (rc != DC_OK)
-        dd_fail(f, DC_ERR_STORE, "", "the store refused the write: %s",
-                dc_store_last_error(svc->store));
-    return rc == DC_OK ? DC_OK : DC_ERR_STORE;
+    return dd_tx_begin(svc) == DC_OK ? DC_OK : dd_store_failed(svc, f);
 }
 
 dc_err_t dd_tx_finish(dd_service_t *svc, dc_err_t rc, dd_fault_t *f)
@@ -162,8 +164,16 @@ dc_err_t dd_tx_finish(dd_service_t *svc, dc_err_t rc, dd_fault_t *f)
         dd_tx_abort(svc);
         return rc;
     }
-    if (dd_tx_end(svc) != DC_OK)
-        return dd_fail(f, DC_ERR_STORE, "", "the store refused the write: %s",
-                       dc_store_last_error(svc->store));
-    return DC_OK;
+    return dd_tx_end(svc) == DC_OK ? DC_OK : dd_store_failed(svc, f);
+}
+
+dc_err_t dd_write_section(dd_service_t *svc,
+                          dc_err_t (*fn)(dd_service_t *svc, void *job, dd_fault_t *f), void *job,
+                          dd_fault_t *f)
+{
+    dd_write_lock(svc);
+    dc_err_t rc = dd_tx_start(svc, f);
+    if (rc == DC_OK) rc = dd_tx_finish(svc, fn(svc, job, f), f);
+    dd_write_unlock(svc);
+    return rc;
 }

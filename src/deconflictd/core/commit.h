@@ -50,4 +50,14 @@ void dd_tx_abort(dd_service_t *svc);
 dc_err_t dd_tx_start(dd_service_t *svc, dd_fault_t *f);
 dc_err_t dd_tx_finish(dd_service_t *svc, dc_err_t rc, dd_fault_t *f);
 
+/* The whole of it for one entry point: fn(svc, job, f) runs in a write section of its own
+ * (locked, in a transaction committed when it returns DC_OK, rolled back otherwise), and this
+ * returns once its commit is durable. */
+dc_err_t dd_write_section(dd_service_t *svc,
+                          dc_err_t (*fn)(dd_service_t *svc, void *job, dd_fault_t *f), void *job,
+                          dd_fault_t *f);
+
+/* The store's refusal of a write as a fault (DC_ERR_STORE, with the store's last error). */
+dc_err_t dd_store_failed(dd_service_t *svc, dd_fault_t *f);
+
 #endif

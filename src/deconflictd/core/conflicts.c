@@ -303,21 +303,29 @@ dc_err_t dd_conflict_ack_in(dd_service_t *svc, int64_t party, const char *id, do
     dc_err_t rc = dd_conflict_write(svc, c, DD_CF_ACKED, k, party, now);
     if (rc == DC_OK) *out = view_of(svc, c, k, now);
     dd_conflict_free(loaded);
-    if (rc != DC_OK)
-        return dd_fail(f, DC_ERR_STORE, "", "the store refused the write: %s",
-                       dc_store_last_error(svc->store));
+    if (rc != DC_OK) return dd_store_failed(svc, f);
     return DC_OK;
+}
+
+typedef struct ack_job {
+    int64_t party;
+    const char *id;
+    double now;
+    json_t **out;
+} ack_job_t;
+
+static dc_err_t ack_section(dd_service_t *svc, void *job, dd_fault_t *f)
+{
+    ack_job_t *j = job;
+    return dd_conflict_ack_in(svc, j->party, j->id, j->now, j->out, f);
 }
 
 dc_err_t dd_conflict_ack(dd_service_t *svc, int64_t party, const char *id, double now, json_t **out,
                          dd_fault_t *f)
 {
     *out = NULL;
-    dd_write_lock(svc);
-    dc_err_t rc = dd_tx_start(svc, f);
-    if (rc == DC_OK) rc = dd_conflict_ack_in(svc, party, id, now, out, f);
-    rc = dd_tx_finish(svc, rc, f);
-    dd_write_unlock(svc);
+    ack_job_t j = {party, id, now, out};
+    dc_err_t rc = dd_write_section(svc, ack_section, &j, f);
     if (rc != DC_OK) json_decref(*out), *out = NULL;
     return rc;
 }
@@ -370,7 +378,5 @@ bool dd_conflicts_open(dd_service_t *svc,
 
 void dd_conflicts_close(dd_service_t *svc)
 {
-    for (size_t i = 0; i < svc->conflicts.cap; i++)
-        if (svc->conflicts.slots[i].key) dd_conflict_free(svc->conflicts.slots[i].val);
-    dd_table_free(&svc->conflicts);
+    dd_table_free_all(&svc->conflicts, (void (*)(void *))dd_conflict_free);
 }

@@ -187,7 +187,5 @@ void dd_detection_restore(dd_service_t *svc, const dd_conflict_t *c, double now)
 
 void dd_detection_close(dd_service_t *svc)
 {
-    for (size_t i = 0; i < svc->pairs.cap; i++)
-        if (svc->pairs.slots[i].key) free(svc->pairs.slots[i].val);
-    dd_table_free(&svc->pairs);
+    dd_table_free_all(&svc->pairs, free);
 }

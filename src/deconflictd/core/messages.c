@@ -35,6 +35,26 @@ static void set_both(json_t *va, json_t *vb, const char *key, json_t *value)
     json_object_set_new(vb, key, value);
 }
 
+/* One entry point's work, run in a write section of its own (dd_write_section). */
+typedef struct msg_job {
+    int64_t party;
+    const char *id, *reply;
+    const dd_message_req_t *m;
+    bool in;
+    double now;
+    json_t **out;
+    int64_t sender; /* ack: whom the reply goes back to (0: none) */
+} msg_job_t;
+
+static dc_err_t run(dd_service_t *svc, dc_err_t (*fn)(dd_service_t *, void *, dd_fault_t *),
+                    msg_job_t *j, dd_fault_t *f)
+{
+    *j->out = NULL;
+    dc_err_t rc = dd_write_section(svc, fn, j, f);
+    if (rc != DC_OK) json_decref(*j->out), *j->out = NULL;
+    return rc;
+}
+
 static void note_pending(dd_service_t *svc, const char *id, double deadline_s)
 {
     double *d = dd_table_get(&svc->msg_pending, id);
@@ -244,10 +264,14 @@ static dc_err_t send_in(dd_service_t *svc, int64_t party, const dd_message_req_t
         json_decref(vb);
         if (rc != DC_OK) store_failed(svc, f, "the message");
     }
-    /* Suspending or resuming the sender's own side of the channel. */
-    if (rc == DC_OK && (m->cat == DC_MSG_SUSPENSION || m->cat == DC_MSG_RESUMPTION) &&
-        (rc = set_channel(svc, party, m->cat == DC_MSG_SUSPENSION, now)) != DC_OK)
-        store_failed(svc, f, "the channel's state");
+    /* Suspending or resuming the sender's own side of the channel: its streams follow at once
+     * (they deliver only what is durable; dd_message_send undoes it if the commit fails). */
+    if (rc == DC_OK && (m->cat == DC_MSG_SUSPENSION || m->cat == DC_MSG_RESUMPTION)) {
+        if ((rc = set_channel(svc, party, m->cat == DC_MSG_SUSPENSION, now)) != DC_OK)
+            store_failed(svc, f, "the channel's state");
+        else
+            dd_channel_set_suspended(svc, party, m->cat == DC_MSG_SUSPENSION);
+    }
     json_decref(refs_sender), json_decref(refs_recipient);
     free(en), free(ru), free(rcpt);
     if (rc != DC_OK) {
@@ -258,18 +282,19 @@ static dc_err_t send_in(dd_service_t *svc, int64_t party, const dd_message_req_t
     return DC_OK;
 }
 
+static dc_err_t send_in_section(dd_service_t *svc, void *job, dd_fault_t *f)
+{
+    msg_job_t *j = job;
+    return send_in(svc, j->party, j->m, j->now, j->out, f);
+}
+
 dc_err_t dd_message_send(dd_service_t *svc, int64_t party, const dd_message_req_t *m, double now,
                          json_t **out, dd_fault_t *f)
 {
-    *out = NULL;
-    dd_write_lock(svc);
-    dc_err_t rc = dd_tx_start(svc, f);
-    if (rc == DC_OK) rc = send_in(svc, party, m, now, out, f);
-    rc = dd_tx_finish(svc, rc, f);
-    if (rc == DC_OK && (m->cat == DC_MSG_SUSPENSION || m->cat == DC_MSG_RESUMPTION))
-        dd_channel_set_suspended(svc, party, m->cat == DC_MSG_SUSPENSION); /* once committed */
-    dd_write_unlock(svc);
-    if (rc != DC_OK) json_decref(*out), *out = NULL;
+    bool was = dd_channel_suspended(svc, party);
+    msg_job_t j = {.party = party, .m = m, .now = now, .out = out};
+    dc_err_t rc = run(svc, send_in_section, &j, f);
+    if (rc != DC_OK) dd_channel_set_suspended(svc, party, was);
     return rc;
 }
 
@@ -331,25 +356,24 @@ static dc_err_t list_in(dd_service_t *svc, int64_t party, bool in, double now, j
         json_array_append(items, v);
     }
     json_decref(all);
-    if (rc != DC_OK) {
+    if (rc == DC_OK)
+        *out = json_pack("{s:o}", "messages", items);
+    else
         json_decref(items);
-        return store_failed(svc, f, "the delivery");
-    }
-    *out = json_pack("{s:o}", "messages", items);
-    return DC_OK;
+    return rc == DC_OK ? DC_OK : store_failed(svc, f, "the delivery");
+}
+
+static dc_err_t list_in_section(dd_service_t *svc, void *job, dd_fault_t *f)
+{
+    msg_job_t *j = job;
+    return list_in(svc, j->party, j->in, j->now, j->out, f);
 }
 
 dc_err_t dd_message_list(dd_service_t *svc, int64_t party, bool in, double now, json_t **out,
                          dd_fault_t *f)
 {
-    *out = NULL;
-    dd_write_lock(svc); /* reads deliver: they write too */
-    dc_err_t rc = dd_tx_start(svc, f);
-    if (rc == DC_OK) rc = list_in(svc, party, in, now, out, f);
-    rc = dd_tx_finish(svc, rc, f);
-    dd_write_unlock(svc);
-    if (rc != DC_OK) json_decref(*out), *out = NULL;
-    return rc;
+    msg_job_t j = {.party = party, .in = in, .now = now, .out = out};
+    return run(svc, list_in_section, &j, f); /* reads deliver: they write too */
 }
 
 static dc_err_t get_in(dd_service_t *svc, int64_t party, const char *id, double now, json_t **out,
@@ -369,17 +393,17 @@ static dc_err_t get_in(dd_service_t *svc, int64_t party, const char *id, double 
     return *out ? DC_OK : dd_fail(f, DC_ERR_STORE, "", "unreadable message");
 }
 
+static dc_err_t get_in_section(dd_service_t *svc, void *job, dd_fault_t *f)
+{
+    msg_job_t *j = job;
+    return get_in(svc, j->party, j->id, j->now, j->out, f);
+}
+
 dc_err_t dd_message_get(dd_service_t *svc, int64_t party, const char *id, double now, json_t **out,
                         dd_fault_t *f)
 {
-    *out = NULL;
-    dd_write_lock(svc);
-    dc_err_t rc = dd_tx_start(svc, f);
-    if (rc == DC_OK) rc = get_in(svc, party, id, now, out, f);
-    rc = dd_tx_finish(svc, rc, f);
-    dd_write_unlock(svc);
-    if (rc != DC_OK) json_decref(*out), *out = NULL;
-    return rc;
+    msg_job_t j = {.party = party, .id = id, .now = now, .out = out};
+    return run(svc, get_in_section, &j, f);
 }
 
 void dd_message_delivered(dd_service_t *svc, int64_t party, json_t *ids, double now)
@@ -433,8 +457,7 @@ static dc_err_t ack_in(dd_service_t *svc, int64_t party, const char *id, const c
     set_both(va, vb, "acknowledged_at", json_string(t));
     set_both(va, vb, "updated", json_string(t));
     if (reply) set_both(va, vb, "reply_text", json_string(reply));
-    dc_err_t rc =
-        put_message(svc, id, doc.party_a == 0 ? *sender : *sender, party, va, vb, party, now);
+    dc_err_t rc = put_message(svc, id, *sender, party, va, vb, party, now);
     if (rc == DC_OK) rc = dd_event(svc, *sender, "message.acked", va, now);
     json_decref(va);
     if (rc != DC_OK) {
@@ -445,22 +468,22 @@ static dc_err_t ack_in(dd_service_t *svc, int64_t party, const char *id, const c
     return DC_OK;
 }
 
+static dc_err_t ack_in_section(dd_service_t *svc, void *job, dd_fault_t *f)
+{
+    msg_job_t *j = job;
+    return ack_in(svc, j->party, j->id, j->reply, j->now, j->out, &j->sender, f);
+}
+
 dc_err_t dd_message_ack(dd_service_t *svc, int64_t party, const char *id, const char *reply,
                         double now, json_t **out, dd_fault_t *f)
 {
-    *out = NULL;
-    int64_t sender = 0;
+    msg_job_t j = {.party = party, .id = id, .reply = reply, .now = now, .out = out};
+    dc_err_t rc = run(svc, ack_in_section, &j, f);
+    if (rc != DC_OK) return rc;
+    int64_t sender = j.sender;
     dd_write_lock(svc);
-    dc_err_t rc = dd_tx_start(svc, f);
-    if (rc == DC_OK) rc = ack_in(svc, party, id, reply, now, out, &sender, f);
-    rc = dd_tx_finish(svc, rc, f);
-    if (rc == DC_OK) drop_pending(svc, id);
+    drop_pending(svc, id);
     dd_write_unlock(svc);
-    if (rc != DC_OK) {
-        json_decref(*out);
-        *out = NULL;
-        return rc;
-    }
     if (reply && sender) {
         /* The reply travels as a message of its own, threaded to the original. */
         char sender_name[DC_PARTY_NAME_MAX];
@@ -560,7 +583,5 @@ bool dd_messages_open(dd_service_t *svc)
 
 void dd_messages_close(dd_service_t *svc)
 {
-    for (size_t i = 0; i < svc->msg_pending.cap; i++)
-        if (svc->msg_pending.slots[i].key) free(svc->msg_pending.slots[i].val);
-    dd_table_free(&svc->msg_pending);
+    dd_table_free_all(&svc->msg_pending, free);
 }

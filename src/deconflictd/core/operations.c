@@ -350,8 +350,7 @@ static dc_err_t create_in(dd_service_t *svc, int64_t party, dd_new_operation_t *
     json_decref(conflicts);
     if (rc != DC_OK) {
         json_decref(view);
-        return dd_fail(f, DC_ERR_STORE, "", "the store refused the write: %s",
-                       dc_store_last_error(svc->store));
+        return dd_store_failed(svc, f);
     }
     *out = view;
     return DC_OK;
@@ -399,16 +398,22 @@ static dc_err_t load_own(dd_service_t *svc, int64_t party, const char *id, json_
     return *view ? DC_OK : dd_fail(f, DC_ERR_STORE, "", "unreadable operation");
 }
 
-typedef struct update_job {
-    const dd_op_update_t *req;
+/* An update or a state change, run in a write section of its own (dd_write_section). */
+typedef struct op_job {
+    int64_t party;
+    const char *id;
+    double now;
+    json_t **out;
+    dc_op_state_t to;           /* a state change: the state asked */
+    const dd_op_update_t *req;  /* an update: the request */
     dc_operation_t op;          /* the engine's new operation */
     dc_strategic_prepared_t *p; /* its footprints, when the volumes were new (before the lock) */
     dc_err_t prepared_rc;       /* and why not, reported after the checks under the lock */
     dd_fault_t prepared_fault;
-} update_job_t;
+} op_job_t;
 
-static dc_err_t update_in(dd_service_t *svc, int64_t party, const char *id, update_job_t *j,
-                          double now, json_t **out, dd_fault_t *f)
+static dc_err_t update_in(dd_service_t *svc, int64_t party, const char *id, op_job_t *j, double now,
+                          json_t **out, dd_fault_t *f)
 {
     const dd_op_update_t *req = j->req;
     json_t *cur;
@@ -489,19 +494,24 @@ static dc_err_t update_in(dd_service_t *svc, int64_t party, const char *id, upda
         /* The engine holds the new version; the store does not. Said plainly: the next restart
          * restores the stored one. */
         json_decref(nv), json_decref(conflicts);
-        return dd_fail(f, DC_ERR_STORE, "", "the store refused the write: %s",
-                       dc_store_last_error(svc->store));
+        return dd_store_failed(svc, f);
     }
     json_object_set_new(nv, "conflicts", conflicts);
     *out = nv;
     return DC_OK;
 }
 
+static dc_err_t update_in_section(dd_service_t *svc, void *job, dd_fault_t *f)
+{
+    op_job_t *j = job;
+    return update_in(svc, j->party, j->id, j, j->now, j->out, f);
+}
+
 dc_err_t dd_operation_update(dd_service_t *svc, int64_t party, const char *id,
                              const dd_op_update_t *req, double now, json_t **out, dd_fault_t *f)
 {
     *out = NULL;
-    update_job_t j = {.req = req, .prepared_rc = DC_OK};
+    op_job_t j = {.party = party, .id = id, .now = now, .out = out, .req = req};
     /* New volumes are prepared before the lock; their faults wait for the checks under it. */
     if (req->volumes) {
         /* The ref and the priority are the stored ones, set under the lock: the id stands in
@@ -512,11 +522,7 @@ dc_err_t dd_operation_update(dd_service_t *svc, int64_t party, const char *id,
             if (j.prepared_rc != DC_OK) dc_operation_clear(&j.op);
         }
     }
-    dd_write_lock(svc);
-    dc_err_t rc = dd_tx_start(svc, f);
-    if (rc == DC_OK) rc = update_in(svc, party, id, &j, now, out, f);
-    rc = dd_tx_finish(svc, rc, f);
-    dd_write_unlock(svc);
+    dc_err_t rc = dd_write_section(svc, update_in_section, &j, f);
     if (rc != DC_OK) json_decref(*out), *out = NULL;
     dc_strategic_prepared_free(j.p);
     dc_operation_clear(&j.op);
@@ -555,11 +561,16 @@ static dc_err_t set_state_in(dd_service_t *svc, int64_t party, const char *id, d
     json_decref(v);
     if (rc != DC_OK) {
         json_decref(nv);
-        return dd_fail(f, DC_ERR_STORE, "", "the store refused the write: %s",
-                       dc_store_last_error(svc->store));
+        return dd_store_failed(svc, f);
     }
     *out = nv;
     return DC_OK;
+}
+
+static dc_err_t set_state_in_section(dd_service_t *svc, void *job, dd_fault_t *f)
+{
+    op_job_t *j = job;
+    return set_state_in(svc, j->party, j->id, j->to, j->now, j->out, f);
 }
 
 dc_err_t dd_operation_set_state(dd_service_t *svc, int64_t party, const char *id,
@@ -575,15 +586,19 @@ dc_err_t dd_operation_set_state(dd_service_t *svc, int64_t party, const char *id
         to = DC_OP_CANCELLED;
     else
         return dd_fail(f, DC_ERR_NOT_FOUND, "", "no such action '%.40s'", action);
-    dd_write_lock(svc);
+    dd_read_lock(svc);
     dd_op_t *o = dd_operation(svc, id);
     dc_op_state_t before = o ? o->state : DC_OP_PLANNED;
-    dc_err_t rc = dd_tx_start(svc, f);
-    if (rc == DC_OK) rc = set_state_in(svc, party, id, to, now, out, f);
-    rc = dd_tx_finish(svc, rc, f);
-    if (rc != DC_OK && o) o->state = before;
-    dd_write_unlock(svc);
-    if (rc != DC_OK) json_decref(*out), *out = NULL;
+    dd_read_unlock(svc);
+    op_job_t j = {.party = party, .id = id, .now = now, .out = out, .to = to};
+    dc_err_t rc = dd_write_section(svc, set_state_in_section, &j, f);
+    if (rc != DC_OK) {
+        /* The registry follows the store: as it was if the change did not commit. */
+        json_decref(*out), *out = NULL;
+        dd_write_lock(svc);
+        if ((o = dd_operation(svc, id))) o->state = before;
+        dd_write_unlock(svc);
+    }
     return rc;
 }
 
@@ -623,8 +638,6 @@ bool dd_operations_open(dd_service_t *svc)
 
 void dd_operations_close(dd_service_t *svc)
 {
-    for (size_t i = 0; i < svc->ops.cap; i++)
-        if (svc->ops.slots[i].key) free(svc->ops.slots[i].val);
-    dd_table_free(&svc->ops);
+    dd_table_free_all(&svc->ops, free);
     dd_table_free(&svc->refs);
 }

@@ -109,7 +109,5 @@ dc_err_t dd_party_set_key(dd_service_t *svc, int64_t party, const uint8_t key[32
 
 void dd_parties_close(dd_service_t *svc)
 {
-    for (size_t i = 0; i < svc->party_names.cap; i++)
-        if (svc->party_names.slots[i].key) free(svc->party_names.slots[i].val);
-    dd_table_free(&svc->party_names);
+    dd_table_free_all(&svc->party_names, free);
 }

@@ -89,3 +89,10 @@ void dd_table_free(dd_table_t *t)
     free(t->slots);
     memset(t, 0, sizeof(*t));
 }
+
+void dd_table_free_all(dd_table_t *t, void (*free_val)(void *val))
+{
+    for (size_t i = 0; i < t->cap; i++)
+        if (t->slots[i].key) free_val(t->slots[i].val);
+    dd_table_free(t);
+}

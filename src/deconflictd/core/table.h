@@ -29,6 +29,9 @@ void *dd_table_del(dd_table_t *t, const char *key);
 /* Frees the slots and keys (not the values) and empties t. */
 void dd_table_free(dd_table_t *t);
 
+/* The same, freeing each value with free_val first. */
+void dd_table_free_all(dd_table_t *t, void (*free_val)(void *val));
+
 /* Iteration: for (size_t i = 0; i < t->cap; i++) if (t->slots[i].key) ... -- never while
  * putting or deleting; collect the keys first. */
 
