@@ -22,7 +22,7 @@
 
 #include "core/state.h"
 
-/* The signed request this thread serves (http.c, after checking the signature): every audit
+/* The signed request this thread serves (http/server.c, once its signature checks): every audit
  * entry its writes cause carries the request's hash and signature (dc_store_set_request),
  * applied by dd_write_lock and withdrawn by dd_write_unlock. body NULL: none. */
 void dd_signed_request(int64_t party, const char *body, size_t len, const uint8_t sig[64]);
