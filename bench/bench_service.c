@@ -5,7 +5,10 @@
  *     both parties' event streams, p50/p99, with N live background tracks.
  *
  *   deconflict-bench service --url URL --token A --token B [--tracks N] [--batch B]
- *                            [--seconds S] [--filings K] [--alerts K] [--threads T]
+ *                            [--seconds S] [--reports R] [--filings K] [--alerts K]
+ *                            [--threads T]
+ * --reports R ends the ingest after R reports (at most --seconds): the same work for builds
+ * that ingest at different rates, so what follows is compared on equal stores.
  *
  * scripts/bench-service.sh starts the daemon (period and M-of-N stated there) and runs this at
  * 1k, 10k and 100k tracks. Figures only; nothing is asserted. */
@@ -26,6 +29,7 @@ typedef struct opts {
     const char *url, *token[2];
     size_t tracks, batch, filings, alerts;
     double seconds;
+    size_t reports; /* ingest stops after this many reports too (0: none) */
     int threads;
 } opts_t;
 
@@ -121,7 +125,8 @@ static void *ingest_thread(void *p)
     CURL *c = curl_easy_init();
     buf_t b = {0};
     size_t k = (size_t)a->id * o->batch;
-    while (wall_s() < a->until_s) {
+    while (wall_s() < a->until_s &&
+           (!o->reports || a->sent + a->refused < o->reports / (size_t)o->threads)) {
         b.len = 0;
         double t = wall_s();
         for (size_t i = 0; i < o->batch; i++)
@@ -403,6 +408,8 @@ int bench_service(int argc, char **argv)
             o.batch = strtoul(v, NULL, 10);
         else if (!strcmp(a, "--seconds"))
             o.seconds = atof(v);
+        else if (!strcmp(a, "--reports"))
+            o.reports = (size_t)atol(v);
         else if (!strcmp(a, "--filings"))
             o.filings = strtoul(v, NULL, 10);
         else if (!strcmp(a, "--alerts"))
@@ -416,7 +423,7 @@ int bench_service(int argc, char **argv)
     }
     if (!o.url || nt != 2 || !o.tracks || !o.batch || o.threads < 1 || o.threads > 16) {
         fprintf(stderr, "usage: deconflict-bench service --url URL --token A --token B "
-                        "[--tracks N] [--batch B] [--seconds S] [--filings K] [--alerts K] "
+                        "[--tracks N] [--batch B] [--seconds S] [--reports R] [--filings K] [--alerts K] "
                         "[--threads T]\n");
         return 2;
     }

@@ -9,7 +9,8 @@
 #      - ingest again, for INGEST2_S seconds (detection passes back to back at 100k tracks);
 #      - alert latency with SIZE live background tracks.
 #   SIZES (1000 10000 100000)  BATCH (5000)  DURATION_S (10)  FILINGS (4000)  ALERTS (100)
-#   PERIOD_MS (50)  INGEST2_S (5)
+#   PERIOD_MS (50)  INGEST2_S (5)  REPORTS (0: none): the first ingest ends after that many
+#   reports, so builds that ingest at different rates leave equal stores for the filings
 #   DAEMON_BIN (build/bin): where deconflictd and deconflict come from, to measure another build
 #   with the same load generator (build/bin/deconflict-bench); DAEMON_ARGS: more daemon flags
 set -euo pipefail
@@ -21,6 +22,7 @@ FILINGS=${FILINGS:-4000}
 ALERTS=${ALERTS:-100}
 PERIOD_MS=${PERIOD_MS:-50}
 INGEST2_S=${INGEST2_S:-5}
+REPORTS=${REPORTS:-0}
 DAEMON_BIN=${DAEMON_BIN:-build/bin}
 read -r -a extra_args <<<"${DAEMON_ARGS:-}"
 
@@ -49,7 +51,8 @@ run() {
 }
 
 for n in $SIZES; do
-  run "$n" "as shipped" --seconds "$DURATION_S" --filings "$FILINGS" --alerts 0 --
+  run "$n" "as shipped" --seconds "$DURATION_S" --reports "$REPORTS" --filings "$FILINGS" \
+      --alerts 0 --
   run "$n" "tuned for alert latency" --seconds "$INGEST2_S" --filings 0 --alerts "$ALERTS" -- \
       --period-ms "$PERIOD_MS" --m-of-4 1
 done
