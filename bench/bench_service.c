@@ -422,9 +422,10 @@ int bench_service(int argc, char **argv)
         }
     }
     if (!o.url || nt != 2 || !o.tracks || !o.batch || o.threads < 1 || o.threads > 16) {
-        fprintf(stderr, "usage: deconflict-bench service --url URL --token A --token B "
-                        "[--tracks N] [--batch B] [--seconds S] [--reports R] [--filings K] [--alerts K] "
-                        "[--threads T]\n");
+        fprintf(stderr,
+                "usage: deconflict-bench service --url URL --token A --token B "
+                "[--tracks N] [--batch B] [--seconds S] [--reports R] [--filings K] [--alerts K] "
+                "[--threads T]\n");
         return 2;
     }
     curl_global_init(CURL_GLOBAL_DEFAULT);
