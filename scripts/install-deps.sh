@@ -16,6 +16,8 @@ packages=(
   libyaml-dev       # libyaml: reads the InterUSS conformance intents in a test
   libmicrohttpd-dev # libmicrohttpd: deconflictd's HTTP/1.1 server
   libsqlite3-dev    # SQLite: deconflictd's embedded store
+  libpq-dev         # libpq: PostgreSQL client library, linked by the store's PostgreSQL backend
+  postgresql-15     # PostgreSQL server, for tests: throw-away servers (tests/integration/pgserver.py)
   libsodium-dev     # libsodium: token generation and hashing, constant-time comparison
   libcurl4-openssl-dev # libcurl: the CLI's HTTP client (deconflict feed)
   curl              # the demo and docs show the API with curl

@@ -37,6 +37,20 @@ typedef struct dc_store dc_store_t;
  * files are created 0600 and tightened the same way. On failure returns NULL with a sentence in
  * err (len bytes). */
 dc_store_t *dc_store_open(const char *dir, char *err, size_t len);
+
+/* Opens (creating the tables if needed) the PostgreSQL store at url -- "postgresql://user@host
+ * /db", several hosts allowed ("host1:5432,host2:5432", with target_session_attrs=read-write to
+ * follow the primary), or a libpq "key=value" connection string -- and migrates it. Several
+ * deconflictd nodes may share it (docs/deployment.md). NULL with a sentence in err. */
+dc_store_t *dc_store_open_url(const char *url, char *err, size_t len);
+
+/* Whether spec names a PostgreSQL store (a URL or a connection string) rather than a data
+ * directory. */
+bool dc_store_is_url(const char *spec);
+
+/* Which backend st is: "sqlite" or "postgresql". */
+const char *dc_store_backend(const dc_store_t *st);
+
 void dc_store_close(dc_store_t *st);
 
 /* What opening the store had to tighten (directory or file modes), as sentences for the

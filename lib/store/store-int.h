@@ -94,6 +94,8 @@ struct dc_store_backend {
 /* The backends. */
 extern const dc_store_backend_t dc_store_sqlite_backend;
 dc_store_t *dc_store_sqlite_open(const char *dir, char *err, size_t len);
+extern const dc_store_backend_t dc_store_pg_backend;
+dc_store_t *dc_store_pg_open(const char *conninfo, char *err, size_t len);
 
 /* A new party token (NUL-terminated, "dct_" + 43 base64url characters) and its hash, the only
  * form a backend keeps. */

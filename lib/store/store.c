@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -16,6 +17,29 @@
 dc_store_t *dc_store_open(const char *dir, char *err, size_t len)
 {
     return dc_store_sqlite_open(dir, err, len);
+}
+
+bool dc_store_is_url(const char *spec)
+{
+    return strncmp(spec, "postgresql://", 13) == 0 || strncmp(spec, "postgres://", 11) == 0 ||
+           strchr(spec, '=') != NULL;
+}
+
+dc_store_t *dc_store_open_url(const char *url, char *err, size_t len)
+{
+    if (!dc_store_is_url(url)) {
+        snprintf(err, len,
+                 "store '%.200s' is not a PostgreSQL URL (postgresql://user@host/db) or libpq "
+                 "connection string (host=... dbname=...)",
+                 url);
+        return NULL;
+    }
+    return dc_store_pg_open(url, err, len);
+}
+
+const char *dc_store_backend(const dc_store_t *st)
+{
+    return st->be->name;
 }
 
 void dc_store_close(dc_store_t *st)

@@ -172,10 +172,11 @@ bool cli_parse_time(const char *flag, const char *text, double *out)
     return cli_parse_number(flag, text, out);
 }
 
-dc_store_t *cli_store_open(const char *prog, const char *dir)
+dc_store_t *cli_store_open(const char *prog, const char *dir, const char *url)
 {
     char err[600];
-    dc_store_t *st = dc_store_open(dir, err, sizeof(err));
+    dc_store_t *st =
+        url ? dc_store_open_url(url, err, sizeof(err)) : dc_store_open(dir, err, sizeof(err));
     if (!st) {
         fprintf(stderr, "%s: %s\n", prog, err);
         return NULL;

@@ -1,6 +1,6 @@
 /* deconflict audit: the audit trail from the administrator's side and from any party's.
  *
- *   deconflict audit export --data DIR [--out FILE]     the whole log, head signed
+ *   deconflict audit export --data DIR|--store URL [--out FILE]   the whole log, head signed
  *   deconflict audit verify FILE|URL [--token T] [--since-head HEAD.json]
  *
  * verify reads an export, or GET URL/v1/audit page by page with a party's token (bodies of
@@ -19,7 +19,7 @@
 
 static void audit_usage(FILE *out)
 {
-    fputs("usage: deconflict audit export --data DIR [--out FILE]\n"
+    fputs("usage: deconflict audit export --data DIR|--store URL [--out FILE]\n"
           "       deconflict audit verify FILE|URL [--token T] [--since-head HEAD.json]\n",
           out);
 }
@@ -173,10 +173,12 @@ static int verify(int argc, char **argv)
 
 static int export_log(int argc, char **argv)
 {
-    const char *dir = NULL, *path = NULL;
+    const char *dir = NULL, *path = NULL, *url = NULL;
     for (int i = 2; i < argc; i++) {
         if (strcmp(argv[i], "--data") == 0 && i + 1 < argc)
             dir = argv[++i];
+        else if (strcmp(argv[i], "--store") == 0 && i + 1 < argc)
+            url = argv[++i];
         else if (strcmp(argv[i], "--out") == 0 && i + 1 < argc)
             path = argv[++i];
         else {
@@ -185,11 +187,11 @@ static int export_log(int argc, char **argv)
             return CLI_EXIT_USAGE;
         }
     }
-    if (!dir) {
+    if (!dir == !url) {
         audit_usage(stderr);
         return CLI_EXIT_USAGE;
     }
-    dc_store_t *st = cli_store_open("deconflict audit export", dir);
+    dc_store_t *st = cli_store_open("deconflict audit export", dir, url);
     if (!st) return CLI_EXIT_DATA;
     /* The export holds every party's bodies: readable by its owner only. */
     FILE *out = path ? cli_create_private("deconflict audit export", path) : stdout;

@@ -7,6 +7,8 @@
  *                                                  whether NAME's unsigned writes are refused
  *   deconflict party list --data DIR
  *
+ * Each takes --store URL instead of --data DIR for a PostgreSQL store (docs/deployment.md).
+ *
  * The store may be open in a running deconflictd at the same time: SQLite's WAL and busy
  * timeout make the two writers take turns, and the daemon reads tokens from the store on
  * every request, so a rotation or a disable takes effect at once. */
@@ -20,9 +22,11 @@
 
 static void party_usage(FILE *out)
 {
-    fputs("usage: deconflict party add|rotate-token|disable|enable NAME --data DIR\n"
-          "       deconflict party signatures NAME required|optional --data DIR\n"
-          "       deconflict party list --data DIR\n"
+    fputs("usage: deconflict party add|rotate-token|disable|enable NAME --data DIR|--store URL\n"
+          "       deconflict party signatures NAME required|optional --data DIR|--store URL\n"
+          "       deconflict party list --data DIR|--store URL\n"
+          "  --data DIR: the SQLite store in DIR; --store URL: a PostgreSQL store\n"
+          "  (postgresql://user@host/db, or a libpq connection string).\n"
           "  add prints the new party's bearer token alone on the last line of stdout; it is\n"
           "  shown once and stored only as a hash. NAME: 1-63 of [A-Za-z0-9_.-].\n",
           out);
@@ -43,11 +47,14 @@ static void print_party(const dc_party_t *p, void *ctx)
 
 int cli_party(int argc, char **argv)
 {
-    const char *sub = argc > 1 ? argv[1] : NULL, *name = NULL, *dir = NULL, *policy = NULL;
+    const char *sub = argc > 1 ? argv[1] : NULL, *name = NULL, *dir = NULL, *policy = NULL,
+               *url = NULL;
     bool is_sig = sub && strcmp(sub, "signatures") == 0;
     for (int i = 2; i < argc; i++) {
         if (strcmp(argv[i], "--data") == 0 && i + 1 < argc)
             dir = argv[++i];
+        else if (strcmp(argv[i], "--store") == 0 && i + 1 < argc)
+            url = argv[++i];
         else if (argv[i][0] != '-' && !name)
             name = argv[i];
         else if (argv[i][0] != '-' && is_sig && !policy)
@@ -59,7 +66,7 @@ int cli_party(int argc, char **argv)
         }
     }
     bool is_list = sub && strcmp(sub, "list") == 0;
-    if (!sub || !dir || (!is_list && !name)) {
+    if (!sub || !dir == !url || (!is_list && !name)) {
         party_usage(stderr);
         return CLI_EXIT_USAGE;
     }
@@ -72,7 +79,7 @@ int cli_party(int argc, char **argv)
         fprintf(stderr, "deconflict party signatures: expected 'required' or 'optional'\n");
         return CLI_EXIT_USAGE;
     }
-    dc_store_t *st = cli_store_open("deconflict party", dir);
+    dc_store_t *st = cli_store_open("deconflict party", dir, url);
     if (!st) return CLI_EXIT_DATA;
     char token[DC_TOKEN_MAX];
     dc_err_t rc;

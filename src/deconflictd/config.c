@@ -1,6 +1,8 @@
 /* deconflictd configuration: defaults, "key = value" files, and the same keys from flags. */
 #include "config.h"
 
+#include "deconflict/store.h"
+
 #include <ctype.h>
 #include <math.h>
 #include <errno.h>
@@ -81,6 +83,8 @@ static const char *expected(const char *key)
 {
     static const char *const table[][2] = {
         {"data", "a directory path, 1-1023 bytes"},
+        {"store", "a PostgreSQL URL (postgresql://user@host/db, several hosts allowed) or libpq "
+                  "connection string, 1-1023 bytes"},
         {"listen", "HOST:PORT with an IPv4 address and a port 0-65535"},
         {"max_body_bytes", "bytes, 1024-1073741824"},
         {"max_streams_per_party", "1-1000"},
@@ -122,6 +126,9 @@ bool dd_config_set(dd_config_t *cfg, const char *key, const char *value, char *e
     if (strcmp(key, "data") == 0) {
         if (!*value || strlen(value) >= sizeof(cfg->data_dir)) goto bad;
         snprintf(cfg->data_dir, sizeof(cfg->data_dir), "%s", value);
+    } else if (strcmp(key, "store") == 0) {
+        if (!*value || strlen(value) >= sizeof(cfg->store_url) || !dc_store_is_url(value)) goto bad;
+        snprintf(cfg->store_url, sizeof(cfg->store_url), "%s", value);
     } else if (strcmp(key, "listen") == 0) {
         if (!parse_listen(cfg, value)) goto bad;
     } else if (strcmp(key, "max_body_bytes") == 0) {

@@ -53,6 +53,9 @@ static void usage(FILE *out)
           "\n"
           "  --data DIR             data directory: the SQLite store (created if absent;\n"
           "                         default ./deconflict-data)\n"
+          "  --store URL            a PostgreSQL store instead (postgresql://user@host/db,\n"
+          "                         several hosts allowed; or a libpq connection string):\n"
+          "                         several deconflictd nodes may share it\n"
           "  --listen HOST:PORT     IPv4 address to serve HTTP on (default 127.0.0.1:8080;\n"
           "                         port 0 picks a free one, printed on stdout)\n"
           "  --config FILE          'key = value' lines with the keys below (flags win)\n"
@@ -101,7 +104,7 @@ static void usage(FILE *out)
           "  --print-routes         list every route (METHOD /path) and exit\n"
           "  --help                 this text\n"
           "\n"
-          "Config keys: data, listen, max_body_bytes, max_streams_per_party, keepalive_s,\n"
+          "Config keys: data, store, listen, max_body_bytes, max_streams_per_party, keepalive_s,\n"
           "period_ms, m_of_4, hysteresis_s, conformance_s, conflict_ack_s, enroute_minima,\n"
           "terminal_minima, "
           "high_minima, high_above_ft, terminal_area (repeatable), feed (repeatable), "
@@ -144,6 +147,7 @@ int main(int argc, char **argv)
     static const struct {
         const char *flag, *key;
     } flags[] = {{"--data", "data"},
+                 {"--store", "store"},
                  {"--listen", "listen"},
                  {"--max-body-bytes", "max_body_bytes"},
                  {"--max-streams-per-party", "max_streams_per_party"},
@@ -268,8 +272,9 @@ int main(int argc, char **argv)
         dd_feeds_stop(&svc, feeds);
         return 1;
     }
-    printf("deconflictd listening on http://%s:%u (data %s)\n", cfg.listen_host,
-           dd_server_port(&server), cfg.data_dir);
+    printf("deconflictd listening on http://%s:%u (%s %s)\n", cfg.listen_host,
+           dd_server_port(&server), cfg.store_url[0] ? "store" : "data",
+           cfg.store_url[0] ? dc_store_backend(svc.store) : cfg.data_dir);
     fflush(stdout);
 
     struct sigaction sa;

@@ -53,7 +53,7 @@ def link(prev, seq, body_hash):
 
 
 def export(data, path):
-    subprocess.run([CLI, "audit", "export", "--data", data, "--out", path], check=True)
+    subprocess.run([CLI, "audit", "export", *td.store_args(data), "--out", path], check=True)
     with open(path) as f:
         return json.load(f)
 
@@ -267,6 +267,11 @@ def main():
         check(d.stop(signal.SIGTERM) == 0, "daemon stopped for the tamper tests")
 
         # ---- tampering ----
+        # The verifier's catches do not depend on the backend (it reads the export); the
+        # tampering itself edits the SQLite file, so it runs on the SQLite store only.
+        if td.sqlite_only("tampering with the stored log"):
+            print("audit integration: all checks passed")
+            return
         k = 5
         def change_byte(db):
             body = db.execute("SELECT body FROM audit WHERE seq = ?", (k,)).fetchone()[0]

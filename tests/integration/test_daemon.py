@@ -10,6 +10,7 @@ usage: test_daemon.py BUILD_BIN_DIR OPENAPI_YAML
 """
 import datetime
 import atexit
+import hashlib
 import http.client
 import json
 import os
@@ -27,6 +28,33 @@ BIN = sys.argv[1]
 OPENAPI = sys.argv[2]
 DAEMON = os.path.join(BIN, "deconflictd")
 CLI = os.path.join(BIN, "deconflict")
+
+
+# The store the daemons and the CLI use: the SQLite one in each test's data directory, or, when
+# DC_TEST_PG_URL names a PostgreSQL server (tests/integration/with_pg.py starts one), a database
+# of its own per data directory on that server (--store), so that the same tests cover both
+# backends.
+PG_URL = os.environ.get("DC_TEST_PG_URL")
+_pg_made = set()
+
+
+def store_args(data):
+    """The flags that select the store of data: ["--data", data], or ["--store", URL]."""
+    if not PG_URL:
+        return ["--data", data]
+    name = "dc_" + hashlib.sha1(os.path.realpath(data).encode()).hexdigest()[:20]
+    if name not in _pg_made:
+        subprocess.run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", PG_URL, "-c",
+                        f"CREATE DATABASE {name}"], check=True, capture_output=True)
+        _pg_made.add(name)
+    return ["--store", PG_URL.rsplit("/", 1)[0] + "/" + name]
+
+
+def sqlite_only(what):
+    """Whether a check of the SQLite store's own files is to be skipped (the store is PostgreSQL)."""
+    if PG_URL:
+        print(f"  skipped on PostgreSQL: {what} (the SQLite store's files)")
+    return bool(PG_URL)
 
 
 def free_port():
@@ -51,7 +79,7 @@ class Daemon:
         self.data = data
         self.port = free_port()
         self.proc = subprocess.Popen(
-            [DAEMON, "--data", data, "--listen", f"127.0.0.1:{self.port}", "--quiet",
+            [DAEMON, *store_args(data), "--listen", f"127.0.0.1:{self.port}", "--quiet",
              "--conformance-s", "1", "--terminal-area", "-40,100,20", *extra],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         _started.append(self.proc)
@@ -207,7 +235,7 @@ def volume(lat, lon, radius_m, t0="2030-06-01T10:00:00Z", t1="2030-06-01T12:00:0
 
 
 def add_party(data, name):
-    out = subprocess.run([CLI, "party", "add", name, "--data", data], capture_output=True,
+    out = subprocess.run([CLI, "party", "add", name, *store_args(data)], capture_output=True,
                          text=True, check=True).stdout
     token = out.strip().splitlines()[-1]
     assert token.startswith("dct_") and len(token) == 47, out

@@ -16,7 +16,8 @@ typedef struct dd_minima {
 #define DD_FEEDS_MAX          8
 
 typedef struct dd_config {
-    char data_dir[1024];
+    char data_dir[1024];  /* the SQLite store's directory ... */
+    char store_url[1024]; /* ... unless a PostgreSQL store is named here (nodes share it) */
     char listen_host[256];
     int listen_port;
     size_t max_body_bytes;    /* request bodies above this get 413 */

@@ -29,6 +29,14 @@ static void follow(dd_service_t *svc, const dd_conflict_t *c, void *ctx)
  * never block the writer). */
 static bool open_store(dd_service_t *svc, char *err, size_t len)
 {
+    const char *url = svc->cfg.store_url;
+    if (url[0]) {
+        /* PostgreSQL: several nodes may serve one store; no claim (docs/deployment.md). */
+        return (svc->store = dc_store_open_url(url, err, len)) &&
+               (svc->auth_store = dc_store_open_url(url, err, len)) &&
+               (svc->history_store = dc_store_open_url(url, err, len)) &&
+               (svc->events_store = dc_store_open_url(url, err, len));
+    }
     const char *dir = svc->cfg.data_dir;
     svc->store = dc_store_open(dir, err, len); /* checks the directory first */
     if (!svc->store) return false;

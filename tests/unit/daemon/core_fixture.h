@@ -1,7 +1,8 @@
-/* The daemon's domain (src/deconflictd/core/) driven without HTTP: a real SQLite store in a
- * temporary directory with parties alpha and bravo (and charlie), the service opened on it at a
- * pinned `now`, and the events each party would receive read back as its stream reads them.
- * Shared by the core's unit tests. */
+/* The daemon's domain (src/deconflictd/core/) driven without HTTP: a real store -- SQLite in a
+ * temporary directory, or with DC_TEST_PG_URL set a fresh PostgreSQL database on that server --
+ * with parties alpha and bravo (and charlie), the service opened on it at a pinned `now`, and
+ * the events each party would receive read back as its stream reads them. Shared by the core's
+ * unit tests. */
 #ifndef DD_TEST_CORE_FIXTURE_H
 #define DD_TEST_CORE_FIXTURE_H
 
@@ -31,7 +32,8 @@ typedef struct fixture {
 static inline void fixture_add_parties(fixture_t *fx)
 {
     char err[256], token[DC_TOKEN_MAX];
-    dc_store_t *st = dc_store_open(fx->dir, err, sizeof(err));
+    dc_store_t *st = fx->cfg.store_url[0] ? dc_store_open_url(fx->cfg.store_url, err, sizeof(err))
+                                          : dc_store_open(fx->dir, err, sizeof(err));
     if (!st) fail_msg("store: %s", err);
     dc_party_t p;
     assert_int_equal(dc_store_party_add(st, "alpha", T0, token, &p), DC_OK);
@@ -57,6 +59,16 @@ static inline fixture_t *fixture_new(void)
     if (!mkdtemp(fx->dir)) fail_msg("mkdtemp");
     dd_config_default(&fx->cfg);
     snprintf(fx->cfg.data_dir, sizeof(fx->cfg.data_dir), "%s", fx->dir);
+    const char *pg = getenv("DC_TEST_PG_URL");
+    if (pg) { /* a database of its own, named after the directory */
+        char cmd[1400];
+        const char *db = strrchr(fx->dir, '-') + 1;
+        snprintf(cmd, sizeof(cmd), "psql -X -q '%s' -c 'CREATE DATABASE \"dc_core_%s\"' >/dev/null",
+                 pg, db);
+        if (system(cmd) != 0) fail_msg("cannot create a database on %s", pg);
+        snprintf(fx->cfg.store_url, sizeof(fx->cfg.store_url), "%.*s/dc_core_%s",
+                 (int)(strrchr(pg, '/') - pg), pg, db);
+    }
     fx->cfg.history_s = 0; /* no samples: these tests are about the alerts */
     fixture_add_parties(fx);
     fixture_open(fx, T0);

@@ -1,5 +1,8 @@
-/* The SQLite store: schema version, tokens (hash only, rotation, disable, malformed), documents,
- * per-party events, idempotency keys, and that everything survives closing and reopening. */
+/* The store: schema version, tokens (hash only, rotation, disable, malformed), documents,
+ * per-party events, idempotency keys, and that everything survives closing and reopening. The
+ * SQLite store in a temporary directory; with DC_TEST_PG_URL set (tests/integration/with_pg.py
+ * starts a server), the PostgreSQL store in that database instead: one contract, both
+ * backends. */
 #define _GNU_SOURCE /* memmem */
 #include "testutil.h"
 
@@ -9,12 +12,15 @@
 #include "deconflict/store.h"
 
 static char dir[] = "/tmp/dc_store_test_XXXXXX";
+static const char *pg_url; /* DC_TEST_PG_URL, or NULL */
 
 static dc_store_t *open_store(void)
 {
     char err[256];
-    dc_store_t *st = dc_store_open(dir, err, sizeof(err));
+    dc_store_t *st =
+        pg_url ? dc_store_open_url(pg_url, err, sizeof(err)) : dc_store_open(dir, err, sizeof(err));
     if (!st) fail_msg("open: %s", err);
+    assert_string_equal(dc_store_backend(st), pg_url ? "postgresql" : "sqlite");
     return st;
 }
 
@@ -56,9 +62,14 @@ static void test_tokens(void **state)
     assert_int_equal(dc_store_party_set_disabled(st, "bravo", false), DC_OK);
     assert_int_equal(dc_store_party_by_token(st, tb, &got), DC_OK);
     dc_store_close(st);
-    /* The token itself is nowhere in the database file. */
-    char path[256];
+    /* The token itself is nowhere in the database: its file, or everything a dump of it holds. */
+    char path[256], cmd[900];
     snprintf(path, sizeof(path), "%s/deconflict.sqlite3", dir);
+    if (pg_url) {
+        snprintf(path, sizeof(path), "%s/dump.sql", dir);
+        snprintf(cmd, sizeof(cmd), "pg_dump --data-only '%s' > %s", pg_url, path);
+        assert_int_equal(system(cmd), 0);
+    }
     FILE *f = fopen(path, "rb");
     assert_non_null(f);
     static char buf[1 << 20];
@@ -214,22 +225,35 @@ static void test_history(void **state)
     dc_store_close(st);
 }
 
+/* A store of a newer schema than this build knows is refused, naming its version. */
 static void test_refuses_newer_schema(void **state)
 {
     (void)state;
-    char other[] = "/tmp/dc_store_new_XXXXXX";
+    char other[] = "/tmp/dc_store_new_XXXXXX", url[600], cmd[1400], err[256];
     assert_non_null(mkdtemp(other));
-    char err[256];
-    dc_store_t *st = dc_store_open(other, err, sizeof(err));
+    if (pg_url) { /* a database of its own beside the test's */
+        snprintf(url, sizeof(url), "%.*s/dc_newer", (int)(strrchr(pg_url, '/') - pg_url), pg_url);
+        snprintf(cmd, sizeof(cmd),
+                 "psql -X -q '%s' -c 'DROP DATABASE IF EXISTS dc_newer' -c 'CREATE DATABASE "
+                 "dc_newer' >/dev/null",
+                 pg_url);
+        assert_int_equal(system(cmd), 0);
+    }
+    dc_store_t *st =
+        pg_url ? dc_store_open_url(url, err, sizeof(err)) : dc_store_open(other, err, sizeof(err));
     assert_non_null(st);
     dc_store_close(st);
-    char cmd[512];
-    snprintf(cmd, sizeof(cmd),
-             "python3 -c \"import sqlite3; c=sqlite3.connect('%s/deconflict.sqlite3'); "
-             "c.execute('PRAGMA user_version=99'); c.commit()\"",
-             other);
+    if (pg_url)
+        snprintf(cmd, sizeof(cmd),
+                 "psql -X -q '%s' -c 'UPDATE deconflict_schema SET version = 99' >/dev/null", url);
+    else
+        snprintf(cmd, sizeof(cmd),
+                 "python3 -c \"import sqlite3; c=sqlite3.connect('%s/deconflict.sqlite3'); "
+                 "c.execute('PRAGMA user_version=99'); c.commit()\"",
+                 other);
     assert_int_equal(system(cmd), 0);
-    assert_null(dc_store_open(other, err, sizeof(err)));
+    assert_null(pg_url ? dc_store_open_url(url, err, sizeof(err))
+                       : dc_store_open(other, err, sizeof(err)));
     assert_non_null(strstr(err, "99"));
     snprintf(cmd, sizeof(cmd), "rm -rf %s", other);
     assert_int_equal(system(cmd), 0);
@@ -238,6 +262,8 @@ static void test_refuses_newer_schema(void **state)
 int main(void)
 {
     if (!mkdtemp(dir)) return 1;
+    pg_url = getenv("DC_TEST_PG_URL");
+    printf("[ store ] %s\n", pg_url ? pg_url : "sqlite");
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_tokens),
         cmocka_unit_test(test_docs_events_idempotency),
