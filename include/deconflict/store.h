@@ -26,7 +26,7 @@
 #define DC_PARTY_NAME_MAX 64 /* bytes of a party name including the NUL */
 
 /* The schema version this build writes; older stores are migrated on open. */
-#define DC_STORE_SCHEMA_VERSION 6
+#define DC_STORE_SCHEMA_VERSION 7
 
 typedef struct dc_store dc_store_t;
 
@@ -194,6 +194,36 @@ dc_err_t dc_store_event_between(dc_store_t *st, int64_t party, double t0_s, doub
                                 void (*fn)(int64_t seq, const char *type, const char *data,
                                            double t_s, void *ctx),
                                 void *ctx, bool *more);
+
+/* ---- several processes on one store (PostgreSQL) ----
+ * A store that several deconflictd nodes share changes under each of them: each catches up
+ * with what the others wrote before it writes (docs/deployment.md). With SQLite one process
+ * serves the store (dc_store_claim): nothing changes under it. */
+
+/* Calls fn for each document changed by an audit entry after seq `after` (at most max), in
+ * order: the entry's seq, the document's kind and id (party changes are kind "party"); *last:
+ * the last seq read. */
+dc_err_t dc_store_changes(dc_store_t *st, int64_t after, size_t max,
+                          void (*fn)(int64_t seq, const char *kind, const char *id, void *ctx),
+                          void *ctx, int64_t *last);
+
+/* Calls fn for each track whose latest state was written after revision `after` (at most max),
+ * in revision order; *last: the last revision read. Tracks are numbered per transaction in
+ * commit order on a shared store; SQLite keeps no revisions (one process: nothing to catch up
+ * with) and reads nothing. */
+dc_err_t dc_store_tracks_since(dc_store_t *st, int64_t after, size_t max,
+                               void (*fn)(int64_t party, const char *id, const char *state,
+                                          void *ctx),
+                               void *ctx, int64_t *last);
+
+/* The last audit seq and track revision as this connection sees them (its own open transaction
+ * included): where a writer that holds the writers' turn has caught up to when it commits. */
+dc_err_t dc_store_heads(dc_store_t *st, int64_t *changes, int64_t *tracks);
+
+/* Leadership of the periodic pass among the nodes: takes or renews the lease for node (for
+ * lease_s, on the database's clock) unless another node holds an unexpired one. *leader tells
+ * the outcome. SQLite: the one process always leads. */
+dc_err_t dc_store_lead(dc_store_t *st, const char *node, double lease_s, bool *leader);
 
 /* ---- tracks: the latest report of each track ---- */
 

@@ -89,6 +89,15 @@ struct dc_store_backend {
     dc_err_t (*audit_head)(dc_store_t *st, int64_t *seq, uint8_t hash[32]);
     dc_err_t (*audit_each)(dc_store_t *st, int64_t after, size_t max, int64_t party,
                            void (*fn)(const dc_audit_row_t *row, void *ctx), void *ctx);
+    dc_err_t (*changes)(dc_store_t *st, int64_t after, size_t max,
+                        void (*fn)(int64_t seq, const char *kind, const char *id, void *ctx),
+                        void *ctx, int64_t *last);
+    dc_err_t (*tracks_since)(dc_store_t *st, int64_t after, size_t max,
+                             void (*fn)(int64_t party, const char *id, const char *state,
+                                        void *ctx),
+                             void *ctx, int64_t *last);
+    dc_err_t (*lead)(dc_store_t *st, const char *node, double lease_s, bool *leader);
+    dc_err_t (*heads)(dc_store_t *st, int64_t *changes, int64_t *tracks);
 };
 
 /* The backends. */

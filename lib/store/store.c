@@ -320,6 +320,31 @@ dc_err_t dc_store_audit_each(dc_store_t *st, int64_t after, size_t max, int64_t 
     return st->be->audit_each(st, after, max, party, fn, ctx);
 }
 
+dc_err_t dc_store_changes(dc_store_t *st, int64_t after, size_t max,
+                          void (*fn)(int64_t seq, const char *kind, const char *id, void *ctx),
+                          void *ctx, int64_t *last)
+{
+    return st->be->changes(st, after, max, fn, ctx, last);
+}
+
+dc_err_t dc_store_tracks_since(dc_store_t *st, int64_t after, size_t max,
+                               void (*fn)(int64_t party, const char *id, const char *state,
+                                          void *ctx),
+                               void *ctx, int64_t *last)
+{
+    return st->be->tracks_since(st, after, max, fn, ctx, last);
+}
+
+dc_err_t dc_store_heads(dc_store_t *st, int64_t *changes, int64_t *tracks)
+{
+    return st->be->heads(st, changes, tracks);
+}
+
+dc_err_t dc_store_lead(dc_store_t *st, const char *node, double lease_s, bool *leader)
+{
+    return st->be->lead(st, node, lease_s, leader);
+}
+
 /* ---- serving: one process per store ---- */
 
 struct dc_store_claim {

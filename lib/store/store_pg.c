@@ -31,6 +31,7 @@ typedef struct pg_store {
     struct dc_store base;
     PGconn *conn;
     bool in_tx;
+    int64_t tx_rev; /* the tracks' revision of the open transaction (0: none taken yet) */
 } pg_store_t;
 
 #define PG(st) ((pg_store_t *)(st))
@@ -121,6 +122,17 @@ static const char *const migrations[] = {
     "CREATE INDEX events_time ON events(party, t_s);",
     /* 5 -> 6: a party's signature policy */
     "ALTER TABLE parties ADD COLUMN require_signatures INTEGER NOT NULL DEFAULT 0;",
+    /* 6 -> 7: several nodes -- the change feed (each audit entry names its document), tracks
+     * numbered per transaction, and the lease of the periodic pass's leader */
+    "ALTER TABLE audit ADD COLUMN kind TEXT;"
+    "ALTER TABLE audit ADD COLUMN doc_id TEXT;"
+    "ALTER TABLE tracks ADD COLUMN rev BIGINT NOT NULL DEFAULT 0;"
+    "CREATE INDEX tracks_rev ON tracks(rev);"
+    "INSERT INTO counters(name, value) VALUES('tracks', 0);"
+    "CREATE TABLE leader("
+    "  one INTEGER PRIMARY KEY CHECK (one = 1),"
+    "  node TEXT NOT NULL,"
+    "  until_s DOUBLE PRECISION NOT NULL);",
 };
 
 #define N_MIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
@@ -331,10 +343,19 @@ static void pg_close(dc_store_t *st)
 
 /* ---- transactions ---- */
 
+/* A write transaction holds the audit counter's row from its start: writers on every node take
+ * turns, as the threads of one node do under its lock, so that what a node reads when it
+ * catches up is everything written before it writes (dc_store_changes). */
 static dc_err_t pg_begin(dc_store_t *st)
 {
     dc_err_t e = exec(st, "BEGIN", 0, NULL, "begin");
+    if (e == DC_OK)
+        e = exec(st, "SELECT value FROM counters WHERE name = 'audit' FOR UPDATE", 0, NULL,
+                 "take the writers' turn");
+    if (e != DC_OK && PQstatus(PG(st)->conn) == CONNECTION_OK)
+        exec(st, "ROLLBACK", 0, NULL, "rollback");
     PG(st)->in_tx = e == DC_OK;
+    PG(st)->tx_rev = 0;
     return e;
 }
 
@@ -434,10 +455,13 @@ static dc_err_t audit_append_key(dc_store_t *st, int64_t actor, const char *kind
     dc_audit_hash(body, len, body_hash);
     dc_audit_link(prev, (uint64_t)seq, body_hash, hash);
     char bh[2 * DC_AUDIT_HASH_BYTES + 3], hh[2 * DC_AUDIT_HASH_BYTES + 3];
-    const char *av[4] = {i64(&b2, seq), body, hex(bh, body_hash, sizeof(body_hash)),
-                         hex(hh, hash, sizeof(hash))};
-    e = exec(st, "INSERT INTO audit(seq, body, body_hash, hash) VALUES($1, $2, $3, $4)", 4, av,
-             "append audit entry");
+    const char *av[6] = {
+        i64(&b2, seq), body, hex(bh, body_hash, sizeof(body_hash)), hex(hh, hash, sizeof(hash)),
+        kind,          id};
+    e = exec(st,
+             "INSERT INTO audit(seq, body, body_hash, hash, kind, doc_id) VALUES($1, $2, $3, $4, "
+             "$5, $6)",
+             6, av, "append audit entry");
     if (e == DC_OK && signed_req) {
         char *req = strndup(st->req.body, st->req.len);
         const char *rv[2] = {b2.s, req};
@@ -872,13 +896,20 @@ static dc_err_t pg_event_between(dc_store_t *st, int64_t party, double t0_s, dou
 static dc_err_t pg_track_put(dc_store_t *st, int64_t party, const char *id, const char *state,
                              double t_s)
 {
-    num_t p, t;
-    const char *vals[4] = {id, i64(&p, party), state, dbl(&t, t_s)};
+    /* One revision per transaction, taken at its first track: the counter's row stays locked
+     * until commit, so revisions follow commit order (dc_store_tracks_since). */
+    pg_store_t *p = PG(st);
+    if (!p->tx_rev || !p->in_tx) {
+        dc_err_t e = next_seq(st, "tracks", &p->tx_rev);
+        if (e != DC_OK) return e;
+    }
+    num_t pa, t, r;
+    const char *vals[5] = {id, i64(&pa, party), state, dbl(&t, t_s), i64(&r, p->tx_rev)};
     return exec(st,
-                "INSERT INTO tracks(id, party, state, t_s) VALUES($1, $2, $3, $4) ON CONFLICT "
-                "(id) DO UPDATE SET party = EXCLUDED.party, state = EXCLUDED.state, t_s = "
-                "EXCLUDED.t_s",
-                4, vals, "put track");
+                "INSERT INTO tracks(id, party, state, t_s, rev) VALUES($1, $2, $3, $4, $5) ON "
+                "CONFLICT (id) DO UPDATE SET party = EXCLUDED.party, state = EXCLUDED.state, t_s "
+                "= EXCLUDED.t_s, rev = EXCLUDED.rev",
+                5, vals, "put track");
 }
 
 static dc_err_t
@@ -1084,6 +1115,81 @@ static dc_err_t pg_audit_each(dc_store_t *st, int64_t after, size_t max, int64_t
     return e;
 }
 
+/* ---- several nodes ---- */
+
+static dc_err_t pg_changes(dc_store_t *st, int64_t after, size_t max,
+                           void (*fn)(int64_t seq, const char *kind, const char *id, void *ctx),
+                           void *ctx, int64_t *last)
+{
+    *last = after;
+    num_t a, m;
+    const char *vals[2] = {i64(&a, after), i64(&m, (int64_t)max)};
+    dc_err_t e;
+    PGresult *r = query(st,
+                        "SELECT seq, kind, doc_id FROM audit WHERE seq > $1 AND kind IS NOT NULL "
+                        "ORDER BY seq LIMIT $2",
+                        2, vals, "read changes", &e);
+    for (int i = 0; r && i < PQntuples(r); i++) {
+        *last = col_i64(r, i, 0);
+        fn(*last, col_str(r, i, 1), col_str(r, i, 2), ctx);
+    }
+    PQclear(r);
+    return e;
+}
+
+static dc_err_t pg_tracks_since(dc_store_t *st, int64_t after, size_t max,
+                                void (*fn)(int64_t party, const char *id, const char *state,
+                                           void *ctx),
+                                void *ctx, int64_t *last)
+{
+    *last = after;
+    num_t a, m;
+    const char *vals[2] = {i64(&a, after), i64(&m, (int64_t)max)};
+    dc_err_t e;
+    /* Whole revisions only: a revision cut by the limit is read again next time. */
+    PGresult *r = query(st,
+                        "SELECT party, id, state, rev FROM tracks WHERE rev > $1 AND rev <= "
+                        "(SELECT COALESCE(MAX(rev), $1) FROM (SELECT rev FROM tracks WHERE rev > "
+                        "$1 ORDER BY rev LIMIT $2) AS first) ORDER BY rev",
+                        2, vals, "read tracks", &e);
+    for (int i = 0; r && i < PQntuples(r); i++) {
+        *last = col_i64(r, i, 3);
+        fn(col_i64(r, i, 0), col_str(r, i, 1), col_str(r, i, 2), ctx);
+    }
+    PQclear(r);
+    return e;
+}
+
+static dc_err_t pg_lead(dc_store_t *st, const char *node, double lease_s, bool *leader)
+{
+    /* On the database's clock, so that the nodes' clocks need not agree. */
+    num_t l;
+    const char *vals[2] = {node, dbl(&l, lease_s)};
+    dc_err_t e;
+    PGresult *r = query(st,
+                        "INSERT INTO leader(one, node, until_s) VALUES(1, $1, EXTRACT(EPOCH FROM "
+                        "clock_timestamp()) + $2) ON CONFLICT (one) DO UPDATE SET node = "
+                        "EXCLUDED.node, until_s = EXCLUDED.until_s WHERE leader.node = "
+                        "EXCLUDED.node OR leader.until_s < EXTRACT(EPOCH FROM clock_timestamp()) "
+                        "RETURNING node",
+                        2, vals, "take the lead", &e);
+    *leader = r && PQntuples(r) == 1;
+    PQclear(r);
+    return e;
+}
+
+static dc_err_t pg_heads(dc_store_t *st, int64_t *changes, int64_t *tracks)
+{
+    *changes = *tracks = 0;
+    dc_err_t e;
+    PGresult *r = query(st, "SELECT name, value FROM counters WHERE name IN ('audit', 'tracks')", 0,
+                        NULL, "read the heads", &e);
+    for (int i = 0; r && i < PQntuples(r); i++)
+        *(strcmp(PQgetvalue(r, i, 0), "audit") == 0 ? changes : tracks) = col_i64(r, i, 1);
+    PQclear(r);
+    return e;
+}
+
 const dc_store_backend_t dc_store_pg_backend = {
     .name = "postgresql",
     .close = pg_close,
@@ -1120,4 +1226,8 @@ const dc_store_backend_t dc_store_pg_backend = {
     .audit_key = pg_audit_key,
     .audit_head = pg_audit_head,
     .audit_each = pg_audit_each,
+    .changes = pg_changes,
+    .tracks_since = pg_tracks_since,
+    .lead = pg_lead,
+    .heads = pg_heads,
 };

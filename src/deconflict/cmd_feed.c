@@ -1,8 +1,12 @@
 /* deconflict feed: recorded traffic into a running deconflictd, as live positions.
  *
- *   deconflict feed TRACKS.csv --to URL --token T [--token T2 ...] [--speed X]
+ *   deconflict feed TRACKS.csv --to URL[,URL...] --token T [--token T2 ...] [--speed X]
  *                   [--from T0] [--to-time T1] [--split alternate|prefix]
- *   deconflict feed sbs HOST:PORT --to URL --token T [--seconds S]
+ *   deconflict feed sbs HOST:PORT --to URL[,URL...] --token T [--seconds S]
+ *
+ * Several URLs are several nodes of one service (docs/deployment.md): a batch goes to the node
+ * in use, and when it cannot be reached or answers 5xx, to the next one, the same batch, so a
+ * node's death loses no report.
  *
  * Rows (normalized traffic CSV) are replayed in time order at X times real time: every wall
  * second the rows of the next X seconds of recording go out as one POST /v1/positions per
@@ -83,8 +87,28 @@ static size_t keep_answer(char *p, size_t size, size_t n, void *ud)
     return size * n;
 }
 
-/* POSTs the batch; returns the HTTP status (0 when the request failed) with the answer. */
-static long post(CURL *curl, const char *url, const char *token, batch_t *b, answer_t *a)
+/* The service's nodes: "<base>/v1/positions" for each URL of --to, and the one in use. */
+#define MAX_NODES 8
+typedef struct endpoints {
+    char url[MAX_NODES][1024];
+    int n, cur;
+} endpoints_t;
+
+/* list: base URLs separated by commas. false when there are none or too many. */
+static bool endpoints_parse(endpoints_t *e, const char *list)
+{
+    e->n = e->cur = 0;
+    for (const char *p = list; *p;) {
+        size_t len = strcspn(p, ",");
+        if (len == 0 || len >= sizeof(e->url[0]) - 16 || e->n == MAX_NODES) return false;
+        snprintf(e->url[e->n++], sizeof(e->url[0]), "%.*s/v1/positions", (int)len, p);
+        p += len + (p[len] == ',');
+    }
+    return e->n > 0;
+}
+
+/* POSTs the batch to one node; returns the HTTP status (0 when the request failed). */
+static long post_to(CURL *curl, const char *url, const char *token, batch_t *b, answer_t *a)
 {
     strcpy(b->s + b->len, "]");
     char auth[128];
@@ -102,6 +126,23 @@ static long post(CURL *curl, const char *url, const char *token, batch_t *b, ans
     if (curl_easy_perform(curl) == CURLE_OK)
         curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
     curl_slist_free_all(h);
+    return status;
+}
+
+/* POSTs the batch to the node in use, and on to the next ones while a node cannot be reached
+ * or answers 5xx; returns the last HTTP status (0: no node reached). The batch is emptied. */
+static long post(CURL *curl, endpoints_t *e, const char *token, batch_t *b, answer_t *a)
+{
+    long status = 0;
+    for (int tried = 0; tried < e->n; tried++) {
+        status = post_to(curl, e->url[e->cur], token, b, a);
+        if (status && status < 500) break;
+        int next = (e->cur + 1) % e->n;
+        if (e->n > 1)
+            fprintf(stderr, "\ndeconflict feed: %s %s; on to %s\n", e->url[e->cur],
+                    status ? "answered 5xx" : "unreachable", e->url[next]);
+        e->cur = next;
+    }
     b->len = 0, b->n = 0;
     return status;
 }
@@ -117,7 +158,7 @@ static void note_refusal(const char *why)
 
 /* Posts the batch and counts its reports as sent or refused, each report the service refused
  * within an accepted batch too; returns the HTTP status. */
-static long flush(CURL *curl, const char *endpoint, const char *token, batch_t *b, size_t *sent,
+static long flush(CURL *curl, endpoints_t *endpoint, const char *token, batch_t *b, size_t *sent,
                   size_t *refused)
 {
     static answer_t a;
@@ -224,13 +265,17 @@ static int feed_sbs(int argc, char **argv)
     const char *colon = src ? strrchr(src, ':') : NULL;
     if (!src || !url || !token || !colon || colon == src || strlen(colon + 1) == 0 ||
         strlen(colon + 1) >= sizeof(port) || (size_t)(colon - src) >= sizeof(host)) {
-        fputs("usage: deconflict feed sbs HOST:PORT --to URL --token T [--seconds S]\n", stderr);
+        fputs("usage: deconflict feed sbs HOST:PORT --to URL[,URL...] --token T [--seconds S]\n",
+              stderr);
         return CLI_EXIT_USAGE;
     }
     snprintf(host, sizeof(host), "%.*s", (int)(colon - src), src);
     snprintf(port, sizeof(port), "%s", colon + 1);
-    char endpoint[1024];
-    snprintf(endpoint, sizeof(endpoint), "%s/v1/positions", url);
+    static endpoints_t endpoint;
+    if (!endpoints_parse(&endpoint, url)) {
+        fprintf(stderr, "deconflict feed sbs: --to: 1-%d URLs separated by commas\n", MAX_NODES);
+        return CLI_EXIT_USAGE;
+    }
     curl_global_init(CURL_GLOBAL_DEFAULT);
     CURL *curl = curl_easy_init();
     if (curl) curl_easy_setopt(curl, CURLOPT_TIMEOUT, 30L); /* a hung daemon does not stall us */
@@ -265,7 +310,7 @@ static int feed_sbs(int argc, char **argv)
         }
         double now = wall_now();
         if (b.n && now - last_post >= 1) {
-            long st = flush(curl, endpoint, token, &b, &sent, &refused);
+            long st = flush(curl, &endpoint, token, &b, &sent, &refused);
             if (st != 200) fprintf(stderr, "feed sbs: the daemon answered %ld\n", st);
             last_post = now;
         }
@@ -279,7 +324,7 @@ static int feed_sbs(int argc, char **argv)
             last_report = now;
         }
     }
-    if (curl && b.n) flush(curl, endpoint, token, &b, &sent, &refused);
+    if (curl && b.n) flush(curl, &endpoint, token, &b, &sent, &refused);
     if (in)
         fprintf(stderr,
                 "feed sbs: done, %llu lines (%llu malformed), %zu states sent, %zu refused\n",
@@ -330,7 +375,7 @@ int cli_feed(int argc, char **argv)
     }
     if (!path || !url || n_tokens == 0) {
         fprintf(stderr,
-                "usage: deconflict feed TRACKS.csv --to URL --token T [--token T2 ...]\n"
+                "usage: deconflict feed TRACKS.csv --to URL[,URL...] --token T [--token T2 ...]\n"
                 "       [--speed X] [--from T0] [--to-time T1] [--split alternate|prefix]\n");
         return CLI_EXIT_USAGE;
     }
@@ -344,10 +389,15 @@ int cli_feed(int argc, char **argv)
     qsort(rows, n_rows, sizeof(*rows), row_cmp);
     size_t first = 0;
     while (first < n_rows && rows[first].st.t_s < from_s) first++;
-    char endpoint[1024];
-    snprintf(endpoint, sizeof(endpoint), "%s/v1/positions", url);
+    static endpoints_t endpoint;
+    if (!endpoints_parse(&endpoint, url)) {
+        fprintf(stderr, "deconflict feed: --to: 1-%d URLs separated by commas\n", MAX_NODES);
+        free(rows);
+        return CLI_EXIT_USAGE;
+    }
     curl_global_init(CURL_GLOBAL_DEFAULT);
     CURL *curl = curl_easy_init();
+    if (curl) curl_easy_setopt(curl, CURLOPT_TIMEOUT, 30L); /* a hung node: on to the next */
     size_t cap = 65536, next = 0;
     assign_t *tab = calloc(cap, sizeof(*tab));
     batch_t batches[MAX_PARTIES] = {{0}};
@@ -366,11 +416,12 @@ int cli_feed(int argc, char **argv)
             double t = wall_now() - (data_until - rows[i].st.t_s) / speed;
             if (!batch_add(&batches[p], &rows[i], t)) continue;
             if (batches[p].n == 10000 &&
-                flush(curl, endpoint, tokens[p], &batches[p], &sent, &refused) == 0)
+                flush(curl, &endpoint, tokens[p], &batches[p], &sent, &refused) == 0)
                 goto unreachable;
         }
         for (int p = 0; p < n_tokens; p++) {
-            if (batches[p].n && flush(curl, endpoint, tokens[p], &batches[p], &sent, &refused) == 0)
+            if (batches[p].n &&
+                flush(curl, &endpoint, tokens[p], &batches[p], &sent, &refused) == 0)
                 goto unreachable;
         }
         if (isatty(fileno(stderr)))
@@ -384,7 +435,7 @@ int cli_feed(int argc, char **argv)
     print_refusal();
     goto out;
 unreachable:
-    fprintf(stderr, "\ndeconflict feed: %s unreachable\n", endpoint);
+    fprintf(stderr, "\ndeconflict feed: no node of %s reachable\n", url);
     rc = CLI_EXIT_DATA;
 out:
     for (int p = 0; p < MAX_PARTIES; p++) free(batches[p].s);

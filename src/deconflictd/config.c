@@ -40,6 +40,7 @@ void dd_config_default(dd_config_t *cfg)
     cfg->idle_timeout_s = 120;
     cfg->report_ahead_max_s = 10;
     cfg->report_age_max_s = 300;
+    cfg->leader_lease_s = 5;
 }
 
 /* "H_NM,V_FT" */
@@ -83,6 +84,8 @@ static const char *expected(const char *key)
 {
     static const char *const table[][2] = {
         {"data", "a directory path, 1-1023 bytes"},
+        {"node", "a name for this node, 1-63 of [A-Za-z0-9_.-]"},
+        {"leader_lease_s", "seconds, 1-600, at least twice period_ms"},
         {"store", "a PostgreSQL URL (postgresql://user@host/db, several hosts allowed) or libpq "
                   "connection string, 1-1023 bytes"},
         {"listen", "HOST:PORT with an IPv4 address and a port 0-65535"},
@@ -126,6 +129,14 @@ bool dd_config_set(dd_config_t *cfg, const char *key, const char *value, char *e
     if (strcmp(key, "data") == 0) {
         if (!*value || strlen(value) >= sizeof(cfg->data_dir)) goto bad;
         snprintf(cfg->data_dir, sizeof(cfg->data_dir), "%s", value);
+    } else if (strcmp(key, "node") == 0) {
+        if (!dc_party_name_valid(value)) goto bad; /* the same rule as a party's name */
+        snprintf(cfg->node, sizeof(cfg->node), "%s", value);
+    } else if (strcmp(key, "leader_lease_s") == 0) {
+        char *end;
+        double v = strtod(value, &end);
+        if (end == value || *end || !(v >= 1 && v <= 600)) goto bad;
+        cfg->leader_lease_s = v;
     } else if (strcmp(key, "store") == 0) {
         if (!*value || strlen(value) >= sizeof(cfg->store_url) || !dc_store_is_url(value)) goto bad;
         snprintf(cfg->store_url, sizeof(cfg->store_url), "%s", value);

@@ -56,6 +56,9 @@ static void usage(FILE *out)
           "  --store URL            a PostgreSQL store instead (postgresql://user@host/db,\n"
           "                         several hosts allowed; or a libpq connection string):\n"
           "                         several deconflictd nodes may share it\n"
+          "  --node NAME            this node's name among several (default: made up)\n"
+          "  --leader-lease-s S     another node takes the lead of the periodic pass when the\n"
+          "                         leader has not renewed for S seconds (default 5)\n"
           "  --listen HOST:PORT     IPv4 address to serve HTTP on (default 127.0.0.1:8080;\n"
           "                         port 0 picks a free one, printed on stdout)\n"
           "  --config FILE          'key = value' lines with the keys below (flags win)\n"
@@ -104,7 +107,8 @@ static void usage(FILE *out)
           "  --print-routes         list every route (METHOD /path) and exit\n"
           "  --help                 this text\n"
           "\n"
-          "Config keys: data, store, listen, max_body_bytes, max_streams_per_party, keepalive_s,\n"
+          "Config keys: data, store, node, leader_lease_s, listen, max_body_bytes, "
+          "max_streams_per_party, keepalive_s,\n"
           "period_ms, m_of_4, hysteresis_s, conformance_s, conflict_ack_s, enroute_minima,\n"
           "terminal_minima, "
           "high_minima, high_above_ft, terminal_area (repeatable), feed (repeatable), "
@@ -148,6 +152,8 @@ int main(int argc, char **argv)
         const char *flag, *key;
     } flags[] = {{"--data", "data"},
                  {"--store", "store"},
+                 {"--node", "node"},
+                 {"--leader-lease-s", "leader_lease_s"},
                  {"--listen", "listen"},
                  {"--max-body-bytes", "max_body_bytes"},
                  {"--max-streams-per-party", "max_streams_per_party"},
@@ -202,6 +208,13 @@ int main(int argc, char **argv)
         }
     }
 
+    if (cfg.store_url[0] && cfg.leader_lease_s < 2 * cfg.period_s) {
+        fprintf(stderr,
+                "deconflictd: leader_lease_s (%.0f s) must be at least twice the period (%.3f s): "
+                "the leader renews its lease every pass\n",
+                cfg.leader_lease_s, cfg.period_s);
+        return 2;
+    }
     /* The web console: from --console-dir, else installed beside the binary
      * (bin/../share/deconflict/console). Only an explicit directory must exist. */
     bool console_explicit = cfg.console_dir[0] != '\0';

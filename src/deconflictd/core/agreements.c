@@ -457,12 +457,19 @@ dc_err_t dd_agreement_act(dd_service_t *svc, int64_t party, const char *id, cons
 
 /* ---- restore ---- */
 
-static void restore_one(const dc_doc_t *doc, void *ctx)
+/* Reads agreement document doc into the table; replace: an agreement held under its id gives
+ * way to it (every participant's copy is the same view: the first read serves). */
+static void read_doc(dd_service_t *svc, const dc_doc_t *doc, bool replace)
 {
-    dd_service_t *svc = ctx;
     json_t *view = json_loads(doc->view_a, 0, NULL);
     const char *id = json_string_value(json_object_get(view, "id"));
-    dd_agreement_t *a = id && !dd_table_get(&svc->agreements, id) ? calloc(1, sizeof(*a)) : NULL;
+    dd_agreement_t *held = id ? dd_table_get(&svc->agreements, id) : NULL;
+    if (held && replace) {
+        dd_table_del(&svc->agreements, id);
+        agreement_free(held);
+        held = NULL;
+    }
+    dd_agreement_t *a = id && !held ? calloc(1, sizeof(*a)) : NULL;
     if (!a) {
         json_decref(view);
         return;
@@ -492,6 +499,16 @@ static void restore_one(const dc_doc_t *doc, void *ctx)
                 err.field, err.message);
     resolve_ground_parties(a);
     if (!dd_table_put(&svc->agreements, a->id, a)) agreement_free(a);
+}
+
+static void restore_one(const dc_doc_t *doc, void *ctx)
+{
+    read_doc(ctx, doc, false);
+}
+
+void dd_agreements_apply(dd_service_t *svc, const dc_doc_t *doc)
+{
+    read_doc(svc, doc, true);
 }
 
 bool dd_agreements_open(dd_service_t *svc)

@@ -84,6 +84,10 @@ int64_t dd_agreement_violated_by(dd_service_t *svc, int64_t party, const dc_oper
                                  const dc_strategic_prepared_t *p, const char **agreement_id);
 
 bool dd_agreements_open(dd_service_t *svc);
+
+/* An agreement document another node wrote (a shared store): the agreement held replaced by
+ * it. Under the service lock. */
+void dd_agreements_apply(dd_service_t *svc, const dc_doc_t *doc);
 void dd_agreements_close(dd_service_t *svc);
 
 #endif

@@ -57,7 +57,12 @@ void dd_write_lock(dd_service_t *svc)
 
 dc_err_t dd_tx_begin(dd_service_t *svc)
 {
-    return dc_store_begin(svc->store);
+    dc_err_t rc = dc_store_begin(svc->store);
+    /* A shared store: the writers' turn is held now; what the other nodes wrote is applied
+     * before this write decides anything (core/cluster.h). */
+    if (rc == DC_OK && svc->catch_up && (rc = svc->catch_up(svc)) != DC_OK)
+        dc_store_rollback(svc->store);
+    return rc;
 }
 
 void dd_tx_abort(dd_service_t *svc)
@@ -67,7 +72,15 @@ void dd_tx_abort(dd_service_t *svc)
 
 dc_err_t dd_tx_end(dd_service_t *svc)
 {
+    /* A shared store: what this write leaves the heads at, the turn still held, is what this
+     * node has caught up to once it commits (its own writes need no applying). */
+    int64_t changes = 0, tracks = 0;
+    bool heads = svc->catch_up && dc_store_heads(svc->store, &changes, &tracks) == DC_OK;
     dc_err_t rc = dc_store_commit(svc->store);
+    if (rc == DC_OK && heads) {
+        if (changes > svc->changes_seen) svc->changes_seen = changes;
+        if (tracks > svc->tracks_seen) svc->tracks_seen = tracks;
+    }
     if (rc != DC_OK) {
         dc_store_rollback(svc->store);
         return rc;

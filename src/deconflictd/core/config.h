@@ -53,6 +53,8 @@ typedef struct dd_config {
     double idle_timeout_s;     /* a party's idle keep-alive connection, then closed */
     double report_ahead_max_s; /* a report time may be at most this far ahead of the clock */
     double report_age_max_s;   /* ... and at most this old */
+    char node[64];             /* this node's name among several on one store ("": made up) */
+    double leader_lease_s;     /* a leader that has not renewed for this long is replaced */
 } dd_config_t;
 
 #endif

@@ -350,6 +350,22 @@ void dd_conflicts_escalate(dd_service_t *svc, double now)
 
 /* ---- restore ---- */
 
+void dd_conflicts_apply(dd_service_t *svc, const dc_doc_t *doc)
+{
+    dd_conflict_t *held = dd_table_get(&svc->conflicts, doc->id);
+    if (held) {
+        dd_table_del(&svc->conflicts, doc->id);
+        if (svc->open_conflicts) svc->open_conflicts--;
+        dd_conflict_free(held);
+    }
+    if (strcmp(doc->state, "open") != 0) return;
+    dd_conflict_t *c = from_doc(doc, svc->cfg.conflict_ack_s);
+    if (c && dd_table_put(&svc->conflicts, c->id, c))
+        svc->open_conflicts++;
+    else
+        dd_conflict_free(c);
+}
+
 static void restore_one(const dc_doc_t *doc, void *ctx)
 {
     dd_service_t *svc = ctx;

@@ -102,6 +102,11 @@ void dd_conflicts_escalate(dd_service_t *svc, double now);
 bool dd_conflicts_open(dd_service_t *svc,
                        void (*each)(dd_service_t *svc, const dd_conflict_t *c, void *ctx),
                        void *ctx);
+/* A conflict document another node wrote (a shared store): the open table made to match it. The
+ * structure of an open one is replaced (the modules that follow it know it by id); a resolved
+ * one leaves the table. Under the service lock. */
+void dd_conflicts_apply(dd_service_t *svc, const dc_doc_t *doc);
+
 void dd_conflicts_close(dd_service_t *svc);
 
 #endif

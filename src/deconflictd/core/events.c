@@ -98,6 +98,24 @@ dc_err_t dd_events_read(dd_service_t *svc, int64_t party, int64_t after, int64_t
     return rc;
 }
 
+void dd_events_poll(dd_service_t *svc)
+{
+    if (!svc->shared) return;
+    pthread_mutex_lock(&svc->events_lock);
+    int64_t last = dc_store_event_last_seq(svc->events_store);
+    pthread_mutex_unlock(&svc->events_lock);
+    if (last <= dd_events_durable(svc)) return;
+    /* Every commit on a shared store is durable when it returns: what is committed is sent. */
+    pthread_mutex_lock(&svc->marks_mu);
+    for (size_t i = 0; i < svc->n_marks; i++)
+        if (svc->marks[i].last_seq < last) svc->marks[i].last_seq = last;
+    if (svc->marks_floor < last) svc->marks_floor = last;
+    pthread_mutex_unlock(&svc->marks_mu);
+    pthread_mutex_lock(&svc->lock);
+    if (last > svc->durable_seq) __atomic_store_n(&svc->durable_seq, last, __ATOMIC_RELEASE);
+    pthread_mutex_unlock(&svc->lock);
+}
+
 void dd_events_open(dd_service_t *svc, int64_t last_seq)
 {
     svc->durable_seq = svc->committed_seq = last_seq;

@@ -31,6 +31,11 @@ typedef void (*dd_event_fn)(int64_t seq, const char *type, const char *data, dou
 dc_err_t dd_events_read(dd_service_t *svc, int64_t party, int64_t after, int64_t upto, size_t max,
                         dd_event_fn fn, void *ctx, int64_t *last);
 
+/* A shared store: events other nodes appended become visible here -- the durable seq moves to
+ * the store's last, and every party's mark with it (a stream then reads whether any is its
+ * own). Called by the streams' waker, on the streams' own connection. */
+void dd_events_poll(dd_service_t *svc);
+
 /* At open: every mark starts at the last event there is. */
 void dd_events_open(dd_service_t *svc, int64_t last_seq);
 void dd_events_close(dd_service_t *svc);

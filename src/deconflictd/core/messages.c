@@ -187,8 +187,7 @@ static dc_err_t set_channel(dd_service_t *svc, int64_t party, bool suspend, doub
 static void restore_channel(const dc_doc_t *doc, void *ctx)
 {
     dd_service_t *svc = ctx;
-    if (strcmp(doc->state, "suspended") == 0)
-        dd_channel_set_suspended(svc, strtoll(doc->id, NULL, 10), true);
+    dd_channel_set_suspended(svc, strtoll(doc->id, NULL, 10), strcmp(doc->state, "suspended") == 0);
 }
 
 /* ---- sending ---- */
@@ -566,7 +565,10 @@ void dd_messages_escalate(dd_service_t *svc, double now)
 static void restore_pending(const dc_doc_t *doc, void *ctx)
 {
     dd_service_t *svc = ctx;
-    if (strcmp(doc->state, "acknowledged") == 0) return;
+    if (strcmp(doc->state, "acknowledged") == 0) {
+        drop_pending(svc, doc->id);
+        return;
+    }
     json_t *v = json_loads(doc->view_a, 0, NULL);
     double due;
     if (json_is_true(json_object_get(v, "ack_required")) &&
@@ -579,6 +581,14 @@ bool dd_messages_open(dd_service_t *svc)
 {
     return dc_store_doc_each(svc->store, "message", restore_pending, svc) == DC_OK &&
            dc_store_doc_each(svc->store, "channel", restore_channel, svc) == DC_OK;
+}
+
+void dd_messages_apply(dd_service_t *svc, const dc_doc_t *doc)
+{
+    if (strcmp(doc->kind, "channel") == 0)
+        restore_channel(doc, svc);
+    else
+        restore_pending(doc, svc);
 }
 
 void dd_messages_close(dd_service_t *svc)

@@ -56,6 +56,10 @@ void dd_messages_escalate(dd_service_t *svc, double now);
 
 /* Restores the pending deadlines and the channels' states at start. */
 bool dd_messages_open(dd_service_t *svc);
+
+/* A message or channel document another node wrote (a shared store): its acknowledgement
+ * deadline, or the party's channel state, as it says. Under the service lock. */
+void dd_messages_apply(dd_service_t *svc, const dc_doc_t *doc);
 void dd_messages_close(dd_service_t *svc);
 
 #endif

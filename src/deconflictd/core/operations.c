@@ -332,7 +332,10 @@ static dc_err_t create_in(dd_service_t *svc, int64_t party, dd_new_operation_t *
         return dd_fail(f, rc, "volumes", "the operation could not be filed: %s", dc_strerror(rc));
     /* Noted before the section ends: a filing that runs while this one waits for its group's
      * commit may conflict with it. */
-    if (!note_op(svc, n->id, n->ref, party, n->state)) rc = DC_ERR_NOMEM;
+    if (!note_op(svc, n->id, n->ref, party, n->state))
+        rc = DC_ERR_NOMEM;
+    else
+        dd_operation(svc, n->id)->version = 1;
     json_t *conflicts = json_array(), *view = NULL;
     if (rc == DC_OK)
         view = put_operation(svc, party, n->id, n->ref, n->state, n->priority, 1, n->volumes, now,
@@ -484,7 +487,8 @@ static dc_err_t update_in(dd_service_t *svc, int64_t party, const char *id, op_j
     json_t *conflicts = json_array();
     json_t *nv = put_operation(svc, party, id, ref, state, new_prio, cur_version + 1, new_vols,
                                created, all, "operation.updated", now, &rc);
-    const dd_op_t *op = dd_operation(svc, id);
+    dd_op_t *op = dd_operation(svc, id);
+    if (rc == DC_OK && op) op->version = cur_version + 1;
     if (rc == DC_OK && op) rc = record_conflicts(svc, party, op, &res, conflicts, now);
     if (rc == DC_OK && op) rc = record_agreement(svc, party, op, q, agr, conflicts, now);
     if (rc == DC_OK) rc = resolve_conflicts_of(svc, id, conflicts, party, now);
@@ -604,31 +608,67 @@ dc_err_t dd_operation_set_state(dd_service_t *svc, int64_t party, const char *id
 
 /* ---- restore ---- */
 
-static void restore_one(const dc_doc_t *doc, void *ctx)
+/* The engine's operation of document doc (view v, state), prepared; false when it is not
+ * readable (said). */
+static bool engine_from_doc(dd_service_t *svc, const dc_doc_t *doc, json_t *v, dc_op_state_t state,
+                            dc_operation_t *op, dc_strategic_prepared_t **p)
 {
-    dd_service_t *svc = ctx;
+    dd_fault_t f;
+    const char *ref = json_string_value(json_object_get(v, "ref"));
+    if (engine_operation(doc->party_a, doc->id, ref ? ref : doc->id,
+                         json_integer_value(json_object_get(v, "priority")),
+                         json_object_get(v, "volumes"), op, &f) != DC_OK) {
+        fprintf(stderr, "deconflictd: operation %s is not readable: %s\n", doc->id, f.detail);
+        return false;
+    }
+    op->state = state;
+    if (prepare_op(svc, op, p, &f) != DC_OK) {
+        fprintf(stderr, "deconflictd: operation %s is not readable: %s\n", doc->id, f.detail);
+        dc_operation_clear(op);
+        return false;
+    }
+    return true;
+}
+
+void dd_operations_apply(dd_service_t *svc, const dc_doc_t *doc)
+{
     dc_op_state_t state;
     if (dc_op_state_parse(doc->state, &state) != DC_OK) return;
     json_t *v = json_loads(doc->view_a, 0, NULL);
     const char *ref = json_string_value(json_object_get(v, "ref"));
-    if (!ref || !note_op(svc, doc->id, ref, doc->party_a, state) || !dc_op_state_is_live(state)) {
+    int64_t version = json_integer_value(json_object_get(v, "version"));
+    dd_op_t *o = dd_operation(svc, doc->id);
+    bool was_live = o && dc_op_state_is_live(o->state), live = dc_op_state_is_live(state);
+    int64_t was_version = o ? o->version : 0;
+    if (!ref || !note_op(svc, doc->id, ref, doc->party_a, state)) {
         json_decref(v);
         return;
     }
-    dd_fault_t f;
+    dd_operation(svc, doc->id)->version = version;
     dc_operation_t op;
     dc_strategic_prepared_t *p = NULL;
-    if (engine_operation(doc->party_a, doc->id, ref,
-                         json_integer_value(json_object_get(v, "priority")),
-                         json_object_get(v, "volumes"), &op, &f) == DC_OK) {
-        op.state = state;
-        if (prepare_op(svc, &op, &p, &f) != DC_OK ||
-            dc_strategic_file_prepared(svc->strategic, p, NULL) != DC_OK)
-            fprintf(stderr, "deconflictd: could not restore operation %s\n", doc->id);
+    if (live && (!was_live || version != was_version) &&
+        engine_from_doc(svc, doc, v, state, &op, &p)) {
+        /* New to this node, or another node changed it: the engine files or replaces it. */
+        dc_err_t rc =
+            was_live ? dc_strategic_update_prepared(svc->strategic, p, (uint64_t)was_version, NULL)
+                     : dc_strategic_file_prepared(svc->strategic, p, NULL);
+        if (rc != DC_OK)
+            fprintf(stderr, "deconflictd: operation %s: the engine refused it: %s\n", doc->id,
+                    dc_strerror(rc));
         dc_strategic_prepared_free(p);
         dc_operation_clear(&op);
+    } else if (live && was_live) {
+        dc_strategic_set_state(svc->strategic, doc->id, state); /* planned <-> active */
+    } else if (!live && was_live) {
+        dc_strategic_set_state(svc->strategic, doc->id, state); /* ended: out of the engine */
     }
     json_decref(v);
+}
+
+static void restore_one(const dc_doc_t *doc, void *ctx)
+{
+    dd_operations_apply(ctx, doc);
 }
 
 bool dd_operations_open(dd_service_t *svc)

@@ -15,6 +15,7 @@ typedef struct dd_op {
     char id[DD_ID_MAX], ref[DD_ID_MAX];
     int64_t party;
     dc_op_state_t state; /* as committed */
+    int64_t version;     /* as committed (the engine holds the same) */
 } dd_op_t;
 
 /* A filing as the body states it (api/h_operations.c): JSON borrowed from the body. */
@@ -73,6 +74,11 @@ dd_op_t *dd_operation_by_ref(dd_service_t *svc, const char *ref);
 
 /* Restores the registry and refiles the live operations into the engine. */
 bool dd_operations_open(dd_service_t *svc);
+
+/* An operation document another node wrote (a shared store): the registry and the engine made
+ * to match it -- filed when new, updated when its version moved, out of the engine once it
+ * ended. Under the service lock. */
+void dd_operations_apply(dd_service_t *svc, const dc_doc_t *doc);
 void dd_operations_close(dd_service_t *svc);
 
 #endif

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/agreements.h"
+#include "core/cluster.h"
 #include "core/conflicts.h"
 #include "core/conformance.h"
 #include "core/detection.h"
@@ -56,6 +57,10 @@ static bool restore(dd_service_t *svc, double now, char *err, size_t len)
     }
     if (!(svc->strategic = dc_strategic_new(NULL))) {
         snprintf(err, len, "out of memory");
+        return false;
+    }
+    if (!dd_cluster_open(svc)) {
+        snprintf(err, len, "reading the store's heads: %s", dc_store_last_error(svc->store));
         return false;
     }
     /* Operations and agreements first (the checks read them), then tracks, then the open

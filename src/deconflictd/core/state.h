@@ -75,6 +75,15 @@ typedef struct dd_service {
     dd_table_t msg_pending;  /* messages.c: message id -> its ack deadline (double *) */
     double history_pruned_s; /* history.c: samples before this time are deleted */
 
+    /* Several nodes on one store (cluster.c); none of it is used with SQLite. */
+    bool shared;                       /* the store is shared (PostgreSQL): other nodes write too */
+    char node[64];                     /* this node's name in the leadership lease */
+    bool leader;                       /* this node runs the periodic pass */
+    int64_t changes_seen, tracks_seen; /* caught up to this audit seq and track revision */
+    double last_pass_s;                /* when this node last completed a pass (0: never) */
+    /* Called by dd_tx_begin once a write holds the writers' turn: catches up with the others. */
+    dc_err_t (*catch_up)(struct dd_service *svc);
+
     /* Counters for /metrics. */
     uint64_t events_total, positions_total, positions_refused[3], passes_total, history_errors;
     size_t live_tracks, open_conflicts;

@@ -310,28 +310,52 @@ static bool report_of(json_t *r, dc_track_state_t *st)
            dc_track_state_validate(st, NULL) == DC_OK;
 }
 
+/* Stored state text of track id of party as a state, with its callsign and operation; false
+ * when it is not a readable report of that track. */
+static bool read_state(int64_t party, const char *id, json_t *rec, dc_track_state_t *st)
+{
+    memset(st, 0, sizeof(*st));
+    snprintf(st->id, sizeof(st->id), "%s", id);
+    const char *own = json_string_value(json_object_get(rec, "track_id"));
+    char expect[DC_TRACK_ID_MAX];
+    return rec && own && dd_engine_id(party, own, expect) && strcmp(expect, id) == 0 &&
+           report_of(rec, st);
+}
+
+/* Takes st (read from rec) as track id's latest, into the engines. */
+static void take(dd_service_t *svc, int64_t party, const dc_track_state_t *st, json_t *rec)
+{
+    dd_track_t *t = dd_track(svc, st->id);
+    if (dd_tracks_feed_engines(svc, st) != DC_OK || (!t && !(t = add_track(svc, st->id, party))))
+        return;
+    t->st = *st;
+    const char *cs = json_string_value(json_object_get(rec, "callsign"));
+    const char *op = json_string_value(json_object_get(rec, "operation_id"));
+    snprintf(t->callsign, sizeof(t->callsign), "%s", cs ? cs : "");
+    snprintf(t->operation, sizeof(t->operation), "%s", op ? op : "");
+}
+
+void dd_tracks_apply(dd_service_t *svc, int64_t party, const char *id, const char *state)
+{
+    json_t *rec = json_loads(state, 0, NULL);
+    dc_track_state_t st;
+    const dd_track_t *held = dd_track(svc, id);
+    if (read_state(party, id, rec, &st) && (!held || st.t_s > held->st.t_s))
+        take(svc, party, &st, rec);
+    json_decref(rec);
+}
+
 static void restore_one(int64_t party, const char *id, const char *state, void *ctx)
 {
     restore_ctx_t *r = ctx;
     dd_service_t *svc = r->svc;
     json_t *rec = json_loads(state, 0, NULL);
-    dc_track_state_t st = {0};
-    snprintf(st.id, sizeof(st.id), "%s", id);
-    const char *own = json_string_value(json_object_get(rec, "track_id"));
-    char expect[DC_TRACK_ID_MAX];
-    bool fits = own && dd_engine_id(party, own, expect);
+    dc_track_state_t st;
     /* One stored ahead of the clock (by a build before reports had a time range, or a clock
      * stepped back since) is not restored: the track starts again with its next report. */
-    dd_track_t *t = NULL;
-    if (rec && fits && strcmp(expect, id) == 0 && report_of(rec, &st) &&
-        st.t_s <= r->now + svc->cfg.report_ahead_max_s && !dd_track(svc, id) &&
-        dd_tracks_feed_engines(svc, &st) == DC_OK && (t = add_track(svc, id, party))) {
-        t->st = st;
-        const char *cs = json_string_value(json_object_get(rec, "callsign"));
-        const char *op = json_string_value(json_object_get(rec, "operation_id"));
-        snprintf(t->callsign, sizeof(t->callsign), "%s", cs ? cs : "");
-        snprintf(t->operation, sizeof(t->operation), "%s", op ? op : "");
-    }
+    if (read_state(party, id, rec, &st) && st.t_s <= r->now + svc->cfg.report_ahead_max_s &&
+        !dd_track(svc, id))
+        take(svc, party, &st, rec);
     json_decref(rec);
 }
 

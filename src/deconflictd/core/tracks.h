@@ -95,6 +95,10 @@ void dd_tracks_visit(dd_service_t *svc, int64_t party, double now, const dd_trac
  * the high vertical minimum of the high boundary. */
 dc_err_t dd_tracks_feed_engines(dd_service_t *svc, const dc_track_state_t *st);
 
+/* A track's latest state another node stored (a shared store; dc_store_tracks_since): taken
+ * when newer than the one held, into the engines too. Under the service lock. */
+void dd_tracks_apply(dd_service_t *svc, int64_t party, const char *id, const char *state);
+
 /* Restores every track's latest state (none stamped ahead of now) into the engines. */
 bool dd_tracks_open(dd_service_t *svc, double now);
 void dd_tracks_close(dd_service_t *svc);

@@ -223,11 +223,27 @@ static const char *header_value(void *conn, const char *name)
     return MHD_lookup_connection_value(conn, MHD_HEADER_KIND, name);
 }
 
+/* Liveness, and this node's part: whether it leads the periodic pass, and when it last
+ * completed one (a load balancer or an operator tells the nodes apart by it). */
 static enum MHD_Result healthz(struct MHD_Connection *c, request_t *rq)
 {
-    static const char ok[] = "{\"status\":\"ok\"}";
+    dd_service_t *svc = rq->srv->svc;
+    pthread_mutex_lock(&svc->lock);
+    bool leader = svc->leader;
+    double last = svc->last_pass_s;
+    pthread_mutex_unlock(&svc->lock);
+    char t[40];
+    json_t *j = json_pack("{s:s, s:s, s:s, s:b}", "status", "ok", "node", svc->node, "store",
+                          dc_store_backend(svc->store), "leader", leader);
+    if (j)
+        json_object_set_new(j, "last_pass",
+                            last > 0 ? json_string(dd_time_text(last, t)) : json_null());
+    char *text = j ? dd_json_text(j) : NULL;
+    json_decref(j);
+    if (!text) return MHD_NO;
     struct MHD_Response *r =
-        MHD_create_response_from_buffer(sizeof(ok) - 1, (void *)ok, MHD_RESPMEM_PERSISTENT);
+        MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
+    if (!r) free(text);
     return r ? queue_answer(c, rq, 200, "application/json", r) : MHD_NO;
 }
 

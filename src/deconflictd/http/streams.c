@@ -14,6 +14,7 @@
 #include "http/sse.h"
 
 #define STREAM_BATCH_EVENTS 256
+#define STREAM_POLL_MS      50 /* a shared store: other nodes' events looked for this often */
 
 typedef struct stream {
     dd_streams_t *reg;
@@ -153,11 +154,18 @@ static void *stream_waker(void *arg)
     for (;;) {
         pthread_mutex_lock(&svc->lock);
         if (!svc->stopping && svc->durable_seq == seen) {
+            /* A shared store: other nodes' events are looked for every STREAM_POLL_MS. */
             struct timespec until;
             clock_gettime(CLOCK_REALTIME, &until);
-            until.tv_sec += 1;
+            long step_ns = svc->shared ? STREAM_POLL_MS * 1000000L : 1000000000L;
+            until.tv_nsec += step_ns;
+            until.tv_sec += until.tv_nsec / 1000000000L;
+            until.tv_nsec %= 1000000000L;
             pthread_cond_timedwait(&svc->events_cond, &svc->lock, &until);
         }
+        pthread_mutex_unlock(&svc->lock);
+        dd_events_poll(svc);
+        pthread_mutex_lock(&svc->lock);
         seen = svc->durable_seq;
         pthread_mutex_unlock(&svc->lock);
         double now = dd_now_s();
