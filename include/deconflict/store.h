@@ -216,6 +216,11 @@ dc_err_t dc_store_tracks_since(dc_store_t *st, int64_t after, size_t max,
                                           void *ctx),
                                void *ctx, int64_t *last);
 
+/* How many times the connection was lost and made again (a PostgreSQL store: a restart or a
+ * failover of the database); 0 for SQLite. A change tells a holder of state read from the store
+ * that writes of its own may have been lost with the connection. */
+uint64_t dc_store_reconnects(const dc_store_t *st);
+
 /* The last audit seq and track revision as this connection sees them (its own open transaction
  * included): where a writer that holds the writers' turn has caught up to when it commits. */
 dc_err_t dc_store_heads(dc_store_t *st, int64_t *changes, int64_t *tracks);

@@ -27,8 +27,9 @@ struct dc_store {
         size_t len;
         char sig64[96];
     } req;
-    char err[256];    /* the last failure, for logs (dc_store_last_error) */
-    char notice[600]; /* what opening tightened (dc_store_notice) */
+    char err[256];       /* the last failure, for logs (dc_store_last_error) */
+    uint64_t reconnects; /* connections lost and made again (dc_store_reconnects) */
+    char notice[600];    /* what opening tightened (dc_store_notice) */
 };
 
 /* One function per public operation, with the public function's contract (store.h). */

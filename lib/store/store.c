@@ -335,6 +335,11 @@ dc_err_t dc_store_tracks_since(dc_store_t *st, int64_t after, size_t max,
     return st->be->tracks_since(st, after, max, fn, ctx, last);
 }
 
+uint64_t dc_store_reconnects(const dc_store_t *st)
+{
+    return __atomic_load_n(&st->reconnects, __ATOMIC_RELAXED);
+}
+
 dc_err_t dc_store_heads(dc_store_t *st, int64_t *changes, int64_t *tracks)
 {
     return st->be->heads(st, changes, tracks);

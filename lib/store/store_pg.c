@@ -144,7 +144,16 @@ _Static_assert(N_MIGRATIONS == DC_STORE_SCHEMA_VERSION, "one migration per schem
 static PGconn *conn_of(dc_store_t *st)
 {
     pg_store_t *p = PG(st);
-    if (PQstatus(p->conn) != CONNECTION_OK && !p->in_tx) PQreset(p->conn);
+    if (PQstatus(p->conn) != CONNECTION_OK && !p->in_tx) {
+        /* Through every host of the connection string again: after a failover, the one that
+         * now takes writes (target_session_attrs=read-write). */
+        PQreset(p->conn);
+        if (PQstatus(p->conn) == CONNECTION_OK) {
+            __atomic_add_fetch(&st->reconnects, 1, __ATOMIC_RELAXED);
+            PGresult *r = PQexec(p->conn, "SET synchronous_commit = on");
+            PQclear(r);
+        }
+    }
     return p->conn;
 }
 
@@ -368,8 +377,8 @@ static dc_err_t pg_commit(dc_store_t *st)
 
 static void pg_rollback(dc_store_t *st)
 {
-    if (PQstatus(PG(st)->conn) == CONNECTION_OK) exec(st, "ROLLBACK", 0, NULL, "rollback");
     PG(st)->in_tx = false;
+    if (PQstatus(PG(st)->conn) == CONNECTION_OK) exec(st, "ROLLBACK", 0, NULL, "rollback");
 }
 
 static dc_err_t pg_defer_sync(dc_store_t *st)

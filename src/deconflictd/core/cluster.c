@@ -71,9 +71,17 @@ static void apply_track(int64_t party, const char *id, const char *state, void *
     dd_tracks_apply(ctx, party, id, state);
 }
 
+static void step_down(dd_service_t *svc);
+
 dc_err_t dd_cluster_catch_up(dd_service_t *svc)
 {
     if (!svc->shared) return DC_OK;
+    uint64_t reconnects = dc_store_reconnects(svc->store);
+    if (reconnects != svc->reconnects_seen && svc->reload) {
+        svc->reconnects_seen = reconnects;
+        if (svc->leader) step_down(svc); /* taken again, rebuilt, at the next pass */
+        return svc->reload(svc);
+    }
     dc_err_t rc = DC_OK;
     for (;;) {
         changes_t c = {0};

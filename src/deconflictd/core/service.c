@@ -1,6 +1,7 @@
 /* Opening and closing the domain: see service.h. */
 #include "core/service.h"
 
+#include <math.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
@@ -49,6 +50,29 @@ static bool open_store(dd_service_t *svc, char *err, size_t len)
            (svc->events_store = dc_store_open(dir, err, len));
 }
 
+/* Every module's state read from the store anew, after its connection was lost (cluster.c):
+ * as a restart reads it, the pass's bookkeeping left for the next leader to rebuild. */
+static dc_err_t reload(dd_service_t *svc)
+{
+    fprintf(stderr, "deconflictd: the store's connection was made again: reading its state anew\n");
+    dd_detection_close(svc);
+    dd_tracks_close(svc);
+    dd_conflicts_close(svc);
+    dd_operations_close(svc);
+    dd_agreements_close(svc);
+    dd_messages_close(svc);
+    dc_strategic_free(svc->strategic);
+    svc->open_conflicts = 0;
+    svc->leader = false;
+    if (!(svc->strategic = dc_strategic_new(NULL))) return DC_ERR_NOMEM;
+    /* The heads first: what is written meanwhile is applied again, which changes nothing. */
+    if (dc_store_heads(svc->store, &svc->changes_seen, &svc->tracks_seen) != DC_OK ||
+        !dd_operations_open(svc) || !dd_agreements_open(svc) || !dd_tracks_open(svc, INFINITY) ||
+        !dd_conflicts_open(svc, NULL, NULL) || !dd_messages_open(svc))
+        return DC_ERR_STORE;
+    return DC_OK;
+}
+
 static bool restore(dd_service_t *svc, double now, char *err, size_t len)
 {
     if (dc_store_audit_key(svc->store, svc->audit_pk, svc->audit_sk) != DC_OK) {
@@ -59,6 +83,7 @@ static bool restore(dd_service_t *svc, double now, char *err, size_t len)
         snprintf(err, len, "out of memory");
         return false;
     }
+    svc->reload = reload;
     if (!dd_cluster_open(svc)) {
         snprintf(err, len, "reading the store's heads: %s", dc_store_last_error(svc->store));
         return false;

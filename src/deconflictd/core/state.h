@@ -83,6 +83,10 @@ typedef struct dd_service {
     double last_pass_s;                /* when this node last completed a pass (0: never) */
     /* Called by dd_tx_begin once a write holds the writers' turn: catches up with the others. */
     dc_err_t (*catch_up)(struct dd_service *svc);
+    /* Reads every module's state anew (service.c), when the store's connection was lost: a
+     * write of this node's may have gone with it, so nothing held in memory is trusted. */
+    dc_err_t (*reload)(struct dd_service *svc);
+    uint64_t reconnects_seen;
 
     /* Counters for /metrics. */
     uint64_t events_total, positions_total, positions_refused[3], passes_total, history_errors;
