@@ -4,9 +4,13 @@
  *   - alert latency: a fresh head-on pair posted by two parties -> conflict.new received on
  *     both parties' event streams, p50/p99, with N live background tracks.
  *
- *   deconflict-bench service --url URL --token A --token B [--tracks N] [--batch B]
+ *   deconflict-bench service --url URL [--url URL2 ...] --token A --token B [--tracks N] [--batch
+ * B]
  *                            [--seconds S] [--reports R] [--filings K] [--alerts K]
  *                            [--threads T]
+ * Several --url are nodes of one service (docs/deployment.md): each ingest and filing thread
+ * talks to one node in turn, an alert's two aircraft go to the first and the second node, and
+ * both parties' streams are held on the last.
  * --reports R ends the ingest after R reports (at most --seconds): the same work for builds
  * that ingest at different rates, so what follows is compared on equal stores.
  *
@@ -26,7 +30,8 @@
 #include "bench.h"
 
 typedef struct opts {
-    const char *url, *token[2];
+    const char *url[8], *token[2];
+    int n_urls;
     size_t tracks, batch, filings, alerts;
     double seconds;
     size_t reports; /* ingest stops after this many reports too (0: none) */
@@ -71,12 +76,21 @@ static size_t collect(char *p, size_t size, size_t n, void *ud)
     return size * n;
 }
 
+/* The node this thread talks to (its index among the --url given): the load is spread over
+ * the nodes of one service, each thread on one node. */
+static __thread int node_ix;
+
+static const char *node_url(const opts_t *o, int i)
+{
+    return o->url[i % o->n_urls];
+}
+
 /* POSTs body to url+path with a bearer token; returns the status (0: transport error). */
 static long post(CURL *c, const opts_t *o, int party, const char *path, const char *body,
                  size_t len, buf_t *reply)
 {
     char url[512], auth[128];
-    snprintf(url, sizeof(url), "%s%s", o->url, path);
+    snprintf(url, sizeof(url), "%s%s", node_url(o, node_ix), path);
     snprintf(auth, sizeof(auth), "Authorization: Bearer %s", o->token[party]);
     struct curl_slist *h = curl_slist_append(NULL, auth);
     h = curl_slist_append(h, "Content-Type: application/json");
@@ -122,6 +136,7 @@ static void *ingest_thread(void *p)
 {
     ingest_arg_t *a = p;
     const opts_t *o = a->o;
+    node_ix = a->id;
     CURL *c = curl_easy_init();
     buf_t b = {0};
     size_t k = (size_t)a->id * o->batch;
@@ -176,6 +191,7 @@ typedef struct filing_arg {
 static void *filing_thread(void *p)
 {
     filing_arg_t *a = p;
+    node_ix = a->id;
     CURL *c = curl_easy_init();
     buf_t b = {0};
     bench_rng_t r;
@@ -278,7 +294,8 @@ static void *stream_thread(void *p)
     stream_t *s = p;
     CURL *c = curl_easy_init();
     char url[512], auth[128];
-    snprintf(url, sizeof(url), "%s/v1/events", s->o->url);
+    /* Both parties' streams on the last node: with several, not where their positions go. */
+    snprintf(url, sizeof(url), "%s/v1/events", node_url(s->o, s->o->n_urls - 1));
     snprintf(auth, sizeof(auth), "Authorization: Bearer %s", s->o->token[s->party]);
     struct curl_slist *h = curl_slist_append(NULL, auth);
     curl_easy_setopt(c, CURLOPT_URL, url);
@@ -353,7 +370,9 @@ static void run_alerts(const opts_t *o)
                          "[{\"track_id\":\"LA%zu\",\"t\":%.3f,\"lat\":%.4f,\"lon\":%.4f,"
                          "\"alt_ft\":35000,\"gs_kt\":450,\"trk_deg\":90,\"vs_fpm\":0}]",
                          k, t, lat0, lon0);
+        node_ix = 0; /* alpha's aircraft to the first node, bravo's to the second */
         post(c, o, 0, "/v1/positions", body, (size_t)n, NULL);
+        node_ix = 1;
         n = snprintf(body, sizeof(body),
                      "[{\"track_id\":\"LB%zu\",\"t\":%.3f,\"lat\":%.4f,\"lon\":%.4f,"
                      "\"alt_ft\":35000,\"gs_kt\":450,\"trk_deg\":270,\"vs_fpm\":0}]",
@@ -398,8 +417,8 @@ int bench_service(int argc, char **argv)
     int nt = 0;
     for (int i = 1; i + 1 < argc; i += 2) {
         const char *a = argv[i], *v = argv[i + 1];
-        if (!strcmp(a, "--url"))
-            o.url = v;
+        if (!strcmp(a, "--url") && o.n_urls < 8)
+            o.url[o.n_urls++] = v;
         else if (!strcmp(a, "--token") && nt < 2)
             o.token[nt++] = v;
         else if (!strcmp(a, "--tracks"))
@@ -421,9 +440,9 @@ int bench_service(int argc, char **argv)
             return 2;
         }
     }
-    if (!o.url || nt != 2 || !o.tracks || !o.batch || o.threads < 1 || o.threads > 16) {
+    if (!o.n_urls || nt != 2 || !o.tracks || !o.batch || o.threads < 1 || o.threads > 16) {
         fprintf(stderr,
-                "usage: deconflict-bench service --url URL --token A --token B "
+                "usage: deconflict-bench service --url URL [--url URL2 ...] --token A --token B "
                 "[--tracks N] [--batch B] [--seconds S] [--reports R] [--filings K] [--alerts K] "
                 "[--threads T]\n");
         return 2;

@@ -11,6 +11,9 @@
 #   SIZES (1000 10000 100000)  BATCH (5000)  DURATION_S (10)  FILINGS (4000)  ALERTS (100)
 #   PERIOD_MS (50)  INGEST2_S (5)  REPORTS (0: none): the first ingest ends after that many
 #   reports, so builds that ingest at different rates leave equal stores for the filings
+#   DC_TEST_PG_URL: a PostgreSQL server (scripts/bench-backends.sh starts one): each run gets a
+#   database of its own there (--store) instead of a SQLite data directory; NODES (1): daemons
+#   on that one store, the load spread over them (deconflict-bench service --url per node)
 #   DAEMON_BIN (build/bin): where deconflictd and deconflict come from, to measure another build
 #   with the same load generator (build/bin/deconflict-bench); DAEMON_ARGS: more daemon flags
 set -euo pipefail
@@ -24,6 +27,8 @@ PERIOD_MS=${PERIOD_MS:-50}
 INGEST2_S=${INGEST2_S:-5}
 REPORTS=${REPORTS:-0}
 DAEMON_BIN=${DAEMON_BIN:-build/bin}
+NODES=${NODES:-1}
+PG_URL=${DC_TEST_PG_URL:-}
 read -r -a extra_args <<<"${DAEMON_ARGS:-}"
 
 # run SIZE LABEL BENCH-ARGS... -- DAEMON-ARGS...
@@ -32,21 +37,36 @@ run() {
   local bench=() daemon=()
   while [ "$1" != "--" ]; do bench+=("$1"); shift; done
   shift; daemon=("$@")
-  local work a b pid url
+  local work a b url store i pids=() urls=()
   work=$(mktemp -d /tmp/deconflict-bench.XXXXXX)
-  a=$("$DAEMON_BIN/deconflict" party add a --data "$work/data" | tail -1)
-  b=$("$DAEMON_BIN/deconflict" party add b --data "$work/data" | tail -1)
-  "$DAEMON_BIN/deconflictd" --data "$work/data" --listen 127.0.0.1:0 --quiet --rate-limit-rps 0 \
-      ${extra_args[@]+"${extra_args[@]}"} "${daemon[@]}" >"$work/out" 2>"$work/log" &
-  pid=$!
-  for _ in $(seq 50); do grep -q listening "$work/out" 2>/dev/null && break; sleep 0.1; done
-  url=$(sed -n 's/.*listening on \(http:[^ ]*\).*/\1/p' "$work/out")
-  echo "== $n tracks, $label (daemon $url ${daemon[*]}) =="
-  build/bin/deconflict-bench service --url "$url" --token "$a" --token "$b" --tracks "$n" \
+  if [ -n "$PG_URL" ]; then
+    local db="bench_$(basename "$work" | tr -dc 'a-zA-Z0-9' | tr 'A-Z' 'a-z')"
+    psql -X -q "$PG_URL" -c "CREATE DATABASE $db" >/dev/null
+    store=(--store "${PG_URL%/*}/$db")
+  else
+    store=(--data "$work/data")
+  fi
+  a=$("$DAEMON_BIN/deconflict" party add a "${store[@]}" | tail -1)
+  b=$("$DAEMON_BIN/deconflict" party add b "${store[@]}" | tail -1)
+  for i in $(seq "$NODES"); do
+    local node=()
+    [ "$NODES" -gt 1 ] && node=(--node "n$i")
+    "$DAEMON_BIN/deconflictd" "${store[@]}" "${node[@]}" --listen 127.0.0.1:0 --quiet \
+        --rate-limit-rps 0 ${extra_args[@]+"${extra_args[@]}"} "${daemon[@]}" \
+        >"$work/out$i" 2>"$work/log$i" &
+    pids+=($!)
+    for _ in $(seq 50); do grep -q listening "$work/out$i" 2>/dev/null && break; sleep 0.1; done
+    url=$(sed -n 's/.*listening on \(http:[^ ]*\).*/\1/p' "$work/out$i")
+    urls+=(--url "$url")
+  done
+  echo "== $n tracks, $label (${store[0]#--} ${NODES} node(s) ${urls[*]} ${daemon[*]}) =="
+  build/bin/deconflict-bench service "${urls[@]}" --token "$a" --token "$b" --tracks "$n" \
       --batch "$BATCH" "${bench[@]}" || true
-  curl -s "$url/metrics" |
-      grep -E '^deconflict_(live_tracks|detection_pass_ms|open_conflicts|store_commits_total|store_syncs_total) ' || true
-  kill "$pid"; wait "$pid" || true
+  for i in $(seq 0 $((NODES - 1))); do
+    curl -s "${urls[$((2 * i + 1))]}/metrics" |
+        grep -E '^deconflict_(live_tracks|detection_pass_ms|open_conflicts|store_commits_total|store_syncs_total) ' || true
+  done
+  kill "${pids[@]}"; wait "${pids[@]}" || true
   rm -rf "$work"
 }
 

@@ -77,10 +77,13 @@ dc_err_t dc_store_commit(dc_store_t *st);
 void dc_store_rollback(dc_store_t *st);
 
 /* Deferred sync, for a server that makes many requests durable with one sync: from now on a
- * commit is written to the WAL but not synced (synchronous=NORMAL; it survives the process's
- * death, not yet the machine's), and dc_store_sync() makes every commit returned before it
- * durable. dc_store_sync() runs no statement, so it may be called without the lock that
- * serialises the other calls, concurrently with them; its error message goes to err. */
+ * commit is written to the WAL but not synced (SQLite: synchronous=NORMAL; it survives the
+ * process's death, not yet the machine's. PostgreSQL: synchronous_commit=off), and
+ * dc_store_sync() makes every commit returned before it durable (PostgreSQL: flushed on the
+ * primary, and on a synchronous standby when there is one). dc_store_sync() may be called
+ * without the lock that serialises the other calls, concurrently with them (SQLite: it runs
+ * no statement; PostgreSQL: it runs one on a connection of its own); its error message goes to
+ * err. */
 dc_err_t dc_store_defer_sync(dc_store_t *st);
 dc_err_t dc_store_sync(dc_store_t *st, char *err, size_t len);
 

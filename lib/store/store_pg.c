@@ -9,8 +9,13 @@
  *     commit, so writers on every node take their numbers in commit order, and a reader that
  *     has seen seq N has seen everything before it. A SEQUENCE would not: numbers are handed
  *     out at insert time and may commit out of order.
- *   - Every commit is durable when it returns (synchronous_commit on, PostgreSQL's own group
- *     commit across sessions), so dc_store_defer_sync and dc_store_sync have nothing to do.
+ *   - Group commit as with SQLite: once dc_store_defer_sync is called, commits do not wait for
+ *     the WAL's flush (synchronous_commit off), and dc_store_sync, on a connection of its own,
+ *     commits a transaction that does wait (synchronous_commit on): the WAL is flushed in order,
+ *     so that flush covers every commit before it -- the primary's, and a synchronous standby's
+ *     when the operator has one. The server answers only after it (core/commit.c).
+ *   - Track states and history samples, written by the thousand, wait in the transaction and go
+ *     as multi-row statements, before any other statement of it and at its commit.
  *   - The SQL is plain (INSERT ... ON CONFLICT, row locks with FOR UPDATE, no advisory locks, no
  *     PostgreSQL-only types), so that it stays portable to CockroachDB; the notes are in
  *     docs/deployment.md.
@@ -27,16 +32,41 @@
 #include <string.h>
 #include <time.h>
 
+/* Rows waiting to be written in one statement: each row's text parameters. */
+#define PENDING_MAX 1000 /* rows per statement (8 parameters each: under libpq's 65535) */
+
+typedef struct pending {
+    char *vals; /* n rows x cols parameters, each PARAM_MAX bytes */
+    size_t n, cols;
+} pending_t;
+
+#define PARAM_MAX      640 /* bytes of one parameter: a track's state is at most 512 */
+#define STMT_CACHE_MAX 64
+
 typedef struct pg_store {
     struct dc_store base;
     PGconn *conn;
     bool in_tx;
-    int64_t tx_rev; /* the tracks' revision of the open transaction (0: none taken yet) */
+    int64_t tx_rev;    /* the tracks' revision of the open transaction (0: none taken yet) */
+    bool deferred;     /* dc_store_defer_sync was called */
+    char *conninfo;    /* for the sync connection */
+    PGconn *sync_conn; /* dc_store_sync's own */
+    char sync_key[24]; /* its row in sync_points */
+    pending_t tracks, history;
+    bool flushing;
+    /* Statements prepared on this connection (by the address of their SQL literal), so that
+     * the server parses and plans each once; forgotten when the connection is made again. */
+    struct {
+        const char *sql;
+        char name[16];
+    } prepared[STMT_CACHE_MAX];
+    size_t n_prepared;
 } pg_store_t;
 
 #define PG(st) ((pg_store_t *)(st))
 
 static void pg_close(dc_store_t *st);
+static dc_err_t flush_pending(dc_store_t *st);
 
 static void quiet(void *arg, const char *message)
 {
@@ -132,7 +162,8 @@ static const char *const migrations[] = {
     "CREATE TABLE leader("
     "  one INTEGER PRIMARY KEY CHECK (one = 1),"
     "  node TEXT NOT NULL,"
-    "  until_s DOUBLE PRECISION NOT NULL);",
+    "  until_s DOUBLE PRECISION NOT NULL);"
+    "CREATE TABLE sync_points(k BIGINT PRIMARY KEY, n BIGINT NOT NULL);",
 };
 
 #define N_MIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
@@ -148,9 +179,11 @@ static PGconn *conn_of(dc_store_t *st)
         /* Through every host of the connection string again: after a failover, the one that
          * now takes writes (target_session_attrs=read-write). */
         PQreset(p->conn);
+        p->n_prepared = 0; /* the server forgot them with the session */
         if (PQstatus(p->conn) == CONNECTION_OK) {
             __atomic_add_fetch(&st->reconnects, 1, __ATOMIC_RELAXED);
-            PGresult *r = PQexec(p->conn, "SET synchronous_commit = on");
+            PGresult *r = PQexec(p->conn, p->deferred ? "SET synchronous_commit = off"
+                                                      : "SET synchronous_commit = on");
             PQclear(r);
         }
     }
@@ -171,10 +204,41 @@ static dc_err_t fail(dc_store_t *st, const char *what, PGresult *r)
 
 /* Runs sql with n text parameters (NULL: SQL NULL); the result, or NULL with the failure noted
  * (*e set). Rows or a command's completion are both success. */
+/* The name sql (a literal) is prepared under on connection c, preparing it on first use; NULL
+ * when it cannot be (then it runs unprepared). Statements with no parameters, and the
+ * transaction control ones, run as they are. */
+static const char *prepared_name(dc_store_t *st, PGconn *c, const char *sql, int n)
+{
+    pg_store_t *p = PG(st);
+    if (n == 0) return NULL;
+    for (size_t i = 0; i < p->n_prepared; i++)
+        if (p->prepared[i].sql == sql) return p->prepared[i].name;
+    if (p->n_prepared == STMT_CACHE_MAX) return NULL;
+    char name[16];
+    snprintf(name, sizeof(name), "s%zu", p->n_prepared);
+    PGresult *r = PQprepare(c, name, sql, n, NULL);
+    bool ok = r && PQresultStatus(r) == PGRES_COMMAND_OK;
+    PQclear(r);
+    if (!ok) return NULL;
+    p->prepared[p->n_prepared].sql = sql;
+    snprintf(p->prepared[p->n_prepared].name, sizeof(name), "%s", name);
+    return p->prepared[p->n_prepared++].name;
+}
+
 static PGresult *query(dc_store_t *st, const char *sql, int n, const char *const *vals,
                        const char *what, dc_err_t *e)
 {
-    PGresult *r = PQexecParams(conn_of(st), sql, n, NULL, vals, NULL, NULL, 0);
+    /* Rows waiting go first: this statement may read them, and the transaction keeps order. */
+    if (!PG(st)->flushing && (PG(st)->tracks.n || PG(st)->history.n) &&
+        (*e = flush_pending(st)) != DC_OK)
+        return NULL;
+    PGconn *c = conn_of(st);
+    PGresult *r = NULL;
+    const char *name = PG(st)->flushing ? NULL : prepared_name(st, c, sql, n);
+    if (name)
+        r = PQexecPrepared(c, name, n, vals, NULL, NULL, 0);
+    else
+        r = PQexecParams(c, sql, n, NULL, vals, NULL, NULL, 0);
     ExecStatusType s = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
     if (s == PGRES_TUPLES_OK || s == PGRES_COMMAND_OK) {
         *e = DC_OK;
@@ -323,6 +387,8 @@ dc_store_t *dc_store_pg_open(const char *conninfo, char *err, size_t len)
     dc_store_t *st = &p->base;
     st->be = &dc_store_pg_backend;
     err[0] = '\0';
+    p->conninfo = strdup(conninfo);
+    p->tracks.cols = 5, p->history.cols = 8;
     p->conn = PQconnectdb(conninfo);
     if (!p->conn || PQstatus(p->conn) != CONNECTION_OK) {
         snprintf(err, len, "cannot connect to the PostgreSQL store: %.300s",
@@ -346,8 +412,12 @@ dc_store_t *dc_store_pg_open(const char *conninfo, char *err, size_t len)
 
 static void pg_close(dc_store_t *st)
 {
-    if (PG(st)->conn) PQfinish(PG(st)->conn);
-    free(PG(st));
+    pg_store_t *p = PG(st);
+    if (p->conn) PQfinish(p->conn);
+    if (p->sync_conn) PQfinish(p->sync_conn);
+    free(p->conninfo);
+    free(p->tracks.vals), free(p->history.vals);
+    free(p);
 }
 
 /* ---- transactions ---- */
@@ -370,27 +440,62 @@ static dc_err_t pg_begin(dc_store_t *st)
 
 static dc_err_t pg_commit(dc_store_t *st)
 {
-    dc_err_t e = exec(st, "COMMIT", 0, NULL, "commit");
+    dc_err_t e = exec(st, "COMMIT", 0, NULL, "commit"); /* the rows waiting go first */
     PG(st)->in_tx = false;
     return e;
 }
 
 static void pg_rollback(dc_store_t *st)
 {
-    PG(st)->in_tx = false;
-    if (PQstatus(PG(st)->conn) == CONNECTION_OK) exec(st, "ROLLBACK", 0, NULL, "rollback");
+    pg_store_t *p = PG(st);
+    p->in_tx = false;
+    p->tracks.n = p->history.n = 0; /* never written */
+    if (PQstatus(p->conn) == CONNECTION_OK) exec(st, "ROLLBACK", 0, NULL, "rollback");
 }
 
 static dc_err_t pg_defer_sync(dc_store_t *st)
 {
-    (void)st; /* every commit is durable when it returns */
-    return DC_OK;
+    dc_err_t e = exec(st, "SET synchronous_commit = off", 0, NULL, "defer the sync");
+    PG(st)->deferred = e == DC_OK;
+    return e;
 }
 
 static dc_err_t pg_sync(dc_store_t *st, char *err, size_t len)
 {
-    (void)st, (void)err, (void)len;
-    return DC_OK;
+    pg_store_t *p = PG(st);
+    if (!p->deferred) return DC_OK; /* every commit waited for its flush */
+    /* A transaction that writes (a row of its own, so no writer waits for another) commits
+     * with a record that waits for the WAL's flush up to it (synchronous_commit on: and for a
+     * synchronous standby's), and the WAL is flushed in order: every commit before it is
+     * durable once it returns. (One that writes nothing would not wait.) Its own connection:
+     * the other one is in use under the lock. */
+    if (!p->sync_key[0]) {
+        uint64_t k;
+        randombytes_buf(&k, sizeof(k));
+        snprintf(p->sync_key, sizeof(p->sync_key), "%lld", (long long)(k >> 1));
+    }
+    const char *vals[1] = {p->sync_key};
+    for (int attempt = 0; attempt < 2; attempt++) {
+        if (!p->sync_conn || PQstatus(p->sync_conn) != CONNECTION_OK) {
+            if (p->sync_conn) PQfinish(p->sync_conn);
+            p->sync_conn = PQconnectdb(p->conninfo);
+            PGresult *r = PQexec(p->sync_conn, "SET synchronous_commit = on");
+            PQclear(r);
+        }
+        PGresult *r = PQstatus(p->sync_conn) == CONNECTION_OK
+                          ? PQexecParams(p->sync_conn,
+                                         "INSERT INTO sync_points(k, n) VALUES($1, 1) ON CONFLICT "
+                                         "(k) DO UPDATE SET n = sync_points.n + 1",
+                                         1, NULL, vals, NULL, NULL, 0)
+                          : NULL;
+        bool ok = r && PQresultStatus(r) == PGRES_COMMAND_OK;
+        PQclear(r);
+        if (ok) return DC_OK;
+    }
+    snprintf(err, len, "the PostgreSQL store could not be synced: %.200s",
+             p->sync_conn ? PQerrorMessage(p->sync_conn) : "no connection");
+    err[strcspn(err, "\n")] = '\0';
+    return DC_ERR_IO;
 }
 
 /* Runs fn's statements in a transaction of their own when the caller has none (the CLI's
@@ -902,6 +1007,76 @@ static dc_err_t pg_event_between(dc_store_t *st, int64_t party, double t0_s, dou
 
 /* ---- tracks ---- */
 
+/* Adds a row of text parameters to q, replacing a waiting row with the same key (its first
+ * key_cols parameters: one statement may not touch a row twice); written when q is full. */
+static dc_err_t pend(dc_store_t *st, pending_t *q, const char *const *vals, size_t key_cols)
+{
+    if (!q->vals && !(q->vals = malloc(PENDING_MAX * q->cols * PARAM_MAX))) return DC_ERR_NOMEM;
+    size_t at = q->n;
+    for (size_t i = 0; i < q->n && at == q->n; i++) {
+        bool same = true;
+        for (size_t k = 0; k < key_cols && same; k++)
+            same = strcmp(q->vals + (i * q->cols + k) * PARAM_MAX, vals[k]) == 0;
+        if (same) at = i;
+    }
+    for (size_t k = 0; k < q->cols; k++) {
+        if (strlen(vals[k]) >= PARAM_MAX) return fail(st, "a parameter is too long", NULL);
+        snprintf(q->vals + (at * q->cols + k) * PARAM_MAX, PARAM_MAX, "%s", vals[k]);
+    }
+    if (at == q->n) q->n++;
+    return q->n == PENDING_MAX ? flush_pending(st) : DC_OK;
+}
+
+/* Writes q's rows in one statement: head (the INSERT ... VALUES) then a (...) per row, then
+ * tail (the ON CONFLICT clause). */
+static dc_err_t flush_one(dc_store_t *st, pending_t *q, const char *head, const char *tail,
+                          const char *what)
+{
+    if (!q->n) return DC_OK;
+    size_t np = q->n * q->cols;
+    const char **vals = malloc(np * sizeof(*vals));
+    char *sql = malloc(strlen(head) + strlen(tail) + q->n * q->cols * 10 + 16);
+    dc_err_t e = vals && sql ? DC_OK : DC_ERR_NOMEM;
+    if (e == DC_OK) {
+        char *w = sql + sprintf(sql, "%s", head);
+        for (size_t i = 0; i < q->n; i++) {
+            w += sprintf(w, "%s(", i ? "," : "");
+            for (size_t k = 0; k < q->cols; k++) {
+                size_t j = i * q->cols + k;
+                vals[j] = q->vals + j * PARAM_MAX;
+                w += sprintf(w, "%s$%zu", k ? "," : "", j + 1);
+            }
+            w += sprintf(w, ")");
+        }
+        sprintf(w, "%s", tail);
+        e = exec(st, sql, (int)np, vals, what);
+    }
+    free(vals), free(sql);
+    q->n = 0;
+    return e;
+}
+
+static dc_err_t flush_pending(dc_store_t *st)
+{
+    pg_store_t *p = PG(st);
+    p->flushing = true;
+    dc_err_t e = flush_one(st, &p->tracks, "INSERT INTO tracks(id, party, state, t_s, rev) VALUES ",
+                           " ON CONFLICT (id) DO UPDATE SET party = EXCLUDED.party, state = "
+                           "EXCLUDED.state, t_s = EXCLUDED.t_s, rev = EXCLUDED.rev",
+                           "put tracks");
+    if (e == DC_OK)
+        e = flush_one(st, &p->history,
+                      "INSERT INTO track_history(party, t_s, id, lat, lon, alt_ft, trk_deg, gs_kt) "
+                      "VALUES ",
+                      " ON CONFLICT (party, t_s, id) DO UPDATE SET lat = EXCLUDED.lat, lon = "
+                      "EXCLUDED.lon, alt_ft = EXCLUDED.alt_ft, trk_deg = EXCLUDED.trk_deg, gs_kt "
+                      "= EXCLUDED.gs_kt",
+                      "put track history");
+    p->tracks.n = p->history.n = 0;
+    p->flushing = false;
+    return e;
+}
+
 static dc_err_t pg_track_put(dc_store_t *st, int64_t party, const char *id, const char *state,
                              double t_s)
 {
@@ -914,11 +1089,11 @@ static dc_err_t pg_track_put(dc_store_t *st, int64_t party, const char *id, cons
     }
     num_t pa, t, r;
     const char *vals[5] = {id, i64(&pa, party), state, dbl(&t, t_s), i64(&r, p->tx_rev)};
-    return exec(st,
-                "INSERT INTO tracks(id, party, state, t_s, rev) VALUES($1, $2, $3, $4, $5) ON "
-                "CONFLICT (id) DO UPDATE SET party = EXCLUDED.party, state = EXCLUDED.state, t_s "
-                "= EXCLUDED.t_s, rev = EXCLUDED.rev",
-                5, vals, "put track");
+    if (!p->in_tx) { /* outside a transaction: at once */
+        dc_err_t e = pend(st, &p->tracks, vals, 1);
+        return e == DC_OK ? flush_pending(st) : e;
+    }
+    return pend(st, &p->tracks, vals, 1);
 }
 
 static dc_err_t
@@ -943,12 +1118,9 @@ static dc_err_t pg_history_put(dc_store_t *st, int64_t party, const dc_track_sta
     const char *vals[8] = {i64(&p, party),        dbl(&t, tr->t_s),      slash ? slash + 1 : tr->id,
                            dbl(&la, tr->lat_deg), dbl(&lo, tr->lon_deg), dbl(&al, tr->alt_ft),
                            dbl(&tk, tr->trk_deg), dbl(&gs, tr->gs_kt)};
-    return exec(st,
-                "INSERT INTO track_history(party, t_s, id, lat, lon, alt_ft, trk_deg, gs_kt) "
-                "VALUES($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (party, t_s, id) DO UPDATE "
-                "SET lat = EXCLUDED.lat, lon = EXCLUDED.lon, alt_ft = EXCLUDED.alt_ft, trk_deg = "
-                "EXCLUDED.trk_deg, gs_kt = EXCLUDED.gs_kt",
-                8, vals, "put track history");
+    /* The key is (party, t_s, id), the row's first three parameters. */
+    dc_err_t e = pend(st, &PG(st)->history, vals, 3);
+    return e == DC_OK && !PG(st)->in_tx ? flush_pending(st) : e;
 }
 
 static dc_err_t
