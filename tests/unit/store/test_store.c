@@ -225,6 +225,78 @@ static void test_history(void **state)
     dc_store_close(st);
 }
 
+static void collect_change(int64_t seq, const char *kind, const char *id, void *ctx)
+{
+    (void)seq;
+    char *out = ctx;
+    size_t n = strlen(out);
+    snprintf(out + n, 256 - n, "%s/%s;", kind, id);
+}
+
+static void collect_track(int64_t party, const char *id, const char *state, void *ctx)
+{
+    (void)state;
+    char *out = ctx;
+    size_t n = strlen(out);
+    snprintf(out + n, 256 - n, "%lld:%s;", (long long)party, id);
+}
+
+/* What several nodes read from a shared store: the changed documents in commit order (both
+ * backends), the tracks written since a revision, whole transactions at a time, and the lease
+ * of the leader, which one node holds until it lapses (PostgreSQL; SQLite's one process
+ * always leads and has no revisions). */
+static void test_several_nodes(void **state)
+{
+    (void)state;
+    dc_store_t *st = open_store(), *other = open_store();
+    int64_t from_changes, from_tracks, changes, tracks, last;
+    assert_int_equal(dc_store_heads(st, &from_changes, &from_tracks), DC_OK);
+    dc_doc_t d = {"operation", "op9", 1, 0, "{}", NULL, "planned", 7, 1};
+    assert_int_equal(dc_store_doc_put(st, &d), DC_OK);
+    d.kind = "message", d.id = "m9";
+    assert_int_equal(dc_store_doc_put(st, &d), DC_OK);
+    char seen[256] = "";
+    assert_int_equal(dc_store_changes(other, from_changes, 100, collect_change, seen, &last),
+                     DC_OK);
+    assert_string_equal(seen, "operation/op9;message/m9;");
+    assert_int_equal(dc_store_heads(other, &changes, &tracks), DC_OK);
+    assert_int_equal(last, changes);
+    /* Two transactions of tracks: read whole, one revision after the other. */
+    for (int k = 0; k < 2; k++) {
+        assert_int_equal(dc_store_begin(st), DC_OK);
+        assert_int_equal(dc_store_track_put(st, 1, k ? "1/b" : "1/a", "{}", 10), DC_OK);
+        assert_int_equal(dc_store_track_put(st, 1, "1/c", "{}", 10 + k), DC_OK);
+        assert_int_equal(dc_store_commit(st), DC_OK);
+    }
+    seen[0] = '\0';
+    assert_int_equal(dc_store_tracks_since(other, from_tracks, 1, collect_track, seen, &last),
+                     DC_OK);
+    bool lead_a, lead_b;
+    assert_int_equal(dc_store_lead(st, "a", 2, &lead_a), DC_OK);
+    assert_int_equal(dc_store_lead(other, "b", 2, &lead_b), DC_OK);
+    if (pg_url) {
+        /* The second transaction rewrote 1/c: only its latest revision is there. */
+        assert_string_equal(seen, "1:1/a;");
+        seen[0] = '\0';
+        assert_int_equal(dc_store_tracks_since(other, last, 100, collect_track, seen, &last),
+                         DC_OK);
+        assert_string_equal(seen, "1:1/b;1:1/c;");
+        assert_true(lead_a && !lead_b); /* a holds the lease ... */
+        assert_int_equal(dc_store_lead(st, "a", 2, &lead_a), DC_OK);
+        assert_true(lead_a); /* ... renews it ... */
+        sleep(3);
+        assert_int_equal(dc_store_lead(other, "b", 2, &lead_b), DC_OK);
+        assert_true(lead_b); /* ... and b takes it once it lapsed */
+        assert_int_equal(dc_store_lead(st, "a", 2, &lead_a), DC_OK);
+        assert_false(lead_a);
+    } else {
+        assert_string_equal(seen, "");
+        assert_true(lead_a && lead_b);
+    }
+    dc_store_close(other);
+    dc_store_close(st);
+}
+
 /* A store of a newer schema than this build knows is refused, naming its version. */
 static void test_refuses_newer_schema(void **state)
 {
@@ -268,6 +340,7 @@ int main(void)
         cmocka_unit_test(test_tokens),
         cmocka_unit_test(test_docs_events_idempotency),
         cmocka_unit_test(test_history),
+        cmocka_unit_test(test_several_nodes),
         cmocka_unit_test(test_refuses_newer_schema),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
