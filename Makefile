@@ -2,14 +2,15 @@
 #   make        install dependencies (apt-get) and build everything into build/
 #   make demo   ... then run the main job on the real recorded traffic
 #   make test   ... then run every test, once normally and once under ASan + UBSan
-#   make bench  benchmark figures (make bench-postgis: strategic side by side with PostGIS)
+#   make bench  benchmark figures (make bench-postgis: strategic side by side with PostGIS;
+#               make bench-backends: the service on SQLite, PostgreSQL and 3 nodes side by side)
 # Recorded data is read from ../shared/data (override with DATA=...).
 
 DATA    ?= $(abspath ../shared/data)
 JOBS    ?= 2
 CMAKE_FLAGS = -DDC_DATA_DIR=$(DATA)
 
-.PHONY: all deps build demo demo-replay test test-asan bench bench-postgis fuzz format clean
+.PHONY: all deps build demo demo-replay test test-asan bench bench-postgis bench-backends fuzz format clean
 
 all: deps build
 
@@ -47,6 +48,10 @@ bench: build
 # The strategic bench side by side with PostGIS (installs it, runs a throw-away server).
 bench-postgis: build
 	DATA=$(DATA) JOBS=$(JOBS) ./scripts/bench-postgis.sh
+
+# The service benchmark on each store side by side (a throw-away PostgreSQL server; ROUNDS=3).
+bench-backends: build
+	./scripts/bench-backends.sh
 
 # libFuzzer on every driver in fuzz/ (clang, installed on demand), FUZZ_SECONDS each, starting
 # from the committed corpus; new inputs go to build-fuzz/corpus/, not into the repository.
