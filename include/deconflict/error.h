@@ -31,6 +31,7 @@ typedef enum dc_err {
     DC_ERR_TOO_LARGE = 19,          /* a request body over the size limit */
     DC_ERR_JSON = 20,               /* a body that is not the JSON expected */
     DC_ERR_STORE = 21,              /* the store refused a read or a write */
+    DC_ERR_UNAVAILABLE = 22,        /* the store was lost: a write's outcome is not known */
 } dc_err_t;
 
 /* Returns a static English sentence describing err; never NULL, even for unknown values. */

@@ -83,7 +83,9 @@ void dc_store_rollback(dc_store_t *st);
  * primary, and on a synchronous standby when there is one). dc_store_sync() may be called
  * without the lock that serialises the other calls, concurrently with them (SQLite: it runs
  * no statement; PostgreSQL: it runs one on a connection of its own); its error message goes to
- * err. */
+ * err. DC_ERR_UNAVAILABLE (PostgreSQL): the server was lost or is not the one the commits went
+ * to (a failover) -- whether those commits were kept is not known; the store's connection is
+ * made again (dc_store_reconnects) before its next transaction. */
 dc_err_t dc_store_defer_sync(dc_store_t *st);
 dc_err_t dc_store_sync(dc_store_t *st, char *err, size_t len);
 
@@ -223,6 +225,10 @@ dc_err_t dc_store_tracks_since(dc_store_t *st, int64_t after, size_t max,
  * failover of the database); 0 for SQLite. A change tells a holder of state read from the store
  * that writes of its own may have been lost with the connection. */
 uint64_t dc_store_reconnects(const dc_store_t *st);
+
+/* Whether the last failure was the connection's loss (a PostgreSQL store whose server went
+ * away): the failure says nothing of the request, which may succeed once it is made again. */
+bool dc_store_disconnected(const dc_store_t *st);
 
 /* The last audit seq and track revision as this connection sees them (its own open transaction
  * included): where a writer that holds the writers' turn has caught up to when it commits. */

@@ -29,6 +29,7 @@ struct dc_store {
     } req;
     char err[256];       /* the last failure, for logs (dc_store_last_error) */
     uint64_t reconnects; /* connections lost and made again (dc_store_reconnects) */
+    bool disconnected;   /* the connection is lost now (dc_store_disconnected) */
     char notice[600];    /* what opening tightened (dc_store_notice) */
 };
 

@@ -340,6 +340,11 @@ uint64_t dc_store_reconnects(const dc_store_t *st)
     return __atomic_load_n(&st->reconnects, __ATOMIC_RELAXED);
 }
 
+bool dc_store_disconnected(const dc_store_t *st)
+{
+    return st->disconnected;
+}
+
 dc_err_t dc_store_heads(dc_store_t *st, int64_t *changes, int64_t *tracks)
 {
     return st->be->heads(st, changes, tracks);

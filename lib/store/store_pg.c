@@ -30,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <time.h>
 
 /* Rows waiting to be written in one statement: each row's text parameters. */
@@ -52,6 +53,11 @@ typedef struct pg_store {
     char *conninfo;    /* for the sync connection */
     PGconn *sync_conn; /* dc_store_sync's own */
     char sync_key[24]; /* its row in sync_points */
+    /* The server the store's connection reached ("host:port"), written when it connects and
+     * read by dc_store_sync, which runs on another thread: a sync proves nothing about commits
+     * made on another server (a failover the store's connection has not noticed yet). */
+    pthread_mutex_t server_lock;
+    char server[300];
     pending_t tracks, history;
     bool flushing;
     /* Statements prepared on this connection (by the address of their SQL literal), so that
@@ -64,6 +70,19 @@ typedef struct pg_store {
 } pg_store_t;
 
 #define PG(st) ((pg_store_t *)(st))
+
+/* "host:port" of the server c reached. */
+static void server_of(PGconn *c, char *out, size_t len)
+{
+    snprintf(out, len, "%s:%s", PQhost(c) ? PQhost(c) : "", PQport(c) ? PQport(c) : "");
+}
+
+static void note_server(pg_store_t *p)
+{
+    pthread_mutex_lock(&p->server_lock);
+    server_of(p->conn, p->server, sizeof(p->server));
+    pthread_mutex_unlock(&p->server_lock);
+}
 
 static void pg_close(dc_store_t *st);
 static dc_err_t flush_pending(dc_store_t *st);
@@ -181,6 +200,8 @@ static PGconn *conn_of(dc_store_t *st)
         PQreset(p->conn);
         p->n_prepared = 0; /* the server forgot them with the session */
         if (PQstatus(p->conn) == CONNECTION_OK) {
+            st->disconnected = false;
+            note_server(p);
             __atomic_add_fetch(&st->reconnects, 1, __ATOMIC_RELAXED);
             PGresult *r = PQexec(p->conn, p->deferred ? "SET synchronous_commit = off"
                                                       : "SET synchronous_commit = on");
@@ -199,6 +220,7 @@ static dc_err_t fail(dc_store_t *st, const char *what, PGresult *r)
     if (!msg || !*msg) msg = PQerrorMessage(PG(st)->conn);
     snprintf(st->err, sizeof(st->err), "%s: %.200s", what, msg);
     st->err[strcspn(st->err, "\n")] = '\0';
+    if (PQstatus(PG(st)->conn) != CONNECTION_OK) st->disconnected = true;
     return state && strcmp(state, "23505") == 0 ? DC_ERR_CONFLICT : DC_ERR_IO;
 }
 
@@ -389,6 +411,7 @@ dc_store_t *dc_store_pg_open(const char *conninfo, char *err, size_t len)
     err[0] = '\0';
     p->conninfo = strdup(conninfo);
     p->tracks.cols = 5, p->history.cols = 8;
+    pthread_mutex_init(&p->server_lock, NULL);
     p->conn = PQconnectdb(conninfo);
     if (!p->conn || PQstatus(p->conn) != CONNECTION_OK) {
         snprintf(err, len, "cannot connect to the PostgreSQL store: %.300s",
@@ -401,6 +424,7 @@ dc_store_t *dc_store_pg_open(const char *conninfo, char *err, size_t len)
      * WAL on disk whatever the server's default: a 2xx means durable on the primary (on the
      * standby too when the operator makes the standby synchronous). */
     PQsetNoticeProcessor(p->conn, quiet, NULL);
+    note_server(p);
     if (exec(st, "SET synchronous_commit = on", 0, NULL, "configure the session") != DC_OK ||
         !migrate(st, err, len)) {
         if (!*err) snprintf(err, len, "%s", st->err);
@@ -417,6 +441,7 @@ static void pg_close(dc_store_t *st)
     if (p->sync_conn) PQfinish(p->sync_conn);
     free(p->conninfo);
     free(p->tracks.vals), free(p->history.vals);
+    pthread_mutex_destroy(&p->server_lock);
     free(p);
 }
 
@@ -475,6 +500,7 @@ static dc_err_t pg_sync(dc_store_t *st, char *err, size_t len)
         snprintf(p->sync_key, sizeof(p->sync_key), "%lld", (long long)(k >> 1));
     }
     const char *vals[1] = {p->sync_key};
+    char why[300] = "no connection";
     for (int attempt = 0; attempt < 2; attempt++) {
         if (!p->sync_conn || PQstatus(p->sync_conn) != CONNECTION_OK) {
             if (p->sync_conn) PQfinish(p->sync_conn);
@@ -482,20 +508,35 @@ static dc_err_t pg_sync(dc_store_t *st, char *err, size_t len)
             PGresult *r = PQexec(p->sync_conn, "SET synchronous_commit = on");
             PQclear(r);
         }
-        PGresult *r = PQstatus(p->sync_conn) == CONNECTION_OK
-                          ? PQexecParams(p->sync_conn,
-                                         "INSERT INTO sync_points(k, n) VALUES($1, 1) ON CONFLICT "
-                                         "(k) DO UPDATE SET n = sync_points.n + 1",
-                                         1, NULL, vals, NULL, NULL, 0)
-                          : NULL;
+        if (PQstatus(p->sync_conn) != CONNECTION_OK) {
+            snprintf(why, sizeof(why), "%s", PQerrorMessage(p->sync_conn));
+            continue;
+        }
+        char here[300], there[300];
+        server_of(p->sync_conn, here, sizeof(here));
+        pthread_mutex_lock(&p->server_lock);
+        snprintf(there, sizeof(there), "%s", p->server);
+        pthread_mutex_unlock(&p->server_lock);
+        if (strcmp(here, there) != 0) {
+            /* The WAL flushed there says nothing of the commits made here. */
+            snprintf(why, sizeof(why), "the sync reached %.120s, the writes went to %.120s", here,
+                     there);
+            PQfinish(p->sync_conn);
+            p->sync_conn = NULL;
+            break;
+        }
+        PGresult *r = PQexecParams(p->sync_conn,
+                                   "INSERT INTO sync_points(k, n) VALUES($1, 1) ON CONFLICT (k) "
+                                   "DO UPDATE SET n = sync_points.n + 1",
+                                   1, NULL, vals, NULL, NULL, 0);
         bool ok = r && PQresultStatus(r) == PGRES_COMMAND_OK;
+        if (!ok) snprintf(why, sizeof(why), "%s", PQerrorMessage(p->sync_conn));
         PQclear(r);
         if (ok) return DC_OK;
     }
-    snprintf(err, len, "the PostgreSQL store could not be synced: %.200s",
-             p->sync_conn ? PQerrorMessage(p->sync_conn) : "no connection");
+    snprintf(err, len, "the PostgreSQL store could not be synced: %.200s", why);
     err[strcspn(err, "\n")] = '\0';
-    return DC_ERR_IO;
+    return DC_ERR_UNAVAILABLE;
 }
 
 /* Runs fn's statements in a transaction of their own when the caller has none (the CLI's

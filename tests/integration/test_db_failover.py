@@ -44,6 +44,7 @@ class Load(threading.Thread):
         super().__init__(daemon=True)
         self.nodes, self.token = nodes, token
         self.acked, self.failed_at, self.ok_at = [], [], []
+        self.statuses = {}
         self.stop = False
 
     def run(self):
@@ -56,6 +57,7 @@ class Load(threading.Thread):
                                           {"volumes": [volume(-40 + (k % 80), (k * 7) % 170, 300)]})
             except OSError:
                 s, body = 0, None
+            self.statuses[s] = self.statuses.get(s, 0) + 1
             if s == 201:
                 self.acked.append(body["id"])
                 self.ok_at.append(time.time())
@@ -99,6 +101,10 @@ def main():
         load.stop = True
         load.join(10)
 
+        dead = [f"n{k}" for k, n in enumerate(nodes) if n.proc.poll() is not None]
+        check(not dead and set(load.statuses) <= {201, 503},
+              f"both nodes stayed up through the failover (answers: {load.statuses}; a write "
+              f"whose sync the lost server could not confirm is answered 503)")
         s, ops, _ = nodes[0].request("GET", "/v1/operations", ta)
         have = {o["id"] for o in ops["operations"]}
         missing = [i for i in load.acked if i not in have]
@@ -124,8 +130,10 @@ def main():
         sa.close(), sb.close()
         print("database failover integration: all checks passed")
     finally:
-        for n in nodes:
-            if n.proc.poll() is None:
+        for k, n in enumerate(nodes):
+            if n.proc.poll() is not None:  # a node that died: say how, for the log
+                print(f"node n{k} exited with {n.proc.returncode}:\n{n.proc.stderr.read()[-4000:]}")
+            elif n.proc.poll() is None:
                 n.proc.kill()
                 n.proc.wait()
         standby.stop("immediate")

@@ -7,6 +7,7 @@
 #include <sodium.h>
 
 #include "core/agreements.h"
+#include "core/commit.h"
 #include "core/conflicts.h"
 #include "core/conformance.h"
 #include "core/detection.h"
@@ -77,10 +78,17 @@ dc_err_t dd_cluster_catch_up(dd_service_t *svc)
 {
     if (!svc->shared) return DC_OK;
     uint64_t reconnects = dc_store_reconnects(svc->store);
-    if (reconnects != svc->reconnects_seen && svc->reload) {
-        svc->reconnects_seen = reconnects;
+    bool wanted = __atomic_load_n(&svc->reload_wanted, __ATOMIC_ACQUIRE);
+    if ((reconnects != svc->reconnects_seen || wanted) && svc->reload) {
+        /* A write of this node's may have gone with the connection: nothing held in memory is
+         * trusted, and nothing read from it is answered, until the store's state is read. */
+        dd_commit_state_unsure(svc);
         if (svc->leader) step_down(svc); /* taken again, rebuilt, at the next pass */
-        return svc->reload(svc);
+        dc_err_t rc = svc->reload(svc);
+        if (rc != DC_OK) return rc; /* wanted still: tried again at the next write or pass */
+        svc->reconnects_seen = reconnects;
+        dd_commit_state_fresh(svc);
+        return DC_OK;
     }
     dc_err_t rc = DC_OK;
     for (;;) {

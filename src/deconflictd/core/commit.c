@@ -12,6 +12,43 @@
 
 /* The newest commit this thread must see durable before it answers (0: none). */
 static __thread uint64_t pending_ticket;
+/* Something this thread waited for may not have been kept (dd_answer_unsure). */
+static __thread bool answer_unsure;
+
+void dd_answer_begin(void)
+{
+    answer_unsure = false;
+}
+
+bool dd_answer_unsure(void)
+{
+    return answer_unsure;
+}
+
+/* Under sync_lock: every ticket made so far whose sync has not succeeded is unsure. */
+static void mark_unsure(dd_service_t *svc)
+{
+    if (svc->committed > svc->unsure_hi) svc->unsure_hi = svc->committed;
+}
+
+void dd_commit_state_unsure(dd_service_t *svc)
+{
+    pthread_mutex_lock(&svc->sync_lock);
+    mark_unsure(svc);
+    __atomic_store_n(&svc->reload_wanted, true, __ATOMIC_RELEASE);
+    pthread_mutex_unlock(&svc->sync_lock);
+}
+
+void dd_commit_state_fresh(dd_service_t *svc)
+{
+    pthread_mutex_lock(&svc->sync_lock);
+    /* What is read from now on is the store's, as of a ticket of its own: a reader waits for
+     * a sync after the reload, not for the unsure ones before it. */
+    svc->committed++;
+    svc->commit_epoch = dc_store_reconnects(svc->store);
+    __atomic_store_n(&svc->reload_wanted, false, __ATOMIC_RELEASE);
+    pthread_mutex_unlock(&svc->sync_lock);
+}
 
 static __thread struct {
     int64_t party;
@@ -86,14 +123,45 @@ dc_err_t dd_tx_end(dd_service_t *svc)
         return rc;
     }
     int64_t seq = dc_store_event_last_seq(svc->store);
+    uint64_t epoch = dc_store_reconnects(svc->store);
     pthread_mutex_lock(&svc->sync_lock);
+    if (epoch != svc->commit_epoch) {
+        /* A connection made again since the last commit: those before it went through the
+         * one that was lost (the catch-up normally sees to this before the write). */
+        if (svc->committed > svc->synced) mark_unsure(svc);
+        svc->commit_epoch = epoch;
+    }
     pending_ticket = ++svc->committed;
     svc->committed_seq = seq;
     pthread_mutex_unlock(&svc->sync_lock);
     return DC_OK;
 }
 
-/* Returns once every commit up to ticket is durable. Called without svc->lock. */
+/* A sync that failed. Alone on its store (SQLite), fatal: after a failed fsync the kernel may
+ * have dropped the dirty pages, so retrying proves nothing; a restart serves what is durable.
+ * On a shared store (PostgreSQL) the server was lost or changed (a failover): the commits up to
+ * target are unsure -- those who wait for them are answered 503 -- and the node reads its state
+ * anew from the store before it writes again (cluster.c). Under sync_lock. */
+static void sync_failed(dd_service_t *svc, uint64_t target, const char *err)
+{
+    if (!svc->shared) {
+        fprintf(stderr,
+                "deconflictd: the store could not be synced (%s); exiting so that a restart "
+                "serves exactly what is durable\n",
+                err);
+        fflush(stderr);
+        _exit(74);
+    }
+    fprintf(stderr,
+            "deconflictd: the store could not be synced (%s): the writes waiting for it are "
+            "answered 503 and the state is read anew from the store\n",
+            err);
+    if (target > svc->unsure_hi) svc->unsure_hi = target;
+    __atomic_store_n(&svc->reload_wanted, true, __ATOMIC_RELEASE);
+}
+
+/* Returns once every commit up to ticket is durable, or known to be unsure (answer_unsure).
+ * Called without svc->lock. */
 static void sync_to(dd_service_t *svc, uint64_t ticket)
 {
     pthread_mutex_lock(&svc->sync_lock);
@@ -103,31 +171,36 @@ static void sync_to(dd_service_t *svc, uint64_t ticket)
             continue;
         }
         svc->syncing = true;
-        uint64_t target = svc->committed;
+        uint64_t target = svc->committed, epoch = svc->commit_epoch;
         int64_t seq = svc->committed_seq;
         pthread_mutex_unlock(&svc->sync_lock);
-        char err[256];
-        if (dc_store_sync(svc->store, err, sizeof(err)) != DC_OK) {
-            fprintf(stderr,
-                    "deconflictd: the store could not be synced (%s); exiting so that a "
-                    "restart serves exactly what is durable\n",
-                    err);
-            fflush(stderr);
-            _exit(74);
+        char err[256] = "";
+        bool ok = dc_store_sync(svc->store, err, sizeof(err)) == DC_OK;
+        /* ... and through the connection the commits went through: one made again meanwhile
+         * may have lost them. */
+        if (ok && dc_store_reconnects(svc->store) != epoch) {
+            ok = false;
+            snprintf(err, sizeof(err), "the store's connection was made again meanwhile");
         }
-        /* Streams read up to durable_seq under svc->lock and wait on events_cond: set and
-         * broadcast under it too, or a stream could miss the wake-up. Never take svc->lock while
-         * holding sync_lock (tx_end takes them in the other order). */
-        pthread_mutex_lock(&svc->lock);
-        if (seq > svc->durable_seq) __atomic_store_n(&svc->durable_seq, seq, __ATOMIC_RELEASE);
-        pthread_cond_broadcast(&svc->events_cond);
-        pthread_mutex_unlock(&svc->lock);
+        if (ok) {
+            /* Streams read up to durable_seq under svc->lock and wait on events_cond: set and
+             * broadcast under it too, or a stream could miss the wake-up. Never take svc->lock
+             * while holding sync_lock (tx_end takes them in the other order). */
+            pthread_mutex_lock(&svc->lock);
+            if (seq > svc->durable_seq) __atomic_store_n(&svc->durable_seq, seq, __ATOMIC_RELEASE);
+            pthread_cond_broadcast(&svc->events_cond);
+            pthread_mutex_unlock(&svc->lock);
+        }
         pthread_mutex_lock(&svc->sync_lock);
+        if (!ok) sync_failed(svc, target, err);
         svc->synced = target;
         svc->syncing = false;
         svc->syncs_total++;
         pthread_cond_broadcast(&svc->sync_cond);
     }
+    /* Conservative: a ticket synced before a later failure, whose thread looks only now, is
+     * counted unsure too (a 503 for a write that was kept; its retry finds it). */
+    if (ticket <= svc->unsure_hi) answer_unsure = true;
     pthread_mutex_unlock(&svc->sync_lock);
 }
 
@@ -160,8 +233,17 @@ void dd_read_unlock(dd_service_t *svc)
     dd_write_unlock(svc);
 }
 
+/* A store whose connection was lost did not refuse anything: the request may succeed once the
+ * connection is made again (a failover), so it is 503, not 500. */
+static dc_err_t store_lost(dd_fault_t *f)
+{
+    return dd_fail(f, DC_ERR_UNAVAILABLE, "",
+                   "the store's connection was lost (a failover?): nothing was written; retry");
+}
+
 dc_err_t dd_store_failed(dd_service_t *svc, dd_fault_t *f)
 {
+    if (dc_store_disconnected(svc->store)) return store_lost(f);
     return dd_fail(f, DC_ERR_STORE, "", "the store refused the write: %s",
                    dc_store_last_error(svc->store));
 }
@@ -175,6 +257,10 @@ dc_err_t dd_tx_finish(dd_service_t *svc, dc_err_t rc, dd_fault_t *f)
 {
     if (rc != DC_OK) {
         dd_tx_abort(svc);
+        if (rc == DC_ERR_STORE && dc_store_disconnected(svc->store)) {
+            dd_fault_clear(f);
+            return store_lost(f);
+        }
         return rc;
     }
     return dd_tx_end(svc) == DC_OK ? DC_OK : dd_store_failed(svc, f);

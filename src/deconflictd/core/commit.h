@@ -15,8 +15,12 @@
  * unlock waits until it is durable: an answer never shows what a crash could lose. Event streams
  * deliver events only up to svc->durable_seq.
  *
- * A failed sync is fatal: the daemon logs it and exits (after a failed fsync the kernel may
- * have dropped the dirty pages, so retrying proves nothing); a restart serves what is durable. */
+ * A failed sync on the embedded store is fatal: the daemon logs it and exits (after a failed
+ * fsync the kernel may have dropped the dirty pages, so retrying proves nothing); a restart
+ * serves what is durable. On a shared store (PostgreSQL) it means the server was lost or
+ * replaced (a failover): the commits it should have covered are unsure, the requests waiting
+ * for them are answered 503 (dd_answer_unsure), and the node reads its state anew from the
+ * store before it writes again. */
 #ifndef DD_CORE_COMMIT_H
 #define DD_CORE_COMMIT_H
 
@@ -26,6 +30,17 @@
  * entry its writes cause carries the request's hash and signature (dc_store_set_request),
  * applied by dd_write_lock and withdrawn by dd_write_unlock. body NULL: none. */
 void dd_signed_request(int64_t party, const char *body, size_t len, const uint8_t sig[64]);
+
+/* Around one request (http/server.c): dd_answer_begin before it is served; afterwards
+ * dd_answer_unsure tells whether anything it wrote or read waited for a sync that failed --
+ * then its answer is 503 whatever the handler made, as the outcome is not known. */
+void dd_answer_begin(void);
+bool dd_answer_unsure(void);
+
+/* A shared store's connection was lost (cluster.c): every commit not yet synced is unsure, and
+ * the state must be read anew; once it has been, dd_commit_state_fresh. Under svc->lock. */
+void dd_commit_state_unsure(dd_service_t *svc);
+void dd_commit_state_fresh(dd_service_t *svc);
 
 void dd_write_lock(dd_service_t *svc);
 void dd_write_unlock(dd_service_t *svc);

@@ -86,7 +86,8 @@ dc_err_t dd_party_authenticate(dd_service_t *svc, const char *token, dc_party_t 
     pthread_mutex_lock(&svc->auth_lock);
     dc_err_t rc = dc_store_party_by_token(svc->auth_store, token, out);
     pthread_mutex_unlock(&svc->auth_lock);
-    return rc == DC_OK ? DC_OK : DC_ERR_UNAUTHORIZED;
+    if (rc == DC_OK) return DC_OK;
+    return rc == DC_ERR_NOT_FOUND ? DC_ERR_UNAUTHORIZED : DC_ERR_UNAVAILABLE;
 }
 
 dc_err_t dd_party_set_key(dd_service_t *svc, int64_t party, const uint8_t key[32], dd_fault_t *f)

@@ -18,7 +18,8 @@ int64_t dd_party_id(dd_service_t *svc, const char *name);
 bool dd_parties_others(dd_service_t *svc, int64_t except, int64_t **ids, size_t *n);
 
 /* The enabled party holding token (on the authentication connection: never waits for the
- * service lock). DC_ERR_UNAUTHORIZED when none. */
+ * service lock). DC_ERR_UNAUTHORIZED when none; DC_ERR_UNAVAILABLE when the store could not be
+ * asked (a token is never called invalid because the store is down). */
 dc_err_t dd_party_authenticate(dd_service_t *svc, const char *token, dc_party_t *out);
 
 /* Registers party's Ed25519 public key (checked by the caller to be a valid point), in a write

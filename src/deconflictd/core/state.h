@@ -46,8 +46,13 @@ typedef struct dd_service {
     pthread_cond_t events_cond; /* broadcast when events become durable, and on stopping */
     pthread_mutex_t sync_lock;
     pthread_cond_t sync_cond;
-    uint64_t committed, synced; /* the last commit ticket made, and made durable */
+    uint64_t committed, synced; /* the last commit ticket made, and whose sync was tried */
     bool syncing;
+    /* A shared store (commit.c): the tickets up to unsure_hi may not have been kept (a sync
+     * that failed, a connection lost): whoever waited for one is answered 503. commit_epoch:
+     * the store's connection (dc_store_reconnects) the last commit went through. */
+    uint64_t unsure_hi, commit_epoch;
+    bool reload_wanted; /* the state in memory is not trusted: read it anew (cluster.c) */
     int64_t committed_seq, durable_seq; /* the last event seq as of the last commit / sync */
     uint64_t syncs_total;
 

@@ -81,12 +81,14 @@ static enum MHD_Result problem(struct MHD_Connection *c, request_t *rq, dc_err_t
 
 /* ---- authentication and signatures ---- */
 
-static bool authenticate(dd_server_t *srv, struct MHD_Connection *c, request_t *rq)
+/* DC_OK, DC_ERR_UNAUTHORIZED, or DC_ERR_UNAVAILABLE (the store could not be asked). */
+static dc_err_t authenticate(dd_server_t *srv, struct MHD_Connection *c, request_t *rq)
 {
     const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
     dc_party_t p;
-    if (!h || strncmp(h, "Bearer ", 7) != 0 || dd_party_authenticate(srv->svc, h + 7, &p) != DC_OK)
-        return false;
+    if (!h || strncmp(h, "Bearer ", 7) != 0) return DC_ERR_UNAUTHORIZED;
+    dc_err_t rc = dd_party_authenticate(srv->svc, h + 7, &p);
+    if (rc != DC_OK) return rc;
     rq->party = p.id;
     snprintf(rq->party_name, sizeof(rq->party_name), "%s", p.name);
     rq->has_key = p.has_key;
@@ -98,7 +100,17 @@ static bool authenticate(dd_server_t *srv, struct MHD_Connection *c, request_t *
     if (ci && ci->socket_context) dd_access_proven(srv->access, ci->socket_context);
     MHD_set_connection_option(c, MHD_CONNECTION_OPTION_TIMEOUT,
                               (unsigned int)srv->svc->cfg.idle_timeout_s);
-    return true;
+    return DC_OK;
+}
+
+/* authenticate's refusal: a store that could not be asked is not a bad token. */
+static enum MHD_Result refuse_authentication(struct MHD_Connection *c, request_t *rq, dc_err_t rc)
+{
+    if (rc == DC_ERR_UNAVAILABLE)
+        return problem(c, rq, DC_ERR_UNAVAILABLE, "",
+                       "the store could not be asked for this token (a failover?): retry");
+    return problem(c, rq, DC_ERR_UNAUTHORIZED, "Authorization",
+                   "Authorization: expected 'Bearer <token>' with a valid party token");
 }
 
 static enum MHD_Result route(struct MHD_Connection *c, request_t *rq, const char *url,
@@ -127,9 +139,8 @@ static char *signed_text(request_t *rq, const char *method, const char *url, boo
 static enum MHD_Result signed_route(struct MHD_Connection *c, request_t *rq, const char *url,
                                     const char *method, const char *header)
 {
-    if (!authenticate(rq->srv, c, rq))
-        return problem(c, rq, DC_ERR_UNAUTHORIZED, "Authorization",
-                       "Authorization: expected 'Bearer <token>' with a valid party token");
+    dc_err_t auth = authenticate(rq->srv, c, rq);
+    if (auth != DC_OK) return refuse_authentication(c, rq, auth);
     uint8_t sig[64];
     size_t got = 0;
     const char *b64 = strncmp(header, "ed25519 ", 8) == 0 ? header + 8 : NULL;
@@ -270,9 +281,8 @@ static enum MHD_Result route(struct MHD_Connection *c, request_t *rq, const char
     int n = dd_api_split(url, seg);
     if (n < 2 || strcmp(seg[0], "v1") != 0)
         return problem(c, rq, DC_ERR_NOT_FOUND, "", "no such resource");
-    if (!authenticate(srv, c, rq))
-        return problem(c, rq, DC_ERR_UNAUTHORIZED, "Authorization",
-                       "Authorization: expected 'Bearer <token>' with a valid party token");
+    dc_err_t auth = authenticate(srv, c, rq);
+    if (auth != DC_OK) return refuse_authentication(c, rq, auth);
     double retry_s;
     if (!dd_access_rate(srv->access, rq->party, dd_now_s(), &retry_s)) {
         dd_fault_t f;
@@ -327,7 +337,16 @@ static enum MHD_Result route(struct MHD_Connection *c, request_t *rq, const char
                         .header = header_value,
                         .conn = c};
     dd_response_t rs = {0};
+    dd_answer_begin();
     r->handler(&req, &rs);
+    if (dd_answer_unsure()) {
+        /* What the handler made rests on a write the store may not have kept (core/commit.h):
+         * the client retries (with the same Idempotency-Key for a filing) and learns which. */
+        free(rs.body);
+        return problem(c, rq, DC_ERR_UNAVAILABLE, "",
+                       "the store was lost before this answer was durable (a failover?): the "
+                       "outcome is not known; retry, with the same Idempotency-Key for a write");
+    }
     return send_response(c, rq, &rs);
 }
 
