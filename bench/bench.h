@@ -20,5 +20,6 @@ int bench_strategic(int argc, char **argv);
 int bench_service(int argc, char **argv);
 int bench_sbs(int argc, char **argv);
 int bench_idle(int argc, char **argv);
+int bench_alerting(int argc, char **argv);
 
 #endif

@@ -7,7 +7,9 @@
  *                              scripts/bench-service.sh)
  *   deconflict-bench sbs [--data DIR] [--reps K]   SBS-1 parsing speed
  *   deconflict-bench idle --url URL --token T [--idle N] ...   a party's latency while strangers
- *                              hold idle sockets (a running daemon; scripts/bench-idle.sh) */
+ *                              hold idle sockets (a running daemon; scripts/bench-idle.sh)
+ *   deconflict-bench alerting [--data CSV] [--step-s S] [--verbose]   graded alerting on the
+ *                              Swiss day with injected encounters (docs/tactical.md) */
 #include "bench.h"
 
 #include <stdio.h>
@@ -54,6 +56,7 @@ int main(int argc, char **argv)
     if (argc >= 2 && strcmp(argv[1], "service") == 0) return bench_service(argc - 1, argv + 1);
     if (argc >= 2 && strcmp(argv[1], "sbs") == 0) return bench_sbs(argc - 1, argv + 1);
     if (argc >= 2 && strcmp(argv[1], "idle") == 0) return bench_idle(argc - 1, argv + 1);
+    if (argc >= 2 && strcmp(argv[1], "alerting") == 0) return bench_alerting(argc - 1, argv + 1);
     fprintf(stderr, "usage: deconflict-bench tactical [--sizes N,N,...] [--reps K] [--seed S] "
                     "[--brute N]\n"
                     "       deconflict-bench strategic [--sizes N,N,...] [--queries K] [--seed S] "
@@ -62,6 +65,7 @@ int main(int argc, char **argv)
                     "       deconflict-bench sbs [--data DIR] [--reps K] [--lines N]\n"
                     "       deconflict-bench service --url URL --token A --token B ...\n"
                     "       deconflict-bench idle --url URL --token T [--idle N] [--addresses A] "
-                    "[--requests K] [--rounds R]\n");
+                    "[--requests K] [--rounds R]\n"
+                    "       deconflict-bench alerting [--data CSV] [--step-s S] [--verbose]\n");
     return 2;
 }

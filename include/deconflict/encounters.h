@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "deconflict/alerting.h"
 #include "deconflict/error.h"
 #include "deconflict/tactical.h"
 
@@ -27,6 +28,9 @@ typedef struct dc_encounter {
     double min_dcpa_nm;    /* smallest predicted horizontal miss distance */
     size_t passes;         /* passes that predicted it */
     bool open;             /* still being predicted (or within gap_s of the last prediction) */
+    /* Graded alerting (dc_encounters_observe_alerts); left none/NAN by dc_encounters_observe. */
+    dc_alert_level_t level; /* the highest level reached */
+    double first_warning_s; /* the first pass at warning or above; NAN if never */
 } dc_encounter_t;
 
 typedef struct dc_encounters dc_encounters_t;
@@ -42,6 +46,13 @@ void dc_encounters_free(dc_encounters_t *enc);
  * Returns DC_OK, DC_ERR_INVALID if snap is older than the previous one, DC_ERR_NOMEM (the log
  * is then unchanged). */
 dc_err_t dc_encounters_observe(dc_encounters_t *enc, const dc_tactical_snapshot_t *snap);
+
+/* Folds in one pass of graded alerting instead (dc_alerting_pass's list for the pass at now_s):
+ * an encounter opens when a pair's level leaves none and closes when it comes back to none
+ * (the alerting's hysteresis takes the place of gap_s); first_alert_s is its first advisory,
+ * first_warning_s its first warning, los_start_s its first loss, last_seen_s the last pass that
+ * predicted it or saw it lost. Same errors as dc_encounters_observe. */
+dc_err_t dc_encounters_observe_alerts(dc_encounters_t *enc, double now_s, const dc_alerting_t *al);
 
 /* Number of encounters recorded so far (open and closed), in order of first alert. */
 size_t dc_encounters_count(const dc_encounters_t *enc);

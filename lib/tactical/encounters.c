@@ -88,6 +88,7 @@ dc_err_t dc_encounters_observe(dc_encounters_t *enc, const dc_tactical_snapshot_
             dc_encounter_t n = {.first_alert_s = now,
                                 .first_tin_s = now + c->eval.tin_s,
                                 .los_start_s = NAN,
+                                .first_warning_s = NAN,
                                 .min_hsep_nm = INFINITY,
                                 .min_dcpa_nm = INFINITY,
                                 .open = true};
@@ -98,6 +99,84 @@ dc_err_t dc_encounters_observe(dc_encounters_t *enc, const dc_tactical_snapshot_
             enc->next_open[k++] = enc->n_all++;
             j++;
         }
+    }
+    size_t *t = enc->open;
+    size_t tc = enc->cap_open;
+    enc->open = enc->next_open;
+    enc->cap_open = enc->cap_next;
+    enc->next_open = t;
+    enc->cap_next = tc;
+    enc->n_open = k;
+    return DC_OK;
+}
+
+/* One pass's standing of a followed pair, folded into its encounter. */
+static void fold_alert(dc_encounter_t *e, const dc_alert_t *a, double now)
+{
+    if (a->level > e->level) e->level = a->level;
+    if (a->level >= DC_ALERT_WARNING && isnan(e->first_warning_s)) e->first_warning_s = now;
+    if (a->level == DC_ALERT_LOSS && isnan(e->los_start_s)) e->los_start_s = now;
+    if (a->predicted || a->eval.los_now) {
+        e->last_seen_s = now;
+        e->passes++;
+    }
+    if (!a->evaluated) return;
+    if (a->eval.hsep_nm < e->min_hsep_nm) {
+        e->min_hsep_nm = a->eval.hsep_nm;
+        e->vsep_at_min_ft = a->eval.vsep_ft;
+    }
+    if (a->predicted && a->eval.dcpa_nm < e->min_dcpa_nm) e->min_dcpa_nm = a->eval.dcpa_nm;
+}
+
+dc_err_t dc_encounters_observe_alerts(dc_encounters_t *enc, double now, const dc_alerting_t *al)
+{
+    if (now < enc->last_now_s) return DC_ERR_INVALID;
+    size_t na = dc_alerting_count(al);
+    if (!dc_array_grow((void **)&enc->all, &enc->cap_all, enc->n_all + na,
+                       sizeof(dc_encounter_t)) ||
+        !dc_array_grow((void **)&enc->next_open, &enc->cap_next, enc->n_open + na,
+                       sizeof(size_t)) ||
+        !dc_array_grow((void **)&enc->open, &enc->cap_open, enc->n_open + na, sizeof(size_t)))
+        return DC_ERR_NOMEM;
+    enc->last_now_s = now;
+    size_t i = 0, j = 0, k = 0;
+    while (i < enc->n_open || j < na) {
+        dc_encounter_t *e = i < enc->n_open ? &enc->all[enc->open[i]] : NULL;
+        const dc_alert_t *a = j < na ? dc_alerting_get(al, j) : NULL;
+        int cmp = !e                       ? 1
+                  : !a                     ? -1
+                  : strcmp(e->id1, a->id1) ? strcmp(e->id1, a->id1)
+                                           : strcmp(e->id2, a->id2);
+        if (cmp < 0) { /* no longer listed: it came down before */
+            e->open = false;
+            i++;
+            continue;
+        }
+        if (cmp == 0) {
+            fold_alert(e, a, now);
+            if (a->level == DC_ALERT_NONE)
+                e->open = false;
+            else
+                enc->next_open[k++] = enc->open[i];
+            i++, j++;
+            continue;
+        }
+        if (a->level != DC_ALERT_NONE) { /* a new episode */
+            dc_encounter_t n = {.first_alert_s = now,
+                                .first_tin_s = now + a->eval.tin_s,
+                                .los_start_s = NAN,
+                                .first_warning_s = NAN,
+                                .last_seen_s = now,
+                                .min_hsep_nm = INFINITY,
+                                .min_dcpa_nm = INFINITY,
+                                .open = true};
+            memcpy(n.id1, a->id1, DC_TRACK_ID_MAX);
+            memcpy(n.id2, a->id2, DC_TRACK_ID_MAX);
+            fold_alert(&n, a, now);
+            enc->all[enc->n_all] = n;
+            enc->next_open[k++] = enc->n_all++;
+        }
+        j++;
     }
     size_t *t = enc->open;
     size_t tc = enc->cap_open;

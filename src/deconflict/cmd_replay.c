@@ -1,6 +1,8 @@
 /* `deconflict replay`: the tactical engine over a recorded traffic file, as the service would
  * have run it live. Rows are fed in time order; every --step-s seconds of recorded time a
- * detection pass runs at that instant, and the encounter log follows the predicted conflicts.
+ * detection pass runs at that instant, graded alerting (deconflict/alerting.h: levels,
+ * filters, persistence, hysteresis) judges its candidates, and the encounter log follows the
+ * alerts. --raw follows the engine's unfiltered predictions instead, as replay did before.
  *
  * Input: the normalized traffic CSV, or an SBS-1 log (dump1090's port-30003 output, recognised
  * by its first line), merged into aircraft as the daemon's feeds do. Output: the conflict report
@@ -9,6 +11,7 @@
  * runs again with other minima and reports the difference. A running daemon is the target of
  * `deconflict feed` instead. */
 #include "cli.h"
+#include "deconflict/alerting.h"
 #include "deconflict/encounters.h"
 
 #include <math.h>
@@ -42,6 +45,9 @@ typedef struct replay_opts {
     int n_tokens;
     const char *speed; /* --speed X for --daemon */
     dc_tactical_config_t cfg;
+    bool raw;                  /* --raw: the engine's predictions, no alerting layer */
+    double alt_step_ft;        /* --alt-step-ft: the recording's altitude resolution (25) */
+    dc_alerting_config_t acfg; /* --warning-s, --hold-s */
 } replay_opts_t;
 
 /* Parses Unix seconds or a UTC time "YYYY-MM-DDTHH:MM[:SS][Z]" (a space may replace the T). */
@@ -83,19 +89,26 @@ static const char *callsign_of(const name_t *names, size_t n, const char *id)
 
 static int parse_opts(int argc, char **argv, replay_opts_t *o)
 {
-    *o = (replay_opts_t){.from_s = -INFINITY, .to_s = INFINITY, .step_s = 10.0};
+    *o = (replay_opts_t){.from_s = -INFINITY, .to_s = INFINITY, .step_s = 10.0, .alt_step_ft = 25};
     dc_tactical_config_default(&o->cfg);
+    dc_alerting_config_default(&o->acfg);
     for (int i = 1; i < argc; i++) {
         int r = cli_parse_minima_flag(argc, argv, &i, &o->cfg);
         if (r < 0) return CLI_EXIT_USAGE;
         if (r > 0) continue;
         const char *a = argv[i];
         bool has_val = i + 1 < argc;
+        if (strcmp(a, "--raw") == 0) {
+            o->raw = true;
+            continue;
+        }
         if (strcmp(a, "--from") == 0 || strcmp(a, "--to") == 0 || strcmp(a, "--step-s") == 0 ||
             strcmp(a, "--format") == 0 || strcmp(a, "--parties") == 0 ||
             strcmp(a, "--compare") == 0 || strcmp(a, "--svg") == 0 || strcmp(a, "--svg-out") == 0 ||
             strcmp(a, "--operations") == 0 || strcmp(a, "--daemon") == 0 ||
-            strcmp(a, "--token") == 0 || strcmp(a, "--speed") == 0) {
+            strcmp(a, "--token") == 0 || strcmp(a, "--speed") == 0 ||
+            strcmp(a, "--alt-step-ft") == 0 || strcmp(a, "--warning-s") == 0 ||
+            strcmp(a, "--hold-s") == 0) {
             if (!has_val) {
                 fprintf(stderr, "deconflict replay: %s needs a value\n", a);
                 return CLI_EXIT_USAGE;
@@ -108,6 +121,12 @@ static int parse_opts(int argc, char **argv, replay_opts_t *o)
                 ok = cli_parse_time(a, v, &o->to_s);
             else if (strcmp(a, "--step-s") == 0)
                 ok = cli_parse_number(a, v, &o->step_s);
+            else if (strcmp(a, "--alt-step-ft") == 0)
+                ok = cli_parse_number(a, v, &o->alt_step_ft);
+            else if (strcmp(a, "--warning-s") == 0)
+                ok = cli_parse_number(a, v, &o->acfg.warning_s);
+            else if (strcmp(a, "--hold-s") == 0)
+                ok = cli_parse_number(a, v, &o->acfg.hold_s);
             else if (strcmp(a, "--svg") == 0)
                 o->svg_pair = v;
             else if (strcmp(a, "--operations") == 0)
@@ -156,7 +175,18 @@ static int parse_opts(int argc, char **argv, replay_opts_t *o)
                         "[--step-s S] [--format table|csv|json] [--parties alternate|prefix] "
                         "[--compare H_NM,V_FT] [--svg ID1,ID2 --svg-out FILE] "
                         "[--operations OPS.json] [--daemon URL --token T [--token T2] "
-                        "[--speed X]] [minima]\n");
+                        "[--speed X]] [--raw] [--alt-step-ft F] [--warning-s S] [--hold-s S] "
+                        "[minima]\n");
+        return CLI_EXIT_USAGE;
+    }
+    if (!(o->alt_step_ft >= 0 && o->alt_step_ft <= 500)) {
+        fprintf(stderr, "deconflict replay: --alt-step-ft must be in [0, 500]\n");
+        return CLI_EXIT_USAGE;
+    }
+    const char *bad;
+    if (dc_alerting_config_validate(&o->acfg, &bad) != DC_OK) {
+        fprintf(stderr, "deconflict replay: --%s is out of range\n",
+                strcmp(bad, "warning_s") == 0 ? "warning-s" : "hold-s");
         return CLI_EXIT_USAGE;
     }
     if (!(o->step_s >= 0.1 && o->step_s <= 3600)) {
@@ -321,10 +351,18 @@ static int run_replay(const replay_opts_t *o, const dc_tactical_config_t *cfg,
                       const side_t *sides, size_t n_sides, run_t *r)
 {
     memset(r, 0, sizeof(*r));
-    dc_tactical_t *eng = dc_tactical_new(cfg);
+    /* Graded alerting judges the candidates of an engine run with R widened by its margin;
+     * --raw follows the engine's own predictions. */
+    dc_alerting_t *al = o->raw ? NULL : dc_alerting_new(cfg, &o->acfg);
+    dc_tactical_config_t eng_cfg = *cfg;
+    if (al) dc_alerting_candidate_config(al, &eng_cfg);
+    dc_tactical_t *eng = dc_tactical_new(&eng_cfg);
+    /* Recorded traffic carries no selected altitudes. */
+    const dc_report_source_t src = {.alt_step_ft = o->alt_step_ft, .selected_alt_ft = NAN};
     r->enc = dc_encounters_new(cfg->stale_s > o->step_s ? cfg->stale_s : o->step_s);
-    if (!eng || !r->enc) {
+    if (!eng || !r->enc || (!o->raw && !al)) {
         dc_tactical_free(eng);
+        dc_alerting_free(al);
         return CLI_EXIT_INTERNAL;
     }
     double t_first = INFINITY, t_last = -INFINITY;
@@ -344,7 +382,8 @@ static int run_replay(const replay_opts_t *o, const dc_tactical_config_t *cfg,
         while (next < n_rows && rows[next].st.t_s <= now) {
             const cli_row_t *row = &rows[next++];
             if (row->st.t_s < o->from_s) continue;
-            if (dc_tactical_update(eng, &row->st, NULL) != DC_OK) {
+            if (dc_tactical_update(eng, &row->st, NULL) != DC_OK ||
+                (al && dc_alerting_report(al, &row->st, &src, NULL) != DC_OK)) {
                 rc = CLI_EXIT_INTERNAL;
                 goto out;
             }
@@ -360,7 +399,10 @@ static int run_replay(const replay_opts_t *o, const dc_tactical_config_t *cfg,
             rc = CLI_EXIT_INTERNAL;
             goto out;
         }
-        dc_err_t err = dc_encounters_observe(r->enc, snap);
+        dc_err_t err = al ? dc_alerting_pass(al, snap) : DC_OK;
+        if (err == DC_OK)
+            err = al ? dc_encounters_observe_alerts(r->enc, now, al)
+                     : dc_encounters_observe(r->enc, snap);
         dc_tactical_snapshot_release(snap);
         if (err != DC_OK) {
             rc = CLI_EXIT_INTERNAL;
@@ -377,6 +419,7 @@ static int run_replay(const replay_opts_t *o, const dc_tactical_config_t *cfg,
     if (progress) fprintf(stderr, "\r%60s\r", "");
 out:
     dc_tactical_free(eng);
+    dc_alerting_free(al);
     return rc;
 }
 
@@ -400,28 +443,46 @@ static void print_encounters(const replay_opts_t *o, const dc_encounters_t *enc,
                              const name_t *names, size_t n_names, const side_t *sides,
                              size_t n_sides)
 {
-    char when[32];
-    bool with_sides = o->sides != SIDES_NONE;
-    if (o->format == OUT_CSV)
+    char when[32], warned[32];
+    bool with_sides = o->sides != SIDES_NONE, graded = !o->raw;
+    if (o->format == OUT_CSV && graded)
+        printf("first_alert_utc,id1,callsign1,id2,callsign2,level,first_warning_utc,warning_s,"
+               "duration_s,los,min_hsep_nm,vsep_at_min_ft,min_dcpa_nm%s\n",
+               with_sides ? ",side1,side2" : "");
+    else if (o->format == OUT_CSV)
         printf("first_alert_utc,id1,callsign1,id2,callsign2,warning_s,los,min_hsep_nm,"
                "vsep_at_min_ft,min_dcpa_nm,duration_s%s\n",
                with_sides ? ",side1,side2" : "");
     else if (o->format == OUT_TABLE)
-        printf("%-19s  %-6s %-8s  %-6s %-8s  %9s  %12s  %9s  %8s%s\n", "first alert (UTC)", "id1",
-               "callsign", "id2", "callsign", "warning", "closest", "pred.CPA", "duration",
-               with_sides ? "  sides" : "");
+        printf("%-19s  %-6s %-8s  %-6s %-8s  %-8s  %9s  %12s  %9s  %8s%s\n", "first alert (UTC)",
+               "id1", "callsign", "id2", "callsign", "level", "warning", "closest", "pred.CPA",
+               "duration", with_sides ? "  sides" : "");
     else
         printf("{\"encounters\":[");
     for (size_t i = 0; i < dc_encounters_count(enc); i++) {
         const dc_encounter_t *e = dc_encounters_get(enc, i);
         bool los = !isnan(e->los_start_s);
-        double warn = los ? e->los_start_s - e->first_alert_s : NAN;
+        /* Graded: the warning before the loss counts from the first warning, not advisory. */
+        double warn = !los                        ? NAN
+                      : !graded                   ? e->los_start_s - e->first_alert_s
+                      : isnan(e->first_warning_s) ? 0
+                                                  : e->los_start_s - e->first_warning_s;
+        const char *level = graded ? dc_alert_level_name(e->level) : los ? "loss" : "-";
         format_utc(e->first_alert_s, when, sizeof(when));
         const char *c1 = callsign_of(names, n_names, e->id1);
         const char *c2 = callsign_of(names, n_names, e->id2);
         double dur = e->last_seen_s - e->first_alert_s;
         int s1 = side_of(sides, n_sides, e->id1), s2 = side_of(sides, n_sides, e->id2);
-        if (o->format == OUT_CSV) {
+        if (o->format == OUT_CSV && graded) {
+            warned[0] = '\0';
+            if (!isnan(e->first_warning_s)) format_utc(e->first_warning_s, warned, sizeof(warned));
+            printf("%s,%s,%s,%s,%s,%s,%s,", when, e->id1, c1, e->id2, c2, level, warned);
+            if (los) printf("%.0f", warn);
+            printf(",%.0f,%d,%.3f,%.0f,%.3f", dur, los, e->min_hsep_nm, e->vsep_at_min_ft,
+                   e->min_dcpa_nm);
+            if (with_sides) printf(",%c,%c", 'A' + s1, 'A' + s2);
+            printf("\n");
+        } else if (o->format == OUT_CSV) {
             printf("%s,%s,%s,%s,%s,", when, e->id1, c1, e->id2, c2);
             if (los)
                 printf("%.0f,1,", warn);
@@ -439,6 +500,13 @@ static void print_encounters(const replay_opts_t *o, const dc_encounters_t *enc,
             json_str(e->id2);
             printf(",\"callsign2\":");
             json_str(c2);
+            if (graded) {
+                printf(",\"level\":\"%s\",\"first_warning_s\":", level);
+                if (isnan(e->first_warning_s))
+                    printf("null");
+                else
+                    printf("%.3f", e->first_warning_s);
+            }
             if (los)
                 printf(",\"warning_s\":%.0f,\"loss\":true", warn);
             else
@@ -456,8 +524,8 @@ static void print_encounters(const replay_opts_t *o, const dc_encounters_t *enc,
                 snprintf(warn_txt, sizeof(warn_txt), "no loss");
             snprintf(close_txt, sizeof(close_txt), "%.2fNM/%.0fft", e->min_hsep_nm,
                      e->vsep_at_min_ft);
-            printf("%-19s  %-6s %-8s  %-6s %-8s  %9s  %12s  %6.2f NM  %6.0f s", when, e->id1, c1,
-                   e->id2, c2, warn_txt, close_txt, e->min_dcpa_nm, dur);
+            printf("%-19s  %-6s %-8s  %-6s %-8s  %-8s  %9s  %12s  %6.2f NM  %6.0f s", when, e->id1,
+                   c1, e->id2, c2, level, warn_txt, close_txt, e->min_dcpa_nm, dur);
             if (with_sides) printf("  %c-%c", 'A' + s1, 'A' + s2);
             printf("\n");
         }
@@ -490,6 +558,47 @@ static const dc_encounter_t **pairs_of(const dc_encounters_t *enc, const side_t 
             by_pair[k++] = by_pair[i];
     t->encounters = n, t->pairs = k;
     return by_pair;
+}
+
+/* Graded alerting's figures: encounters by the highest level reached, and the warning each loss
+ * had (from the first warning to the loss). */
+typedef struct levels {
+    size_t by_level[4];
+    size_t warned_losses, unwarned_losses; /* losses with a warning before them, or none */
+    double warn_min_s, warn_median_s, warn_max_s;
+} levels_t;
+
+static int double_cmp(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static bool level_totals(const dc_encounters_t *enc, levels_t *lv)
+{
+    size_t n = dc_encounters_count(enc), k = 0;
+    memset(lv, 0, sizeof(*lv));
+    lv->warn_min_s = lv->warn_median_s = lv->warn_max_s = NAN;
+    double *w = malloc((n ? n : 1) * sizeof(double));
+    if (!w) return false;
+    for (size_t i = 0; i < n; i++) {
+        const dc_encounter_t *e = dc_encounters_get(enc, i);
+        lv->by_level[e->level]++;
+        if (isnan(e->los_start_s)) continue;
+        if (!isnan(e->first_warning_s) && e->first_warning_s < e->los_start_s) {
+            lv->warned_losses++;
+            w[k++] = e->los_start_s - e->first_warning_s;
+        } else {
+            lv->unwarned_losses++;
+        }
+    }
+    if (k) {
+        qsort(w, k, sizeof(double), double_cmp);
+        lv->warn_min_s = w[0], lv->warn_max_s = w[k - 1];
+        lv->warn_median_s = k % 2 ? w[k / 2] : (w[k / 2 - 1] + w[k / 2]) / 2;
+    }
+    free(w);
+    return true;
 }
 
 /* Pairs alerted in one run and not the other (both lists sorted). */
@@ -916,6 +1025,12 @@ int cli_replay(int argc, char **argv)
         compare_pairs(pairs, t.pairs, pairs2, t2.pairs, &only_1, &only_2);
     }
     double hours = run.passes > 1 ? (run.passes - 1) * o.step_s / 3600.0 : 0.0;
+    levels_t lv;
+    if (!level_totals(run.enc, &lv)) {
+        rc = CLI_EXIT_INTERNAL;
+        goto out;
+    }
+    double per_h = hours > 0 ? 1 / hours : 0;
     char t0[32] = "-", t1[32] = "-";
     if (run.passes) {
         format_utc(run.start, t0, sizeof(t0));
@@ -929,6 +1044,16 @@ int cli_replay(int argc, char **argv)
                t0, t1, run.passes, o.step_s, o.cfg.rpz_nm, o.cfg.hpz_ft, o.cfg.lookahead_s, run.fed,
                n_skipped, n_names, t.encounters, t.pairs, hours > 0 ? t.encounters / hours : 0.0,
                t.losses);
+        if (!o.raw) {
+            printf(",\"alerts_per_hour_by_level\":{\"advisory\":%.2f,\"warning\":%.2f,"
+                   "\"loss\":%.2f},\"warnings_per_hour\":%.2f,\"losses_warned\":%zu,"
+                   "\"losses_unwarned\":%zu",
+                   lv.by_level[1] * per_h, lv.by_level[2] * per_h, lv.by_level[3] * per_h,
+                   (lv.by_level[2] + lv.by_level[3]) * per_h, lv.warned_losses, lv.unwarned_losses);
+            if (lv.warned_losses)
+                printf(",\"warning_time_s\":{\"min\":%.0f,\"median\":%.0f,\"max\":%.0f}",
+                       lv.warn_min_s, lv.warn_median_s, lv.warn_max_s);
+        }
         if (o.sides != SIDES_NONE) printf(",\"cross_side_encounters\":%zu", t.cross);
         if (ops)
             printf(",\"operations\":%zu,\"operation_conflicts\":%zu,\"intrusions\":%zu", n_ops,
@@ -950,6 +1075,20 @@ int cli_replay(int argc, char **argv)
                 t0, t1, run.passes, o.step_s, o.cfg.rpz_nm, o.cfg.hpz_ft, o.cfg.lookahead_s,
                 run.fed, n_skipped, sbs ? "malformed lines" : "incomplete rows", n_names,
                 t.encounters, t.pairs, hours > 0 ? t.encounters / hours : 0.0, t.losses);
+        if (!o.raw) {
+            fprintf(out,
+                    "  graded alerting (warning %.0f s, hold %.0f s, altitude step %.0f ft): per "
+                    "hour %.1f advisory, %.1f warning, %.1f loss (%.1f reached warning or loss)\n",
+                    o.acfg.warning_s, o.acfg.hold_s, o.alt_step_ft, lv.by_level[1] * per_h,
+                    lv.by_level[2] * per_h, lv.by_level[3] * per_h,
+                    (lv.by_level[2] + lv.by_level[3]) * per_h);
+            fprintf(out, "  losses warned before they began %zu, not warned before %zu",
+                    lv.warned_losses, lv.unwarned_losses);
+            if (lv.warned_losses)
+                fprintf(out, "; warning time min %.0f s, median %.0f s, max %.0f s", lv.warn_min_s,
+                        lv.warn_median_s, lv.warn_max_s);
+            fprintf(out, "\n");
+        }
         if (o.sides != SIDES_NONE)
             fprintf(out, "  between sides A and B: %zu of the %zu encounters\n", t.cross,
                     t.encounters);
