@@ -12,11 +12,19 @@ export function timeToLoss(c) {
   return Math.max(0, c.time_to_loss_s - (Number.isNaN(at) ? 0 : (serverNow() - at) / 1000));
 }
 
-// Open before resolved; then loss before predicted before the rest by kind; then the nearest
-// loss of separation; then unacknowledged first.
+// Whether a conflict is to be acknowledged (and sounds the alarm): every kind, but a tactical
+// one only from its first warning -- an advisory is shown, not acknowledged (docs/tactical.md).
+export function needsAck(c) {
+  return c.kind !== 'tactical' || c.level !== 'advisory';
+}
+
+// Open before resolved; then tactical losses, then warnings, then the rest by kind, advisories
+// last; then the nearest loss of separation; then unacknowledged first.
 export function urgencyKey(c) {
   if (c.state !== 'open') return [1, 0, -Date.parse(c.updated || 0), 0];
-  const rank = c.kind === 'tactical' ? (c.level === 'loss' ? 0 : 1) : 1 + (KIND_RANK[c.kind] ?? 3);
+  const rank = c.kind === 'tactical'
+    ? (c.level === 'loss' ? 0 : c.level === 'advisory' ? 5 : 1)
+    : 1 + (KIND_RANK[c.kind] ?? 3);
   return [0, rank, timeToLoss(c), c.acknowledged ? 1 : 0];
 }
 
@@ -64,7 +72,7 @@ export class ConflictList {
       onclick: () => this.onSelect(c.id, true),
     });
     const title = c.kind === 'tactical'
-      ? `${c.level === 'loss' ? 'LOSS OF SEPARATION' : 'Predicted conflict'} · ${c.own_track} ↔ ${c.other_party}`
+      ? `${c.level === 'loss' ? 'LOSS OF SEPARATION' : c.level === 'advisory' ? 'Advisory' : 'WARNING'} · ${c.own_track} ↔ ${c.other_party}`
       : c.kind === 'strategic'
         ? `Plan overlap · ${c.own_operation} ↔ ${c.other_party} ${c.other_operation_ref || ''}`
         : `${c.kind} · ${c.own_track || c.own_operation || ''} ${c.other_party ? '↔ ' + c.other_party : ''}`;
@@ -88,7 +96,7 @@ export class ConflictList {
     if (c.escalations) status.push(`ESCALATED ×${c.escalations}`);
     if (c.unacknowledged_by) status.push(`waiting for ${c.unacknowledged_by}`);
     if (status.length) li.append(el('div', { class: 'c-status' }, status.join(' · ')));
-    if (!c.acknowledged) {
+    if (!c.acknowledged && needsAck(c)) {
       li.append(el('button', {
         type: 'button',
         class: 'ack',
@@ -146,7 +154,7 @@ export class ConflictList {
 
   raise(id) {
     const c = this.state.conflicts.get(id);
-    if (!c || c.acknowledged) return;
+    if (!c || c.acknowledged || !needsAck(c)) return;
     this.state.alarms.add(id);
     this.update();
   }

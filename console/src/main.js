@@ -163,7 +163,11 @@ const pending = new Set();
 function onEvent(type, data) {
   if (type.startsWith('conflict.') && data && data.id) {
     state.conflicts.set(data.id, data);
-    if (type === 'conflict.new' || (type === 'conflict.escalated' && !data.acknowledged)) conflictList.raise(data.id);
+    // A new conflict, an advisory that became a warning, an escalation: the alarm (raise()
+    // ignores what needs no acknowledgement).
+    if (type === 'conflict.new' || type === 'conflict.update' || (type === 'conflict.escalated' && !data.acknowledged)) {
+      if (data.state === 'open' && !data.acknowledged) conflictList.raise(data.id);
+    }
     conflictList.update();
     redraw();
   } else if (type.startsWith('message.')) {

@@ -210,7 +210,9 @@ try {
   const listText = await blue.textContent('#conflict-list');
   check(/BLU001/.test(listText) && /red/.test(listText) && /min sep/.test(listText) && /(loss in \d+:\d\d|separation LOST)/.test(listText),
     'the list names the own track, the other party, the minimum separation and the time to loss');
-  check(await blue.isVisible('#alarm') && /to acknowledge/.test(await blue.textContent('#alarm')), 'a new conflict raises the alarm');
+  // First an advisory (shown, silent), a warning within seconds (persistence): the alarm.
+  await blue.waitForSelector('#alarm:not(.hidden)', { timeout: 10000 });
+  check(/to acknowledge/.test(await blue.textContent('#alarm')), 'the conflict, once a warning, raises the alarm');
   const ttl1 = await blue.textContent('#conflict-list .ttl');
   await sleep(2100);
   const ttl2 = await blue.textContent('#conflict-list .ttl');

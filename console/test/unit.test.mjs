@@ -46,9 +46,9 @@ test('closest approach matches a brute-force search over 180 s (500 random pairs
   }
 });
 
-test('the conflict list: open before resolved, loss first, then the nearest, then unacknowledged', () => {
+test('the conflict list: open before resolved, loss first, then the nearest, then unacknowledged, advisories last', () => {
   const now = new Date().toISOString();
-  const c = (id, o) => ({ id, kind: 'tactical', state: 'open', level: 'predicted', time_to_loss_s: 100, updated: now, acknowledged: false, ...o });
+  const c = (id, o) => ({ id, kind: 'tactical', state: 'open', level: 'warning', time_to_loss_s: 100, updated: now, acknowledged: false, ...o });
   const list = [
     c('resolved', { state: 'resolved' }),
     c('strategic', { kind: 'strategic' }),
@@ -57,7 +57,8 @@ test('the conflict list: open before resolved, loss first, then the nearest, the
     c('near', { time_to_loss_s: 30, acknowledged: true }),
     c('loss', { level: 'loss', time_to_loss_s: 0, acknowledged: true }),
     c('intrusion', { kind: 'intrusion' }),
+    c('advisory', { level: 'advisory', time_to_loss_s: 10 }),
   ];
   const order = [...list].sort(byUrgency).map((x) => x.id);
-  assert.deepEqual(order, ['loss', 'near', 'far', 'far-acked', 'intrusion', 'strategic', 'resolved']);
+  assert.deepEqual(order, ['loss', 'near', 'far', 'far-acked', 'intrusion', 'strategic', 'advisory', 'resolved']);
 });

@@ -110,6 +110,19 @@ typedef struct dc_report_source {
 dc_err_t dc_alerting_report(dc_alerting_t *al, const dc_track_state_t *st,
                             const dc_report_source_t *src, const char **field);
 
+/* A rule for the pairs of a service (optional): called before a candidate pair is judged, with
+ * the two aircraft's latest reports and the layer's minima in *minima; returns false when the
+ * pair is never to be alerted (one aircraft seen twice, two aircraft of one party), and may
+ * change *minima (the pair's airspace: terminal, en-route, high). */
+typedef bool (*dc_alerting_rule_fn)(void *ctx, const dc_track_state_t *a, const dc_track_state_t *b,
+                                    dc_tactical_config_t *minima);
+void dc_alerting_set_rule(dc_alerting_t *al, dc_alerting_rule_fn rule, void *ctx);
+
+/* Takes up a pair at level as of now_s (a restart, a new leader): the level holds for hold_s
+ * unless the pair is judged higher meanwhile, as if it had been seen at now_s. */
+dc_err_t dc_alerting_restore(dc_alerting_t *al, const char *id1, const char *id2,
+                             dc_alert_level_t level, double since_s, double now_s);
+
 /* Forgets an aircraft (its track ended); its pairs come down through hysteresis. */
 void dc_alerting_forget(dc_alerting_t *al, const char *id);
 

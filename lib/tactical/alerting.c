@@ -8,6 +8,7 @@
 #include "common/hashmap.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -48,6 +49,8 @@ struct dc_alerting {
     dc_alert_t *out;
     size_t n_out, cap_out;
     double last_now_s;
+    dc_alerting_rule_fn rule;
+    void *rule_ctx;
 };
 
 const char *dc_alert_level_name(dc_alert_level_t level)
@@ -290,6 +293,7 @@ static bool evaluate(const dc_alerting_t *al, const track_t *a, const track_t *b
                      dc_pair_eval_t *ev, bool *turning)
 {
     dc_tactical_config_t m = al->minima;
+    if (al->rule && !al->rule(al->rule_ctx, &a->cur, &b->cur, &m)) return false;
     if (al->cfg.quantisation) m.vtol_ft += a->step_ft + b->step_ft;
     double ra = al->cfg.turn_prediction ? turn_rate_dps(a) : 0;
     double rb = al->cfg.turn_prediction ? turn_rate_dps(b) : 0;
@@ -399,6 +403,52 @@ static void new_pair(pair_t *p, const dc_conflict_t *c)
     memcpy(p->view.id2, c->id2, DC_TRACK_ID_MAX);
     p->last_loss_s = p->last_warn_s = p->last_adv_s = -INFINITY;
     p->last_report_s = -INFINITY;
+}
+
+void dc_alerting_set_rule(dc_alerting_t *al, dc_alerting_rule_fn rule, void *ctx)
+{
+    al->rule = rule, al->rule_ctx = ctx;
+}
+
+dc_err_t dc_alerting_restore(dc_alerting_t *al, const char *id1, const char *id2,
+                             dc_alert_level_t level, double since_s, double now_s)
+{
+    if (strcmp(id1, id2) >= 0 || strlen(id1) >= DC_TRACK_ID_MAX || strlen(id2) >= DC_TRACK_ID_MAX ||
+        level < DC_ALERT_ADVISORY || level > DC_ALERT_LOSS)
+        return DC_ERR_INVALID;
+    size_t lo = 0, hi = al->n_pairs;
+    while (lo < hi) { /* where it goes in the sorted pairs */
+        size_t mid = (lo + hi) / 2;
+        int c = cmp_ids(al->pairs[mid].view.id1, al->pairs[mid].view.id2, id1, id2);
+        if (c == 0) {
+            lo = mid;
+            break;
+        }
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    bool found =
+        lo < al->n_pairs && cmp_ids(al->pairs[lo].view.id1, al->pairs[lo].view.id2, id1, id2) == 0;
+    if (!found) {
+        if (!dc_array_grow((void **)&al->pairs, &al->cap_pairs, al->n_pairs + 1, sizeof(pair_t)))
+            return DC_ERR_NOMEM;
+        memmove(&al->pairs[lo + 1], &al->pairs[lo], (al->n_pairs - lo) * sizeof(pair_t));
+        al->n_pairs++;
+        pair_t *p = &al->pairs[lo];
+        memset(p, 0, sizeof(*p));
+        snprintf(p->view.id1, DC_TRACK_ID_MAX, "%s", id1);
+        snprintf(p->view.id2, DC_TRACK_ID_MAX, "%s", id2);
+        p->last_loss_s = p->last_warn_s = p->last_adv_s = p->last_report_s = -INFINITY;
+    }
+    pair_t *p = &al->pairs[lo];
+    if (level >= DC_ALERT_LOSS) p->last_loss_s = now_s;
+    if (level >= DC_ALERT_WARNING) p->last_warn_s = now_s;
+    p->last_adv_s = now_s;
+    if (level > p->view.level) p->view.level = level;
+    if (!found) p->view.since_s = since_s;
+    return DC_OK;
 }
 
 dc_err_t dc_alerting_pass(dc_alerting_t *al, const dc_tactical_snapshot_t *snap)

@@ -23,6 +23,8 @@ void dd_config_default(dd_config_t *cfg)
     cfg->period_s = 1;
     cfg->m_of_n = 2;
     cfg->hysteresis_s = 5;
+    cfg->warning_s = 90;
+    cfg->alt_step_ft = 25;
     cfg->conformance_s = 5;
     cfg->conflict_ack_s = 120;
     cfg->enroute = (dd_minima_t){5, 1000};
@@ -95,6 +97,8 @@ static const char *expected(const char *key)
         {"period_ms", "milliseconds, 50-60000"},
         {"m_of_4", "1-4"},
         {"hysteresis_s", "whole seconds, 0-600"},
+        {"warning_s", "whole seconds, 0-3600"},
+        {"alt_step_ft", "feet, 0-500"},
         {"conformance_s", "whole seconds, 1-3600"},
         {"conflict_ack_s", "whole seconds, 1-86400"},
         {"enroute_minima", "H_NM,V_FT with 0 < H <= 100 and 0 < V <= 10000"},
@@ -160,6 +164,12 @@ bool dd_config_set(dd_config_t *cfg, const char *key, const char *value, char *e
     } else if (strcmp(key, "hysteresis_s") == 0) {
         if (!parse_size(value, 0, 600, &n)) goto bad;
         cfg->hysteresis_s = (double)n;
+    } else if (strcmp(key, "warning_s") == 0) {
+        if (!parse_size(value, 0, 3600, &n)) goto bad;
+        cfg->warning_s = (double)n;
+    } else if (strcmp(key, "alt_step_ft") == 0) {
+        if (!parse_size(value, 0, 500, &n)) goto bad;
+        cfg->alt_step_ft = (double)n;
     } else if (strcmp(key, "conformance_s") == 0) {
         if (!parse_size(value, 1, 3600, &n)) goto bad;
         cfg->conformance_s = (double)n;

@@ -66,9 +66,13 @@ static void usage(FILE *out)
           "  --max-streams-per-party N  open /v1/events streams per party (default 8)\n"
           "  --keepalive-s S        comment line on idle event streams (default 15)\n"
           "  --period-ms N          tactical detection period (default 1000)\n"
-          "  --m-of-4 M             raise a tactical conflict after M of the last 4 passes\n"
-          "                         found it (default 2)\n"
-          "  --hysteresis-s S       resolve it after S seconds clear (default 5)\n"
+          "  --warning-s S          a loss predicted within S seconds is a warning, which both\n"
+          "                         parties acknowledge; beyond it an advisory (default 90)\n"
+          "  --m-of-4 M             a warning is confirmed when M of the last 3 updates of the\n"
+          "                         pair predicted it (default 2; 4 counts as 3)\n"
+          "  --hysteresis-s S       a level comes down after S seconds clear (default 5)\n"
+          "  --alt-step-ft F        the altitude resolution of the surveillance fed: 25 for\n"
+          "                         ADS-B and Mode S, 100 for Mode C, 0 for exact (default 25)\n"
           "  --conformance-s S      check each track against the operations every S seconds\n"
           "                         (intrusions, nonconformance; default 5)\n"
           "  --conflict-ack-s S     each party acknowledges a conflict within S seconds, else\n"
@@ -109,7 +113,8 @@ static void usage(FILE *out)
           "\n"
           "Config keys: data, store, node, leader_lease_s, listen, max_body_bytes, "
           "max_streams_per_party, keepalive_s,\n"
-          "period_ms, m_of_4, hysteresis_s, conformance_s, conflict_ack_s, enroute_minima,\n"
+          "period_ms, m_of_4, hysteresis_s, warning_s, alt_step_ft, conformance_s, conflict_ack_s, "
+          "enroute_minima,\n"
           "terminal_minima, "
           "high_minima, high_above_ft, terminal_area (repeatable), feed (repeatable), "
           "rate_limit_rps, "
@@ -161,6 +166,8 @@ int main(int argc, char **argv)
                  {"--period-ms", "period_ms"},
                  {"--m-of-4", "m_of_4"},
                  {"--hysteresis-s", "hysteresis_s"},
+                 {"--warning-s", "warning_s"},
+                 {"--alt-step-ft", "alt_step_ft"},
                  {"--conformance-s", "conformance_s"},
                  {"--conflict-ack-s", "conflict_ack_s"},
                  {"--enroute-minima", "enroute_minima"},

@@ -522,7 +522,7 @@ def main():
         check(ea["kind"] == "tactical" and ea["id"] == eb["id"] and ea["own_track"] == "A1"
               and eb["own_track"] == "B1" and ea["other_party"] == "bravo" and eb["other_party"] == "alpha",
               "both parties told, each about its own track and the other party")
-        check(ea["level"] in ("predicted", "loss") and 0 < ea["time_to_loss_s"] < 60,
+        check(ea["level"] in ("advisory", "warning", "loss") and 0 < ea["time_to_loss_s"] < 60,
               f"level {ea['level']}, time to loss {ea['time_to_loss_s']:.0f} s")
         check(abs(ea["other_aircraft"]["lon"] - 7.3) < 1e-6 and abs(eb["other_aircraft"]["lon"] - 7.0) < 1e-6,
               "each sees the other aircraft's position at the alert")

@@ -25,8 +25,10 @@ typedef struct dd_config {
     double keepalive_s;       /* SSE comment line when no event for this long */
     bool quiet;               /* no per-request log lines */
     double period_s;          /* tactical detection period (default 1) */
-    int m_of_n;               /* raise after this many of the last 4 passes in conflict (2) */
-    double hysteresis_s;      /* resolve after clear for this long (default 5) */
+    int m_of_n;               /* a warning is confirmed in this many of the last 3 updates (2) */
+    double hysteresis_s;      /* a level comes down after clear for this long (default 5) */
+    double warning_s;         /* a predicted loss within this is a warning (default 90) */
+    double alt_step_ft;       /* the altitude resolution of the surveillance fed (25) */
     double conformance_s;     /* each track checked against operations once per this (5) */
     double conflict_ack_s;    /* each party acknowledges a conflict within this (120) */
     dd_minima_t enroute, terminal, high; /* 5/1000, 3/1000, 5/2000 */

@@ -154,12 +154,16 @@ dc_err_t dd_conflict_write(dd_service_t *svc, dd_conflict_t *c, dd_cf_change_t c
                            int64_t actor, double now)
 {
     bool was_open = dd_table_get(&svc->conflicts, c->id) == c;
-    if (change == DD_CF_NEW) {
-        c->open = true;
-        /* Every side owes an acknowledgement, pressed after conflict_ack_s. */
-        for (int k = 0; k < 2; k++)
-            c->side[k].ack_due = c->side[k].party ? now + svc->cfg.conflict_ack_s : 0;
-    }
+    /* Every side owes an acknowledgement, pressed after conflict_ack_s -- of a tactical
+     * conflict, from its first warning (an advisory is shown, not acknowledged). */
+    bool owed = c->kind != DD_CF_TACTICAL || !c->level || strcmp(c->level, "advisory") != 0;
+    if (change == DD_CF_NEW) c->open = true;
+    if ((change == DD_CF_NEW || change == DD_CF_UPDATE) && owed)
+        for (int k = 0; k < 2; k++) {
+            dd_cf_side_t *s = &c->side[k];
+            if (s->party && !s->acknowledged && !s->ack_due && !s->ack_due_shown)
+                s->ack_due = now + svc->cfg.conflict_ack_s;
+        }
     if (change == DD_CF_RESOLVED) c->open = false;
     json_t *views[2] = {view_of(svc, c, 0, now), c->side[1].party ? view_of(svc, c, 1, now) : NULL};
     char *ta = views[0] ? dd_json_text(views[0]) : NULL;
@@ -240,8 +244,8 @@ static dd_conflict_t *from_doc(const dc_doc_t *doc, double ack_s)
     json_t *vb = doc->view_b ? json_loads(doc->view_b, 0, NULL) : NULL;
     static const char *const kinds[] = {"strategic", "tactical", "intrusion", "nonconforming",
                                         "agreement"};
-    static const char *const levels[] = {"predicted", "loss"}, *const datas[] = {"live", "stale",
-                                                                                 "lost"};
+    static const char *const levels[] = {"advisory", "warning", "loss", "predicted"},
+                             *const datas[] = {"live", "stale", "lost"};
     static const char *const profiles[] = {"enroute", "terminal", "high"};
     const char *kind = word(json_object_get(va, "kind"), kinds, 5);
     dd_conflict_t *c = va && kind ? dd_conflict_new(DD_CF_STRATEGIC, doc->id) : NULL;
@@ -254,11 +258,14 @@ static dd_conflict_t *from_doc(const dc_doc_t *doc, double ack_s)
         side_from_view(&c->side[0], va, doc->updated_s, ack_s);
         if (vb) side_from_view(&c->side[1], vb, doc->updated_s, ack_s);
         if (c->kind == DD_CF_TACTICAL) {
-            c->level = word(json_object_get(va, "level"), levels, 2);
+            c->level = word(json_object_get(va, "level"), levels, 4);
+            if (c->level == levels[3]) c->level = levels[1]; /* before graded alerting */
             c->data = word(json_object_get(va, "data"), datas, 3);
             json_t *m = json_object_get(va, "minima");
             c->profile = word(json_object_get(m, "profile"), profiles, 3);
-            if (!c->level) c->level = "predicted";
+            if (!c->level) c->level = levels[1];
+            for (int k = 0; k < 2 && c->level == levels[0]; k++)
+                if (!c->side[k].ack_due_shown) c->side[k].ack_due = 0; /* never warned: none owed */
             if (!c->data) c->data = "live";
             if (!c->profile) c->profile = "enroute";
             c->minima.h_nm = json_number_value(json_object_get(m, "h_nm"));

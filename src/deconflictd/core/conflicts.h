@@ -50,7 +50,7 @@ typedef struct dd_conflict {
     bool open;
     char agreement[DD_ID_MAX]; /* agreement conflicts: which agreement */
     /* tactical: */
-    const char *level;   /* "predicted" or "loss" */
+    const char *level;   /* "advisory", "warning" or "loss" (static strings) */
     const char *data;    /* "live", "stale" or "lost" */
     const char *profile; /* "enroute", "terminal" or "high" */
     dd_minima_t minima;
@@ -60,7 +60,8 @@ typedef struct dd_conflict {
 
 /* What a write records, for the events it appends. */
 typedef enum dd_cf_change {
-    DD_CF_NEW,       /* conflict.new to both sides; acknowledgements owed from now */
+    DD_CF_NEW,       /* conflict.new to both sides; acknowledgements owed from now (a tactical
+                      * conflict's from its first warning) */
     DD_CF_UPDATE,    /* conflict.update to both */
     DD_CF_RESOLVED,  /* conflict.resolved to both; it leaves the open table */
     DD_CF_ACKED,     /* conflict.acked to the side that acknowledged */

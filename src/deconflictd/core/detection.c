@@ -1,7 +1,6 @@
 /* Tactical detection: see detection.h. */
 #include "core/detection.h"
 
-#include <ctype.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,42 +8,6 @@
 
 #include "core/ids.h"
 #include "core/tracks.h"
-
-/* Whether two parties' tracks are one aircraft: both named by the same ICAO address (6 hex
- * digits), as two receivers' feeds name what they both see. An aircraft does not conflict with
- * itself, and neither party learns from it what the other's receiver covers. */
-static bool same_aircraft(const char *id1, const char *id2)
-{
-    const char *a = strchr(id1, '/'), *b = strchr(id2, '/');
-    if (!a || !b || strlen(++a) != 6 || strcmp(a, ++b) != 0) return false;
-    for (int i = 0; i < 6; i++)
-        if (!isxdigit((unsigned char)a[i])) return false;
-    return true;
-}
-
-/* Whether engine conflict c (found with the engine's minima, high or not) is a conflict under
- * its pair's own profile; fills the profile and the evaluation. */
-static bool judge_pair(dd_service_t *svc, const dc_conflict_t *c, bool high_engine,
-                       const dc_tactical_config_t *engine_cfg, double now, dd_profile_t *profile,
-                       dc_pair_eval_t *ev)
-{
-    if (dd_party_of(c->id1) == dd_party_of(c->id2)) return false; /* cross-party only */
-    if (same_aircraft(c->id1, c->id2)) return false;
-    const dd_track_t *ta = dd_track(svc, c->id1), *tb = dd_track(svc, c->id2);
-    if (!ta || !tb) return false;
-    *profile = dd_pair_profile(&svc->cfg, ta->st.lat_deg, ta->st.lon_deg, ta->st.alt_ft,
-                               tb->st.lat_deg, tb->st.lon_deg, tb->st.alt_ft);
-    /* Each pair is judged by one engine: high pairs by the high one. */
-    if ((*profile == DD_PROFILE_HIGH) != high_engine) return false;
-    const dd_minima_t *m = dd_profile_minima(&svc->cfg, *profile);
-    if (m->h_nm == engine_cfg->rpz_nm && m->v_ft == engine_cfg->hpz_ft) {
-        *ev = c->eval; /* the engine already used these minima */
-        return true;
-    }
-    dc_tactical_config_t pcfg = *engine_cfg;
-    pcfg.rpz_nm = m->h_nm, pcfg.hpz_ft = m->v_ft;
-    return dc_tactical_pair(&ta->st, &tb->st, now, &pcfg, ev) == DC_OK && ev->conflict;
-}
 
 /* Writes pair p's conflict (change: new, update or resolved) with this level and data: each
  * side its own track and the other aircraft as it is now. */
@@ -76,11 +39,6 @@ static dc_err_t write_pair(dd_service_t *svc, dd_pair_t *p, dd_cf_change_t chang
     return rc;
 }
 
-static int popcount4(unsigned x)
-{
-    return (int)((x & 1) + ((x >> 1) & 1) + ((x >> 2) & 1) + ((x >> 3) & 1));
-}
-
 /* The pair of engine conflict c, added when new; NULL without memory. */
 static dd_pair_t *pair_of(dd_service_t *svc, const char *id1, const char *id2)
 {
@@ -101,30 +59,36 @@ static dd_pair_t *pair_of(dd_service_t *svc, const char *id1, const char *id2)
     return p;
 }
 
-/* A pair the pass found in conflict. */
-static void seen(dd_service_t *svc, dd_pair_t *p, const dc_pair_eval_t *ev, dd_profile_t profile,
-                 uint64_t pass, double now)
+static bool come_down(dd_service_t *svc, dd_pair_t *p, double now, bool hysteresis_over);
+
+/* A pair the alerting layer lists this pass (level none: it just came down). Returns whether
+ * the pair is to be dropped. */
+static bool follow(dd_service_t *svc, dd_pair_t *p, const dc_alert_t *a, uint64_t pass, double now)
 {
     p->seen_pass = pass;
-    p->hist = ((p->hist << 1) | 1) & 15;
-    p->last_s = now;
-    p->eval = *ev;
-    p->profile = profile;
-    const char *level = ev->los_now ? "loss" : "predicted";
-    if (!p->level && popcount4(p->hist) >= svc->cfg.m_of_n) {
+    if (a->evaluated) p->eval = a->eval;
+    const dd_track_t *ta = dd_track(svc, p->id1), *tb = dd_track(svc, p->id2);
+    if (ta && tb)
+        p->profile = dd_pair_profile(&svc->cfg, ta->st.lat_deg, ta->st.lon_deg, ta->st.alt_ft,
+                                     tb->st.lat_deg, tb->st.lon_deg, tb->st.alt_ft);
+    if (a->level == DC_ALERT_NONE) return come_down(svc, p, now, true);
+    if (a->predicted || a->eval.los_now || !p->level) p->last_s = now; /* not while held */
+    const char *level = dc_alert_level_name(a->level);
+    if (!p->level) {
         if (write_pair(svc, p, DD_CF_NEW, level, "live", now) == DC_OK) p->level = level;
-    } else if (p->level && (strcmp(p->level, level) != 0 || p->stale)) {
+    } else if (strcmp(p->level, level) != 0 || p->stale) {
         if (write_pair(svc, p, DD_CF_UPDATE, level, "live", now) == DC_OK)
             p->level = level, p->stale = false;
     }
+    return false;
 }
 
-/* A pair the pass did not find: a 0 shifted in; a raised one goes stale while a side has
- * stopped reporting, is resolved after the hysteresis (or once a side is lost); one never
- * raised is forgotten once its history is empty. Returns whether the pair is to be dropped. */
-static bool unseen(dd_service_t *svc, dd_pair_t *p, double now)
+/* A pair not alerted now: a raised one goes stale while a side has stopped reporting; it is
+ * resolved once a side is lost, or when it came down (the alerting layer's hysteresis is over:
+ * at once; else after hysteresis_s from the last alert); one never raised is forgotten. Returns
+ * whether the pair is to be dropped. */
+static bool come_down(dd_service_t *svc, dd_pair_t *p, double now, bool hysteresis_over)
 {
-    p->hist = (p->hist << 1) & 15;
     const dc_tactical_config_t *tc = &svc->tactical_cfg;
     double age = fmax(dd_track_age_s(svc, p->id1, now), dd_track_age_s(svc, p->id2, now));
     if (p->level && age > tc->stale_s && age <= tc->expire_s) {
@@ -132,36 +96,66 @@ static bool unseen(dd_service_t *svc, dd_pair_t *p, double now)
             p->stale = true;
         return false;
     }
-    if (p->level && (now - p->last_s >= svc->cfg.hysteresis_s || age > tc->expire_s))
+    if (p->level &&
+        (hysteresis_over || now - p->last_s >= svc->cfg.hysteresis_s || age > tc->expire_s))
         return write_pair(svc, p, DD_CF_RESOLVED, p->level, age > tc->expire_s ? "lost" : "live",
                           now) == DC_OK;
-    return !p->level && p->hist == 0;
+    return !p->level;
+}
+
+/* The pairs a pass drops, collected first: dropping one changes the table. */
+typedef struct drops {
+    dd_pair_t **v;
+    size_t n, cap;
+} drops_t;
+
+static void drop_later(drops_t *d, dd_pair_t *p)
+{
+    if (d->n == d->cap) {
+        size_t cap = d->cap ? 2 * d->cap : 16;
+        dd_pair_t **v = realloc(d->v, cap * sizeof(*v));
+        if (!v) {
+            p->level = NULL; /* resolved already: forgotten at the next pass */
+            return;
+        }
+        d->v = v, d->cap = cap;
+    }
+    d->v[d->n++] = p;
 }
 
 void dd_detection_judge(dd_service_t *svc, const dc_tactical_snapshot_t *const snaps[2], double now)
 {
     uint64_t pass = svc->passes_total + 1;
-    for (int e = 0; e < 2; e++)
-        for (size_t i = 0; snaps[e] && i < snaps[e]->n_conflicts; i++) {
-            const dc_conflict_t *c = &snaps[e]->conflicts[i];
-            dd_profile_t profile;
-            dc_pair_eval_t ev;
-            if (!judge_pair(svc, c, e == 1, &snaps[e]->cfg, now, &profile, &ev)) continue;
-            dd_pair_t *p = pair_of(svc, c->id1, c->id2);
-            if (p) seen(svc, p, &ev, profile, pass, now);
-        }
-    /* The pairs not found, collected first: dropping one changes the table. */
-    dd_pair_t **drop = malloc((svc->pairs.len + 1) * sizeof(*drop));
-    size_t n_drop = 0;
-    for (size_t i = 0; drop && i < svc->pairs.cap; i++) {
+    drops_t drop = {0};
+    dc_alerting_t *layers[2] = {NULL, NULL};
+    for (int e = 0; e < 2; e++) {
+        dc_alerting_t *al = e ? svc->alerting_high : svc->alerting;
+        if (snaps[e] && dc_alerting_pass(al, snaps[e]) == DC_OK) layers[e] = al;
+    }
+    /* The pairs alerted first, then those that came down: a pair whose airspace changed (it
+     * climbed above FL410) comes down in one layer as the other raises it, and is one conflict
+     * going on. */
+    for (int phase = 0; phase < 2; phase++)
+        for (int e = 0; e < 2; e++)
+            for (size_t i = 0; layers[e] && i < dc_alerting_count(layers[e]); i++) {
+                const dc_alert_t *a = dc_alerting_get(layers[e], i);
+                if ((a->level != DC_ALERT_NONE) != (phase == 0)) continue;
+                char key[sizeof(((dd_pair_t *)0)->key)];
+                snprintf(key, sizeof(key), "%s|%s", a->id1, a->id2);
+                dd_pair_t *p =
+                    phase == 0 ? pair_of(svc, a->id1, a->id2) : dd_table_get(&svc->pairs, key);
+                if (!p || (phase == 1 && p->seen_pass == pass)) continue;
+                if (follow(svc, p, a, pass, now)) drop_later(&drop, p);
+            }
+    for (size_t i = 0; i < svc->pairs.cap; i++) {
         dd_pair_t *p = svc->pairs.slots[i].key ? svc->pairs.slots[i].val : NULL;
-        if (p && p->seen_pass != pass && unseen(svc, p, now)) drop[n_drop++] = p;
+        if (p && p->seen_pass != pass && come_down(svc, p, now, false)) drop_later(&drop, p);
     }
-    for (size_t i = 0; i < n_drop; i++) {
-        dd_table_del(&svc->pairs, drop[i]->key);
-        free(drop[i]);
+    for (size_t i = 0; i < drop.n; i++) {
+        dd_table_del(&svc->pairs, drop.v[i]->key);
+        free(drop.v[i]);
     }
-    free(drop);
+    free(drop.v);
 }
 
 void dd_detection_restore(dd_service_t *svc, const dd_conflict_t *c, double now)
@@ -175,7 +169,6 @@ void dd_detection_restore(dd_service_t *svc, const dd_conflict_t *c, double now)
     if (!p) return;
     /* Raised (full history), last seen now: resolved after the hysteresis unless seen. */
     snprintf(p->cid, sizeof(p->cid), "%s", c->id);
-    p->hist = 15;
     p->level = c->level;
     p->stale = c->data && strcmp(c->data, "stale") == 0;
     p->last_s = now;
@@ -183,6 +176,15 @@ void dd_detection_restore(dd_service_t *svc, const dd_conflict_t *c, double now)
     p->profile = strcmp(c->profile, "high") == 0       ? DD_PROFILE_HIGH
                  : strcmp(c->profile, "terminal") == 0 ? DD_PROFILE_TERMINAL
                                                        : DD_PROFILE_ENROUTE;
+    /* ... and the alerting layer holds its level, as if just seen. */
+    dc_alert_level_t level = strcmp(c->level, "loss") == 0       ? DC_ALERT_LOSS
+                             : strcmp(c->level, "advisory") == 0 ? DC_ALERT_ADVISORY
+                                                                 : DC_ALERT_WARNING;
+    dc_alerting_t *al = p->profile == DD_PROFILE_HIGH ? svc->alerting_high : svc->alerting;
+    if (strcmp(id1, id2) < 0)
+        dc_alerting_restore(al, id1, id2, level, now, now);
+    else
+        dc_alerting_restore(al, id2, id1, level, now, now);
 }
 
 void dd_detection_close(dd_service_t *svc)

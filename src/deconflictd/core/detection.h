@@ -1,14 +1,15 @@
-/* deconflictd: tactical detection -- what the engines predict, judged pair by pair and turned
- * into conflicts with nuisance control (docs/service.md, "Tactical detection"):
+/* deconflictd: tactical detection -- what the engines predict, graded by the alerting layer
+ * (deconflict/alerting.h) and turned into conflicts (docs/service.md, "Tactical detection"):
  *   - only pairs of two parties' aircraft, never one aircraft seen by two parties' receivers;
  *   - each pair under its own airspace's minima (core/airspace.h);
- *   - raised when the pair was in conflict in at least m_of_n of the last 4 passes, resolved
- *     after it has been clear for hysteresis_s;
+ *   - levels advisory (a loss predicted within the look-ahead: shown, no acknowledgement),
+ *     warning (within warning_s, confirmed in m_of_n of the pair's last 3 updates: both parties
+ *     acknowledge) and loss; a level comes down after hysteresis_s, and the conflict is resolved
+ *     when none is left;
  *   - a pair that left the prediction because a side stopped reporting is not resolved: it
  *     stays open marked "stale" until the track reports again or is dropped as lost.
- * A conflict's level is `predicted` (loss of separation within the look-ahead) or `loss`. Its
- * views disclose to each side its own track, the other party and the other aircraft's state at
- * the time of the alert -- never the other's track id, callsign or operation. */
+ * Its views disclose to each side its own track, the other party and the other aircraft's state
+ * at the time of the alert -- never the other's track id, callsign or operation. */
 #ifndef DD_CORE_DETECTION_H
 #define DD_CORE_DETECTION_H
 
@@ -21,7 +22,6 @@ typedef struct dd_pair {
     char key[2 * DC_TRACK_ID_MAX + 2]; /* "<id1>|<id2>" */
     char id1[DC_TRACK_ID_MAX], id2[DC_TRACK_ID_MAX];
     char cid[40];        /* its conflict's id (given at first sight, used once raised) */
-    unsigned hist;       /* in conflict in each of the last 4 passes, newest in bit 0 */
     const char *level;   /* NULL: not raised; else the level its conflict shows */
     bool stale;          /* raised, and a side stopped reporting */
     double last_s;       /* the last pass that found it in conflict */

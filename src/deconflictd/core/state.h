@@ -17,6 +17,7 @@
 #include "core/config.h"
 #include "core/fault.h"
 #include "core/table.h"
+#include "deconflict/alerting.h"
 #include "deconflict/store.h"
 #include "deconflict/strategic.h"
 #include "deconflict/tactical.h"
@@ -68,6 +69,12 @@ typedef struct dd_service {
     dc_tactical_t *tactical;           /* every track, en-route/terminal minima */
     dc_tactical_t *tactical_high;      /* tracks near or above FL410, high minima */
     dc_tactical_config_t tactical_cfg; /* both engines' stale_s and expire_s */
+    /* Graded alerting over each engine's candidates (detection.c), fed every report. */
+    dc_alerting_t *alerting, *alerting_high;
+    struct dd_engine_ref {
+        struct dd_service *svc;
+        bool high;
+    } engine_ref[2]; /* the alerting's pair rule's context */
 
     /* The domain's state, one module each. */
     dd_table_t ops, refs;         /* operations.c: id -> dd_op_t, ref -> the same dd_op_t */

@@ -9,6 +9,7 @@
 
 #include "core/commit.h"
 #include "core/conflicts.h"
+#include "core/alerting.h"
 #include "core/ids.h"
 #include "core/operations.h"
 
@@ -81,10 +82,15 @@ static bool is_news(const dd_track_t *held, const dc_track_state_t *st, double n
 
 dc_err_t dd_tracks_feed_engines(dd_service_t *svc, const dc_track_state_t *st)
 {
+    /* The service's surveillance resolution; selected altitudes are not taken yet. */
+    const dc_report_source_t src = {.alt_step_ft = svc->cfg.alt_step_ft, .selected_alt_ft = NAN};
     dc_err_t rc = dc_tactical_update(svc->tactical, st, NULL);
+    if (rc == DC_OK) rc = dc_alerting_report(svc->alerting, st, &src, NULL);
     if (rc != DC_OK) return rc;
-    if (st->alt_ft >= svc->cfg.high_above_ft - svc->cfg.high.v_ft)
-        return dc_tactical_update(svc->tactical_high, st, NULL);
+    if (st->alt_ft >= svc->cfg.high_above_ft - svc->cfg.high.v_ft) {
+        rc = dc_tactical_update(svc->tactical_high, st, NULL);
+        return rc == DC_OK ? dc_alerting_report(svc->alerting_high, st, &src, NULL) : rc;
+    }
     return dc_tactical_remove(svc->tactical_high, st->id);
 }
 
@@ -127,6 +133,8 @@ static dc_err_t keep_report(dd_service_t *svc, int64_t party, const dc_track_sta
     if (rc == DC_OK && t && t->st.t_s > st->t_s) {
         rc = dc_tactical_remove(svc->tactical, st->id);
         if (rc == DC_OK) rc = dc_tactical_remove(svc->tactical_high, st->id);
+        dc_alerting_forget(svc->alerting, st->id); /* nor may the alerting layer keep it */
+        dc_alerting_forget(svc->alerting_high, st->id);
     }
     if (rc == DC_OK) rc = dd_tracks_feed_engines(svc, st);
     if (rc == DC_OK && !t && !(t = add_track(svc, st->id, party))) rc = DC_ERR_NOMEM;
@@ -365,14 +373,21 @@ bool dd_tracks_open(dd_service_t *svc, double now)
      * terminal minima; the high one holds the tracks near or above FL410 with the high minima.
      * Running everything at 2000 ft would double the main engine's candidates for pairs that
      * rarely need it (100k tracks: pass 48 -> 87 ms). */
-    dc_tactical_config_t tcfg;
+    dc_tactical_config_t tcfg, cand;
     dc_tactical_config_default(&tcfg);
     svc->tactical_cfg = tcfg;
     tcfg.rpz_nm = fmax(svc->cfg.enroute.h_nm, svc->cfg.terminal.h_nm);
     tcfg.hpz_ft = fmax(svc->cfg.enroute.v_ft, svc->cfg.terminal.v_ft);
-    svc->tactical = dc_tactical_new(&tcfg);
+    /* Each engine gives its alerting layer candidates: its minima widened by the margin. */
+    svc->alerting = dd_alerting_for_engine(svc, &tcfg, false);
+    if (!svc->alerting) return false;
+    dc_alerting_candidate_config(svc->alerting, &cand);
+    svc->tactical = dc_tactical_new(&cand);
     tcfg.rpz_nm = svc->cfg.high.h_nm, tcfg.hpz_ft = svc->cfg.high.v_ft;
-    svc->tactical_high = dc_tactical_new(&tcfg);
+    svc->alerting_high = dd_alerting_for_engine(svc, &tcfg, true);
+    if (!svc->alerting_high) return false;
+    dc_alerting_candidate_config(svc->alerting_high, &cand);
+    svc->tactical_high = dc_tactical_new(&cand);
     if (!svc->tactical || !svc->tactical_high) return false;
     restore_ctx_t r = {svc, now};
     return dc_store_track_each(svc->store, restore_one, &r) == DC_OK;
@@ -391,4 +406,7 @@ void dd_tracks_close(dd_service_t *svc)
     dc_tactical_free(svc->tactical);
     dc_tactical_free(svc->tactical_high);
     svc->tactical = svc->tactical_high = NULL;
+    dc_alerting_free(svc->alerting);
+    dc_alerting_free(svc->alerting_high);
+    svc->alerting = svc->alerting_high = NULL;
 }

@@ -109,24 +109,29 @@ static void test_tactical_nuisance_control_and_disclosure(void **state)
     (void)state;
     fixture_t *fx = fixture_new();
     int64_t seen_a = 0, seen_b = 0;
-    /* 40 NM apart, closing at 0.25 NM/s: a predicted loss (5 NM) in 140 s, within the 120 s
-     * look-ahead after 20 s; a loss at 140 s. */
+    /* 40 NM apart, closing at 0.25 NM/s: a loss (5 NM) predicted in 140 s -- within the 120 s
+     * look-ahead after 20 s: an advisory at once (shown, owing no acknowledgement); within the
+     * 90 s warning time after 50 s: a warning once two updates of the pair 2 s apart predict
+     * it; a loss at 140 s. */
     double t = T0;
-    for (; t <= T0 + 21; t += 1) {
+    for (; t < T0 + 20; t += 1) {
         head_on_at(fx, t, 40, T0);
         dd_tick(&fx->svc, t);
     }
     json_t *ev_a = events_since(fx, fx->alpha, &seen_a);
-    assert_int_equal(count_type(ev_a, "conflict.new"), 0); /* one pass in conflict: not yet */
+    assert_int_equal(count_type(ev_a, "conflict.new"), 0); /* beyond the look-ahead */
     json_decref(ev_a);
-    head_on_at(fx, t, 40, T0);
-    dd_tick(&fx->svc, t); /* the second of 4 in conflict: raised */
+    for (; t <= T0 + 21; t += 1) {
+        head_on_at(fx, t, 40, T0);
+        dd_tick(&fx->svc, t);
+    }
     ev_a = events_since(fx, fx->alpha, &seen_a);
     json_t *ev_b = events_since(fx, fx->bravo, &seen_b);
     json_t *new_a = first_of(ev_a, "conflict.new"), *new_b = first_of(ev_b, "conflict.new");
     assert_non_null(new_a);
     assert_non_null(new_b);
-    assert_string_equal(json_string_value(json_object_get(new_a, "level")), "predicted");
+    assert_string_equal(json_string_value(json_object_get(new_a, "level")), "advisory");
+    assert_null(json_object_get(new_a, "ack_due")); /* an advisory is not acknowledged */
     assert_string_equal(json_string_value(json_object_get(new_a, "own_track")), "alpha-7");
     assert_string_equal(json_string_value(json_object_get(new_a, "other_party")), "bravo");
     /* alpha sees bravo's aircraft as it is, never its track id. */
@@ -141,8 +146,26 @@ static void test_tactical_nuisance_control_and_disclosure(void **state)
     snprintf(id, sizeof(id), "%s", cid);
     json_decref(ev_a), json_decref(ev_b);
 
+    /* Within the warning time: the same conflict becomes a warning, and both owe an
+     * acknowledgement from then; not before 50 s, and confirmed within a few updates. */
+    double warned_at = 0;
+    for (; t <= T0 + 60 && !warned_at; t += 1) {
+        head_on_at(fx, t, 40, T0);
+        dd_tick(&fx->svc, t);
+        ev_a = events_since(fx, fx->alpha, &seen_a);
+        json_t *upd = first_of(ev_a, "conflict.update");
+        if (upd) {
+            assert_string_equal(json_string_value(json_object_get(upd, "id")), id);
+            assert_string_equal(json_string_value(json_object_get(upd, "level")), "warning");
+            assert_non_null(json_object_get(upd, "ack_due"));
+            warned_at = t;
+        }
+        json_decref(ev_a);
+    }
+    assert_true(warned_at >= T0 + 50 && warned_at <= T0 + 53);
+
     /* Closer: the same conflict goes to "loss" once separation is lost. */
-    for (t += 1; t <= T0 + 142; t += 1) {
+    for (; t <= T0 + 142; t += 1) {
         head_on_at(fx, t, 40, T0);
         dd_tick(&fx->svc, t);
     }
