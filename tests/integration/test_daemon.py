@@ -630,7 +630,8 @@ def main():
         check(body["accepted"] == 1, "bravo reports an aircraft 1 km inside it")
         ia = sa2.wait_where("conflict.new", lambda v: v["kind"] == "intrusion")
         ib = sb2_.wait_where("conflict.new", lambda v: v["kind"] == "intrusion")
-        check(ia["id"] == ib["id"], "intrusion: conflict.new to both parties")
+        check(ia["id"] == ib["id"] and ia["level"] == ib["level"] == "inside" and "ack_due" in ia,
+              "intrusion: conflict.new to both parties, level inside, to be acknowledged")
         check(ia["own_operation"] == ope["id"] and ia["other_party"] == "bravo"
               and abs(ia["other_aircraft"]["lon"] - 30.01) < 1e-6 and "BRAVO7" not in json.dumps(ia),
               "alpha: its operation, bravo, the aircraft's position -- no callsign")
@@ -658,6 +659,35 @@ def main():
                         what="bravo's I2 intrusion, the barrier for N1's nonconformance")
         check(not any(e[2].get("kind") == "nonconforming" for e in sb2_.events),
               "and to nobody else (bravo's stream, up to its later intrusion alert)")
+        # Predicted: P1 heads north toward alpha's operation from 27.8 km south of its centre
+        # (22.8 km from its edge at 450 kt: about 99 s, beyond the 90 s warning time).
+        d.request("POST", "/v1/positions", tb,
+                  [dict(report("P1", 30.0, 0, "BRAVO9", time.time()), lat=-20.25, alt_ft=3000)])
+        pa = sa2.wait_where("conflict.new", lambda v: v["kind"] == "intrusion" and v.get("level") != "inside",
+                            what="P1's predicted intrusion")
+        pb = sb2_.wait_where("conflict.new", lambda v: v["kind"] == "intrusion" and v["own_track"] == "P1")
+        check(pa["id"] == pb["id"] and pa["level"] == "advisory" and 90 < pa["time_to_entry_s"] <= 120
+              and "ack_due" not in pa and pa["own_operation"] == ope["id"] and "BRAVO9" not in json.dumps(pa),
+              f"a predicted intrusion: an advisory to both, {pa.get('time_to_entry_s')} s before entry, "
+              "no acknowledgement owed, no callsign")
+        # No new report: P1 flies on as extrapolated, and within the warning time it is a warning.
+        pw = sa2.wait_where("conflict.update", lambda v: v["id"] == pa["id"] and v["level"] == "warning",
+                            timeout=20, what="P1's intrusion becoming a warning")
+        check(pw["time_to_entry_s"] <= 90 and "ack_due" in pw,
+              "within 90 s of entry: a warning, and now to be acknowledged")
+        d.request("POST", "/v1/positions", tb,
+                  [dict(report("P1", 30.0, 180, "BRAVO9", time.time()), lat=-20.6, alt_ft=3000)])
+        check(sb2_.wait_where("conflict.resolved", lambda v: v["id"] == pa["id"]) is not None,
+              "P1 turns away: the predicted intrusion is resolved")
+        # An operation still planned whose window is current counts as in force.
+        planned_vol = volume(-25.0, 30.0, 5000, t0=iso(time.time() - 600), t1=iso(time.time() + 3600), hi=3000)
+        s, opp, _ = d.request("POST", "/v1/operations", ta, {"volumes": [planned_vol]})
+        check(s == 201 and opp["state"] == "planned", "alpha files a planned operation, its window current")
+        d.request("POST", "/v1/positions", tb,
+                  [dict(report("Q1", 30.01, 0, "BRAVO10", time.time()), lat=-25.0, alt_ft=3000)])
+        qa = sa2.wait_where("conflict.new", lambda v: v["kind"] == "intrusion" and v.get("own_operation") == opp["id"],
+                            what="Q1's intrusion into the planned operation")
+        check(qa["level"] == "inside", "an aircraft inside it is an intrusion while the operation is still planned")
         sa2.close(), sb2_.close()
 
         # ---- concurrent filings: group commit answers each only once it is synced ----

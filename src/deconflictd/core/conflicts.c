@@ -68,6 +68,10 @@ static json_t *view_of(dd_service_t *svc, const dd_conflict_t *c, int k, double 
         json_object_set_new(v, "level", json_string(c->level));
         json_object_set_new(v, "data", json_string(c->data));
     }
+    if (c->kind == DD_CF_INTRUSION && c->level) {
+        json_object_set_new(v, "level", json_string(c->level));
+        json_object_set_new(v, "time_to_entry_s", json_real(c->eval.tin_s));
+    }
     if (c->kind == DD_CF_AGREEMENT) json_object_set_new(v, "agreement", json_string(c->agreement));
     if (me->track[0]) json_object_set_new(v, "own_track", json_string(me->track));
     if (me->operation[0]) json_object_set_new(v, "own_operation", json_string(me->operation));
@@ -156,7 +160,7 @@ dc_err_t dd_conflict_write(dd_service_t *svc, dd_conflict_t *c, dd_cf_change_t c
     bool was_open = dd_table_get(&svc->conflicts, c->id) == c;
     /* Every side owes an acknowledgement, pressed after conflict_ack_s -- of a tactical
      * conflict, from its first warning (an advisory is shown, not acknowledged). */
-    bool owed = c->kind != DD_CF_TACTICAL || !c->level || strcmp(c->level, "advisory") != 0;
+    bool owed = !c->level || strcmp(c->level, "advisory") != 0;
     if (change == DD_CF_NEW) c->open = true;
     if ((change == DD_CF_NEW || change == DD_CF_UPDATE) && owed)
         for (int k = 0; k < 2; k++) {
@@ -257,6 +261,14 @@ static dd_conflict_t *from_doc(const dc_doc_t *doc, double ack_s)
         c->side[0].party = doc->party_a, c->side[1].party = doc->party_b;
         side_from_view(&c->side[0], va, doc->updated_s, ack_s);
         if (vb) side_from_view(&c->side[1], vb, doc->updated_s, ack_s);
+        if (c->kind == DD_CF_INTRUSION) {
+            static const char *const entries[] = {"advisory", "warning", "inside"};
+            c->level = word(json_object_get(va, "level"), entries, 3);
+            if (!c->level) c->level = entries[2]; /* before predicted intrusions */
+            c->eval.tin_s = json_number_value(json_object_get(va, "time_to_entry_s"));
+            for (int k = 0; k < 2 && c->level == entries[0]; k++)
+                if (!c->side[k].ack_due_shown) c->side[k].ack_due = 0;
+        }
         if (c->kind == DD_CF_TACTICAL) {
             c->level = word(json_object_get(va, "level"), levels, 4);
             if (c->level == levels[3]) c->level = levels[1]; /* before graded alerting */

@@ -49,8 +49,11 @@ typedef struct dd_conflict {
     dd_cf_kind_t kind;
     bool open;
     char agreement[DD_ID_MAX]; /* agreement conflicts: which agreement */
+    /* tactical: "advisory", "warning" or "loss"; intrusion: "advisory" or "warning" (predicted
+     * to enter, eval.tin_s from now) or "inside"; static strings; an advisory owes no
+     * acknowledgement */
+    const char *level;
     /* tactical: */
-    const char *level;   /* "advisory", "warning" or "loss" (static strings) */
     const char *data;    /* "live", "stale" or "lost" */
     const char *profile; /* "enroute", "terminal" or "high" */
     dd_minima_t minima;

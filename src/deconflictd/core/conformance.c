@@ -11,40 +11,101 @@
 #include "core/operations.h"
 #include "core/tracks.h"
 
-#define HITS_MAX 32 /* operations one probe reports */
+#define HITS_MAX     32  /* operations one probe reports */
+#define ENTRY_STEP_S 5.0 /* a predicted entry is timed to this */
+#define KEYS_MAX     (2 * HITS_MAX + 2)
+#define M_PER_DEG    (6371008.8 * 3.14159265358979323846 / 180.0)
 
 typedef struct hit {
     const dd_op_t *op;
     char ref[DD_ID_MAX];
 } hit_t;
 
-/* The live operations whose volumes contain the track's report now (at most max). */
-static size_t probe(dd_service_t *svc, const dd_track_t *t, double now, hit_t *hits, size_t max)
+/* Where track t is predicted at time at_s (straight from its report, constant rates: the
+ * tactical engine's extrapolation; a local plane, exact to metres over the look-ahead's tens of
+ * km). */
+static void predicted_at(const dd_track_t *t, double at_s, double *lat, double *lon, double *alt_ft)
 {
-    dc_volume4d_t v = {0};
-    v.kind = DC_FOOTPRINT_CIRCLE;
-    v.center.lat_deg = t->st.lat_deg;
-    v.center.lon_deg = t->st.lon_deg;
-    v.radius_m = 1;
-    double alt_m = t->st.alt_ft * 0.3048;
-    v.alt_lower_m = alt_m - 0.5, v.alt_upper_m = alt_m + 0.5;
+    double e = at_s - t->st.t_s, v = t->st.gs_kt * 1852.0 / 3600.0, h = t->st.trk_deg * M_PI / 180;
+    *lat = t->st.lat_deg + v * cos(h) * e / M_PER_DEG;
+    *lon = t->st.lon_deg + v * sin(h) * e / (M_PER_DEG * cos(t->st.lat_deg * M_PI / 180));
+    if (*lon > 180) *lon -= 360;
+    if (*lon < -180) *lon += 360;
+    *alt_ft = t->st.alt_ft + t->st.vs_fpm / 60.0 * e;
+}
+
+/* The operations in force (not ended or cancelled) whose volumes meet probe volume v (at most
+ * max). */
+static size_t probe_volume(dd_service_t *svc, dc_volume4d_t *v, hit_t *hits, size_t max)
+{
     /* Barometric taken as W84 height: the engine's stated assumption. */
-    v.alt_lower_ref = v.alt_upper_ref = DC_ALT_REF_W84;
-    v.t_start_s = now, v.t_end_s = now + 1;
+    v->alt_lower_ref = v->alt_upper_ref = DC_ALT_REF_W84;
     dc_operation_t op = {
-        .id = "probe", .party = "probe", .state = DC_OP_ACTIVE, .volumes = &v, .n_volumes = 1};
+        .id = "probe", .party = "probe", .state = DC_OP_ACTIVE, .volumes = v, .n_volumes = 1};
     dc_strategic_result_t res;
     if (dc_strategic_check(svc->strategic, &op, &res) != DC_OK) return 0;
     size_t n = 0;
     for (size_t i = 0; i < res.n_conflicts && n < max; i++) {
         const dd_op_t *o = dd_operation_by_ref(svc, res.conflicts[i].other_ref);
-        if (!o) continue;
+        if (!o || o->state == DC_OP_ENDED || o->state == DC_OP_CANCELLED) continue;
         hits[n].op = o;
         snprintf(hits[n].ref, sizeof(hits[n].ref), "%s", res.conflicts[i].other_ref);
         n++;
     }
     dc_strategic_result_clear(&res);
     return n;
+}
+
+/* The operations whose volumes contain track t at now + dt: a 1 m circle x 1 m band x 1 s, at
+ * its report (dt 0) or where it is predicted then. */
+static size_t probe(dd_service_t *svc, const dd_track_t *t, double now, double dt, hit_t *hits,
+                    size_t max)
+{
+    dc_volume4d_t v = {0};
+    double alt_ft = t->st.alt_ft;
+    v.kind = DC_FOOTPRINT_CIRCLE;
+    v.center.lat_deg = t->st.lat_deg, v.center.lon_deg = t->st.lon_deg;
+    if (dt > 0) predicted_at(t, now + dt, &v.center.lat_deg, &v.center.lon_deg, &alt_ft);
+    v.radius_m = 1;
+    v.alt_lower_m = alt_ft * 0.3048 - 0.5, v.alt_upper_m = alt_ft * 0.3048 + 0.5;
+    v.t_start_s = now + dt, v.t_end_s = now + dt + 1;
+    return probe_volume(svc, &v, hits, max);
+}
+
+/* The operations track t's straight path over the look-ahead may enter: a 2 m wide corridor from
+ * where it is now to where it will be, its altitudes and times between (a first filter; the entry
+ * is then timed by point probes). */
+static size_t probe_path(dd_service_t *svc, const dd_track_t *t, double now, double T, hit_t *hits,
+                         size_t max)
+{
+    double la0 = t->st.lat_deg, lo0 = t->st.lon_deg, a0 = t->st.alt_ft, la1, lo1, a1;
+    predicted_at(t, now + T, &la1, &lo1, &a1);
+    double h = t->st.trk_deg * M_PI / 180, k = cos(t->st.lat_deg * M_PI / 180);
+    double dla = -sin(h) * 1.0 / M_PER_DEG, dlo = cos(h) * 1.0 / (M_PER_DEG * k); /* 1 m across */
+    dc_latlon_t c[4] = {{la0 + dla, lo0 + dlo},
+                        {la1 + dla, lo1 + dlo},
+                        {la1 - dla, lo1 - dlo},
+                        {la0 - dla, lo0 - dlo}};
+    dc_volume4d_t v = {0};
+    v.kind = DC_FOOTPRINT_POLYGON;
+    v.vertices = c, v.n_vertices = 4;
+    v.alt_lower_m = fmin(a0, a1) * 0.3048 - 0.5, v.alt_upper_m = fmax(a0, a1) * 0.3048 + 0.5;
+    v.t_start_s = now, v.t_end_s = now + T;
+    return probe_volume(svc, &v, hits, max);
+}
+
+/* When track t is first predicted inside operation op, in seconds from now, timed to
+ * ENTRY_STEP_S within the look-ahead T; INFINITY when it is not. */
+static double time_to_entry(dd_service_t *svc, const dd_track_t *t, const dd_op_t *op, double now,
+                            double T)
+{
+    for (double dt = ENTRY_STEP_S; dt <= T; dt += ENTRY_STEP_S) {
+        hit_t hits[HITS_MAX];
+        size_t n = probe(svc, t, now, dt, hits, HITS_MAX);
+        for (size_t i = 0; i < n; i++)
+            if (hits[i].op == op) return dt;
+    }
+    return INFINITY;
 }
 
 static dd_conf_entry_t *entry_of(dd_track_t *t, const char *key)
@@ -95,22 +156,64 @@ static dd_conflict_t *new_conflict(dd_cf_kind_t kind)
     return dd_conflict_new(kind, cid);
 }
 
-/* What track t is in now, as keys (at most HITS_MAX + 2), opening what is new. */
+/* An intrusion's level: "inside" now, or predicted to enter within warning_s ("warning") or
+ * within the look-ahead ("advisory"). */
+static const char *entry_level(const dd_service_t *svc, double tte)
+{
+    return tte <= 0 ? "inside" : tte <= svc->cfg.warning_s ? "warning" : "advisory";
+}
+
+/* Track t's intrusion into hit's operation at level (tte s before it enters): opened when new,
+ * written again when its level changed. */
+static void intrude(dd_service_t *svc, dd_track_t *t, const hit_t *hit, double tte, double now)
+{
+    const dd_op_t *op = hit->op;
+    const char *level = entry_level(svc, tte);
+    dd_conf_entry_t *e = entry_of(t, op->id);
+    if (e) {
+        dd_conflict_t *c = dd_conflict_open(svc, e->cid);
+        if (!c || (c->level && strcmp(c->level, level) == 0)) return;
+        c->level = level, c->eval.tin_s = tte;
+        if (c->side[1].sees_aircraft) c->side[1].aircraft = t->st;
+        if (dd_conflict_write(svc, c, DD_CF_UPDATE, 0, 0, now) != DC_OK)
+            fprintf(stderr, "deconflictd: conflict %s could not be written: %s\n", c->id,
+                    dc_store_last_error(svc->store));
+        return;
+    }
+    dd_conflict_t *c = new_conflict(DD_CF_INTRUSION);
+    if (!c) return;
+    c->level = level, c->eval.tin_s = tte;
+    snprintf(c->side[0].other_ref, sizeof(c->side[0].other_ref), "%s", hit->ref);
+    c->side[1].party = op->party;
+    snprintf(c->side[1].operation, sizeof(c->side[1].operation), "%s", op->id);
+    open_for(svc, t, op->id, c, now);
+}
+
+/* What track t is in now or is predicted to enter within the look-ahead, as keys (at most
+ * KEYS_MAX), opening what is new. */
 static size_t check_now(dd_service_t *svc, dd_track_t *t, double now, char keys[][DD_ID_MAX + 8])
 {
     hit_t hits[HITS_MAX];
-    size_t n_hits = probe(svc, t, now, hits, HITS_MAX), n = 0;
+    size_t n_hits = probe(svc, t, now, 0, hits, HITS_MAX), n = 0;
     for (size_t i = 0; i < n_hits; i++) {
-        const dd_op_t *op = hits[i].op;
-        if (op->party == t->party || op->state != DC_OP_ACTIVE) continue;
-        snprintf(keys[n++], DD_ID_MAX + 8, "%s", op->id);
-        if (entry_of(t, op->id)) continue;
-        dd_conflict_t *c = new_conflict(DD_CF_INTRUSION);
-        if (!c) continue;
-        snprintf(c->side[0].other_ref, sizeof(c->side[0].other_ref), "%s", hits[i].ref);
-        c->side[1].party = op->party;
-        snprintf(c->side[1].operation, sizeof(c->side[1].operation), "%s", op->id);
-        open_for(svc, t, op->id, c, now);
+        if (hits[i].op->party == t->party) continue;
+        snprintf(keys[n++], DD_ID_MAX + 8, "%s", hits[i].op->id);
+        intrude(svc, t, &hits[i], 0, now);
+    }
+    /* Predicted: another party's operation its straight path enters within the look-ahead. */
+    double T = svc->tactical_cfg.lookahead_s;
+    hit_t path[HITS_MAX];
+    size_t n_path = t->st.gs_kt > 1 || fabs(t->st.vs_fpm) > 100
+                        ? probe_path(svc, t, now, T, path, HITS_MAX)
+                        : 0;
+    for (size_t i = 0; i < n_path; i++) {
+        bool inside = false;
+        for (size_t k = 0; k < n_hits && !inside; k++) inside = hits[k].op == path[i].op;
+        if (inside || path[i].op->party == t->party) continue;
+        double tte = time_to_entry(svc, t, path[i].op, now, T);
+        if (!isfinite(tte)) continue;
+        snprintf(keys[n++], DD_ID_MAX + 8, "%s", path[i].op->id);
+        intrude(svc, t, &path[i], tte, now);
     }
     /* Nonconformance: a named own operation that is active and does not contain the track. */
     const dd_op_t *own = t->operation[0] ? dd_operation(svc, t->operation) : NULL;
@@ -144,7 +247,7 @@ static size_t check_now(dd_service_t *svc, dd_track_t *t, double now, char keys[
 
 static void check_track(dd_service_t *svc, dd_track_t *t, double now)
 {
-    char keys[HITS_MAX + 2][DD_ID_MAX + 8];
+    char keys[KEYS_MAX][DD_ID_MAX + 8];
     size_t n = check_now(svc, t, now, keys);
     /* What the track is no longer in: resolved, the aircraft shown as it is now. */
     for (size_t i = 0; i < t->n_conf;) {

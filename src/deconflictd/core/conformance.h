@@ -1,8 +1,10 @@
 /* deconflictd: conformance -- live tracks against operations and agreements
  * (docs/service.md, "Conformance"). Each live track is checked against the live operations at
  * its position, altitude and time:
- *   - inside another party's *active* operation is an intrusion (a conflict for both parties;
- *     the operation's owner is shown the aircraft, the track's owner the operation's ref);
+ *   - inside another party's operation in force (not ended or cancelled, its window current) is
+ *     an intrusion at level "inside" (a conflict for both parties; the operation's owner is
+ *     shown the aircraft, the track's owner the operation's ref); predicted to enter one within
+ *     the look-ahead, an intrusion at level "advisory" or, within warning_s, "warning";
  *   - outside its own active operation, when its report names one, is nonconformance (a
  *     conflict for its owner alone);
  *   - on ground an active agreement gives another party is an agreement conflict.
