@@ -49,11 +49,11 @@ sleep 2 # one more detection pass
 summary() { # party token
   curl -s -H "Authorization: Bearer $2" "$URL/v1/conflicts" | python3 -c '
 import json, sys
-cs = json.load(sys.stdin)["conflicts"]
-loss = sum(1 for c in cs if c.get("level") == "loss")
+cs = [c for c in json.load(sys.stdin)["conflicts"] if c["kind"] == "tactical"]
+by = {l: sum(1 for c in cs if c.get("level") == l) for l in ("advisory", "warning", "loss")}
 still = sum(1 for c in cs if c["state"] == "open")
-print(f"{sys.argv[1]:5s} {len(cs)} tactical conflicts ({loss} with separation lost at the last "
-      f"update), {still} still open")' "$1"
+print(f"{sys.argv[1]:5s} {len(cs)} tactical conflicts, by their level at the last update: "
+      f"{by['advisory']} advisory, {by['warning']} warning, {by['loss']} loss; {still} still open")' "$1"
 }
 echo "== summary =="
 summary blue "$BLUE"

@@ -193,19 +193,20 @@ static void intrude(dd_service_t *svc, dd_track_t *t, const hit_t *hit, double t
  * KEYS_MAX), opening what is new. */
 static size_t check_now(dd_service_t *svc, dd_track_t *t, double now, char keys[][DD_ID_MAX + 8])
 {
-    hit_t hits[HITS_MAX];
-    size_t n_hits = probe(svc, t, now, 0, hits, HITS_MAX), n = 0;
+    /* One query for most tracks: the corridor of the path over the look-ahead, which starts at
+     * the report; only when it meets an operation (or the track names its own) is the report
+     * itself probed, and an entry timed. A track that does not move is probed where it is. */
+    double T = svc->tactical_cfg.lookahead_s;
+    bool moves = t->st.gs_kt > 1 || fabs(t->st.vs_fpm) > 100;
+    hit_t hits[HITS_MAX], path[HITS_MAX];
+    size_t n_path = moves ? probe_path(svc, t, now, T, path, HITS_MAX) : 0, n = 0;
+    size_t n_hits = !moves || n_path || t->operation[0] ? probe(svc, t, now, 0, hits, HITS_MAX) : 0;
     for (size_t i = 0; i < n_hits; i++) {
         if (hits[i].op->party == t->party) continue;
         snprintf(keys[n++], DD_ID_MAX + 8, "%s", hits[i].op->id);
         intrude(svc, t, &hits[i], 0, now);
     }
     /* Predicted: another party's operation its straight path enters within the look-ahead. */
-    double T = svc->tactical_cfg.lookahead_s;
-    hit_t path[HITS_MAX];
-    size_t n_path = t->st.gs_kt > 1 || fabs(t->st.vs_fpm) > 100
-                        ? probe_path(svc, t, now, T, path, HITS_MAX)
-                        : 0;
     for (size_t i = 0; i < n_path; i++) {
         bool inside = false;
         for (size_t k = 0; k < n_hits && !inside; k++) inside = hits[k].op == path[i].op;
