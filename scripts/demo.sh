@@ -50,10 +50,10 @@ summary() { # party token
   curl -s -H "Authorization: Bearer $2" "$URL/v1/conflicts" | python3 -c '
 import json, sys
 cs = [c for c in json.load(sys.stdin)["conflicts"] if c["kind"] == "tactical"]
-by = {l: sum(1 for c in cs if c.get("level") == l) for l in ("advisory", "warning", "loss")}
+adv, warn, loss = (sum(1 for c in cs if c.get("level") == l) for l in ("advisory", "warning", "loss"))
 still = sum(1 for c in cs if c["state"] == "open")
 print(f"{sys.argv[1]:5s} {len(cs)} tactical conflicts, by their level at the last update: "
-      f"{by['advisory']} advisory, {by['warning']} warning, {by['loss']} loss; {still} still open")' "$1"
+      f"{adv} advisory, {warn} warning, {loss} loss; {still} still open")' "$1"
 }
 echo "== summary =="
 summary blue "$BLUE"
