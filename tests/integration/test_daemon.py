@@ -566,6 +566,15 @@ def main():
         s, m, _ = d.request("GET", "/metrics")
         check("deconflict_positions_total 3" in m and "deconflict_live_tracks 3" in m,
               "metrics count positions and live tracks")
+        s, body, _ = d.request("POST", "/v1/positions", ta,
+                               [dict(report("S1", 9.5, 0, "ALPHA4", now), alt_step_ft=600),
+                                dict(report("S2", 9.5, 0, "ALPHA4", now), selected_alt_ft=1e9),
+                                dict(report("S3", 9.5, 0, "ALPHA4", now), alt_step_ft="25"),
+                                dict(report("S4", 9.6, 0, "ALPHA4", now), alt_step_ft=100,
+                                     selected_alt_ft=37000)])
+        check(s == 200 and body["accepted"] == 1 and [(r["index"], r["field"]) for r in body["rejected"]]
+              == [(0, "alt_step_ft"), (1, "selected_alt_ft"), (2, "alt_step_ft")],
+              "a report's source: alt_step_ft 0-500 and selected_alt_ft within the altitude range, named when not")
 
         # ---- missing data: a conflict whose reports stop says so instead of vanishing ----
         t_old = time.time() - 24  # coasting already; the engine stops predicting at 30 s
@@ -731,7 +740,7 @@ def main():
         check(s == 200 and body["state"] == "resolved" and body.get("acknowledged") is True,
               "the conflict's state and alpha's ack survived")
         s, body, _ = d.request("GET", "/v1/tracks", ta)
-        check(sorted(t["track_id"] for t in body["tracks"]) == ["A1", "A3", "E1", "H1", "L1", "N1", "S1", "T1"],
+        check(sorted(t["track_id"] for t in body["tracks"]) == ["A1", "A3", "E1", "H1", "L1", "N1", "S1", "S4", "T1"],
               "alpha's tracks survived")
         s, lst, _ = d.request("GET", "/v1/operations", tc)
         check(set(burst_ids) <= {o["id"] for o in lst["operations"]},

@@ -71,6 +71,16 @@ static const char *parse_fields(json_t *o, int64_t party, dd_report_t *r)
             return "operation_id";
         snprintf(r->operation, sizeof(r->operation), "%s", json_string_value(op));
     }
+    /* The source's altitude resolution and the selected altitude, when it says them. */
+    r->alt_step_ft = r->selected_alt_ft = NAN;
+    json_t *step = json_object_get(o, "alt_step_ft"), *sel = json_object_get(o, "selected_alt_ft");
+    if (step && !json_is_null(step) &&
+        (!get_num(o, "alt_step_ft", &r->alt_step_ft) || r->alt_step_ft < 0 || r->alt_step_ft > 500))
+        return "alt_step_ft";
+    if (sel && !json_is_null(sel) &&
+        (!get_num(o, "selected_alt_ft", &r->selected_alt_ft) ||
+         r->selected_alt_ft < DC_ALT_FT_MIN || r->selected_alt_ft > DC_ALT_FT_MAX))
+        return "selected_alt_ft";
     const char *field = NULL;
     if (dc_track_state_validate(st, &field) != DC_OK) return field ? field : "";
     return NULL;

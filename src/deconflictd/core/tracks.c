@@ -80,16 +80,18 @@ static bool is_news(const dd_track_t *held, const dc_track_state_t *st, double n
 
 /* ---- keeping a report ---- */
 
-dc_err_t dd_tracks_feed_engines(dd_service_t *svc, const dc_track_state_t *st)
+dc_err_t dd_tracks_feed_engines(dd_service_t *svc, const dc_track_state_t *st,
+                                const dc_report_source_t *src)
 {
-    /* The service's surveillance resolution; selected altitudes are not taken yet. */
-    const dc_report_source_t src = {.alt_step_ft = svc->cfg.alt_step_ft, .selected_alt_ft = NAN};
+    dc_report_source_t s = {.alt_step_ft = svc->cfg.alt_step_ft, .selected_alt_ft = NAN};
+    if (src && !isnan(src->alt_step_ft)) s.alt_step_ft = src->alt_step_ft;
+    if (src) s.selected_alt_ft = src->selected_alt_ft;
     dc_err_t rc = dc_tactical_update(svc->tactical, st, NULL);
-    if (rc == DC_OK) rc = dc_alerting_report(svc->alerting, st, &src, NULL);
+    if (rc == DC_OK) rc = dc_alerting_report(svc->alerting, st, &s, NULL);
     if (rc != DC_OK) return rc;
     if (st->alt_ft >= svc->cfg.high_above_ft - svc->cfg.high.v_ft) {
         rc = dc_tactical_update(svc->tactical_high, st, NULL);
-        return rc == DC_OK ? dc_alerting_report(svc->alerting_high, st, &src, NULL) : rc;
+        return rc == DC_OK ? dc_alerting_report(svc->alerting_high, st, &s, NULL) : rc;
     }
     return dc_tactical_remove(svc->tactical_high, st->id);
 }
@@ -120,13 +122,24 @@ static dd_track_t *add_track(dd_service_t *svc, const char *id, int64_t party)
 /* Keeps report st (callsign and operation "" when none) as its track's latest: in the store,
  * in the engines, and as a history sample when one is due; inside a write section. */
 static dc_err_t keep_report(dd_service_t *svc, int64_t party, const dc_track_state_t *st,
-                            const char *callsign, const char *operation)
+                            const char *callsign, const char *operation,
+                            const dc_report_source_t *src)
 {
     dd_track_t *t = dd_track(svc, st->id);
-    char text[512];
+    char text[600];
     const char *own = strchr(st->id, '/') + 1;
     size_t n = dc_track_report_json(st, own, callsign[0] ? callsign : NULL,
-                                    operation[0] ? operation : NULL, text, sizeof(text));
+                                    operation[0] ? operation : NULL, text, 512);
+    /* What the source said beyond the state goes with it, so that a restart or another node
+     * alerts on it as this one does. */
+    if (n && !isnan(src->alt_step_ft))
+        n += (size_t)snprintf(text + n - 1, sizeof(text) - n + 1, ",\"alt_step_ft\":%.0f}",
+                              src->alt_step_ft) -
+             1;
+    if (n && !isnan(src->selected_alt_ft))
+        n += (size_t)snprintf(text + n - 1, sizeof(text) - n + 1, ",\"selected_alt_ft\":%.0f}",
+                              src->selected_alt_ft) -
+             1;
     dc_err_t rc = n ? dc_store_track_put(svc->store, party, st->id, text, st->t_s) : DC_ERR_LIMIT;
     /* Replacing a report stamped later than this one (it was ahead of the clock, is_news): the
      * engines drop it first, so they take this one whatever their pass's clock says. */
@@ -136,7 +149,7 @@ static dc_err_t keep_report(dd_service_t *svc, int64_t party, const dc_track_sta
         dc_alerting_forget(svc->alerting, st->id); /* nor may the alerting layer keep it */
         dc_alerting_forget(svc->alerting_high, st->id);
     }
-    if (rc == DC_OK) rc = dd_tracks_feed_engines(svc, st);
+    if (rc == DC_OK) rc = dd_tracks_feed_engines(svc, st, src);
     if (rc == DC_OK && !t && !(t = add_track(svc, st->id, party))) rc = DC_ERR_NOMEM;
     if (rc != DC_OK) return rc;
     /* A history sample at most every history_s of the report's own time. History is a
@@ -196,7 +209,8 @@ static dc_err_t put_one(dd_service_t *svc, int64_t party, const dd_report_t *r, 
     res->accepted++;
     /* An older report than the one held is not news (the engine ignores it too). */
     if (!is_news(dd_track(svc, r->st.id), &r->st, now)) return DC_OK;
-    dc_err_t rc = keep_report(svc, party, &r->st, r->callsign, r->operation);
+    const dc_report_source_t src = {r->alt_step_ft, r->selected_alt_ft};
+    dc_err_t rc = keep_report(svc, party, &r->st, r->callsign, r->operation, &src);
     if (rc != DC_OK) res->accepted--;
     return rc;
 }
@@ -253,7 +267,9 @@ dc_err_t dd_feed_states(dd_service_t *svc, int64_t party, const dc_track_state_t
             continue;
         }
         if (!is_news(dd_track(svc, st.id), &st, now)) continue;
-        rc = keep_report(svc, party, &st, callsigns[i], "");
+        /* SBS-1 altitudes are Mode S / ADS-B's: 25 ft steps; no selected altitude. */
+        const dc_report_source_t src = {25, NAN};
+        rc = keep_report(svc, party, &st, callsigns[i], "", &src);
         *stored += rc == DC_OK;
     }
     if (rc == DC_OK)
@@ -334,7 +350,12 @@ static bool read_state(int64_t party, const char *id, json_t *rec, dc_track_stat
 static void take(dd_service_t *svc, int64_t party, const dc_track_state_t *st, json_t *rec)
 {
     dd_track_t *t = dd_track(svc, st->id);
-    if (dd_tracks_feed_engines(svc, st) != DC_OK || (!t && !(t = add_track(svc, st->id, party))))
+    json_t *step = json_object_get(rec, "alt_step_ft"),
+           *sel = json_object_get(rec, "selected_alt_ft");
+    const dc_report_source_t src = {json_is_number(step) ? json_number_value(step) : NAN,
+                                    json_is_number(sel) ? json_number_value(sel) : NAN};
+    if (dd_tracks_feed_engines(svc, st, &src) != DC_OK ||
+        (!t && !(t = add_track(svc, st->id, party))))
         return;
     t->st = *st;
     const char *cs = json_string_value(json_object_get(rec, "callsign"));

@@ -44,6 +44,8 @@ typedef struct dd_report {
     dc_track_state_t st;       /* st.id the engine id "<party>/<track id>" */
     char callsign[9];          /* "" when none */
     char operation[DD_ID_MAX]; /* "" when none */
+    double alt_step_ft;        /* its source's altitude resolution; NAN: the service's */
+    double selected_alt_ft;    /* the autopilot's selected altitude; NAN: none */
     const char *bad_field;
 } dd_report_t;
 
@@ -92,8 +94,10 @@ typedef struct dd_tracks_visit {
 void dd_tracks_visit(dd_service_t *svc, int64_t party, double now, const dd_tracks_visit_t *v);
 
 /* Feeds a state to the engines: the main one, and the high one while the aircraft is within
- * the high vertical minimum of the high boundary. */
-dc_err_t dd_tracks_feed_engines(dd_service_t *svc, const dc_track_state_t *st);
+ * the high vertical minimum of the high boundary; and to their alerting layers with its source
+ * (NULL: the service's alt_step_ft, no selected altitude). */
+dc_err_t dd_tracks_feed_engines(dd_service_t *svc, const dc_track_state_t *st,
+                                const dc_report_source_t *src);
 
 /* A track's latest state another node stored (a shared store; dc_store_tracks_since): taken
  * when newer than the one held, into the engines too. Under the service lock. */

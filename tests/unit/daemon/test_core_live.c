@@ -23,6 +23,7 @@ static dd_report_t report(int64_t party, const char *track, double t_s, double l
     r.st.alt_ft = 30000;
     r.st.gs_kt = 450;
     r.st.trk_deg = trk_deg;
+    r.alt_step_ft = r.selected_alt_ft = NAN; /* the service's step, none selected */
     return r;
 }
 
@@ -199,6 +200,41 @@ static void test_tactical_nuisance_control_and_disclosure(void **state)
     }
     assert_true(clear_from > 0);
     assert_null(dd_conflict_open(&fx->svc, id));
+    fixture_free(fx);
+}
+
+/* The altitude step each report's source says: two level aircraft read 960 ft apart, head-on,
+ * are two adjacent levels for 25 ft sources (the service's default: no conflict) and a loss for
+ * exact ones ("alt_step_ft": 0). */
+static void test_report_sources(void **state)
+{
+    (void)state;
+    fixture_t *fx = fixture_new();
+    for (int exact = 0; exact < 2; exact++) {
+        char ta[16], tb[16];
+        snprintf(ta, sizeof(ta), "src%d-a", exact), snprintf(tb, sizeof(tb), "src%d-b", exact);
+        double lat = 10.0 * exact, t = T0 + 200.0 * exact;
+        for (double k = 0; k <= 75; k += 1, t += 1) {
+            dd_report_t a = report(fx->alpha, ta, t, lat, -10.0 / 60 + k * 0.125 / 60, 90);
+            dd_report_t b = report(fx->bravo, tb, t, lat, 10.0 / 60 - k * 0.125 / 60, 270);
+            b.st.alt_ft = 30960;
+            if (exact) a.alt_step_ft = b.alt_step_ft = 0;
+            dd_positions_result_t res;
+            put(fx, fx->alpha, &a, 1, t, &res);
+            free(res.refused);
+            put(fx, fx->bravo, &b, 1, t, &res);
+            free(res.refused);
+            dd_tick(&fx->svc, t);
+        }
+        const dd_pair_t *p = only_pair(fx);
+        if (exact) {
+            assert_non_null(p);
+            assert_string_equal(p->level, "loss");
+        } else {
+            assert_null(p);
+            assert_int_equal(fx->svc.open_conflicts, 0);
+        }
+    }
     fixture_free(fx);
 }
 
@@ -388,6 +424,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_report_time_range),
         cmocka_unit_test(test_tactical_nuisance_control_and_disclosure),
+        cmocka_unit_test(test_report_sources),
         cmocka_unit_test(test_stale_then_lost_across_restart),
         cmocka_unit_test(test_same_aircraft_never_conflicts),
         cmocka_unit_test(test_agreement_checks),
