@@ -37,6 +37,29 @@ void dc_encounters_free(dc_encounters_t *enc)
     free(enc);
 }
 
+/* Room for n more encounters and open ones, reserved first so that an allocation failure leaves
+ * the log unchanged. */
+static bool reserve(dc_encounters_t *enc, size_t n)
+{
+    return dc_array_grow((void **)&enc->all, &enc->cap_all, enc->n_all + n,
+                         sizeof(dc_encounter_t)) &&
+           dc_array_grow((void **)&enc->next_open, &enc->cap_next, enc->n_open + n,
+                         sizeof(size_t)) &&
+           dc_array_grow((void **)&enc->open, &enc->cap_open, enc->n_open + n, sizeof(size_t));
+}
+
+/* The k open encounters a pass kept become the open list. */
+static void take_next_open(dc_encounters_t *enc, size_t k)
+{
+    size_t *t = enc->open;
+    size_t tc = enc->cap_open;
+    enc->open = enc->next_open;
+    enc->cap_open = enc->cap_next;
+    enc->next_open = t;
+    enc->cap_next = tc;
+    enc->n_open = k;
+}
+
 static int pair_cmp(const dc_encounter_t *e, const dc_conflict_t *c)
 {
     int r = strcmp(e->id1, c->id1);
@@ -60,13 +83,7 @@ dc_err_t dc_encounters_observe(dc_encounters_t *enc, const dc_tactical_snapshot_
     double now = snap->now_s;
     if (now < enc->last_now_s) return DC_ERR_INVALID;
     size_t nc = snap->n_conflicts;
-    /* Reserve everything first so that an allocation failure leaves the log unchanged. */
-    if (!dc_array_grow((void **)&enc->all, &enc->cap_all, enc->n_all + nc,
-                       sizeof(dc_encounter_t)) ||
-        !dc_array_grow((void **)&enc->next_open, &enc->cap_next, enc->n_open + nc,
-                       sizeof(size_t)) ||
-        !dc_array_grow((void **)&enc->open, &enc->cap_open, enc->n_open + nc, sizeof(size_t)))
-        return DC_ERR_NOMEM;
+    if (!reserve(enc, nc)) return DC_ERR_NOMEM;
     enc->last_now_s = now;
 
     size_t i = 0, j = 0, k = 0;
@@ -100,13 +117,7 @@ dc_err_t dc_encounters_observe(dc_encounters_t *enc, const dc_tactical_snapshot_
             j++;
         }
     }
-    size_t *t = enc->open;
-    size_t tc = enc->cap_open;
-    enc->open = enc->next_open;
-    enc->cap_open = enc->cap_next;
-    enc->next_open = t;
-    enc->cap_next = tc;
-    enc->n_open = k;
+    take_next_open(enc, k);
     return DC_OK;
 }
 
@@ -132,12 +143,7 @@ dc_err_t dc_encounters_observe_alerts(dc_encounters_t *enc, double now, const dc
 {
     if (now < enc->last_now_s) return DC_ERR_INVALID;
     size_t na = dc_alerting_count(al);
-    if (!dc_array_grow((void **)&enc->all, &enc->cap_all, enc->n_all + na,
-                       sizeof(dc_encounter_t)) ||
-        !dc_array_grow((void **)&enc->next_open, &enc->cap_next, enc->n_open + na,
-                       sizeof(size_t)) ||
-        !dc_array_grow((void **)&enc->open, &enc->cap_open, enc->n_open + na, sizeof(size_t)))
-        return DC_ERR_NOMEM;
+    if (!reserve(enc, na)) return DC_ERR_NOMEM;
     enc->last_now_s = now;
     size_t i = 0, j = 0, k = 0;
     while (i < enc->n_open || j < na) {
@@ -178,13 +184,7 @@ dc_err_t dc_encounters_observe_alerts(dc_encounters_t *enc, double now, const dc
         }
         j++;
     }
-    size_t *t = enc->open;
-    size_t tc = enc->cap_open;
-    enc->open = enc->next_open;
-    enc->cap_open = enc->cap_next;
-    enc->next_open = t;
-    enc->cap_next = tc;
-    enc->n_open = k;
+    take_next_open(enc, k);
     return DC_OK;
 }
 
