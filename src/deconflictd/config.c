@@ -22,7 +22,7 @@ void dd_config_default(dd_config_t *cfg)
     cfg->keepalive_s = 15;
     cfg->period_s = 1;
     cfg->m_of_n = 2;
-    cfg->hysteresis_s = 5;
+    cfg->hysteresis_s = 20;
     cfg->warning_s = 90;
     cfg->alt_step_ft = 25;
     cfg->conformance_s = 5;

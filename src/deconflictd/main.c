@@ -70,7 +70,7 @@ static void usage(FILE *out)
           "                         parties acknowledge; beyond it an advisory (default 90)\n"
           "  --m-of-4 M             a warning is confirmed when M of the last 3 updates of the\n"
           "                         pair predicted it (default 2; 4 counts as 3)\n"
-          "  --hysteresis-s S       a level comes down after S seconds clear (default 5)\n"
+          "  --hysteresis-s S       a level comes down after S seconds clear (default 20)\n"
           "  --alt-step-ft F        the altitude resolution of the surveillance fed: 25 for\n"
           "                         ADS-B and Mode S, 100 for Mode C, 0 for exact (default 25)\n"
           "  --conformance-s S      check each track against the operations every S seconds\n"

@@ -26,7 +26,7 @@ typedef struct dd_config {
     bool quiet;               /* no per-request log lines */
     double period_s;          /* tactical detection period (default 1) */
     int m_of_n;               /* a warning is confirmed in this many of the last 3 updates (2) */
-    double hysteresis_s;      /* a level comes down after clear for this long (default 5) */
+    double hysteresis_s;      /* a level comes down after clear for this long (default 20) */
     double warning_s;         /* a predicted loss within this is a warning (default 90) */
     double alt_step_ft;       /* the altitude resolution of the surveillance fed (25) */
     double conformance_s;     /* each track checked against operations once per this (5) */

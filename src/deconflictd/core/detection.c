@@ -73,12 +73,16 @@ static bool follow(dd_service_t *svc, dd_pair_t *p, const dc_alert_t *a, uint64_
                                      tb->st.lat_deg, tb->st.lon_deg, tb->st.alt_ft);
     if (a->level == DC_ALERT_NONE) return come_down(svc, p, now, true);
     if (a->predicted || a->eval.los_now || !p->level) p->last_s = now; /* not while held */
+    /* Held by the hysteresis while a side has stopped reporting: said at once, not only when
+     * the level comes down. */
+    double age = fmax(dd_track_age_s(svc, p->id1, now), dd_track_age_s(svc, p->id2, now));
+    bool stale = age > svc->tactical_cfg.stale_s;
     const char *level = dc_alert_level_name(a->level);
     if (!p->level) {
         if (write_pair(svc, p, DD_CF_NEW, level, "live", now) == DC_OK) p->level = level;
-    } else if (strcmp(p->level, level) != 0 || p->stale) {
-        if (write_pair(svc, p, DD_CF_UPDATE, level, "live", now) == DC_OK)
-            p->level = level, p->stale = false;
+    } else if (strcmp(p->level, level) != 0 || p->stale != stale) {
+        if (write_pair(svc, p, DD_CF_UPDATE, level, stale ? "stale" : "live", now) == DC_OK)
+            p->level = level, p->stale = stale;
     }
     return false;
 }

@@ -1,6 +1,7 @@
 /* The domain's live side, driven with a pinned `now` and no HTTP (src/deconflictd/core/):
- * position reports and their time range, tactical detection's nuisance control (raised after
- * m_of_n of 4 passes, resolved after the hysteresis), what each side's alert discloses, one
+ * position reports and their time range and sources, tactical detection's graded levels
+ * (advisory at once, warning once confirmed, loss; resolved after the hysteresis), what each
+ * side's alert discloses, one
  * aircraft seen by two parties' receivers never conflicting with itself, and agreements --
  * proposal over the hotline, acceptance, and the exact check of an operation and of a track
  * on ground the agreement gives another party. */
