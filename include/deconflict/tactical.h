@@ -97,6 +97,12 @@ dc_err_t dc_tactical_pair(const dc_track_state_t *a, const dc_track_state_t *b, 
 void dc_tactical_separation_at(const dc_track_state_t *a, const dc_track_state_t *b, double now_s,
                                double t_s, double *h_nm, double *v_ft);
 
+/* Where report s is at time t_s under the engine's extrapolation (straight along the
+ * ellipsoid's tangent from its report, constant vertical rate): WGS84 degrees and feet, the
+ * point as the engine predicts it. s must be valid. */
+void dc_track_state_at(const dc_track_state_t *s, double t_s, double *lat_deg, double *lon_deg,
+                       double *alt_ft);
+
 /* Writes report s as its owner's JSON view into out (cap bytes, NUL-terminated):
  * {"track_id", "t", "lat", "lon", "alt_ft", "gs_kt", "trk_deg", "vs_fpm"[, "callsign"]
  * [, "operation_id"]}, with t to the millisecond, lat/lon to 1e-7 degree (about 1 cm) and the

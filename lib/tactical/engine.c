@@ -620,6 +620,17 @@ dc_err_t dc_tactical_pair(const dc_track_state_t *a, const dc_track_state_t *b, 
     return DC_OK;
 }
 
+void dc_track_state_at(const dc_track_state_t *s, double t_s, double *lat_deg, double *lon_deg,
+                       double *alt_ft)
+{
+    kin_t k;
+    double p[3];
+    kin_from_state(s, &k);
+    kin_at(&k, t_s, p, alt_ft);
+    dc_vec3_t v = {p[0], p[1], p[2]};
+    dc_geo_from_ecef(&v, lat_deg, lon_deg);
+}
+
 void dc_tactical_separation_at(const dc_track_state_t *a, const dc_track_state_t *b, double now_s,
                                double t_s, double *h_nm, double *v_ft)
 {

@@ -14,25 +14,12 @@
 #define HITS_MAX     32  /* operations one probe reports */
 #define ENTRY_STEP_S 5.0 /* a predicted entry is timed to this */
 #define KEYS_MAX     (2 * HITS_MAX + 2)
-#define M_PER_DEG    (6371008.8 * 3.14159265358979323846 / 180.0)
+#define M_PER_DEG    (6371008.8 * 3.14159265358979323846 / 180.0) /* the corridor's width */
 
 typedef struct hit {
     const dd_op_t *op;
     char ref[DD_ID_MAX];
 } hit_t;
-
-/* Where track t is predicted at time at_s (straight from its report, constant rates: the
- * tactical engine's extrapolation; a local plane, exact to metres over the look-ahead's tens of
- * km). */
-static void predicted_at(const dd_track_t *t, double at_s, double *lat, double *lon, double *alt_ft)
-{
-    double e = at_s - t->st.t_s, v = t->st.gs_kt * 1852.0 / 3600.0, h = t->st.trk_deg * M_PI / 180;
-    *lat = t->st.lat_deg + v * cos(h) * e / M_PER_DEG;
-    *lon = t->st.lon_deg + v * sin(h) * e / (M_PER_DEG * cos(t->st.lat_deg * M_PI / 180));
-    if (*lon > 180) *lon -= 360;
-    if (*lon < -180) *lon += 360;
-    *alt_ft = t->st.alt_ft + t->st.vs_fpm / 60.0 * e;
-}
 
 /* The operations in force (not ended or cancelled) whose volumes meet probe volume v (at most
  * max). */
@@ -65,7 +52,7 @@ static size_t probe(dd_service_t *svc, const dd_track_t *t, double now, double d
     double alt_ft = t->st.alt_ft;
     v.kind = DC_FOOTPRINT_CIRCLE;
     v.center.lat_deg = t->st.lat_deg, v.center.lon_deg = t->st.lon_deg;
-    if (dt > 0) predicted_at(t, now + dt, &v.center.lat_deg, &v.center.lon_deg, &alt_ft);
+    if (dt > 0) dc_track_state_at(&t->st, now + dt, &v.center.lat_deg, &v.center.lon_deg, &alt_ft);
     v.radius_m = 1;
     v.alt_lower_m = alt_ft * 0.3048 - 0.5, v.alt_upper_m = alt_ft * 0.3048 + 0.5;
     v.t_start_s = now + dt, v.t_end_s = now + dt + 1;
@@ -79,7 +66,7 @@ static size_t probe_path(dd_service_t *svc, const dd_track_t *t, double now, dou
                          size_t max)
 {
     double la0 = t->st.lat_deg, lo0 = t->st.lon_deg, a0 = t->st.alt_ft, la1, lo1, a1;
-    predicted_at(t, now + T, &la1, &lo1, &a1);
+    dc_track_state_at(&t->st, now + T, &la1, &lo1, &a1);
     double h = t->st.trk_deg * M_PI / 180, k = cos(t->st.lat_deg * M_PI / 180);
     double dla = -sin(h) * 1.0 / M_PER_DEG, dlo = cos(h) * 1.0 / (M_PER_DEG * k); /* 1 m across */
     dc_latlon_t c[4] = {{la0 + dla, lo0 + dlo},

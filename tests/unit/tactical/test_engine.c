@@ -315,6 +315,30 @@ static void test_concurrent_updates(void **state)
     dc_tactical_free(eng);
 }
 
+/* dc_track_state_at is the engine's own extrapolation: the point it gives is where
+ * dc_tactical_separation_at puts the aircraft (a stationary state there is 0 m away), and 60 s
+ * at 450 kt due north is 7.5 NM north. */
+static void test_state_at(void **state)
+{
+    (void)state;
+    dc_track_state_t s = {.id = "A",
+                          .t_s = 1000,
+                          .lat_deg = 46,
+                          .lon_deg = 7,
+                          .alt_ft = 30000,
+                          .gs_kt = 450,
+                          .trk_deg = 0,
+                          .vs_fpm = 1200};
+    double lat, lon, alt;
+    dc_track_state_at(&s, 1060, &lat, &lon, &alt);
+    assert_true(fabs((lat - 46) * 60 - 7.5) < 0.05 && fabs(lon - 7) < 1e-6);
+    assert_true(fabs(alt - 31200) < 1e-3);
+    dc_track_state_t at = {.id = "B", .t_s = 1060, .lat_deg = lat, .lon_deg = lon, .alt_ft = alt};
+    double h_nm, v_ft;
+    dc_tactical_separation_at(&s, &at, 1060, 0, &h_nm, &v_ft);
+    assert_true(h_nm * 1852 < 1 && v_ft < 1e-3);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -324,6 +348,7 @@ int main(void)
         cmocka_unit_test(test_rejects_invalid),
         cmocka_unit_test(test_future_report_never_freezes),
         cmocka_unit_test(test_concurrent_updates),
+        cmocka_unit_test(test_state_at),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
