@@ -43,6 +43,18 @@ static void put(fixture_t *fx, int64_t party, const dd_report_t *r, size_t n, do
     assert_int_equal(dd_positions_put(&fx->svc, party, r, n, now, res, &f), DC_OK);
 }
 
+/* alpha's report a and bravo's b, posted at t, each accepted. */
+static void put_both(fixture_t *fx, const dd_report_t *a, const dd_report_t *b, double t)
+{
+    dd_positions_result_t res;
+    put(fx, fx->alpha, a, 1, t, &res);
+    assert_int_equal(res.accepted, 1);
+    free(res.refused);
+    put(fx, fx->bravo, b, 1, t, &res);
+    assert_int_equal(res.accepted, 1);
+    free(res.refused);
+}
+
 /* Two aircraft head-on along the equator, each at 450 kt (0.125 NM/s): alpha's from the west,
  * bravo's from the east, starting gap_nm apart at T0 + 0 and reported every second. */
 static void head_on_at(fixture_t *fx, double t, double gap_nm, double t_start)
@@ -51,13 +63,7 @@ static void head_on_at(fixture_t *fx, double t, double gap_nm, double t_start)
     double half_deg = gap_nm / 2 / 60.0;
     dd_report_t a = report(fx->alpha, "alpha-7", t, 0, -half_deg + moved_deg, 90);
     dd_report_t b = report(fx->bravo, "bravo-secret-9", t, 0, half_deg - moved_deg, 270);
-    dd_positions_result_t res;
-    put(fx, fx->alpha, &a, 1, t, &res);
-    assert_int_equal(res.accepted, 1);
-    free(res.refused);
-    put(fx, fx->bravo, &b, 1, t, &res);
-    assert_int_equal(res.accepted, 1);
-    free(res.refused);
+    put_both(fx, &a, &b, t);
 }
 
 static void test_report_time_range(void **state)
@@ -220,11 +226,7 @@ static void test_report_sources(void **state)
             dd_report_t b = report(fx->bravo, tb, t, lat, 10.0 / 60 - k * 0.125 / 60, 270);
             b.st.alt_ft = 30960;
             if (exact) a.alt_step_ft = b.alt_step_ft = 0;
-            dd_positions_result_t res;
-            put(fx, fx->alpha, &a, 1, t, &res);
-            free(res.refused);
-            put(fx, fx->bravo, &b, 1, t, &res);
-            free(res.refused);
+            put_both(fx, &a, &b, t);
             dd_tick(&fx->svc, t);
         }
         const dd_pair_t *p = only_pair(fx);
@@ -300,11 +302,7 @@ static void test_same_aircraft_never_conflicts(void **state)
     for (double t = T0; t <= T0 + 5; t += 1) {
         dd_report_t a = report(fx->alpha, "4CA2D1", t, 0, 0, 90);
         dd_report_t b = report(fx->bravo, "4CA2D1", t, 0, 0.0005, 90);
-        dd_positions_result_t res;
-        put(fx, fx->alpha, &a, 1, t, &res);
-        free(res.refused);
-        put(fx, fx->bravo, &b, 1, t, &res);
-        free(res.refused);
+        put_both(fx, &a, &b, t);
         dd_tick(&fx->svc, t);
     }
     assert_int_equal(fx->svc.open_conflicts, 0);
