@@ -183,10 +183,13 @@ static int parse_opts(int argc, char **argv, replay_opts_t *o)
         fprintf(stderr, "deconflict replay: --alt-step-ft must be in [0, 500]\n");
         return CLI_EXIT_USAGE;
     }
-    const char *bad;
-    if (dc_alerting_config_validate(&o->acfg, &bad) != DC_OK) {
-        fprintf(stderr, "deconflict replay: --%s is out of range\n",
-                strcmp(bad, "warning_s") == 0 ? "warning-s" : "hold-s");
+    /* The two the flags set; the rest are the library's defaults. */
+    if (!(o->acfg.warning_s >= 0 && o->acfg.warning_s <= 3600)) {
+        fprintf(stderr, "deconflict replay: --warning-s must be in [0, 3600]\n");
+        return CLI_EXIT_USAGE;
+    }
+    if (!(o->acfg.hold_s >= 0 && o->acfg.hold_s <= 3600)) {
+        fprintf(stderr, "deconflict replay: --hold-s must be in [0, 3600]\n");
         return CLI_EXIT_USAGE;
     }
     if (!(o->step_s >= 0.1 && o->step_s <= 3600)) {

@@ -389,6 +389,23 @@ def http_client(port):
     return http.client.HTTPConnection("127.0.0.1", port, timeout=10)
 
 
+def alerting_settings_have_a_range(tmp):
+    """warning_s and alt_step_ft (graded alerting, docs/service.md): a flag or a config line out
+    of range stops the daemon before it serves, naming the key and its range."""
+    conf = os.path.join(tmp, "alerting.conf")
+    for args, key, rng in ((["--warning-s", "3601"], "warning_s", "0-3600"),
+                           (["--warning-s", "-5"], "warning_s", "0-3600"),
+                           (["--alt-step-ft", "501"], "alt_step_ft", "0-500"),
+                           (["--alt-step-ft", "12.5"], "alt_step_ft", "0-500"),
+                           (["--config", conf], "alt_step_ft", "0-500")):
+        with open(conf, "w") as f:
+            f.write("alt_step_ft = 9999\n")
+        p = subprocess.run([DAEMON, "--data", os.path.join(tmp, "alerting-data"), "--listen",
+                            "127.0.0.1:0", *args], capture_output=True, text=True, timeout=10)
+        check(p.returncode == 2 and key in p.stderr and rng in p.stderr,
+              f"deconflictd {' '.join(args)}: refused, naming {key} and {rng}")
+
+
 def main():
     tmp = tempfile.mkdtemp(prefix="dc_hardening_")
     try:
@@ -397,6 +414,7 @@ def main():
         signature_policy(tmp)
         one_set_of_input_rules(tmp)
         report_times_have_a_range(tmp)
+        alerting_settings_have_a_range(tmp)
         agreements_checked_exactly(tmp)
         thousands_of_idle_sockets(tmp)
         print("hardening integration: all checks passed")

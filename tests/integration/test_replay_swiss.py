@@ -213,8 +213,12 @@ gj = json.loads(p.stdout) if p.returncode == 0 else {}
 check("graded JSON: each encounter's level and first warning; totals by level",
       gj and all("level" in e and "first_warning_s" in e for e in gj["encounters"])
       and set(gj["totals"]["alerts_per_hour_by_level"]) == {"advisory", "warning", "loss"}, p.stderr)
-p = subprocess.run([CLI, "replay", TRAFFIC, "--warning-s", "-1"], capture_output=True, text=True)
-check("--warning-s out of range: refused, naming it", p.returncode == 2 and "--warning-s" in p.stderr, p.stderr)
+for flag, value, limit in (("--warning-s", "-1", "3600"), ("--warning-s", "3601", "3600"),
+                           ("--hold-s", "-1", "3600"), ("--hold-s", "3601", "3600"),
+                           ("--alt-step-ft", "-1", "500"), ("--alt-step-ft", "501", "500")):
+    p = subprocess.run([CLI, "replay", TRAFFIC, flag, value], capture_output=True, text=True)
+    check(f"{flag} {value}: refused, naming the flag and its limit",
+          p.returncode == 2 and flag in p.stderr and limit in p.stderr, p.stderr)
 
 print(f"{len(failures) == 0 and 'all' or len(failures)} {'passed' if not failures else 'failed'}")
 sys.exit(1 if failures else 0)

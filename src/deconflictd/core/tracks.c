@@ -83,9 +83,12 @@ static bool is_news(const dd_track_t *held, const dc_track_state_t *st, double n
 dc_err_t dd_tracks_feed_engines(dd_service_t *svc, const dc_track_state_t *st,
                                 const dc_report_source_t *src)
 {
+    /* A source read back from the store is not trusted more than one posted: out of range is
+     * not said at all, so that no stored value can keep an aircraft from the engines. */
     dc_report_source_t s = {.alt_step_ft = svc->cfg.alt_step_ft, .selected_alt_ft = NAN};
-    if (src && !isnan(src->alt_step_ft)) s.alt_step_ft = src->alt_step_ft;
-    if (src) s.selected_alt_ft = src->selected_alt_ft;
+    if (src && src->alt_step_ft >= 0 && src->alt_step_ft <= 500) s.alt_step_ft = src->alt_step_ft;
+    if (src && src->selected_alt_ft >= DC_ALT_FT_MIN && src->selected_alt_ft <= DC_ALT_FT_MAX)
+        s.selected_alt_ft = src->selected_alt_ft;
     dc_err_t rc = dc_tactical_update(svc->tactical, st, NULL);
     if (rc == DC_OK) rc = dc_alerting_report(svc->alerting, st, &s, NULL);
     if (rc != DC_OK) return rc;
