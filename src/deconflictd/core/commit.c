@@ -25,17 +25,18 @@ bool dd_answer_unsure(void)
     return answer_unsure;
 }
 
-/* Under sync_lock: every ticket made so far whose sync has not succeeded is unsure. */
-static void mark_unsure(dd_service_t *svc)
+/* Under sync_lock: the tickets up to ticket may not have been kept, so the state in memory is
+ * not trusted until it is read anew (cluster.c). */
+static void unsure_upto(dd_service_t *svc, uint64_t ticket)
 {
-    if (svc->committed > svc->unsure_hi) svc->unsure_hi = svc->committed;
+    if (ticket > svc->unsure_hi) svc->unsure_hi = ticket;
+    __atomic_store_n(&svc->reload_wanted, true, __ATOMIC_RELEASE);
 }
 
 void dd_commit_state_unsure(dd_service_t *svc)
 {
     pthread_mutex_lock(&svc->sync_lock);
-    mark_unsure(svc);
-    __atomic_store_n(&svc->reload_wanted, true, __ATOMIC_RELEASE);
+    unsure_upto(svc, svc->committed);
     pthread_mutex_unlock(&svc->sync_lock);
 }
 
@@ -128,7 +129,7 @@ dc_err_t dd_tx_end(dd_service_t *svc)
     if (epoch != svc->commit_epoch) {
         /* A connection made again since the last commit: those before it went through the
          * one that was lost (the catch-up normally sees to this before the write). */
-        if (svc->committed > svc->synced) mark_unsure(svc);
+        if (svc->committed > svc->synced) unsure_upto(svc, svc->committed);
         svc->commit_epoch = epoch;
     }
     pending_ticket = ++svc->committed;
@@ -156,8 +157,7 @@ static void sync_failed(dd_service_t *svc, uint64_t target, const char *err)
             "deconflictd: the store could not be synced (%s): the writes waiting for it are "
             "answered 503 and the state is read anew from the store\n",
             err);
-    if (target > svc->unsure_hi) svc->unsure_hi = target;
-    __atomic_store_n(&svc->reload_wanted, true, __ATOMIC_RELEASE);
+    unsure_upto(svc, target);
 }
 
 /* Returns once every commit up to ticket is durable, or known to be unsure (answer_unsure).
