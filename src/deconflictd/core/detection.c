@@ -10,10 +10,15 @@
 #include "core/tracks.h"
 
 /* Writes pair p's conflict (change: new, update or resolved) with this level and data: each
- * side its own track and the other aircraft as it is now. */
+ * side its own track and the other aircraft as it is now, the minima of the airspace they are
+ * in now. */
 static dc_err_t write_pair(dd_service_t *svc, dd_pair_t *p, dd_cf_change_t change,
                            const char *level, const char *data, double now)
 {
+    const dd_track_t *ta = dd_track(svc, p->id1), *tb = dd_track(svc, p->id2);
+    if (ta && tb)
+        p->profile = dd_pair_profile(&svc->cfg, ta->st.lat_deg, ta->st.lon_deg, ta->st.alt_ft,
+                                     tb->st.lat_deg, tb->st.lon_deg, tb->st.alt_ft);
     dd_conflict_t *c = change == DD_CF_NEW ? dd_conflict_new(DD_CF_TACTICAL, p->cid)
                                            : dd_conflict_open(svc, p->cid);
     if (!c) return change == DD_CF_NEW ? DC_ERR_NOMEM : DC_ERR_NOT_FOUND;
@@ -26,7 +31,7 @@ static dc_err_t write_pair(dd_service_t *svc, dd_pair_t *p, dd_cf_change_t chang
         dd_cf_side_t *s = &c->side[k];
         s->party = dd_party_of(ids[k]);
         snprintf(s->track, sizeof(s->track), "%s", strchr(ids[k], '/') + 1);
-        const dd_track_t *other = dd_track(svc, ids[1 - k]);
+        const dd_track_t *other = k ? ta : tb;
         s->sees_aircraft = other != NULL;
         if (other) s->aircraft = other->st;
     }
@@ -67,10 +72,6 @@ static bool follow(dd_service_t *svc, dd_pair_t *p, const dc_alert_t *a, uint64_
 {
     p->seen_pass = pass;
     if (a->evaluated) p->eval = a->eval;
-    const dd_track_t *ta = dd_track(svc, p->id1), *tb = dd_track(svc, p->id2);
-    if (ta && tb)
-        p->profile = dd_pair_profile(&svc->cfg, ta->st.lat_deg, ta->st.lon_deg, ta->st.alt_ft,
-                                     tb->st.lat_deg, tb->st.lon_deg, tb->st.alt_ft);
     if (a->level == DC_ALERT_NONE) return come_down(svc, p, now, true);
     if (a->predicted || a->eval.los_now || !p->level) p->last_s = now; /* not while held */
     /* Held by the hysteresis while a side has stopped reporting: said at once, not only when
