@@ -81,18 +81,21 @@ static size_t probe_path(dd_service_t *svc, const dd_track_t *t, double now, dou
     return probe_volume(svc, &v, hits, max);
 }
 
-/* When track t is first predicted inside operation op, in seconds from now, timed to
- * ENTRY_STEP_S within the look-ahead T; INFINITY when it is not. */
-static double time_to_entry(dd_service_t *svc, const dd_track_t *t, const dd_op_t *op, double now,
-                            double T)
+/* When track t is first predicted inside each of the n operations of ops, in seconds from now,
+ * timed to ENTRY_STEP_S within the look-ahead T, into tte[] (INFINITY: not within it); one point
+ * probe per step serves them all. */
+static void times_to_entry(dd_service_t *svc, const dd_track_t *t, const hit_t *ops, size_t n,
+                           double now, double T, double *tte)
 {
-    for (double dt = ENTRY_STEP_S; dt <= T; dt += ENTRY_STEP_S) {
+    size_t left = n;
+    for (size_t i = 0; i < n; i++) tte[i] = INFINITY;
+    for (double dt = ENTRY_STEP_S; dt <= T && left; dt += ENTRY_STEP_S) {
         hit_t hits[HITS_MAX];
-        size_t n = probe(svc, t, now, dt, hits, HITS_MAX);
+        size_t nh = probe(svc, t, now, dt, hits, HITS_MAX);
         for (size_t i = 0; i < n; i++)
-            if (hits[i].op == op) return dt;
+            for (size_t k = 0; k < nh && isinf(tte[i]); k++)
+                if (hits[k].op == ops[i].op) tte[i] = dt, left--;
     }
-    return INFINITY;
 }
 
 static dd_conf_entry_t *entry_of(dd_track_t *t, const char *key)
@@ -194,14 +197,19 @@ static size_t check_now(dd_service_t *svc, dd_track_t *t, double now, char keys[
         intrude(svc, t, &hits[i], 0, now);
     }
     /* Predicted: another party's operation its straight path enters within the look-ahead. */
+    hit_t ahead[HITS_MAX];
+    double tte[HITS_MAX];
+    size_t n_ahead = 0;
     for (size_t i = 0; i < n_path; i++) {
         bool inside = false;
         for (size_t k = 0; k < n_hits && !inside; k++) inside = hits[k].op == path[i].op;
-        if (inside || path[i].op->party == t->party) continue;
-        double tte = time_to_entry(svc, t, path[i].op, now, T);
-        if (!isfinite(tte)) continue;
-        snprintf(keys[n++], DD_ID_MAX + 8, "%s", path[i].op->id);
-        intrude(svc, t, &path[i], tte, now);
+        if (!inside && path[i].op->party != t->party) ahead[n_ahead++] = path[i];
+    }
+    times_to_entry(svc, t, ahead, n_ahead, now, T, tte);
+    for (size_t i = 0; i < n_ahead; i++) {
+        if (!isfinite(tte[i])) continue;
+        snprintf(keys[n++], DD_ID_MAX + 8, "%s", ahead[i].op->id);
+        intrude(svc, t, &ahead[i], tte[i], now);
     }
     /* Nonconformance: a named own operation that is active and does not contain the track. */
     const dd_op_t *own = t->operation[0] ? dd_operation(svc, t->operation) : NULL;
