@@ -12,19 +12,20 @@ export function timeToLoss(c) {
   return Math.max(0, c.time_to_loss_s - (Number.isNaN(at) ? 0 : (serverNow() - at) / 1000));
 }
 
-// Whether a conflict is to be acknowledged (and sounds the alarm): every kind, but a tactical
-// one only from its first warning -- an advisory is shown, not acknowledged (docs/tactical.md).
+// Whether a conflict is to be acknowledged (and sounds the alarm): every kind, but a graded one
+// (tactical, a predicted intrusion or agreement breach) only from its first warning -- an
+// advisory is shown, not acknowledged (docs/tactical.md, docs/service.md).
 export function needsAck(c) {
-  return c.kind !== 'tactical' || c.level !== 'advisory';
+  return c.level !== 'advisory';
 }
 
 // Open before resolved; then tactical losses, then warnings, then the rest by kind, advisories
 // last; then the nearest loss of separation; then unacknowledged first.
 export function urgencyKey(c) {
   if (c.state !== 'open') return [1, 0, -Date.parse(c.updated || 0), 0];
-  const rank = c.kind === 'tactical'
-    ? (c.level === 'loss' ? 0 : c.level === 'advisory' ? 5 : 1)
-    : 1 + (KIND_RANK[c.kind] ?? 3);
+  const rank = c.level === 'advisory' ? 5
+    : c.kind === 'tactical' ? (c.level === 'loss' ? 0 : 1)
+      : 1 + (KIND_RANK[c.kind] ?? 3);
   return [0, rank, timeToLoss(c), c.acknowledged ? 1 : 0];
 }
 
@@ -75,7 +76,7 @@ export class ConflictList {
       ? `${c.level === 'loss' ? 'LOSS OF SEPARATION' : c.level === 'advisory' ? 'Advisory' : 'WARNING'} · ${c.own_track} ↔ ${c.other_party}`
       : c.kind === 'strategic'
         ? `Plan overlap · ${c.own_operation} ↔ ${c.other_party} ${c.other_operation_ref || ''}`
-        : `${c.kind} · ${c.own_track || c.own_operation || ''} ${c.other_party ? '↔ ' + c.other_party : ''}`;
+        : `${c.kind}${c.level && c.level !== 'inside' ? ` (${c.level === 'advisory' ? 'advisory' : 'WARNING'}, predicted)` : ''} · ${c.own_track || c.own_operation || ''} ${c.other_party ? '↔ ' + c.other_party : ''}`;
     li.append(el('div', { class: 'c-head' }, el('b', {}, title)));
     const facts = [];
     if (c.kind === 'tactical') {
@@ -84,6 +85,8 @@ export class ConflictList {
       facts.push(`now ${Number(c.hsep_nm).toFixed(1)} NM / ${Math.round(c.vsep_ft)} ft`);
       if (c.minima) facts.push(`minima ${c.minima.h_nm} NM / ${c.minima.v_ft} ft`);
       if (c.data && c.data !== 'live') facts.push(`data ${c.data}`);
+    } else if (c.level && c.level !== 'inside' && typeof c.time_to_entry_s === 'number') {
+      facts.push(`enters in ${Math.round(c.time_to_entry_s)} s`);
     } else if (c.kind === 'strategic') {
       const o = (c.overlaps || [])[0];
       if (o) facts.push(`${fmtTime(o.time_start)} → ${fmtTime(o.time_end)}`);

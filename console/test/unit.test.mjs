@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { closestApproach, destination, extrapolate } from '../src/geo.js';
-import { byUrgency } from '../src/conflicts.js';
+import { byUrgency, needsAck } from '../src/conflicts.js';
 
 // Great-circle distance in NM (haversine): the reference.
 function distNm(a, b) {
@@ -58,7 +58,10 @@ test('the conflict list: open before resolved, loss first, then the nearest, the
     c('loss', { level: 'loss', time_to_loss_s: 0, acknowledged: true }),
     c('intrusion', { kind: 'intrusion' }),
     c('advisory', { level: 'advisory', time_to_loss_s: 10 }),
+    c('intrusion-ahead', { kind: 'intrusion', level: 'advisory', time_to_entry_s: 100 }),
   ];
   const order = [...list].sort(byUrgency).map((x) => x.id);
-  assert.deepEqual(order, ['loss', 'near', 'far', 'far-acked', 'intrusion', 'strategic', 'advisory', 'resolved']);
+  assert.deepEqual(order, ['loss', 'near', 'far', 'far-acked', 'intrusion', 'strategic', 'advisory', 'intrusion-ahead', 'resolved']);
+  assert.deepEqual(list.filter(needsAck).map((x) => x.id).sort(),
+    ['far', 'far-acked', 'intrusion', 'loss', 'near', 'resolved', 'strategic']);
 });

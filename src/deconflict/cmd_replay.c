@@ -12,6 +12,7 @@
  * `deconflict feed` instead. */
 #include "cli.h"
 #include "deconflict/alerting.h"
+#include "deconflict/conformance.h"
 #include "deconflict/encounters.h"
 
 #include <math.h>
@@ -278,12 +279,18 @@ static int side_of(const side_t *sides, size_t n, const char *id)
 /* ---- the run ---- */
 
 /* An aircraft inside another party's operation: from its first report inside to its last. */
+/* One aircraft's episode with one operation: predicted to enter it or inside it. */
 typedef struct intrusion {
     char id[DC_TRACK_ID_MAX];
     char op[DC_STRATEGIC_ID_MAX], op_party[DC_STRATEGIC_ID_MAX];
-    double first_s, last_s;
+    double first_s, last_s; /* the first and last report that raised it */
+    double first_warning_s; /* the first report within warning_s of entry, or inside; NAN */
+    double entry_s;         /* the first report inside; NAN if it never entered */
+    int level;              /* the highest reached: 0 advisory, 1 warning, 2 inside */
     size_t reports;
 } intrusion_t;
+
+static const char *const intrusion_levels[] = {"advisory", "warning", "inside"};
 
 typedef struct run {
     dc_encounters_t *enc;
@@ -293,59 +300,57 @@ typedef struct run {
     size_t n_intr, cap_intr;
 } run_t;
 
-/* Notes report row inside operation (ref, party); a new intrusion when the last one of this
- * aircraft and operation ended more than gap_s before. */
-static bool note_intrusion(run_t *r, const cli_row_t *row, const char *ref, const char *party,
+/* Notes report row in or predicted (tte_s ahead) to enter operation e->ref, graded as the
+ * daemon grades it; a new intrusion when the last one of this aircraft and operation ended more
+ * than gap_s before. */
+static bool note_intrusion(run_t *r, const cli_row_t *row, const dc_op_entry_t *e, double warning_s,
                            double gap_s)
 {
-    for (size_t i = r->n_intr; i-- > 0;) {
-        intrusion_t *x = &r->intr[i];
-        if (strcmp(x->id, row->st.id) == 0 && strcmp(x->op, ref) == 0) {
-            if (row->st.t_s - x->last_s > gap_s) break;
-            x->last_s = row->st.t_s, x->reports++;
-            return true;
+    double t = row->st.t_s;
+    int level = e->tte_s <= 0 ? 2 : e->tte_s <= warning_s ? 1 : 0;
+    intrusion_t *x = NULL;
+    for (size_t i = r->n_intr; i-- > 0 && !x;) {
+        intrusion_t *y = &r->intr[i];
+        if (strcmp(y->id, row->st.id) == 0 && strcmp(y->op, e->ref) == 0) {
+            if (t - y->last_s > gap_s) break;
+            x = y;
         }
     }
-    if (r->n_intr == r->cap_intr) {
-        size_t cap = r->cap_intr ? 2 * r->cap_intr : 16;
-        intrusion_t *p = realloc(r->intr, cap * sizeof(*p));
-        if (!p) return false;
-        r->intr = p, r->cap_intr = cap;
+    if (!x) {
+        if (r->n_intr == r->cap_intr) {
+            size_t cap = r->cap_intr ? 2 * r->cap_intr : 16;
+            intrusion_t *p = realloc(r->intr, cap * sizeof(*p));
+            if (!p) return false;
+            r->intr = p, r->cap_intr = cap;
+        }
+        x = &r->intr[r->n_intr++];
+        memset(x, 0, sizeof(*x));
+        snprintf(x->id, sizeof(x->id), "%s", row->st.id);
+        snprintf(x->op, sizeof(x->op), "%.*s", (int)sizeof(x->op) - 1, e->ref);
+        snprintf(x->op_party, sizeof(x->op_party), "%.*s", (int)sizeof(x->op_party) - 1, e->party);
+        x->first_s = t, x->first_warning_s = x->entry_s = NAN, x->level = level;
     }
-    intrusion_t *x = &r->intr[r->n_intr++];
-    memset(x, 0, sizeof(*x));
-    snprintf(x->id, sizeof(x->id), "%s", row->st.id);
-    snprintf(x->op, sizeof(x->op), "%s", ref);
-    snprintf(x->op_party, sizeof(x->op_party), "%s", party);
-    x->first_s = x->last_s = row->st.t_s, x->reports = 1;
+    x->last_s = t, x->reports++;
+    if (level > x->level) x->level = level;
+    if (level >= 1 && isnan(x->first_warning_s)) x->first_warning_s = t;
+    if (level == 2 && isnan(x->entry_s)) x->entry_s = t;
     return true;
 }
 
-/* The operations (if any) the report row is inside, probed as the daemon's conformance check
- * does: a 1 m circle, a 1 m band (the reported altitude taken as W84 height), 1 s. The aircraft
- * belongs to its side's party ("A" or "B") with --parties, to none without. */
+/* The operations report row is in or is predicted to enter within the look-ahead, as the
+ * daemon's conformance check finds them (deconflict/conformance.h) at the report's time. The
+ * aircraft belongs to its side's party ("A" or "B") with --parties, to none without. */
 static bool probe_operations(dc_strategic_t *ops, run_t *r, const cli_row_t *row, const char *party,
-                             double gap_s)
+                             const replay_opts_t *o)
 {
-    dc_volume4d_t v = {0};
-    v.kind = DC_FOOTPRINT_CIRCLE;
-    v.center.lat_deg = row->st.lat_deg, v.center.lon_deg = row->st.lon_deg;
-    v.radius_m = 1;
-    double alt_m = row->st.alt_ft * 0.3048;
-    v.alt_lower_m = alt_m - 0.5, v.alt_upper_m = alt_m + 0.5;
-    v.alt_lower_ref = v.alt_upper_ref = DC_ALT_REF_W84;
-    v.t_start_s = row->st.t_s, v.t_end_s = row->st.t_s + 1;
-    dc_operation_t probe = {.state = DC_OP_ACTIVE, .volumes = &v, .n_volumes = 1};
-    snprintf(probe.id, sizeof(probe.id), "probe");
-    snprintf(probe.party, sizeof(probe.party), "%s", party[0] ? party : "-");
-    dc_strategic_result_t res;
-    if (dc_strategic_check(ops, &probe, &res) != DC_OK) return true;
-    bool ok = true;
-    for (size_t i = 0; i < res.n_conflicts && ok; i++)
-        ok =
-            note_intrusion(r, row, res.conflicts[i].other_ref, res.conflicts[i].other_party, gap_s);
-    dc_strategic_result_clear(&res);
-    return ok;
+    dc_op_entry_t ent[32];
+    size_t n = 0;
+    if (dc_conformance_entries(ops, &row->st, party[0] ? party : "-", row->st.t_s,
+                               o->cfg.lookahead_s, DC_ENTRY_STEP_S, false, ent, 32, &n) != DC_OK)
+        return true; /* a report the engines refuse is not probed either */
+    for (size_t i = 0; i < n; i++)
+        if (!note_intrusion(r, row, &ent[i], o->acfg.warning_s, 2 * o->step_s)) return false;
+    return true;
 }
 
 /* Replays rows under cfg; a progress line on stderr when it is a terminal. */
@@ -392,7 +397,7 @@ static int run_replay(const replay_opts_t *o, const dc_tactical_config_t *cfg,
             }
             r->fed++;
             const char *party = !n_sides ? "" : side_of(sides, n_sides, row->st.id) ? "B" : "A";
-            if (ops && !probe_operations(ops, r, row, party, 2 * o->step_s)) {
+            if (ops && !probe_operations(ops, r, row, party, o)) {
                 rc = CLI_EXIT_INTERNAL;
                 goto out;
             }
@@ -876,6 +881,15 @@ static int load_operations(const replay_opts_t *o, dc_strategic_t **eng, size_t 
     return *eng ? CLI_EXIT_OK : CLI_EXIT_INTERNAL;
 }
 
+/* key then t (3 decimals), or null when t is NAN. */
+static void json_time_or_null(const char *key, double t)
+{
+    if (isnan(t))
+        printf("%snull", key);
+    else
+        printf("%s%.3f", key, t);
+}
+
 static void print_intrusions(const replay_opts_t *o, const run_t *r, const name_t *names,
                              size_t n_names)
 {
@@ -893,19 +907,33 @@ static void print_intrusions(const replay_opts_t *o, const run_t *r, const name_
             json_str(x->op);
             printf(",\"operation_party\":");
             json_str(x->op_party);
-            printf(",\"first_s\":%.3f,\"last_s\":%.3f,\"reports\":%zu}", x->first_s, x->last_s,
-                   x->reports);
+            printf(",\"level\":\"%s\",\"first_s\":%.3f,\"last_s\":%.3f,\"reports\":%zu",
+                   intrusion_levels[x->level], x->first_s, x->last_s, x->reports);
+            json_time_or_null(",\"first_warning_s\":", x->first_warning_s);
+            json_time_or_null(",\"entry_s\":", x->entry_s);
+            if (!isnan(x->entry_s))
+                json_time_or_null(",\"warning_s\":", isnan(x->first_warning_s)
+                                                         ? 0.0
+                                                         : x->entry_s - x->first_warning_s);
+            printf("}");
         }
         printf("\n]");
         return;
     }
-    fprintf(out, "\naircraft inside another party's operation:\n");
+    fprintf(out, "\naircraft in or predicted into another party's operation:\n");
     for (size_t i = 0; i < r->n_intr; i++) {
         const intrusion_t *x = &r->intr[i];
         format_utc(x->first_s, t0, sizeof(t0));
         format_utc(x->last_s, t1, sizeof(t1));
-        fprintf(out, "  %s .. %s  %-6s %-8s in %s (party %s), %zu reports\n", t0, t1 + 11, x->id,
-                callsign_of(names, n_names, x->id), x->op, x->op_party, x->reports);
+        fprintf(out, "  %s .. %s  %-6s %-8s %-8s %s (party %s), %zu reports", t0, t1 + 11, x->id,
+                callsign_of(names, n_names, x->id), intrusion_levels[x->level], x->op, x->op_party,
+                x->reports);
+        if (!isnan(x->entry_s))
+            fprintf(out, "; entered %.0f s after the first alert, warned %.0f s before\n",
+                    x->entry_s - x->first_s,
+                    isnan(x->first_warning_s) ? 0.0 : x->entry_s - x->first_warning_s);
+        else
+            fprintf(out, "; predicted, never entered\n");
     }
 }
 
@@ -1034,6 +1062,8 @@ int cli_replay(int argc, char **argv)
         goto out;
     }
     double per_h = hours > 0 ? 1 / hours : 0;
+    size_t ib[3] = {0}; /* intrusions by the highest level reached */
+    for (size_t i = 0; i < run.n_intr; i++) ib[run.intr[i].level]++;
     char t0[32] = "-", t1[32] = "-";
     if (run.passes) {
         format_utc(run.start, t0, sizeof(t0));
@@ -1059,8 +1089,9 @@ int cli_replay(int argc, char **argv)
         }
         if (o.sides != SIDES_NONE) printf(",\"cross_side_encounters\":%zu", t.cross);
         if (ops)
-            printf(",\"operations\":%zu,\"operation_conflicts\":%zu,\"intrusions\":%zu", n_ops,
-                   op_conflicts, run.n_intr);
+            printf(",\"operations\":%zu,\"operation_conflicts\":%zu,\"intrusions\":%zu,"
+                   "\"intrusions_by_level\":{\"advisory\":%zu,\"warning\":%zu,\"inside\":%zu}",
+                   n_ops, op_conflicts, run.n_intr, ib[0], ib[1], ib[2]);
         printf("}");
         if (o.compare)
             printf(",\n\"compare\":{\"minima\":{\"h_nm\":%.2f,\"v_ft\":%.0f},\"encounters\":%zu,"
@@ -1097,9 +1128,10 @@ int cli_replay(int argc, char **argv)
                     t.encounters);
         if (ops)
             fprintf(out,
-                    "  operations %zu, overlapping each other %zu times; aircraft inside another "
-                    "party's operation: %zu intrusions\n",
-                    n_ops, op_conflicts, run.n_intr);
+                    "  operations %zu, overlapping each other %zu times; intrusions into another "
+                    "party's operation %zu: %zu entered, %zu predicted within the warning time, "
+                    "%zu advisories\n",
+                    n_ops, op_conflicts, run.n_intr, ib[2], ib[1], ib[0]);
         if (o.compare)
             fprintf(out,
                     "  with R %.2f NM, H %.0f ft instead: encounters %zu, pairs %zu, losses %zu; "

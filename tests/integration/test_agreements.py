@@ -92,11 +92,28 @@ def main():
         ca = sa.wait_where("conflict.new", lambda v: v["kind"] == "agreement", timeout=10)
         cb = sb.wait_where("conflict.new", lambda v: v["kind"] == "agreement", timeout=10)
         check(ca["id"] == cb["id"] and ca["agreement"] == agr["id"] and ca["other_party"] == "bravo"
-              and ca["other_aircraft"]["lat"] == 35.5 and cb["own_track"] == "B1" and cb["other_party"] == "alpha",
+              and ca["other_aircraft"]["lat"] == 35.5 and cb["own_track"] == "B1" and cb["other_party"] == "alpha"
+              and ca["level"] == "inside" and "ack_due" in ca,
               "a bravo aircraft west of the river: an agreement conflict for both")
         d.request("POST", "/v1/positions", tb, [report("B1", 35.5, 38.2)])
         sa.wait_where("conflict.resolved", lambda v: v["id"] == ca["id"], timeout=10)
         check(True, "back east of the river: resolved")
+        # Predicted: B6 flies west at 450 kt from 12.2 NM east of the river, about 98 s from
+        # alpha's side -- beyond the 90 s warning time, within the 120 s look-ahead.
+        d.request("POST", "/v1/positions", tb, [dict(report("B6", 35.5, 38.25), gs_kt=450, trk_deg=270)])
+        pa = sa.wait_where("conflict.new", lambda v: v["kind"] == "agreement" and v.get("level") != "inside",
+                           timeout=10, what="B6's predicted agreement breach")
+        pb = sb.wait_where("conflict.new", lambda v: v["kind"] == "agreement" and v.get("own_track") == "B6")
+        check(pa["id"] == pb["id"] and pa["level"] == "advisory" and 90 < pa["time_to_entry_s"] <= 120
+              and "ack_due" not in pa and pa["agreement"] == agr["id"],
+              f"predicted onto alpha's side: an advisory to both, {pa.get('time_to_entry_s')} s ahead, "
+              "no acknowledgement owed")
+        pw = sa.wait_where("conflict.update", lambda v: v["id"] == pa["id"] and v["level"] == "warning",
+                           timeout=20, what="B6's breach becoming a warning")
+        check(pw["time_to_entry_s"] <= 90 and "ack_due" in pw, "within 90 s of it: a warning, to be acknowledged")
+        d.request("POST", "/v1/positions", tb, [dict(report("B6", 35.5, 38.2), gs_kt=450, trk_deg=90)])
+        sa.wait_where("conflict.resolved", lambda v: v["id"] == pa["id"], timeout=10)
+        check(True, "B6 turns back east: resolved")
         d.request("POST", "/v1/positions", tb, [report("B2", 35.5, 37.0)])  # 48 NM west: beyond 30 NM
         d.request("POST", "/v1/positions", tb, [report("B3", 34.0, 37.9)])  # south of the line's end, 60 NM
         td.wait_passes(d, ROUND + 2)

@@ -173,6 +173,15 @@ check("--operations: aircraft inside another party's operation are reported, wit
                    and side_of.get(x["id"], "B") == "B" for x in intr)
       and with_sides["totals"]["operations"] == 2 and with_sides["totals"]["operation_conflicts"] == 1,
       with_sides.get("totals", with_sides))
+entered = [x for x in intr if x["level"] == "inside"]
+check("--operations predicts entries as the daemon does: levels advisory/warning/inside, and aircraft "
+      "that entered were warned before (entry_s - first_warning_s) on the straight approaches",
+      all(x["level"] in ("advisory", "warning", "inside") for x in intr)
+      and all(x["entry_s"] is None for x in intr if x["level"] != "inside")
+      and entered and all(x["first_s"] <= x["first_warning_s"] <= x["entry_s"] for x in entered)
+      and sum(1 for x in entered if x["warning_s"] >= 60) >= len(entered) // 2
+      and sum(with_sides["totals"]["intrusions_by_level"].values()) == len(intr),
+      [(x["level"], x["first_s"], x["first_warning_s"], x["entry_s"]) for x in intr])
 check("without sides every aircraft is a stranger to both operations: more intrusions",
       len(no_sides.get("intrusions", [])) > len(intr), (len(no_sides.get("intrusions", [])), len(intr)))
 

@@ -2,6 +2,7 @@
 #include "core/agreements.h"
 
 #include <jansson.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -150,6 +151,25 @@ int64_t dd_agreement_violated(dd_service_t *svc, int64_t party, double lat_deg, 
         }
     }
     return 0;
+}
+
+int64_t dd_agreement_ahead(dd_service_t *svc, int64_t party, const dc_track_state_t *st, double now,
+                           double lookahead_s, double step_s, const char **agreement_id,
+                           double *tte_s)
+{
+    *tte_s = 0;
+    int64_t q =
+        dd_agreement_violated(svc, party, st->lat_deg, st->lon_deg, st->alt_ft, now, agreement_id);
+    bool bound = false, moves = st->gs_kt > 1 || fabs(st->vs_fpm) > 100;
+    for (size_t i = 0; !q && moves && !bound && i < svc->agreements.cap; i++)
+        bound = svc->agreements.slots[i].key && binds(svc->agreements.slots[i].val, party);
+    for (double dt = step_s; bound && !q && dt <= lookahead_s + 1e-9; dt += step_s) {
+        double lat, lon, alt;
+        dc_track_state_at(st, now + dt, &lat, &lon, &alt);
+        q = dd_agreement_violated(svc, party, lat, lon, alt, now + dt, agreement_id);
+        *tte_s = dt;
+    }
+    return q;
 }
 
 /* Whether a volume's band may overlap the agreement's, which is in flight levels (feet of

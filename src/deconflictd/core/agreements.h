@@ -78,6 +78,13 @@ dc_err_t dd_agreement_act(dd_service_t *svc, int64_t party, const char *id, cons
 int64_t dd_agreement_violated(dd_service_t *svc, int64_t party, double lat_deg, double lon_deg,
                               double alt_ft, double t_s, const char **agreement_id);
 
+/* The same for track report st now (*tte_s 0) or, along its path as the tactical engine
+ * extrapolates it, at the first step of step_s within lookahead_s where it is on such ground
+ * (*tte_s that step). */
+int64_t dd_agreement_ahead(dd_service_t *svc, int64_t party, const dc_track_state_t *st, double now,
+                           double lookahead_s, double step_s, const char **agreement_id,
+                           double *tte_s);
+
 /* The same for operation op of party, its footprints prepared (p): a volume that meets that
  * ground in its window and may in its band. */
 int64_t dd_agreement_violated_by(dd_service_t *svc, int64_t party, const dc_operation_t *op,

@@ -68,7 +68,7 @@ static json_t *view_of(dd_service_t *svc, const dd_conflict_t *c, int k, double 
         json_object_set_new(v, "level", json_string(c->level));
         json_object_set_new(v, "data", json_string(c->data));
     }
-    if (c->kind == DD_CF_INTRUSION && c->level) {
+    if ((c->kind == DD_CF_INTRUSION || c->kind == DD_CF_AGREEMENT) && c->level) {
         json_object_set_new(v, "level", json_string(c->level));
         json_object_set_new(v, "time_to_entry_s", json_real(c->eval.tin_s));
     }
@@ -261,7 +261,7 @@ static dd_conflict_t *from_doc(const dc_doc_t *doc, double ack_s)
         c->side[0].party = doc->party_a, c->side[1].party = doc->party_b;
         side_from_view(&c->side[0], va, doc->updated_s, ack_s);
         if (vb) side_from_view(&c->side[1], vb, doc->updated_s, ack_s);
-        if (c->kind == DD_CF_INTRUSION) {
+        if (c->kind == DD_CF_INTRUSION || c->kind == DD_CF_AGREEMENT) {
             static const char *const entries[] = {"advisory", "warning", "inside"};
             c->level = word(json_object_get(va, "level"), entries, 3);
             if (!c->level) c->level = entries[2]; /* before predicted intrusions */

@@ -7,12 +7,14 @@
  *     the look-ahead, an intrusion at level "advisory" or, within warning_s, "warning";
  *   - outside its own active operation, when its report names one, is nonconformance (a
  *     conflict for its owner alone);
- *   - on ground an active agreement gives another party is an agreement conflict.
- * The check is a strategic query with a probe volume: a 1 m circle x 1 m band (barometric
- * altitude taken as W84 height, the assumption docs/strategic.md states) x 1 s, so "inside"
- * means within about 1 m. Tracks are checked round-robin, each once per conformance_s, so a
- * pass does a slice and never the whole table: at 100k tracks and 50 ms passes a 2 s round
- * costs ~11 ms per pass. A conflict ends when the check finds the track out of it. */
+ *   - on ground an active agreement gives another party is an agreement conflict, graded as
+ *     intrusions are (inside now, or advisory / warning along its path).
+ * The check is the library's (deconflict/conformance.h, which replay makes too): a strategic
+ * query with a probe volume, a 1 m circle x 1 m band (barometric altitude taken as W84 height,
+ * the assumption docs/strategic.md states) x 1 s, so "inside" means within about 1 m. Tracks are
+ * checked round-robin, each once per conformance_s, so a pass does a slice and never the whole
+ * table: at 100k tracks and 50 ms passes a 2 s round costs ~11 ms per pass. A conflict ends when
+ * the check finds the track out of it. */
 #ifndef DD_CORE_CONFORMANCE_H
 #define DD_CORE_CONFORMANCE_H
 
