@@ -16,6 +16,10 @@ void bench_rng_seed(bench_rng_t *r, uint64_t seed);
 double bench_rng_uniform(bench_rng_t *r); /* [0, 1) */
 
 int bench_tactical(int argc, char **argv);
+int bench_dense(int argc, char **argv);
+struct dc_tactical_config;
+int bench_tactical_input(const char *path, const struct dc_tactical_config *cfg, int reps,
+                         _Bool brute);
 int bench_strategic(int argc, char **argv);
 int bench_service(int argc, char **argv);
 int bench_sbs(int argc, char **argv);

@@ -52,6 +52,7 @@ double bench_rng_uniform(bench_rng_t *r)
 int main(int argc, char **argv)
 {
     if (argc >= 2 && strcmp(argv[1], "tactical") == 0) return bench_tactical(argc - 1, argv + 1);
+    if (argc >= 2 && strcmp(argv[1], "dense") == 0) return bench_dense(argc - 1, argv + 1);
     if (argc >= 2 && strcmp(argv[1], "strategic") == 0) return bench_strategic(argc - 1, argv + 1);
     if (argc >= 2 && strcmp(argv[1], "service") == 0) return bench_service(argc - 1, argv + 1);
     if (argc >= 2 && strcmp(argv[1], "sbs") == 0) return bench_sbs(argc - 1, argv + 1);
@@ -59,6 +60,9 @@ int main(int argc, char **argv)
     if (argc >= 2 && strcmp(argv[1], "alerting") == 0) return bench_alerting(argc - 1, argv + 1);
     fprintf(stderr, "usage: deconflict-bench tactical [--sizes N,N,...] [--reps K] [--seed S] "
                     "[--brute N]\n"
+                    "       deconflict-bench tactical --input STATES.csv [--rpz-nm R] [--hpz-ft H] "
+                    "[--lookahead-s T] [--reps K] [--threads N] [--brute-force]\n"
+                    "       deconflict-bench dense --n N [--box-km K] [--seed S] > STATES.csv\n"
                     "       deconflict-bench strategic [--sizes N,N,...] [--queries K] [--seed S] "
                     "[--cell-km KM] [--bucket-h H] [--export DIR] [--pg CONNINFO] "
                     "[--pg-index composite|separate]\n"

@@ -13,6 +13,7 @@
 #include "bench.h"
 #include "deconflict/geo.h"
 #include "deconflict/tactical.h"
+#include "tactical/engine_internal.h"
 #include "tactical/kinematics.h"
 
 #include <math.h>
@@ -76,32 +77,65 @@ int bench_tactical(int argc, char **argv)
     size_t sizes[16] = {1000, 10000, 100000, 1000000}, n_sizes = 4, brute_n = 10000;
     int reps = 7;
     uint64_t seed = 20181001;
-    for (int i = 1; i + 1 < argc; i += 2) {
-        if (strcmp(argv[i], "--sizes") == 0) {
+    const char *input = NULL;
+    bool brute_input = false;
+    dc_tactical_config_t cfg;
+    dc_tactical_config_default(&cfg);
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0) {
+            printf("usage: deconflict-bench tactical [--sizes N,N,...] [--reps K] [--seed S] "
+                   "[--brute N]\n"
+                   "       deconflict-bench tactical --input STATES.csv [--rpz-nm R] "
+                   "[--hpz-ft H] [--lookahead-s T] [--reps K] [--threads N] [--brute-force]\n");
+            return 0;
+        }
+        if (strcmp(argv[i], "--brute-force") == 0) {
+            brute_input = true;
+            continue;
+        }
+        if (i + 1 >= argc) {
+            fprintf(stderr, "bench tactical: %s needs a value\n", argv[i]);
+            return 2;
+        }
+        const char *v = argv[++i];
+        if (strcmp(argv[i - 1], "--sizes") == 0) {
             n_sizes = 0;
-            for (char *p = argv[i + 1]; *p && n_sizes < 16; p += *p == ',') {
+            for (char *p = (char *)v; *p && n_sizes < 16; p += *p == ',')
                 sizes[n_sizes++] = strtoull(p, &p, 10);
-            }
-        } else if (strcmp(argv[i], "--reps") == 0) {
-            reps = atoi(argv[i + 1]);
-        } else if (strcmp(argv[i], "--seed") == 0) {
-            seed = strtoull(argv[i + 1], NULL, 10);
-        } else if (strcmp(argv[i], "--brute") == 0) {
-            brute_n = strtoull(argv[i + 1], NULL, 10);
+        } else if (strcmp(argv[i - 1], "--reps") == 0) {
+            reps = atoi(v);
+        } else if (strcmp(argv[i - 1], "--seed") == 0) {
+            seed = strtoull(v, NULL, 10);
+        } else if (strcmp(argv[i - 1], "--brute") == 0) {
+            brute_n = strtoull(v, NULL, 10);
+        } else if (strcmp(argv[i - 1], "--threads") == 0) {
+            dc_tactical_threads_max = strtoull(v, NULL, 10);
+        } else if (strcmp(argv[i - 1], "--input") == 0) {
+            input = v;
+        } else if (strcmp(argv[i - 1], "--rpz-nm") == 0) {
+            cfg.rpz_nm = strtod(v, NULL);
+        } else if (strcmp(argv[i - 1], "--hpz-ft") == 0) {
+            cfg.hpz_ft = strtod(v, NULL);
+        } else if (strcmp(argv[i - 1], "--lookahead-s") == 0) {
+            cfg.lookahead_s = strtod(v, NULL);
         } else {
-            fprintf(stderr, "bench tactical: unknown option %s\n", argv[i]);
+            fprintf(stderr, "bench tactical: unknown option %s\n", argv[i - 1]);
             return 2;
         }
     }
+    const char *field;
+    if (dc_tactical_config_validate(&cfg, &field) != DC_OK) {
+        fprintf(stderr, "bench tactical: %s is out of range\n", field ? field : "a minimum");
+        return 2;
+    }
     if (reps < 1 || reps > 1000) reps = 7;
-    dc_tactical_config_t cfg;
-    dc_tactical_config_default(&cfg);
+    if (input) return bench_tactical_input(input, &cfg, reps, brute_input);
     printf("tactical benchmark: seed %llu, %d passes per N, R %.0f NM, H %.0f ft, T %.0f s, "
            "density %.1e aircraft/km^2\n",
            (unsigned long long)seed, reps, cfg.rpz_nm, cfg.hpz_ft, cfg.lookahead_s,
            DENSITY_PER_KM2);
-    printf("%9s %12s %12s %8s %14s %12s %10s %10s\n", "N", "pass_ms_med", "apply_ms", "cells/trk",
-           "cell_pairs", "candidates", "conflicts", "B/track");
+    printf("%9s %12s %12s %6s %8s %14s %12s %10s %10s\n", "N", "pass_ms_med", "apply_ms", "slices",
+           "cells/trk", "cell_pairs", "candidates", "conflicts", "B/track");
     for (size_t si = 0; si < n_sizes; si++) {
         size_t n = sizes[si];
         dc_track_state_t *st = malloc(n * sizeof(*st));
@@ -118,6 +152,7 @@ int bench_tactical(int argc, char **argv)
         dc_tactical_detect(eng, NOW_S, NULL, &snap);
         double apply_ms = bench_now_ms() - t0; /* includes the first pass */
         dc_tactical_snapshot_release(snap);
+        for (int w = 0; w < 7; w++) dc_tactical_detect(eng, NOW_S, NULL, NULL); /* settles */
         for (int r = 0; r < reps; r++) {
             t0 = bench_now_ms();
             dc_tactical_detect(eng, NOW_S, NULL, NULL);
@@ -125,8 +160,9 @@ int bench_tactical(int argc, char **argv)
         }
         snap = dc_tactical_snapshot_acquire(eng);
         double med = bench_median(ms, reps);
-        printf("%9zu %12.2f %12.2f %8.2f %14llu %12llu %10zu %10.0f\n", n, med, apply_ms - med,
-               (double)snap->stats.index_entries / n, (unsigned long long)snap->stats.cell_pairs,
+        printf("%9zu %12.2f %12.2f %6zu %8.2f %14llu %12llu %10zu %10.0f\n", n, med, apply_ms - med,
+               snap->stats.slices, (double)snap->stats.index_entries / n,
+               (unsigned long long)snap->stats.cell_pairs,
                (unsigned long long)snap->stats.candidates, snap->n_conflicts,
                (double)snap->stats.memory_bytes / n);
         fflush(stdout);

@@ -122,6 +122,7 @@ typedef struct dc_tactical_stats {
     uint64_t index_entries; /* (cell, track) entries in the index: cells touched per track */
     uint64_t cell_pairs;    /* pairs that shared an index cell (before box tests) */
     uint64_t candidates;    /* pairs whose swept boxes overlapped: evaluated exactly */
+    size_t slices;          /* slices the look-ahead was cut into for the index */
     size_t conflicts;       /* pairs in conflict */
     size_t memory_bytes;    /* bytes held by the engine's tables after the pass */
 } dc_tactical_stats_t;

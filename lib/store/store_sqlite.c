@@ -117,9 +117,10 @@ static const char *const migrations[] = {
     "CREATE INDEX events_time ON events(party, t_s);",
     /* 5 -> 6: a party's signature policy (unsigned writes refused when set) */
     "ALTER TABLE parties ADD COLUMN require_signatures INTEGER NOT NULL DEFAULT 0;",
-    /* 6 -> 7: each audit entry names the document it changed (the change feed) */
-    "ALTER TABLE audit ADD COLUMN kind TEXT;"
-    "ALTER TABLE audit ADD COLUMN doc_id TEXT;",
+    /* 6 -> 7: each audit entry names the document it changed (the change feed); two statements
+     * in one migration, parenthesised to say their concatenation is meant */
+    ("ALTER TABLE audit ADD COLUMN kind TEXT;"
+     "ALTER TABLE audit ADD COLUMN doc_id TEXT;"),
 };
 
 #define N_MIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))

@@ -29,25 +29,43 @@
 #include <string.h>
 #include <unistd.h>
 
-#define TRACKS_MAX (1u << 28) /* bound on tracks held; update beyond it fails with DC_ERR_LIMIT */
-#define QUEUE_MAX  (1u << 24) /* bound on changes queued between two passes */
-#define QUEUE_KEEP 4096       /* a drained queue buffer larger than this is freed */
+#define TRACKS_MAX (1u << IDX_BITS) /* tracks held; an update beyond fails with DC_ERR_LIMIT */
+#define QUEUE_MAX  (1u << 24)       /* bound on changes queued between two passes */
+#define QUEUE_KEEP 4096             /* a drained queue buffer larger than this is freed */
 
-/* The index is a uniform grid over ECEF coordinates in [-GRID_HALF_M, GRID_HALF_M), 2^11 cells
- * per axis. The half-width covers the ellipsoid plus any extrapolation the validation bounds
- * allow (2000 kt for 3600 + 3600 s stays far from the corner of the cube; coordinates outside are
- * clamped into the border cells, which only adds candidates). */
-#define GRID_BITS   11
+/* The index is two-dimensional on the faces of a cube around the Earth: a box is on face +x
+ * when some point of it has x >= |y| and x >= |z| (and so on for the six faces), and on a face
+ * its cells are a uniform grid over the two other ECEF coordinates in [-GRID_HALF_M,
+ * GRID_HALF_M), 2^13 per axis -- a face sees one hemisphere, so two coordinates place a point,
+ * and a box near an edge of the cube is on both faces. Cells are crossed with altitude bands
+ * and slices of the look-ahead. The half-width covers the ellipsoid plus any extrapolation the
+ * validation bounds allow; coordinates outside are clamped into the border cells, which only
+ * adds candidates; so are altitudes beyond the bands. */
+#define GRID_BITS   13
 #define GRID_CELLS  (1u << GRID_BITS)
 #define GRID_HALF_M 7.0e6
 #define CELL_MIN_M  (2.0 * GRID_HALF_M / GRID_CELLS)
-/* Cells are R + CELL_SPEED_MPS * T wide. Wider cells mean fewer (cell, track) entries to sort
- * and store but more pairs to box-test per cell; measured with deconflict-bench at 1M tracks
- * (docs/performance.md), 115/230/460/700 m/s gave 686/566/552/551 ms per pass and
- * 7.6/4.2/2.5/1.9 cells per track, so the widest of these is used. */
-#define CELL_SPEED_MPS 700.0
-#define IDX_BITS       31
-#define IDX_MASK       ((1ull << IDX_BITS) - 1)
+#define BAND_BITS   6
+#define BANDS       (1u << BAND_BITS)
+#define BAND_LOW_FT (-4000.0) /* the bottom of band 0 */
+#define IDX_BITS    25
+#define IDX_MASK    ((1ull << IDX_BITS) - 1)
+#define FACE_BITS   3
+/* The look-ahead is cut into slices (at most SLICES_MAX, none shorter than SLICE_MIN_S): a track
+ * is indexed per slice by the box it sweeps in that slice, in cells sized for a slice (2 x the
+ * growth + CELL_SPEED x the slice) and in altitude bands BAND_FACTOR x the vertical minimum high.
+ * Two tracks are then box-tested only where they are near in space, altitude and time. How
+ * finely is set pass by pass from the last pass's costs (adapt_resolution). Measured with
+ * deconflict-bench (docs/performance.md, "Dense traffic"). */
+#define SLICE_MIN_S    10.0
+#define SLICES_MAX     8
+#define RESOLUTION_MIN 0.125
+/* Relative costs, measured (docs/performance.md): an index entry (made, sorted), a pair of
+ * boxes sharing a cell (tested four at a time). */
+#define COST_ENTRY     1.0
+#define COST_CELL_PAIR 0.35
+#define CELL_SPEED_MPS 250.0
+#define BAND_FACTOR    2.0
 
 typedef struct rec {
     char id[DC_TRACK_ID_MAX];
@@ -68,7 +86,8 @@ typedef struct box {
 /* A live track in the current pass. */
 typedef struct live {
     box_t box;
-    uint32_t rec; /* index into recs */
+    uint32_t rec;  /* index into recs */
+    uint8_t faces; /* the cube faces the box is on, bit f for face f */
 } live_t;
 
 /* A snapshot and its reference count; conflicts follow in the same allocation. */
@@ -88,6 +107,9 @@ struct dc_tactical {
     size_t cap_slots;
     live_t *live; /* per live track in this pass */
     size_t cap_live;
+    float (*ends)[4]; /* per live track, its position and altitude at each slice's ends */
+    size_t cap_ends;
+    double resolution; /* the next pass's index resolution (0: not chosen yet) */
     uint64_t *entries; /* (cell, live index) pairs, and as many again for the sort */
     size_t cap_entries;
     op_t *applying;
@@ -230,6 +252,7 @@ void dc_tactical_free(dc_tactical_t *eng)
     free(eng->recs);
     free(eng->slots);
     free(eng->live);
+    free(eng->ends);
     free(eng->entries);
     free(eng->applying);
     free(eng->queue);
@@ -332,27 +355,74 @@ static inline uint32_t cell_of(float c, float inv_cell)
     return i < GRID_CELLS ? i : GRID_CELLS - 1;
 }
 
-static inline uint64_t cell_key(uint32_t ix, uint32_t iy, uint32_t iz)
+static inline uint32_t band_of(float alt_ft, float inv_band)
 {
-    return ((uint64_t)ix << (IDX_BITS + 2 * GRID_BITS)) | ((uint64_t)iy << (IDX_BITS + GRID_BITS)) |
-           ((uint64_t)iz << IDX_BITS);
+    float f = (alt_ft - (float)BAND_LOW_FT) * inv_band;
+    if (!(f > 0)) return 0;
+    uint32_t i = (uint32_t)f;
+    return i < BANDS ? i : BANDS - 1;
 }
 
-/* LSD radix sort of the cell bits (above IDX_BITS) in 3 passes of 11 bits. The track index bits
- * below are left in arrival order, which keeps the sort stable and the result deterministic. */
-static uint64_t *radix_sort_cells(uint64_t *a, uint64_t *tmp, size_t n)
+static inline uint64_t cell_key(uint32_t face, uint32_t iu, uint32_t iv, uint32_t band)
 {
-    for (int pass = 0; pass < 3; pass++) {
-        int shift = IDX_BITS + pass * GRID_BITS;
-        size_t count[GRID_CELLS + 1] = {0};
-        for (size_t i = 0; i < n; i++) count[((a[i] >> shift) & (GRID_CELLS - 1)) + 1]++;
-        for (size_t d = 1; d <= GRID_CELLS; d++) count[d] += count[d - 1];
-        for (size_t i = 0; i < n; i++) tmp[count[(a[i] >> shift) & (GRID_CELLS - 1)]++] = a[i];
+    return ((uint64_t)face << (IDX_BITS + BAND_BITS + 2 * GRID_BITS)) |
+           ((uint64_t)iu << (IDX_BITS + BAND_BITS + GRID_BITS)) |
+           ((uint64_t)iv << (IDX_BITS + BAND_BITS)) | ((uint64_t)band << IDX_BITS);
+}
+
+static inline float max_f(float a, float b)
+{
+    return a > b ? a : b;
+}
+
+/* The smallest |c| over [lo, hi]. */
+static inline float min_abs(float lo, float hi)
+{
+    return lo > 0 ? lo : hi < 0 ? -hi : 0;
+}
+
+/* The faces box b is on: face 2a (+axis a) when its largest coordinate along a is positive and
+ * at least the smallest magnitude of each other coordinate (some point of the box may then
+ * project onto that face); 2a + 1 the same for -a. Conservative: only adds faces. */
+static uint8_t faces_of(const box_t *b)
+{
+    uint8_t m = 0;
+    for (int a = 0; a < 3; a++) {
+        float o1 = min_abs(b->lo[(a + 1) % 3], b->hi[(a + 1) % 3]);
+        float o2 = min_abs(b->lo[(a + 2) % 3], b->hi[(a + 2) % 3]);
+        float need = o1 > o2 ? o1 : o2;
+        if (b->hi[a] > 0 && b->hi[a] >= need) m |= (uint8_t)(1u << (2 * a));
+        if (b->lo[a] < 0 && -b->lo[a] >= need) m |= (uint8_t)(2u << (2 * a));
+    }
+    return m;
+}
+
+/* The two coordinates a face's grid is over: for face f (axis f / 2) the other two, in order. */
+static inline int face_u(uint32_t f)
+{
+    return (int)(f / 2 + 1) % 3;
+}
+static inline int face_v(uint32_t f)
+{
+    return (int)(f / 2 + 2) % 3;
+}
+
+/* LSD radix sort of the key bits (above IDX_BITS) in 4 passes of 10 bits. The track index bits
+ * below are left in arrival order, which keeps the sort stable and the result deterministic. */
+#define RADIX_BITS 10
+static uint64_t *radix_sort_keys(uint64_t *a, uint64_t *tmp, size_t n)
+{
+    for (int shift = IDX_BITS; shift < 64; shift += RADIX_BITS) {
+        size_t count[(1u << RADIX_BITS) + 1] = {0};
+        const uint64_t m = (1u << RADIX_BITS) - 1;
+        for (size_t i = 0; i < n; i++) count[((a[i] >> shift) & m) + 1]++;
+        for (size_t d = 1; d <= m + 1; d++) count[d] += count[d - 1];
+        for (size_t i = 0; i < n; i++) tmp[count[(a[i] >> shift) & m]++] = a[i];
         uint64_t *t = a;
         a = tmp;
         tmp = t;
     }
-    return a; /* after an odd number of passes this is the original tmp buffer */
+    return a; /* after an even number of passes this is the original buffer */
 }
 
 static inline bool boxes_overlap(const box_t *a, const box_t *b)
@@ -362,32 +432,137 @@ static inline bool boxes_overlap(const box_t *a, const box_t *b)
     return true;
 }
 
-static int conflict_cmp(const void *x, const void *y)
+/* Conflicts are published in the order of their ids, sorted by keys: the first 8 bytes of each
+ * id, big-endian (byte order, as strcmp orders them; ids are zero-padded), and the ids
+ * themselves only where those tie. */
+typedef struct conflict_key {
+    uint64_t k1, k2;
+    const dc_conflict_t *c;
+} conflict_key_t;
+
+static uint64_t id_prefix(const char *id)
 {
-    const dc_conflict_t *a = x, *b = y;
-    int c = strcmp(a->id1, b->id1);
-    return c ? c : strcmp(a->id2, b->id2);
+    uint64_t k = 0;
+    for (int i = 0; i < 8; i++) k = k << 8 | (unsigned char)id[i];
+    return k;
+}
+
+static inline bool key_less(const conflict_key_t *a, const conflict_key_t *b)
+{
+    if (a->k1 != b->k1) return a->k1 < b->k1;
+    /* Equal first 8 bytes: equal ids unless either is longer. */
+    int c = a->c->id1[8] || b->c->id1[8] ? strcmp(a->c->id1 + 8, b->c->id1 + 8) : 0;
+    if (c) return c < 0;
+    if (a->k2 != b->k2) return a->k2 < b->k2;
+    c = a->c->id2[8] || b->c->id2[8] ? strcmp(a->c->id2 + 8, b->c->id2 + 8) : 0;
+    return c < 0;
+}
+
+/* Quicksort (median of three, the smaller side first) down to runs of 16, then one insertion
+ * sort: the comparison inlined, which qsort's callback cannot be. */
+static void sort_keys(conflict_key_t *a, size_t n)
+{
+    while (n > 16) {
+        size_t m = n / 2;
+        conflict_key_t *x = &a[0], *y = &a[m], *z = &a[n - 1], t;
+        if (key_less(y, x)) t = *x, *x = *y, *y = t;
+        if (key_less(z, y)) t = *y, *y = *z, *z = t;
+        if (key_less(y, x)) t = *x, *x = *y, *y = t;
+        conflict_key_t pivot = a[m];
+        size_t i = 0, j = n - 1;
+        for (;;) {
+            while (key_less(&a[i], &pivot)) i++;
+            while (key_less(&pivot, &a[j])) j--;
+            if (i >= j) break;
+            t = a[i], a[i] = a[j], a[j] = t;
+            i++, j--;
+        }
+        size_t left = j + 1;
+        if (left < n - left) {
+            sort_keys(a, left);
+            a += left, n -= left;
+        } else {
+            sort_keys(a + left, n - left);
+            n = left;
+        }
+    }
+    for (size_t i = 1; i < n; i++) {
+        conflict_key_t v = a[i];
+        size_t j = i;
+        for (; j > 0 && key_less(&v, &a[j - 1]); j--) a[j] = a[j - 1];
+        a[j] = v;
+    }
+}
+
+/* Sorts the n conflicts of from into to; false on OOM. */
+static bool sort_conflicts(const dc_conflict_t *from, size_t n, dc_conflict_t *to)
+{
+    conflict_key_t *keys = malloc((n ? n : 1) * sizeof(*keys));
+    if (!keys) return false;
+    for (size_t i = 0; i < n; i++)
+        keys[i] = (conflict_key_t){id_prefix(from[i].id1), id_prefix(from[i].id2), &from[i]};
+    sort_keys(keys, n);
+    for (size_t i = 0; i < n; i++) to[i] = *keys[i].c;
+    free(keys);
+    return true;
 }
 
 static size_t memory_bytes(const dc_tactical_t *eng)
 {
     return sizeof(*eng) + eng->cap_recs * sizeof(rec_t) + eng->cap_slots * sizeof(uint32_t) +
-           eng->cap_live * sizeof(live_t) + eng->cap_entries * sizeof(uint64_t) +
+           eng->cap_live * sizeof(live_t) + eng->cap_ends * sizeof(*eng->ends) +
+           eng->cap_entries * sizeof(uint64_t) +
            (eng->cap_queue + eng->cap_applying) * sizeof(op_t);
 }
 
-/* ---- the sweep over cells, by slices ---- */
+/* ---- the index of one pass: slices of the look-ahead ---- */
+
+/* The geometry of a pass's index. */
+typedef struct grid {
+    double now_s, slice_s;
+    size_t n_slices;
+    float grow_m, grow_ft; /* half the minima and the margins, added to every box */
+    float inv_cell, inv_band;
+} grid_t;
+
+/* Where each live track is at the ends of the slices (motion is linear in ECEF and in
+ * altitude, so a slice's two ends bound it): n_slices + 1 points per track, computed once a pass.
+ * Floats: 0.5 m at the Earth's radius, well inside the boxes' 100 m margin. */
+static void slice_ends(const kin_t *k, const grid_t *g, float (*ends)[4])
+{
+    for (size_t e = 0; e <= g->n_slices; e++) {
+        double p[3], z;
+        kin_at(k, g->now_s + e * g->slice_s, p, &z);
+        ends[e][0] = (float)p[0], ends[e][1] = (float)p[1], ends[e][2] = (float)p[2];
+        ends[e][3] = (float)z;
+    }
+}
+
+/* The box a track sweeps in slice s, from its ends: grown by half the minima. The one place a
+ * box is made, so that two computations of one box agree to the bit. */
+static inline void slice_box(const float (*ends)[4], const grid_t *g, size_t s, box_t *b)
+{
+    for (int d = 0; d < 4; d++) {
+        float a = ends[s][d], c = ends[s + 1][d], grow = d < 3 ? g->grow_m : g->grow_ft;
+        b->lo[d] = (a < c ? a : c) - grow;
+        b->hi[d] = (a < c ? c : a) + grow;
+    }
+}
+
+/* ---- the sweep over cells, by parts ---- */
 
 #define SWEEP_THREADS_MAX 4
-#define SWEEP_CELL_LOCAL  256 /* boxes of one cell copied side by side (larger cells: in place) */
 
 size_t dc_tactical_parallel_min_entries = 60000;
+size_t dc_tactical_threads_max = 0;
+double dc_tactical_resolution_fixed = 0;
 
-/* Threads for a sweep: the cores there are, up to SWEEP_THREADS_MAX. */
+/* Threads for a sweep: the cores there are, up to SWEEP_THREADS_MAX (and the set maximum). */
 static size_t sweep_threads(void)
 {
     long n = sysconf(_SC_NPROCESSORS_ONLN);
-    return n < 1 ? 1 : n > SWEEP_THREADS_MAX ? SWEEP_THREADS_MAX : (size_t)n;
+    size_t t = n < 1 ? 1 : n > SWEEP_THREADS_MAX ? SWEEP_THREADS_MAX : (size_t)n;
+    return dc_tactical_threads_max && dc_tactical_threads_max < t ? dc_tactical_threads_max : t;
 }
 
 typedef struct sweep {
@@ -395,66 +570,162 @@ typedef struct sweep {
     const uint64_t *sorted;
     size_t from, to; /* entries [from, to): whole cells */
     const pass_params_t *pp;
-    double now_s;
-    float inv_cell;
-    dc_conflict_t *out; /* found, malloc'd */
+    const grid_t *g;
+    size_t slice;
+    dc_conflict_t *out; /* found over every slice, malloc'd */
     size_t n, cap;
     uint64_t cell_pairs, candidates;
+    float *soa; /* a cell's boxes by coordinate: 8 columns of cap_soa */
+    uint32_t *soa_idx;
+    size_t cap_soa;
     bool nomem;
 } sweep_t;
 
-/* Every pair of tracks sharing a cell of the slice, evaluated exactly where their boxes
- * overlap, each pair once: in the cell holding the low corner of the overlap. Reads the engine
- * only; several slices run at once. */
+/* Whether a pair whose boxes overlap in slice s overlapped in an earlier one (where it was, or
+ * will be, evaluated). Asked only of pairs that pass every other test: few. */
+static bool met_earlier(const float (*a)[4], const float (*b)[4], const grid_t *g, size_t s)
+{
+    /* Latest first: a pair that overlaps now mostly overlapped in the slice before. */
+    for (size_t e = s; e-- > 0;) {
+        box_t ba, bb;
+        slice_box(a, g, e, &ba);
+        slice_box(b, g, e, &bb);
+        if (boxes_overlap(&ba, &bb)) return true;
+    }
+    return false;
+}
+
+/* A pair whose boxes overlap in the cell it is to be evaluated in (sweep): evaluated exactly,
+ * and kept when in conflict, unless its boxes overlapped in an earlier slice already (where it
+ * was evaluated). false on OOM. */
+static bool pair_found(sweep_t *w, uint32_t li, uint32_t lj)
+{
+    const dc_tactical_t *eng = w->eng;
+    const grid_t *g = w->g;
+    size_t stride = g->n_slices + 1;
+    if (w->slice && met_earlier(eng->ends + li * stride, eng->ends + lj * stride, g, w->slice))
+        return true;
+    w->candidates++;
+    uint32_t ra = eng->live[li].rec, rb = eng->live[lj].rec;
+    const kin_t *ka = &eng->recs[ra].k, *kb = &eng->recs[rb].k;
+    dc_pair_eval_t ev;
+    if (!kin_may_conflict(ka, kb, g->now_s, w->pp) || !kin_eval_pair(ka, kb, g->now_s, w->pp, &ev))
+        return true;
+    if (w->n == w->cap) {
+        size_t nc = w->cap ? 2 * w->cap : 64;
+        dc_conflict_t *p = realloc(w->out, nc * sizeof(*p));
+        if (!p) return false;
+        w->out = p, w->cap = nc;
+    }
+    const char *ia = eng->recs[ra].id, *ib = eng->recs[rb].id;
+    bool swap = strcmp(ia, ib) > 0;
+    dc_conflict_t *c = &w->out[w->n++];
+    memcpy(c->id1, swap ? ib : ia, DC_TRACK_ID_MAX);
+    memcpy(c->id2, swap ? ia : ib, DC_TRACK_ID_MAX);
+    c->eval = ev; /* symmetric: every field is a distance, a time or a flag */
+    return true;
+}
+
+/* Four floats at once: GCC's vector extension, SSE on x86-64 and NEON on ARM, plain code
+ * elsewhere. */
+typedef float v4f __attribute__((vector_size(16)));
+typedef int32_t v4i __attribute__((vector_size(16)));
+
+/* Grows the part's scratch to hold n boxes (rounded up to 4). */
+static bool scratch_grow(sweep_t *w, size_t n)
+{
+    size_t need = (n + 3) & ~(size_t)3;
+    if (need <= w->cap_soa) return true;
+    size_t cap = need > 2 * w->cap_soa ? need : 2 * w->cap_soa;
+    float *p = realloc(w->soa, cap * 9 * sizeof(float)); /* 8 coordinates and the marks */
+    uint32_t *ix = realloc(w->soa_idx, cap * sizeof(uint32_t));
+    if (p) w->soa = p;
+    if (ix) w->soa_idx = ix;
+    if (!p || !ix) return false;
+    w->cap_soa = cap;
+    return true;
+}
+
+/* Every pair of tracks sharing a cell of the part whose boxes overlap, taken (pair_found) in the
+ * one cell where the pair is to be: on the first cube face both are on, and there the cell and
+ * band of the overlap's low corner. A cell's boxes are first laid out by coordinate (lo x, hi x,
+ * lo y, ... each a column of the scratch, padded to 4 with boxes that meet nothing) with a mark
+ * each: bit 0-2 set when the box starts before this cell in u, v, band, bit 3 + f when it is on an
+ * earlier face f. Two overlapping boxes sharing no mark bit are the pair's to take here (the
+ * overlap's low corner is the larger of the two low corners). One box is then tested against
+ * four at a time, from cache. Reads the engine only; several parts run at once. */
 static void *sweep(void *arg)
 {
     sweep_t *w = arg;
     const dc_tactical_t *eng = w->eng;
+    const grid_t *g = w->g;
     const uint64_t *sorted = w->sorted;
     const uint64_t cell_mask = ~IDX_MASK;
-    const float inv_cell = w->inv_cell;
-    /* A cell's boxes copied side by side first: the pair loop then reads them from cache
-     * instead of fetching each track's box from wherever it lies, once per pair. */
-    box_t local[SWEEP_CELL_LOCAL];
     for (size_t s = w->from; s < w->to;) {
         uint64_t key = sorted[s] & cell_mask;
         size_t end = s + 1;
         while (end < w->to && (sorted[end] & cell_mask) == key) end++;
-        bool copied = end - s <= SWEEP_CELL_LOCAL;
-        if (copied)
-            for (size_t i = s; i < end; i++) local[i - s] = eng->live[sorted[i] & IDX_MASK].box;
-        for (size_t i = s; i < end; i++) {
-            uint32_t li = (uint32_t)(sorted[i] & IDX_MASK);
-            const box_t *bi = copied ? &local[i - s] : &eng->live[li].box;
-            for (size_t j = i + 1; j < end; j++) {
-                uint32_t lj = (uint32_t)(sorted[j] & IDX_MASK);
-                const box_t *bj = copied ? &local[j - s] : &eng->live[lj].box;
-                w->cell_pairs++;
-                if (!boxes_overlap(bi, bj)) continue;
-                uint64_t ref = cell_key(cell_of(fmaxf(bi->lo[0], bj->lo[0]), inv_cell),
-                                        cell_of(fmaxf(bi->lo[1], bj->lo[1]), inv_cell),
-                                        cell_of(fmaxf(bi->lo[2], bj->lo[2]), inv_cell));
-                if (ref != key) continue; /* this pair is evaluated in another cell */
-                w->candidates++;
-                uint32_t ra = eng->live[li].rec, rb = eng->live[lj].rec;
-                dc_pair_eval_t ev;
-                if (!kin_eval_pair(&eng->recs[ra].k, &eng->recs[rb].k, w->now_s, w->pp, &ev))
-                    continue;
-                if (w->n == w->cap) {
-                    size_t nc = w->cap ? 2 * w->cap : 64;
-                    dc_conflict_t *p = realloc(w->out, nc * sizeof(*p));
-                    if (!p) {
+        size_t n = end - s, n4 = (n + 3) & ~(size_t)3;
+        w->cell_pairs += n * (n - 1) / 2;
+        if (n < 2) {
+            s = end;
+            continue;
+        }
+        if (!scratch_grow(w, n)) {
+            w->nomem = true;
+            return NULL;
+        }
+        uint32_t f = (uint32_t)(key >> (IDX_BITS + BAND_BITS + 2 * GRID_BITS));
+        uint32_t cu = (uint32_t)(key >> (IDX_BITS + BAND_BITS + GRID_BITS)) & (GRID_CELLS - 1);
+        uint32_t cv = (uint32_t)(key >> (IDX_BITS + BAND_BITS)) & (GRID_CELLS - 1);
+        uint32_t cb = (uint32_t)(key >> IDX_BITS) & (BANDS - 1);
+        int u = face_u(f), v = face_v(f);
+        float *col[8];
+        for (int d = 0; d < 8; d++) col[d] = w->soa + d * w->cap_soa;
+        int32_t *mark = (int32_t *)(w->soa + 8 * w->cap_soa);
+        for (size_t i = 0; i < n4; i++) {
+            if (i < n) {
+                uint32_t li = (uint32_t)(sorted[s + i] & IDX_MASK);
+                const live_t *lv = &eng->live[li];
+                const box_t *b = &lv->box;
+                w->soa_idx[i] = li;
+                for (int d = 0; d < 4; d++) col[2 * d][i] = b->lo[d], col[2 * d + 1][i] = b->hi[d];
+                mark[i] = (cell_of(b->lo[u], g->inv_cell) < cu) |
+                          (cell_of(b->lo[v], g->inv_cell) < cv) << 1 |
+                          (band_of(b->lo[3], g->inv_band) < cb) << 2 |
+                          (int32_t)(lv->faces & ((1u << f) - 1)) << 3;
+            } else {
+                for (int d = 0; d < 4; d++) col[2 * d][i] = INFINITY, col[2 * d + 1][i] = -INFINITY;
+                mark[i] = -1;
+            }
+        }
+        for (size_t i = 0; i + 1 < n; i++) {
+            v4f lo_i[4], hi_i[4];
+            for (int d = 0; d < 4; d++) {
+                float l = col[2 * d][i], h = col[2 * d + 1][i];
+                lo_i[d] = (v4f){l, l, l, l}, hi_i[d] = (v4f){h, h, h, h};
+            }
+            int32_t mi = mark[i];
+            v4i mark_i = {mi, mi, mi, mi}, zero = {0, 0, 0, 0};
+            for (size_t jb = (i + 1) & ~(size_t)3; jb < n4; jb += 4) {
+                v4i mark_j;
+                memcpy(&mark_j, mark + jb, sizeof(mark_j));
+                v4i m = (mark_i & mark_j) == zero;
+                for (int d = 0; d < 4; d++) {
+                    v4f lo_j, hi_j;
+                    memcpy(&lo_j, col[2 * d] + jb, sizeof(lo_j));
+                    memcpy(&hi_j, col[2 * d + 1] + jb, sizeof(hi_j));
+                    m &= (hi_j >= lo_i[d]) & (hi_i[d] >= lo_j);
+                }
+                if (!(m[0] | m[1] | m[2] | m[3])) continue;
+                for (size_t k = 0; k < 4; k++) {
+                    size_t j = jb + k;
+                    if (!m[k] || j <= i) continue;
+                    if (!pair_found(w, w->soa_idx[i], w->soa_idx[j])) {
                         w->nomem = true;
                         return NULL;
                     }
-                    w->out = p, w->cap = nc;
                 }
-                const char *ia = eng->recs[ra].id, *ib = eng->recs[rb].id;
-                bool swap = strcmp(ia, ib) > 0;
-                dc_conflict_t *c = &w->out[w->n++];
-                memcpy(c->id1, swap ? ib : ia, DC_TRACK_ID_MAX);
-                memcpy(c->id2, swap ? ia : ib, DC_TRACK_ID_MAX);
-                c->eval = ev; /* symmetric: every field is a distance, a time or a flag */
             }
         }
         s = end;
@@ -462,99 +733,59 @@ static void *sweep(void *arg)
     return NULL;
 }
 
-dc_err_t dc_tactical_detect(dc_tactical_t *eng, double now_s, const dc_tactical_config_t *cfg,
-                            const dc_tactical_snapshot_t **snap_out)
+/* Slice s of the index: every live track's box for the slice, an entry per (cell, band) it
+ * touches, sorted; then the sweep, its sorted entries cut at cell boundaries into one part per
+ * thread (conflicts are sorted afterwards, so the result does not depend on the cut). */
+static dc_err_t index_slice(dc_tactical_t *eng, size_t n_live, const grid_t *g, size_t s,
+                            const pass_params_t *pp, sweep_t *jobs, size_t n_threads,
+                            dc_tactical_stats_t *stats)
 {
-    if (snap_out) *snap_out = NULL;
-    if (!cfg) cfg = &eng->cfg;
-    if (!isfinite(now_s) || dc_tactical_config_validate(cfg, NULL) != DC_OK) return DC_ERR_INVALID;
-
-    dc_tactical_stats_t stats = {0};
-    dc_err_t err = apply_queue(eng, now_s, &stats);
-    if (err != DC_OK) return err;
-
-    /* Step 2: expiry (descending, so swap-removal does not skip anything), then live boxes. */
-    for (size_t r = eng->n_recs; r-- > 0;) {
-        if (fabs(now_s - eng->recs[r].k.t_s) > cfg->expire_s) {
-            rec_remove_at(eng, r);
-            stats.expired++;
-        }
-    }
-    if (!dc_array_grow((void **)&eng->live, &eng->cap_live, eng->n_recs, sizeof(live_t)))
-        return DC_ERR_NOMEM;
-
-    pass_params_t pp;
-    pass_params_from_config(cfg, &pp);
-    const double T = cfg->lookahead_s;
-    /* Half the minima, plus a margin for the difference between the 3-D chord the boxes bound
-     * and the tangent-plane separation the exact test uses (metres over tens of kilometres). */
-    const double grow_m = 0.5 * pp.r_m + 100.0 + 0.01 * pp.r_m;
-    const double grow_ft = 0.5 * pp.h_ft + 1.0;
-    const double cell_m = fmax(CELL_MIN_M, 2.0 * grow_m + CELL_SPEED_MPS * T);
-    const float inv_cell = (float)(1.0 / cell_m);
-
-    size_t n_live = 0, n_entries = 0;
-    for (size_t r = 0; r < eng->n_recs; r++) {
-        const kin_t *k = &eng->recs[r].k;
-        if (fabs(now_s - k->t_s) > cfg->stale_s) {
-            stats.stale++;
-            continue;
-        }
-        double p0[3], p1[3], z0, z1;
-        kin_at(k, now_s, p0, &z0);
-        kin_at(k, now_s + T, p1, &z1);
-        live_t *lv = &eng->live[n_live++];
-        for (int d = 0; d < 3; d++) {
-            lv->box.lo[d] = (float)(fmin(p0[d], p1[d]) - grow_m);
-            lv->box.hi[d] = (float)(fmax(p0[d], p1[d]) + grow_m);
-        }
-        lv->box.lo[3] = (float)(fmin(z0, z1) - grow_ft);
-        lv->box.hi[3] = (float)(fmax(z0, z1) + grow_ft);
-        lv->rec = (uint32_t)r;
+    size_t n_entries = 0;
+    for (size_t i = 0; i < n_live; i++) {
+        live_t *lv = &eng->live[i];
+        slice_box(eng->ends + i * (g->n_slices + 1), g, s, &lv->box);
         const box_t *b = &lv->box;
-        uint32_t nx = cell_of(b->hi[0], inv_cell) - cell_of(b->lo[0], inv_cell) + 1;
-        uint32_t ny = cell_of(b->hi[1], inv_cell) - cell_of(b->lo[1], inv_cell) + 1;
-        uint32_t nz = cell_of(b->hi[2], inv_cell) - cell_of(b->lo[2], inv_cell) + 1;
-        n_entries += (size_t)nx * ny * nz;
+        lv->faces = faces_of(b);
+        size_t nb = band_of(b->hi[3], g->inv_band) - band_of(b->lo[3], g->inv_band) + 1;
+        for (uint32_t f = 0; f < 6; f++) {
+            if (!(lv->faces & (1u << f))) continue;
+            int u = face_u(f), v = face_v(f);
+            size_t nu = cell_of(b->hi[u], g->inv_cell) - cell_of(b->lo[u], g->inv_cell) + 1;
+            size_t nv = cell_of(b->hi[v], g->inv_cell) - cell_of(b->lo[v], g->inv_cell) + 1;
+            n_entries += nu * nv * nb;
+        }
     }
-    stats.live = n_live;
-    stats.tracks = eng->n_recs;
-
-    /* Step 3: entries, sorted by cell. */
     if (!dc_array_grow((void **)&eng->entries, &eng->cap_entries, 2 * n_entries, sizeof(uint64_t)))
         return DC_ERR_NOMEM;
     size_t e = 0;
     for (size_t i = 0; i < n_live; i++) {
-        const box_t *b = &eng->live[i].box;
-        uint32_t x0 = cell_of(b->lo[0], inv_cell), x1 = cell_of(b->hi[0], inv_cell);
-        uint32_t y0 = cell_of(b->lo[1], inv_cell), y1 = cell_of(b->hi[1], inv_cell);
-        uint32_t z0 = cell_of(b->lo[2], inv_cell), z1 = cell_of(b->hi[2], inv_cell);
-        for (uint32_t x = x0; x <= x1; x++)
-            for (uint32_t y = y0; y <= y1; y++)
-                for (uint32_t z = z0; z <= z1; z++) eng->entries[e++] = cell_key(x, y, z) | i;
+        const live_t *lv = &eng->live[i];
+        const box_t *b = &lv->box;
+        uint32_t a0 = band_of(b->lo[3], g->inv_band), a1 = band_of(b->hi[3], g->inv_band);
+        for (uint32_t f = 0; f < 6; f++) {
+            if (!(lv->faces & (1u << f))) continue;
+            int u = face_u(f), v = face_v(f);
+            uint32_t u0 = cell_of(b->lo[u], g->inv_cell), u1 = cell_of(b->hi[u], g->inv_cell);
+            uint32_t v0 = cell_of(b->lo[v], g->inv_cell), v1 = cell_of(b->hi[v], g->inv_cell);
+            for (uint32_t x = u0; x <= u1; x++)
+                for (uint32_t y = v0; y <= v1; y++)
+                    for (uint32_t a = a0; a <= a1; a++)
+                        eng->entries[e++] = cell_key(f, x, y, a) | i;
+        }
     }
-    uint64_t *sorted = radix_sort_cells(eng->entries, eng->entries + n_entries, n_entries);
-    stats.index_entries = n_entries;
+    uint64_t *sorted = radix_sort_keys(eng->entries, eng->entries + n_entries, n_entries);
+    stats->index_entries += n_entries;
 
-    /* Step 4: pairs within each cell, the sorted entries cut at cell boundaries into one
-     * slice per thread (conflicts are sorted afterwards, so the result does not depend on the
-     * cut). */
-    sweep_t jobs[SWEEP_THREADS_MAX];
-    size_t n_jobs = n_entries >= dc_tactical_parallel_min_entries ? sweep_threads() : 1;
+    size_t n_jobs = n_entries >= dc_tactical_parallel_min_entries ? n_threads : 1;
     size_t from = 0;
-    for (size_t j = 0; j < n_jobs; j++) {
-        size_t to = j + 1 == n_jobs ? n_entries : n_entries * (j + 1) / n_jobs;
+    for (size_t j = 0; j < n_threads; j++) {
+        size_t to = j + 1 >= n_jobs ? n_entries : n_entries * (j + 1) / n_jobs;
         while (to < n_entries && to > from &&
                (sorted[to] & ~IDX_MASK) == (sorted[to - 1] & ~IDX_MASK))
             to++;
         if (to < from) to = from;
-        jobs[j] = (sweep_t){.eng = eng,
-                            .sorted = sorted,
-                            .from = from,
-                            .to = to,
-                            .pp = &pp,
-                            .now_s = now_s,
-                            .inv_cell = inv_cell};
+        jobs[j].sorted = sorted, jobs[j].from = from, jobs[j].to = to;
+        jobs[j].pp = pp, jobs[j].g = g, jobs[j].slice = s;
         from = to;
     }
     pthread_t th[SWEEP_THREADS_MAX];
@@ -568,26 +799,120 @@ dc_err_t dc_tactical_detect(dc_tactical_t *eng, double now_s, const dc_tactical_
         else
             sweep(&jobs[j]); /* no thread: do it here */
     }
+    for (size_t j = 0; j < n_threads; j++)
+        if (jobs[j].nomem) return DC_ERR_NOMEM;
+    return DC_OK;
+}
+
+/* The index's resolution S: the look-ahead is cut into max(1, round(S)) slices, and cells and
+ * bands are sized for T / S (so below 1 they grow beyond one slice's box: sparse traffic wants
+ * few, large cells). What the last passes settled on (adapt_resolution), at first one slice per
+ * 120 s. Any resolution finds the same conflicts; it only sets the cost. */
+static double resolution(dc_tactical_t *eng, double T)
+{
+    if (dc_tactical_resolution_fixed > 0)
+        return fmin(dc_tactical_resolution_fixed, fmax(1.0, floor(T / SLICE_MIN_S)));
+    if (!(eng->resolution > 0)) eng->resolution = fmax(1.0, round(T / 120.0));
+    return fmin(eng->resolution, fmax(1.0, floor(T / SLICE_MIN_S)));
+}
+
+/* After a pass, the resolution for the next: the pass's cost is about S x A for the index
+ * (entries made and sorted) plus B / S for the pairs sharing a cell (cells shrink as S grows),
+ * least at S0 sqrt(B' / A') with A' and B' this pass's shares; moved there by at most a factor 2
+ * a pass, so that it follows the traffic without swinging. */
+static void adapt_resolution(dc_tactical_t *eng, const dc_tactical_stats_t *st, double used)
+{
+    double index_cost = COST_ENTRY * (double)st->index_entries;
+    double pair_cost = COST_CELL_PAIR * (double)st->cell_pairs;
+    if (index_cost <= 0 || st->live < 2) return;
+    double best = used * sqrt(pair_cost / index_cost);
+    best = fmin(fmax(best, 0.5 * used), 2.0 * used);
+    eng->resolution = fmin(fmax(best, RESOLUTION_MIN), SLICES_MAX);
+}
+
+dc_err_t dc_tactical_detect(dc_tactical_t *eng, double now_s, const dc_tactical_config_t *cfg,
+                            const dc_tactical_snapshot_t **snap_out)
+{
+    if (snap_out) *snap_out = NULL;
+    if (!cfg) cfg = &eng->cfg;
+    if (!isfinite(now_s) || dc_tactical_config_validate(cfg, NULL) != DC_OK) return DC_ERR_INVALID;
+
+    dc_tactical_stats_t stats = {0};
+    dc_err_t err = apply_queue(eng, now_s, &stats);
+    if (err != DC_OK) return err;
+
+    /* Step 2: expiry (descending, so swap-removal does not skip anything), then the live. */
+    for (size_t r = eng->n_recs; r-- > 0;) {
+        if (fabs(now_s - eng->recs[r].k.t_s) > cfg->expire_s) {
+            rec_remove_at(eng, r);
+            stats.expired++;
+        }
+    }
+    if (!dc_array_grow((void **)&eng->live, &eng->cap_live, eng->n_recs, sizeof(live_t)))
+        return DC_ERR_NOMEM;
+    size_t n_live = 0;
+    for (size_t r = 0; r < eng->n_recs; r++) {
+        if (fabs(now_s - eng->recs[r].k.t_s) > cfg->stale_s)
+            stats.stale++;
+        else
+            eng->live[n_live++].rec = (uint32_t)r;
+    }
+    stats.live = n_live;
+    stats.tracks = eng->n_recs;
+
+    pass_params_t pp;
+    pass_params_from_config(cfg, &pp);
+    const double T = cfg->lookahead_s;
+    grid_t g = {.now_s = now_s};
+    double res = resolution(eng, T);
+    g.n_slices = (size_t)fmax(1.0, round(res));
+    g.slice_s = T / g.n_slices;
+    /* Half the minima, plus a margin for the difference between the 3-D chord the boxes bound
+     * and the tangent-plane separation the exact test uses (metres over tens of kilometres). */
+    g.grow_m = (float)(0.5 * pp.r_m + 100.0 + 0.01 * pp.r_m);
+    g.grow_ft = (float)(0.5 * pp.h_ft + 0.05); /* floats: 0.01 ft at 100,000 ft */
+    g.inv_cell = (float)(1.0 / fmax(CELL_MIN_M, 2.0 * g.grow_m + CELL_SPEED_MPS * T / res));
+    g.inv_band = (float)(1.0 / fmax(BAND_FACTOR * cfg->hpz_ft * fmax(1.0, 1.0 / res),
+                                    (110000.0 - BAND_LOW_FT) / BANDS));
+
+    /* Steps 3 and 4, slice by slice. */
+    size_t stride = g.n_slices + 1;
+    if (!dc_array_grow((void **)&eng->ends, &eng->cap_ends, n_live * stride, sizeof(*eng->ends)))
+        return DC_ERR_NOMEM;
+    for (size_t i = 0; i < n_live; i++)
+        slice_ends(&eng->recs[eng->live[i].rec].k, &g, eng->ends + i * stride);
+    sweep_t jobs[SWEEP_THREADS_MAX];
+    size_t n_threads = sweep_threads();
+    for (size_t j = 0; j < n_threads; j++) jobs[j] = (sweep_t){.eng = eng};
+    for (size_t s = 0; s < g.n_slices && err == DC_OK; s++)
+        err = index_slice(eng, n_live, &g, s, &pp, jobs, n_threads, &stats);
     size_t n_conf = 0;
-    bool nomem = false;
-    for (size_t j = 0; j < n_jobs; j++) {
+    for (size_t j = 0; j < n_threads; j++) {
         n_conf += jobs[j].n;
-        nomem |= jobs[j].nomem;
         stats.cell_pairs += jobs[j].cell_pairs;
         stats.candidates += jobs[j].candidates;
     }
-    snap_t *sn = nomem ? NULL : malloc(sizeof(*sn) + (n_conf ? n_conf : 1) * sizeof(dc_conflict_t));
-    for (size_t j = 0, at = 0; j < n_jobs; j++) {
-        if (sn && jobs[j].n)
-            memcpy(sn->conflicts + at, jobs[j].out, jobs[j].n * sizeof(dc_conflict_t));
+    /* Step 5: the snapshot, its conflicts gathered from the parts and sorted by id. */
+    snap_t *sn =
+        err != DC_OK ? NULL : malloc(sizeof(*sn) + (n_conf ? n_conf : 1) * sizeof(dc_conflict_t));
+    dc_conflict_t *all = sn ? malloc((n_conf ? n_conf : 1) * sizeof(dc_conflict_t)) : NULL;
+    for (size_t j = 0, at = 0; j < n_threads; j++) {
+        if (all && jobs[j].n) memcpy(all + at, jobs[j].out, jobs[j].n * sizeof(dc_conflict_t));
         at += jobs[j].n;
         free(jobs[j].out);
+        free(jobs[j].soa);
+        free(jobs[j].soa_idx);
     }
-    if (!sn) return DC_ERR_NOMEM;
+    if (!all || !sort_conflicts(all, n_conf, sn->conflicts)) {
+        free(all);
+        free(sn);
+        return DC_ERR_NOMEM;
+    }
+    free(all);
 
-    /* Step 5: the snapshot. */
-    qsort(sn->conflicts, n_conf, sizeof(dc_conflict_t), conflict_cmp);
     stats.conflicts = n_conf;
+    stats.slices = g.n_slices;
+    adapt_resolution(eng, &stats, res);
     stats.memory_bytes = memory_bytes(eng);
     sn->pub = (dc_tactical_snapshot_t){.now_s = now_s,
                                        .cfg = *cfg,

@@ -9,4 +9,13 @@
  * check that the parallel sweep finds exactly what the single one does. */
 extern size_t dc_tactical_parallel_min_entries;
 
+/* At most this many sweep threads (0: one per core, up to 4); the benchmark sets 1 to time one
+ * core. */
+extern size_t dc_tactical_threads_max;
+
+/* When positive, every pass indexes at this resolution (slices, and cells and bands sized for
+ * T / resolution) instead of the one it adapts; tests set it to check that every resolution
+ * finds exactly the same. */
+extern double dc_tactical_resolution_fixed;
+
 #endif

@@ -76,6 +76,30 @@ static bool quad_below_zero(double a, double b, double c, double *lo, double *hi
     return true;
 }
 
+/* The vertical half of the test alone: whether the pair's vertical separation is under the
+ * minimum at some time within [now, now + T], computed exactly as kin_eval_pair computes it. */
+static bool vertical_window(const kin_t *a, const kin_t *b, double now_s, const pass_params_t *pp,
+                            double *v_lo, double *v_hi)
+{
+    double za = (double)a->alt_ft + (double)a->vs_fpm * DC_FTPS_PER_FPM * (now_s - a->t_s);
+    double zb = (double)b->alt_ft + (double)b->vs_fpm * DC_FTPS_PER_FPM * (now_s - b->t_s);
+    double dz = zb - za;
+    double dvz = ((double)b->vs_fpm - (double)a->vs_fpm) * DC_FTPS_PER_FPM;
+    if (fabs(dvz) < REL_VS_EPS) {
+        *v_lo = -INFINITY, *v_hi = INFINITY;
+        return fabs(dz) < pp->h_ft;
+    }
+    double t1 = (-pp->h_ft - dz) / dvz, t2 = (pp->h_ft - dz) / dvz;
+    *v_lo = fmin(t1, t2), *v_hi = fmax(t1, t2);
+    return *v_lo<pp->lookahead_s && * v_hi> 0;
+}
+
+bool kin_may_conflict(const kin_t *a, const kin_t *b, double now_s, const pass_params_t *pp)
+{
+    double lo, hi;
+    return vertical_window(a, b, now_s, pp, &lo, &hi);
+}
+
 bool kin_eval_pair(const kin_t *a, const kin_t *b, double now_s, const pass_params_t *pp,
                    dc_pair_eval_t *out)
 {
@@ -112,13 +136,7 @@ bool kin_eval_pair(const kin_t *a, const kin_t *b, double now_s, const pass_para
 
     double h_lo, h_hi, v_lo, v_hi;
     if (!quad_below_zero(aa, bb, rr - pp->r_m * pp->r_m, &h_lo, &h_hi)) return false;
-    if (fabs(dvz) < REL_VS_EPS) {
-        if (!(fabs(dz) < pp->h_ft)) return false;
-        v_lo = -INFINITY, v_hi = INFINITY;
-    } else {
-        double t1 = (-pp->h_ft - dz) / dvz, t2 = (pp->h_ft - dz) / dvz;
-        v_lo = fmin(t1, t2), v_hi = fmax(t1, t2);
-    }
+    if (!vertical_window(a, b, now_s, pp, &v_lo, &v_hi)) return false;
     double lo = fmax(h_lo, v_lo), hi = fmin(h_hi, v_hi);
     /* Both sets are open intervals; their intersection meets [0, T] iff this holds. */
     if (!(lo < hi && lo < pp->lookahead_s && hi > 0)) return false;

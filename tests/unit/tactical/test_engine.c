@@ -46,9 +46,12 @@ static size_t brute_force(const dc_track_state_t *st, size_t n, double now,
  * antimeridian and one near the north pole; report ages up to 40 s (some stale). */
 static void gen(test_rng_t *r, dc_track_state_t *st, size_t n, double now)
 {
-    static const double centres[][2] = {{46.8, 8.2}, {0.0, 180.0}, {88.5, -30.0}, {-33.9, 151.2}};
+    /* Switzerland, the antimeridian, near the pole, Sydney, and the corner of three faces of the
+     * index's cube (x = y = z). */
+    static const double centres[][2] = {
+        {46.8, 8.2}, {0.0, 180.0}, {88.5, -30.0}, {-33.9, 151.2}, {35.26, 45.0}};
     for (size_t i = 0; i < n; i++) {
-        const double *c = centres[i % 4];
+        const double *c = centres[i % 5];
         double lat = c[0] + (test_uniform(r) - 0.5) * 1.5;
         if (lat > 90) lat = 180 - lat;
         double lon = remainder(c[1] + (test_uniform(r) - 0.5) * (c[0] > 80 ? 60 : 2.0), 360.0);
@@ -59,7 +62,8 @@ static void gen(test_rng_t *r, dc_track_state_t *st, size_t n, double now)
         st[i] = test_state("", now - test_uniform(r) * 40, lat, lon, alt,
                            test_uniform(r) < 0.05 ? 0 : 100 + test_uniform(r) * 500,
                            trk >= 360 ? 0 : trk, vs);
-        snprintf(st[i].id, sizeof(st[i].id), "T%05zu", i);
+        /* A quarter share their first 8 bytes: the conflicts' sort must look past them. */
+        snprintf(st[i].id, sizeof(st[i].id), i % 4 == 3 ? "PREFIXED%05zu" : "T%05zu", i);
     }
 }
 
@@ -114,6 +118,20 @@ static void test_matches_brute_force(void **state)
         assert_true(snap->stats.stale > 0);
         assert_same(ref, k, snap, 1e-9);
         dc_tactical_snapshot_release(snap);
+
+        /* Every resolution of the index (one slice with cells 8x a slice's box, up to 8
+         * slices) finds exactly the same. */
+        const double resolutions[] = {0.125, 0.5, 1, 2, 3, 8};
+        for (size_t ri = 0; ri < sizeof(resolutions) / sizeof(resolutions[0]); ri++) {
+            dc_tactical_resolution_fixed = resolutions[ri];
+            dc_tactical_t *engr = dc_tactical_new(&cfg);
+            for (size_t i = 0; i < n; i++) dc_tactical_update(engr, &st[i], NULL);
+            assert_int_equal(dc_tactical_detect(engr, now, NULL, &snap), DC_OK);
+            assert_same(ref, k, snap, 1e-9);
+            dc_tactical_snapshot_release(snap);
+            dc_tactical_free(engr);
+        }
+        dc_tactical_resolution_fixed = 0;
 
         /* The sweep cut into slices on several threads finds exactly the same. */
         size_t saved = dc_tactical_parallel_min_entries;
