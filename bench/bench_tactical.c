@@ -86,7 +86,8 @@ int bench_tactical(int argc, char **argv)
             printf("usage: deconflict-bench tactical [--sizes N,N,...] [--reps K] [--seed S] "
                    "[--brute N]\n"
                    "       deconflict-bench tactical --input STATES.csv [--rpz-nm R] "
-                   "[--hpz-ft H] [--lookahead-s T] [--reps K] [--threads N] [--brute-force]\n");
+                   "[--hpz-ft H] [--lookahead-s T] [--reps K] [--threads N] [--resolution S] "
+                   "[--brute-force]\n");
             return 0;
         }
         if (strcmp(argv[i], "--brute-force") == 0) {
@@ -110,6 +111,8 @@ int bench_tactical(int argc, char **argv)
             brute_n = strtoull(v, NULL, 10);
         } else if (strcmp(argv[i - 1], "--threads") == 0) {
             dc_tactical_threads_max = strtoull(v, NULL, 10);
+        } else if (strcmp(argv[i - 1], "--resolution") == 0) {
+            dc_tactical_resolution_fixed = strtod(v, NULL);
         } else if (strcmp(argv[i - 1], "--input") == 0) {
             input = v;
         } else if (strcmp(argv[i - 1], "--rpz-nm") == 0) {

@@ -3,6 +3,7 @@
 # Idempotent: packages already installed are skipped, and apt-get is not called at all when nothing
 # is missing. Run as root (or with sudo available).
 #   --fuzz   also clang (libFuzzer), for `make fuzz`; not needed by `make test`
+#   --bench  also python3-numpy, for BlueSky's detection beside ours (scripts/bench-bluesky.sh)
 set -euo pipefail
 
 packages=(
@@ -35,6 +36,9 @@ fi
 
 if [ "${1:-}" = "--fuzz" ]; then
   packages+=(clang)
+fi
+if [ "${1:-}" = "--bench" ]; then
+  packages+=(python3-numpy)
 fi
 
 missing=()

@@ -45,9 +45,9 @@
 #define GRID_CELLS  (1u << GRID_BITS)
 #define GRID_HALF_M 7.0e6
 #define CELL_MIN_M  (2.0 * GRID_HALF_M / GRID_CELLS)
-#define BAND_BITS   6
+#define BAND_BITS   7
 #define BANDS       (1u << BAND_BITS)
-#define BAND_LOW_FT (-4000.0) /* the bottom of band 0 */
+#define BAND_LOW_FT (-4000.0) /* about the bottom of band 0 (see band_low_ft in grid_t) */
 #define IDX_BITS    25
 #define IDX_MASK    ((1ull << IDX_BITS) - 1)
 #define FACE_BITS   3
@@ -60,12 +60,12 @@
 #define SLICE_MIN_S    10.0
 #define SLICES_MAX     8
 #define RESOLUTION_MIN 0.125
-/* Relative costs, measured (docs/performance.md): an index entry (made, sorted), a pair of
- * boxes sharing a cell (tested four at a time). */
+/* Relative costs, from profiles of deconflict-bench (docs/performance.md): an index entry (its
+ * box, made and sorted), a pair of boxes sharing a cell (tested four at a time). */
 #define COST_ENTRY     1.0
-#define COST_CELL_PAIR 0.35
+#define COST_CELL_PAIR 0.15
 #define CELL_SPEED_MPS 250.0
-#define BAND_FACTOR    2.0
+#define BAND_FACTOR    1.0
 
 typedef struct rec {
     char id[DC_TRACK_ID_MAX];
@@ -85,7 +85,7 @@ typedef struct box {
 
 /* A live track in the current pass. */
 typedef struct live {
-    box_t box;
+    box_t box;     /* in the current slice */
     uint32_t rec;  /* index into recs */
     uint8_t faces; /* the cube faces the box is on, bit f for face f */
 } live_t;
@@ -355,9 +355,9 @@ static inline uint32_t cell_of(float c, float inv_cell)
     return i < GRID_CELLS ? i : GRID_CELLS - 1;
 }
 
-static inline uint32_t band_of(float alt_ft, float inv_band)
+static inline uint32_t band_of(float alt_ft, float low_ft, float inv_band)
 {
-    float f = (alt_ft - (float)BAND_LOW_FT) * inv_band;
+    float f = (alt_ft - low_ft) * inv_band;
     if (!(f > 0)) return 0;
     uint32_t i = (uint32_t)f;
     return i < BANDS ? i : BANDS - 1;
@@ -523,6 +523,10 @@ typedef struct grid {
     size_t n_slices;
     float grow_m, grow_ft; /* half the minima and the margins, added to every box */
     float inv_cell, inv_band;
+    /* Band boundaries sit half a vertical minimum off its multiples: an aircraft level on a
+     * multiple of H (flight levels, for H = 1,000 ft) is in one band, never two, and two such
+     * levels never share one. */
+    float band_low_ft;
 } grid_t;
 
 /* Where each live track is at the ends of the slices (motion is linear in ECEF and in
@@ -692,7 +696,7 @@ static void *sweep(void *arg)
                 for (int d = 0; d < 4; d++) col[2 * d][i] = b->lo[d], col[2 * d + 1][i] = b->hi[d];
                 mark[i] = (cell_of(b->lo[u], g->inv_cell) < cu) |
                           (cell_of(b->lo[v], g->inv_cell) < cv) << 1 |
-                          (band_of(b->lo[3], g->inv_band) < cb) << 2 |
+                          (band_of(b->lo[3], g->band_low_ft, g->inv_band) < cb) << 2 |
                           (int32_t)(lv->faces & ((1u << f) - 1)) << 3;
             } else {
                 for (int d = 0; d < 4; d++) col[2 * d][i] = INFINITY, col[2 * d + 1][i] = -INFINITY;
@@ -746,7 +750,8 @@ static dc_err_t index_slice(dc_tactical_t *eng, size_t n_live, const grid_t *g, 
         slice_box(eng->ends + i * (g->n_slices + 1), g, s, &lv->box);
         const box_t *b = &lv->box;
         lv->faces = faces_of(b);
-        size_t nb = band_of(b->hi[3], g->inv_band) - band_of(b->lo[3], g->inv_band) + 1;
+        size_t nb = band_of(b->hi[3], g->band_low_ft, g->inv_band) -
+                    band_of(b->lo[3], g->band_low_ft, g->inv_band) + 1;
         for (uint32_t f = 0; f < 6; f++) {
             if (!(lv->faces & (1u << f))) continue;
             int u = face_u(f), v = face_v(f);
@@ -761,7 +766,8 @@ static dc_err_t index_slice(dc_tactical_t *eng, size_t n_live, const grid_t *g, 
     for (size_t i = 0; i < n_live; i++) {
         const live_t *lv = &eng->live[i];
         const box_t *b = &lv->box;
-        uint32_t a0 = band_of(b->lo[3], g->inv_band), a1 = band_of(b->hi[3], g->inv_band);
+        uint32_t a0 = band_of(b->lo[3], g->band_low_ft, g->inv_band);
+        uint32_t a1 = band_of(b->hi[3], g->band_low_ft, g->inv_band);
         for (uint32_t f = 0; f < 6; f++) {
             if (!(lv->faces & (1u << f))) continue;
             int u = face_u(f), v = face_v(f);
@@ -872,8 +878,11 @@ dc_err_t dc_tactical_detect(dc_tactical_t *eng, double now_s, const dc_tactical_
     g.grow_m = (float)(0.5 * pp.r_m + 100.0 + 0.01 * pp.r_m);
     g.grow_ft = (float)(0.5 * pp.h_ft + 0.05); /* floats: 0.01 ft at 100,000 ft */
     g.inv_cell = (float)(1.0 / fmax(CELL_MIN_M, 2.0 * g.grow_m + CELL_SPEED_MPS * T / res));
-    g.inv_band = (float)(1.0 / fmax(BAND_FACTOR * cfg->hpz_ft * fmax(1.0, 1.0 / res),
-                                    (110000.0 - BAND_LOW_FT) / BANDS));
+    /* A whole number of vertical minima high, enough for BANDS to span -4,000-110,000 ft. */
+    double per_band = fmax(BAND_FACTOR * fmax(1.0, round(1.0 / res)),
+                           ceil((110000.0 - BAND_LOW_FT) / BANDS / cfg->hpz_ft));
+    g.inv_band = (float)(1.0 / (per_band * cfg->hpz_ft));
+    g.band_low_ft = (float)(BAND_LOW_FT - 0.5 * cfg->hpz_ft);
 
     /* Steps 3 and 4, slice by slice. */
     size_t stride = g.n_slices + 1;
