@@ -64,14 +64,16 @@ void dc_geo_velocity_ecef(double lat_deg, double lon_deg, double gs_kt, double t
 void dc_geo_up(const dc_vec3_t *p_m, dc_vec3_t *up)
 {
     /* The gradient of x^2/a^2 + y^2/a^2 + z^2/b^2 is the ellipsoid normal. */
-    double a2 = DC_WGS84_A_M * DC_WGS84_A_M, b2 = B_M * B_M;
-    double gx = p_m->x / a2, gy = p_m->y / a2, gz = p_m->z / b2;
+    /* Scaled by a^2 (only the direction matters): one division instead of six. */
+    const double a2_b2 = (DC_WGS84_A_M * DC_WGS84_A_M) / (B_M * B_M);
+    double gx = p_m->x, gy = p_m->y, gz = p_m->z * a2_b2;
     double len = sqrt(gx * gx + gy * gy + gz * gz);
     if (len == 0.0) {
         up->x = 0, up->y = 0, up->z = 1;
         return;
     }
-    up->x = gx / len;
-    up->y = gy / len;
-    up->z = gz / len;
+    double inv = 1.0 / len;
+    up->x = gx * inv;
+    up->y = gy * inv;
+    up->z = gz * inv;
 }

@@ -94,15 +94,16 @@ static bool vertical_window(const kin_t *a, const kin_t *b, double now_s, const 
     return *v_lo<pp->lookahead_s && * v_hi> 0;
 }
 
-bool kin_may_conflict(const kin_t *a, const kin_t *b, double now_s, const pass_params_t *pp)
+/* The pair test; with full, every field of out whether in conflict or not (dc_tactical_pair
+ * shows them), without, out is filled only for a conflict and the work stops as soon as there
+ * can be none (the sweep's candidates, most of which are not). One arithmetic for both, so the
+ * two always agree. */
+static bool eval_pair(const kin_t *a, const kin_t *b, double now_s, const pass_params_t *pp,
+                      dc_pair_eval_t *out, bool full)
 {
-    double lo, hi;
-    return vertical_window(a, b, now_s, pp, &lo, &hi);
-}
-
-bool kin_eval_pair(const kin_t *a, const kin_t *b, double now_s, const pass_params_t *pp,
-                   dc_pair_eval_t *out)
-{
+    double v_lo, v_hi;
+    bool vertical = vertical_window(a, b, now_s, pp, &v_lo, &v_hi);
+    if (!full && !vertical) return false;
     double pa[3], pb[3], za, zb;
     kin_at(a, now_s, pa, &za);
     kin_at(b, now_s, pb, &zb);
@@ -123,6 +124,15 @@ bool kin_eval_pair(const kin_t *a, const kin_t *b, double now_s, const pass_para
     double dz = zb - za;
     double dvz = ((double)b->vs_fpm - (double)a->vs_fpm) * DC_FTPS_PER_FPM;
 
+    double h_lo, h_hi, lo = 0, hi = 0;
+    bool horizontal = quad_below_zero(aa, bb, rr - pp->r_m * pp->r_m, &h_lo, &h_hi);
+    bool conflict = false;
+    if (vertical && horizontal) {
+        lo = fmax(h_lo, v_lo), hi = fmin(h_hi, v_hi);
+        /* Both sets are open intervals; their intersection meets [0, T] iff this holds. */
+        conflict = lo < hi && lo < pp->lookahead_s && hi > 0;
+    }
+    if (!full && !conflict) return false;
     memset(out, 0, sizeof(*out));
     out->hsep_nm = sqrt(rr) / DC_M_PER_NM;
     out->vsep_ft = fabs(dz);
@@ -133,15 +143,21 @@ bool kin_eval_pair(const kin_t *a, const kin_t *b, double now_s, const pass_para
     out->dcpa_nm = sqrt(fmax(0.0, dcpa2)) / DC_M_PER_NM;
     out->vcpa_ft = fabs(dz + dvz * out->tcpa_s);
     out->los_now = rr < pp->r_m * pp->r_m && fabs(dz) < pp->h_ft;
-
-    double h_lo, h_hi, v_lo, v_hi;
-    if (!quad_below_zero(aa, bb, rr - pp->r_m * pp->r_m, &h_lo, &h_hi)) return false;
-    if (!vertical_window(a, b, now_s, pp, &v_lo, &v_hi)) return false;
-    double lo = fmax(h_lo, v_lo), hi = fmin(h_hi, v_hi);
-    /* Both sets are open intervals; their intersection meets [0, T] iff this holds. */
-    if (!(lo < hi && lo < pp->lookahead_s && hi > 0)) return false;
+    if (!conflict) return false;
     out->conflict = true;
     out->tin_s = fmax(lo, 0.0);
     out->tout_s = fmin(hi, pp->lookahead_s);
     return true;
+}
+
+bool kin_eval_pair(const kin_t *a, const kin_t *b, double now_s, const pass_params_t *pp,
+                   dc_pair_eval_t *out)
+{
+    return eval_pair(a, b, now_s, pp, out, true);
+}
+
+bool kin_test_pair(const kin_t *a, const kin_t *b, double now_s, const pass_params_t *pp,
+                   dc_pair_eval_t *out)
+{
+    return eval_pair(a, b, now_s, pp, out, false);
 }

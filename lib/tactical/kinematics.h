@@ -29,12 +29,14 @@ void pass_params_from_config(const dc_tactical_config_t *cfg, pass_params_t *pp)
 /* Position (m) and altitude (ft) of k extrapolated to time t_s. */
 void kin_at(const kin_t *k, double t_s, double p[3], double *alt_ft);
 
-/* Whether the pair (a, b) may be in conflict at now_s as far as its vertical separation says
- * (the same arithmetic as kin_eval_pair's): false means kin_eval_pair would find none. */
-bool kin_may_conflict(const kin_t *a, const kin_t *b, double now_s, const pass_params_t *pp);
-
 /* Evaluates the pair (a, b) at now_s; fills out and returns out->conflict. */
 bool kin_eval_pair(const kin_t *a, const kin_t *b, double now_s, const pass_params_t *pp,
+                   dc_pair_eval_t *out);
+
+/* The same test, for the sweep: out is filled only when the pair is in conflict (then exactly as
+ * kin_eval_pair fills it), and the work stops as soon as it cannot be (the vertical test
+ * first, which needs no geometry). */
+bool kin_test_pair(const kin_t *a, const kin_t *b, double now_s, const pass_params_t *pp,
                    dc_pair_eval_t *out);
 
 #endif
