@@ -524,6 +524,21 @@ static size_t memory_bytes(const dc_tactical_t *eng)
 
 /* ---- the index of one pass: slices of the look-ahead ---- */
 
+/* Sizes a per-pass array for need elements and 1/16 more: its size follows the traffic, which
+ * changes little from pass to pass, so the 1.5x of dc_array_grow would mostly be kept unused;
+ * and one that needs less than half of what it holds (the resolution went down, the traffic
+ * thinned) gives the rest back. */
+static bool pass_array(void **arr, size_t *cap, size_t need, size_t elem)
+{
+    if (need <= *cap && (need >= *cap / 2 || *cap < 4096)) return true;
+    size_t n = need + need / 16 + 16;
+    if (n > SIZE_MAX / elem) return false;
+    void *p = realloc(*arr, n * elem);
+    if (!p) return need <= *cap; /* could not shrink: keep it */
+    *arr = p, *cap = n;
+    return true;
+}
+
 /* The geometry of a pass's index. */
 typedef struct grid {
     double now_s, slice_s;
@@ -753,7 +768,13 @@ static dc_err_t index_slice(dc_tactical_t *eng, size_t n_live, const grid_t *g, 
     size_t n_entries = 0;
     for (size_t i = 0; i < n_live; i++) {
         live_t *lv = &eng->live[i];
-        slice_box(eng->ends + i * (g->n_slices + 1), g, s, &lv->box);
+        if (eng->ends) {
+            slice_box(eng->ends + i * (g->n_slices + 1), g, s, &lv->box);
+        } else {
+            float ends[2][4];
+            slice_ends(&eng->recs[lv->rec].k, g, ends);
+            slice_box((const float(*)[4])ends, g, 0, &lv->box);
+        }
         const box_t *b = &lv->box;
         lv->faces = faces_of(b);
         size_t nb = band_of(b->hi[3], g->band_low_ft, g->inv_band) -
@@ -766,7 +787,7 @@ static dc_err_t index_slice(dc_tactical_t *eng, size_t n_live, const grid_t *g, 
             n_entries += nu * nv * nb;
         }
     }
-    if (!dc_array_grow((void **)&eng->entries, &eng->cap_entries, 2 * n_entries, sizeof(uint64_t)))
+    if (!pass_array((void **)&eng->entries, &eng->cap_entries, 2 * n_entries, sizeof(uint64_t)))
         return DC_ERR_NOMEM;
     size_t e = 0;
     for (size_t i = 0; i < n_live; i++) {
@@ -895,7 +916,7 @@ dc_err_t dc_tactical_detect(dc_tactical_t *eng, double now_s, const dc_tactical_
             stats.expired++;
         }
     }
-    if (!dc_array_grow((void **)&eng->live, &eng->cap_live, eng->n_recs, sizeof(live_t)))
+    if (!pass_array((void **)&eng->live, &eng->cap_live, eng->n_recs, sizeof(live_t)))
         return DC_ERR_NOMEM;
     size_t n_live = 0;
     for (size_t r = 0; r < eng->n_recs; r++) {
@@ -926,11 +947,17 @@ dc_err_t dc_tactical_detect(dc_tactical_t *eng, double now_s, const dc_tactical_
     g.band_low_ft = (float)(BAND_LOW_FT - 0.5 * cfg->hpz_ft);
 
     /* Steps 3 and 4, slice by slice. */
+    /* With one slice the ends are made where the boxes are, and not kept. */
     size_t stride = g.n_slices + 1;
-    if (!dc_array_grow((void **)&eng->ends, &eng->cap_ends, n_live * stride, sizeof(*eng->ends)))
-        return DC_ERR_NOMEM;
-    for (size_t i = 0; i < n_live; i++)
-        slice_ends(&eng->recs[eng->live[i].rec].k, &g, eng->ends + i * stride);
+    if (g.n_slices > 1) {
+        if (!pass_array((void **)&eng->ends, &eng->cap_ends, n_live * stride, sizeof(*eng->ends)))
+            return DC_ERR_NOMEM;
+        for (size_t i = 0; i < n_live; i++)
+            slice_ends(&eng->recs[eng->live[i].rec].k, &g, eng->ends + i * stride);
+    } else {
+        free(eng->ends);
+        eng->ends = NULL, eng->cap_ends = 0;
+    }
     sweep_t jobs[SWEEP_THREADS_MAX];
     size_t n_threads = sweep_threads();
     for (size_t j = 0; j < n_threads; j++) jobs[j] = (sweep_t){.eng = eng};
