@@ -22,6 +22,7 @@
 #include "kinematics.h"
 #include "common/array.h"
 
+#include <assert.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -414,22 +415,27 @@ static inline int face_v(uint32_t f)
     return (int)(f / 2 + 2) % 3;
 }
 
-/* LSD radix sort of the key bits (above IDX_BITS) in 4 passes of 10 bits. The track index bits
- * below are left in arrival order, which keeps the sort stable and the result deterministic. */
-#define RADIX_BITS 10
+/* LSD radix sort of the key bits (above IDX_BITS: face, cell, band) in passes of 12 bits, a
+ * pass skipped when every entry has the same digit (a region's traffic is on one face, in a few
+ * bands). The track index bits below are left in arrival order, which keeps the sort stable and
+ * the result deterministic. Returns a or tmp, whichever holds the result. */
+#define RADIX_BITS 12
+#define KEY_TOP    (IDX_BITS + BAND_BITS + 2 * GRID_BITS + FACE_BITS)
 static uint64_t *radix_sort_keys(uint64_t *a, uint64_t *tmp, size_t n)
 {
-    for (int shift = IDX_BITS; shift < 64; shift += RADIX_BITS) {
+    static_assert(KEY_TOP <= 64, "an entry's key and index fit 64 bits");
+    for (int shift = IDX_BITS; shift < KEY_TOP; shift += RADIX_BITS) {
         size_t count[(1u << RADIX_BITS) + 1] = {0};
         const uint64_t m = (1u << RADIX_BITS) - 1;
         for (size_t i = 0; i < n; i++) count[((a[i] >> shift) & m) + 1]++;
+        if (n && count[((a[0] >> shift) & m) + 1] == n) continue; /* one digit: nothing to do */
         for (size_t d = 1; d <= m + 1; d++) count[d] += count[d - 1];
         for (size_t i = 0; i < n; i++) tmp[count[(a[i] >> shift) & m]++] = a[i];
         uint64_t *t = a;
         a = tmp;
         tmp = t;
     }
-    return a; /* after an even number of passes this is the original buffer */
+    return a;
 }
 
 static inline bool boxes_overlap(const box_t *a, const box_t *b)
@@ -909,21 +915,23 @@ dc_err_t dc_tactical_detect(dc_tactical_t *eng, double now_s, const dc_tactical_
     dc_err_t err = apply_queue(eng, now_s, &stats);
     if (err != DC_OK) return err;
 
-    /* Step 2: expiry (descending, so swap-removal does not skip anything), then the live. */
-    for (size_t r = eng->n_recs; r-- > 0;) {
-        if (fabs(now_s - eng->recs[r].k.t_s) > cfg->expire_s) {
-            rec_remove_at(eng, r);
-            stats.expired++;
-        }
-    }
+    /* Step 2: expiry and the live, in one walk over the records (a removal moves the last
+     * record, not yet walked, into the place looked at, which is then looked at again). */
     if (!pass_array((void **)&eng->live, &eng->cap_live, eng->n_recs, sizeof(live_t)))
         return DC_ERR_NOMEM;
     size_t n_live = 0;
-    for (size_t r = 0; r < eng->n_recs; r++) {
-        if (fabs(now_s - eng->recs[r].k.t_s) > cfg->stale_s)
+    for (size_t r = 0; r < eng->n_recs;) {
+        double age_s = fabs(now_s - eng->recs[r].k.t_s);
+        if (age_s > cfg->expire_s) {
+            rec_remove_at(eng, r);
+            stats.expired++;
+            continue;
+        }
+        if (age_s > cfg->stale_s)
             stats.stale++;
         else
             eng->live[n_live++].rec = (uint32_t)r;
+        r++;
     }
     stats.live = n_live;
     stats.tracks = eng->n_recs;
