@@ -10,7 +10,7 @@ DATA    ?= $(abspath ../shared/data)
 JOBS    ?= 2
 CMAKE_FLAGS = -DDC_DATA_DIR=$(DATA)
 
-.PHONY: all deps build demo demo-replay test test-asan bench bench-postgis bench-backends fuzz format clean
+.PHONY: all deps build demo demo-replay test test-asan bench bench-postgis bench-backends bench-bluesky fuzz format clean
 
 all: deps build
 
@@ -52,6 +52,11 @@ bench-postgis: build
 # The service benchmark on each store side by side (a throw-away PostgreSQL server; ROUNDS=3).
 bench-backends: build
 	./scripts/bench-backends.sh
+
+# Our tactical pass and BlueSky's own StateBased detection side by side on BlueSky-style dense
+# scenarios (installs python3-numpy; BlueSky's code is run from ../shared/data/tools).
+bench-bluesky: build
+	DATA=$(DATA) ./scripts/bench-bluesky.sh
 
 # libFuzzer on every driver in fuzz/ (clang, installed on demand), FUZZ_SECONDS each, starting
 # from the committed corpus; new inputs go to build-fuzz/corpus/, not into the repository.
