@@ -16,6 +16,9 @@ typedef struct dc_text {
 
 void dc_text_printf(dc_text_t *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* The n bytes of s, as they are (no format: the hot paths' literals and runs of plain text). */
+void dc_text_append(dc_text_t *t, const char *s, size_t n);
+
 /* s as a JSON string, quoted, with what JSON requires escaped. */
 void dc_text_json_string(dc_text_t *t, const char *s);
 
