@@ -878,8 +878,11 @@ sq_event_between(dc_store_t *st, int64_t party, double t0_s, double t1_s, int64_
 static dc_err_t sq_track_put(dc_store_t *st, int64_t party, const char *id, const char *state,
                              double t_s)
 {
-    sqlite3_stmt *s =
-        prep(st, "INSERT OR REPLACE INTO tracks(id, party, state, t_s) VALUES(?,?,?,?)");
+    /* An upsert updates the row in place; INSERT OR REPLACE deleted it from the table and its
+     * id index and inserted it again (20% of ingest at 100k tracks). */
+    sqlite3_stmt *s = prep(st, "INSERT INTO tracks(id, party, state, t_s) VALUES(?,?,?,?) "
+                               "ON CONFLICT(id) DO UPDATE SET party = excluded.party, "
+                               "state = excluded.state, t_s = excluded.t_s");
     if (!s) return DC_ERR_IO;
     sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
     sqlite3_bind_int64(s, 2, party);
