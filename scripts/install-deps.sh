@@ -14,6 +14,7 @@ packages=(
   libproj-dev       # PROJ: geodesic routines (polygon areas; reference geometry in tests)
   libgeos-dev       # GEOS: polygon predicates and intersections (strategic engine)
   libjansson-dev    # jansson: JSON parsing and writing
+  libyajl-dev       # yajl: streaming JSON, deconflictd's read of position batches
   libyaml-dev       # libyaml: reads the InterUSS conformance intents in a test
   libmicrohttpd-dev # libmicrohttpd: deconflictd's HTTP/1.1 server
   libsqlite3-dev    # SQLite: deconflictd's embedded store

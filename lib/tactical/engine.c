@@ -378,11 +378,6 @@ static inline uint64_t cell_key(uint32_t face, uint32_t iu, uint32_t iv, uint32_
            ((uint64_t)iv << (IDX_BITS + BAND_BITS)) | ((uint64_t)band << IDX_BITS);
 }
 
-static inline float max_f(float a, float b)
-{
-    return a > b ? a : b;
-}
-
 /* The smallest |c| over [lo, hi]. */
 static inline float min_abs(float lo, float hi)
 {

@@ -73,6 +73,9 @@ const dd_route_t *dd_api_route(const char *method, const char *path, char seg[4]
 /* Prints "METHOD /pattern" per line for every route of the table. */
 void dd_api_print_routes(FILE *out);
 
+/* Whether the request's Content-Type says JSON; false with 415 in rs when not. */
+bool dd_request_says_json(dd_request_t *rq, dd_response_t *rs);
+
 /* The request's body as JSON of type want: Content-Type must say JSON (415 otherwise) and the
  * body parse by dd_json_body (400). NULL with the problem in rs. */
 json_t *dd_request_json(dd_request_t *rq, json_type want, dd_response_t *rs);

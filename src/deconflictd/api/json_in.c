@@ -30,13 +30,17 @@ bool dd_is_json_type(const char *ct)
     return *rest == '\0' || *rest == ';';
 }
 
+bool dd_request_says_json(dd_request_t *rq, dd_response_t *rs)
+{
+    if (dd_is_json_type(rq->header(rq->conn, "Content-Type"))) return true;
+    dd_respond_problem(rs, DC_ERR_MEDIA_TYPE, "Content-Type",
+                       "Content-Type: expected application/json");
+    return false;
+}
+
 json_t *dd_request_json(dd_request_t *rq, json_type want, dd_response_t *rs)
 {
-    if (!dd_is_json_type(rq->header(rq->conn, "Content-Type"))) {
-        dd_respond_problem(rs, DC_ERR_MEDIA_TYPE, "Content-Type",
-                           "Content-Type: expected application/json");
-        return NULL;
-    }
+    if (!dd_request_says_json(rq, rs)) return NULL;
     dd_fault_t f;
     json_t *j;
     if (dd_json_body(rq->body, rq->len, want, &j, &f) != DC_OK) dd_respond_fault(rs, &f);

@@ -27,6 +27,13 @@ bool dd_is_json_type(const char *content_type);
  * domain's to judge (core/tracks.c). */
 void dd_position_parse(json_t *o, int64_t party, dd_report_t *r);
 
+/* A whole POST /v1/positions body (len bytes) read as a stream, without a tree: its reports,
+ * each judged as dd_position_parse judges it, in *out (n of them, the caller frees), or the
+ * refusal of the body -- the same as dd_json_body and dd_position_parse give for every body
+ * (DC_ERR_JSON; DC_ERR_LIMIT beyond DD_POSITIONS_MAX reports). */
+dc_err_t dd_positions_read(const char *body, size_t len, int64_t party, dd_report_t **out,
+                           size_t *n, dd_fault_t *f);
+
 /* POST /v1/operations: volumes (an array), priority (an integer, default 0), state ("planned",
  * default, or "active"). Borrows from body. */
 dc_err_t dd_operation_body_parse(json_t *body, dd_op_request_t *req, dd_fault_t *f);
