@@ -86,6 +86,19 @@ static void assert_same(const pairkey_t *ref, size_t n_ref, const dc_tactical_sn
     }
 }
 
+/* A new engine fed the n states finds at now exactly the k pairs of ref. */
+static void assert_fresh_engine_same(const dc_tactical_config_t *cfg, const dc_track_state_t *st,
+                                     size_t n, double now, const pairkey_t *ref, size_t k)
+{
+    dc_tactical_t *eng = dc_tactical_new(cfg);
+    for (size_t i = 0; i < n; i++) dc_tactical_update(eng, &st[i], NULL);
+    const dc_tactical_snapshot_t *snap;
+    assert_int_equal(dc_tactical_detect(eng, now, NULL, &snap), DC_OK);
+    assert_same(ref, k, snap, 1e-9);
+    dc_tactical_snapshot_release(snap);
+    dc_tactical_free(eng);
+}
+
 static void test_matches_brute_force(void **state)
 {
     (void)state;
@@ -124,24 +137,14 @@ static void test_matches_brute_force(void **state)
         const double resolutions[] = {0.125, 0.5, 1, 2, 3, 8};
         for (size_t ri = 0; ri < sizeof(resolutions) / sizeof(resolutions[0]); ri++) {
             dc_tactical_resolution_fixed = resolutions[ri];
-            dc_tactical_t *engr = dc_tactical_new(&cfg);
-            for (size_t i = 0; i < n; i++) dc_tactical_update(engr, &st[i], NULL);
-            assert_int_equal(dc_tactical_detect(engr, now, NULL, &snap), DC_OK);
-            assert_same(ref, k, snap, 1e-9);
-            dc_tactical_snapshot_release(snap);
-            dc_tactical_free(engr);
+            assert_fresh_engine_same(&cfg, st, n, now, ref, k);
         }
         dc_tactical_resolution_fixed = 0;
 
         /* The sweep cut into slices on several threads finds exactly the same. */
         size_t saved = dc_tactical_parallel_min_entries;
         dc_tactical_parallel_min_entries = 0;
-        dc_tactical_t *engp = dc_tactical_new(&cfg);
-        for (size_t i = 0; i < n; i++) dc_tactical_update(engp, &st[i], NULL);
-        assert_int_equal(dc_tactical_detect(engp, now, NULL, &snap), DC_OK);
-        assert_same(ref, k, snap, 1e-9);
-        dc_tactical_snapshot_release(snap);
-        dc_tactical_free(engp);
+        assert_fresh_engine_same(&cfg, st, n, now, ref, k);
         dc_tactical_parallel_min_entries = saved;
 
         /* Time-shift invariance: the same scene an hour and a half second later. */
