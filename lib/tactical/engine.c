@@ -1,20 +1,24 @@
 /* The tactical engine: a table of tracks, a queue of pending changes, and the detection pass.
  *
  * Data layout (per track, see docs/performance.md for the measured total):
- *   rec      88 B   id + kinematic state in ECEF (kinematics.h), dense array
+ *   rec      88 B   id + kinematic state in ECEF (kinematics.h), dense array kept in cell order
  *   slot      4 B   open-addressing hash id -> rec index, load factor <= 1/2 (so ~8 B/track)
- *   live     36 B   the track's swept box for the current pass
- *   entries   8 B   per index cell the box touches (a few), twice for the radix sort
+ *   live     40 B   the track's box in the current slice, and the cube faces it is on
+ *   ends     16 B   per slice end, its position and altitude (passes of more than one slice)
+ *   entries   8 B   per (face, cell, band) the box touches in a slice, twice for the radix sort
  *
- * A pass (dc_tactical_detect):
+ * A pass (dc_tactical_detect, docs/tactical.md "The index"):
  *   1. swap the change queue out under its mutex and apply it (updates never wait for a pass);
- *   2. drop expired tracks; for each live track compute the box swept over [now, now + T] by its
- *      extrapolated position (ECEF) and altitude, grown by half the minima;
- *   3. emit one 64-bit entry (cell, track) per uniform ECEF grid cell the box touches, and radix
- *      sort them so that the tracks of each cell are contiguous;
- *   4. in each cell test the boxes of every pair; a pair whose boxes overlap is evaluated exactly
- *      once, in the cell that holds the lower corner of the boxes' intersection;
- *   5. sort the conflicts by id and publish them as a new immutable snapshot.
+ *   2. drop expired tracks and list the live ones, in one walk;
+ *   3. cut [now, now + T] into slices; for each slice, each live track's box (its extrapolated
+ *      position and altitude at the slice's ends, grown by half the minima), one 64-bit entry
+ *      per cube face, cell and altitude band the box touches, radix sorted so that the tracks of
+ *      each cell are contiguous;
+ *   4. in each cell test the boxes four at a time; a pair whose boxes overlap is evaluated
+ *      exactly once: in the first slice where they overlap, on the first face both are on, in
+ *      the cell and band of the overlap's low corner;
+ *   5. sort the conflicts by id and publish them as a new immutable snapshot; set the next
+ *      pass's resolution from this one's costs, and now and then put the records in cell order.
  * Every position moves with time, so a pass must extrapolate every track anyway (O(N)); the index
  * is rebuilt by an O(N) radix sort rather than maintained, and an update costs one hash upsert. */
 #include "deconflict/tactical.h"
@@ -844,7 +848,7 @@ static dc_err_t index_slice(dc_tactical_t *eng, size_t n_live, const grid_t *g, 
  * pairs are then mostly near each other in memory: at 1M tracks their records were 2 cache misses
  * each. Done every REORDER_PASSES passes or when the table grew by a quarter, since aircraft
  * change cells rarely: one reordering costs about a pass. false on OOM (nothing changed). */
-static bool reorder_recs(dc_tactical_t *eng, size_t n_live)
+static bool reorder_recs(dc_tactical_t *eng)
 {
     size_t n = eng->n_recs;
     uint32_t *order = malloc((n ? n : 1) * sizeof(*order));
@@ -868,7 +872,6 @@ static bool reorder_recs(dc_tactical_t *eng, size_t n_live)
     eng->recs = recs, eng->cap_recs = n ? n : 1;
     eng->slots = slots;
     for (size_t r = 0; r < n; r++) eng->slots[slot_find(eng, eng->recs[r].id)] = r + 1;
-    (void)n_live;
     free(order), free(placed);
     return true;
 }
@@ -994,8 +997,7 @@ dc_err_t dc_tactical_detect(dc_tactical_t *eng, double now_s, const dc_tactical_
     stats.slices = g.n_slices;
     adapt_resolution(eng, &stats, res);
     if (++eng->passes_since_order >= REORDER_PASSES || eng->n_recs > eng->recs_at_order * 5 / 4) {
-        if (reorder_recs(eng, n_live))
-            eng->passes_since_order = 0, eng->recs_at_order = eng->n_recs;
+        if (reorder_recs(eng)) eng->passes_since_order = 0, eng->recs_at_order = eng->n_recs;
     }
     eng->last_sorted = NULL, eng->last_n_entries = 0;
     stats.memory_bytes = memory_bytes(eng);
