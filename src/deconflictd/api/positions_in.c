@@ -8,8 +8,9 @@
  * and skips the rest, and refuses what jansson refuses -- malformed JSON, a duplicate key at any
  * depth, "\u0000" in a string, an integer beyond 64 bits or a number beyond a double -- so that
  * the two ways agree on every body; what it does not follow (UTF-8 yajl lets through and RFC
- * 3629 does not, a lone UTF-16 surrogate, a form feed, vertical tab or NUL byte, nesting deeper
- * than 32, objects wider than 64 members) it hands to the tree
+ * 3629 does not, a lone UTF-16 surrogate, a form feed, vertical tab or NUL byte, a number of 400
+ * characters or more, nesting deeper than 32, objects wider than 64 members) it hands to the
+ * tree
  * (tests/unit/daemon/test_positions_in.c holds them to it, as does the fuzz driver). */
 #include <errno.h>
 #include <math.h>
@@ -265,8 +266,10 @@ static int on_number(void *ctx, const char *s, size_t len)
 {
     reader_t *rd = ctx;
     char buf[400];
-    if (len >= sizeof(buf))
-        return refuse(rd, DC_ERR_JSON, "request body is not JSON: %s", "number too long");
+    if (len >= sizeof(buf)) { /* 400 digits: the tree reads such a number */
+        rd->fall_back = true;
+        return 0;
+    }
     memcpy(buf, s, len);
     buf[len] = '\0';
     errno = 0;
