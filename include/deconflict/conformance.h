@@ -22,6 +22,21 @@
 
 #define DC_ENTRY_STEP_S 5.0 /* the default step a predicted entry is timed to */
 
+/* How urgent an entry is: predicted within the look-ahead, predicted within the warning time,
+ * or inside now -- the levels deconflictd's intrusion and agreement conflicts carry, and replay's
+ * intrusions (docs/service.md, "Conformance"). Ordered: a higher level is more urgent. */
+typedef enum dc_entry_level {
+    DC_ENTRY_ADVISORY = 0,
+    DC_ENTRY_WARNING = 1,
+    DC_ENTRY_INSIDE = 2,
+} dc_entry_level_t;
+
+/* The level of an entry tte_s ahead (0: inside) with warning time warning_s. */
+dc_entry_level_t dc_entry_level(double tte_s, double warning_s);
+
+/* "advisory", "warning" or "inside". */
+const char *dc_entry_level_name(dc_entry_level_t level);
+
 /* One operation a track is in or will enter. */
 typedef struct dc_op_entry {
     char ref[DC_STRATEGIC_ID_MAX];   /* the operation's reference, as the engine shows it */

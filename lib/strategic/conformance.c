@@ -8,6 +8,17 @@
 #define M_PER_DEG (6371008.8 * 3.14159265358979323846 / 180.0) /* the corridor's width */
 #define HITS_MAX  32                                           /* operations one probe reports */
 
+dc_entry_level_t dc_entry_level(double tte_s, double warning_s)
+{
+    return tte_s <= 0 ? DC_ENTRY_INSIDE : tte_s <= warning_s ? DC_ENTRY_WARNING : DC_ENTRY_ADVISORY;
+}
+
+const char *dc_entry_level_name(dc_entry_level_t level)
+{
+    static const char *const names[] = {"advisory", "warning", "inside"};
+    return (unsigned)level < 3 ? names[level] : "advisory";
+}
+
 typedef struct hits {
     dc_op_entry_t e[HITS_MAX];
     size_t n;
@@ -112,9 +123,9 @@ dc_err_t dc_conformance_entries(dc_strategic_t *eng, const dc_track_state_t *st,
         !(lookahead_s > 0 && lookahead_s <= 3600) || !(step_s > 0 && step_s <= lookahead_s))
         return DC_ERR_INVALID;
     /* One query for most tracks: the corridor over the look-ahead, which starts at the report;
-     * only when it meets an operation is the report probed and each entry timed. */
-    /* A track that does not move (under 1 kt and 100 fpm) has for corridor the point it is at
-     * over the whole look-ahead: an operation about to start around it is entered too. */
+     * only when it meets an operation is the report probed and each entry timed. A track that
+     * does not move (under 1 kt and 100 fpm) has for corridor the point it is at over the whole
+     * look-ahead: an operation about to start around it is entered too. */
     bool moves = st->gs_kt > 1 || fabs(st->vs_fpm) > 100;
     hits_t path, now, at; /* not cleared: only their first n are read */
     path.n = now.n = 0;
@@ -122,8 +133,8 @@ dc_err_t dc_conformance_entries(dc_strategic_t *eng, const dc_track_state_t *st,
                         : probe_point(eng, party, st, now_s, 0, lookahead_s + 1, &path);
     if (rc == DC_ERR_INVALID || rc == DC_ERR_LIMIT) {
         /* A corridor the engine cannot take (longer than a footprint may be, or over a pole):
-         * the candidates are then
-         * what a point probe finds at any step, the slow way, so that nothing is missed. */
+         * the candidates are then what a point probe finds at any step, the slow way, so that
+         * nothing is missed. */
         path.n = 0;
         for (double dt = 0; dt <= lookahead_s + 1e-9; dt += step_s) {
             if ((rc = probe_point(eng, party, st, now_s, dt, 1, &at)) != DC_OK) break;

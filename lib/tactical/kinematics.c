@@ -91,7 +91,7 @@ static bool vertical_window(const kin_t *a, const kin_t *b, double now_s, const 
     }
     double t1 = (-pp->h_ft - dz) / dvz, t2 = (pp->h_ft - dz) / dvz;
     *v_lo = fmin(t1, t2), *v_hi = fmax(t1, t2);
-    return *v_lo<pp->lookahead_s && * v_hi> 0;
+    return (*v_lo < pp->lookahead_s) && (*v_hi > 0);
 }
 
 /* The pair test; with full, every field of out whether in conflict or not (dc_tactical_pair

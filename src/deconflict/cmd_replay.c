@@ -286,11 +286,9 @@ typedef struct intrusion {
     double first_s, last_s; /* the first and last report that raised it */
     double first_warning_s; /* the first report within warning_s of entry, or inside; NAN */
     double entry_s;         /* the first report inside; NAN if it never entered */
-    int level;              /* the highest reached: 0 advisory, 1 warning, 2 inside */
+    dc_entry_level_t level; /* the highest reached */
     size_t reports;
 } intrusion_t;
-
-static const char *const intrusion_levels[] = {"advisory", "warning", "inside"};
 
 typedef struct run {
     dc_encounters_t *enc;
@@ -307,7 +305,7 @@ static bool note_intrusion(run_t *r, const cli_row_t *row, const dc_op_entry_t *
                            double gap_s)
 {
     double t = row->st.t_s;
-    int level = e->tte_s <= 0 ? 2 : e->tte_s <= warning_s ? 1 : 0;
+    dc_entry_level_t level = dc_entry_level(e->tte_s, warning_s);
     intrusion_t *x = NULL;
     for (size_t i = r->n_intr; i-- > 0 && !x;) {
         intrusion_t *y = &r->intr[i];
@@ -332,8 +330,8 @@ static bool note_intrusion(run_t *r, const cli_row_t *row, const dc_op_entry_t *
     }
     x->last_s = t, x->reports++;
     if (level > x->level) x->level = level;
-    if (level >= 1 && isnan(x->first_warning_s)) x->first_warning_s = t;
-    if (level == 2 && isnan(x->entry_s)) x->entry_s = t;
+    if (level >= DC_ENTRY_WARNING && isnan(x->first_warning_s)) x->first_warning_s = t;
+    if (level == DC_ENTRY_INSIDE && isnan(x->entry_s)) x->entry_s = t;
     return true;
 }
 
@@ -908,7 +906,7 @@ static void print_intrusions(const replay_opts_t *o, const run_t *r, const name_
             printf(",\"operation_party\":");
             json_str(x->op_party);
             printf(",\"level\":\"%s\",\"first_s\":%.3f,\"last_s\":%.3f,\"reports\":%zu",
-                   intrusion_levels[x->level], x->first_s, x->last_s, x->reports);
+                   dc_entry_level_name(x->level), x->first_s, x->last_s, x->reports);
             json_time_or_null(",\"first_warning_s\":", x->first_warning_s);
             json_time_or_null(",\"entry_s\":", x->entry_s);
             if (!isnan(x->entry_s))
@@ -926,8 +924,8 @@ static void print_intrusions(const replay_opts_t *o, const run_t *r, const name_
         format_utc(x->first_s, t0, sizeof(t0));
         format_utc(x->last_s, t1, sizeof(t1));
         fprintf(out, "  %s .. %s  %-6s %-8s %-8s %s (party %s), %zu reports", t0, t1 + 11, x->id,
-                callsign_of(names, n_names, x->id), intrusion_levels[x->level], x->op, x->op_party,
-                x->reports);
+                callsign_of(names, n_names, x->id), dc_entry_level_name(x->level), x->op,
+                x->op_party, x->reports);
         if (!isnan(x->entry_s))
             fprintf(out, "; entered %.0f s after the first alert, warned %.0f s before\n",
                     x->entry_s - x->first_s,

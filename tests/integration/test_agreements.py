@@ -168,6 +168,25 @@ def main():
               "withdrawn: no longer checked (a conformance round of passes)")
         lst = d.request("GET", "/v1/agreements", tb)[1]["agreements"]
         check([a["state"] for a in lst] == ["withdrawn"], "bravo lists it, withdrawn")
+
+        # A hovering aircraft and an agreement whose window opens in 100 s: predicted too, since
+        # time moves even where the aircraft does not.
+        now = time.time()
+        hover = {"parties": ["bravo"],
+                 "constraint": {"area": [[40.0, 40.0], [40.0, 40.2], [40.2, 40.2], [40.2, 40.0]],
+                                "owner": "alpha"},
+                 "alt_lower_ft": 0, "alt_upper_ft": 10000,
+                 "time_start": iso(now + 100), "time_end": iso(now + 3600), "text": "hover box"}
+        s, hv, _ = d.request("POST", "/v1/agreements", ta, hover)
+        check(s == 201, "alpha proposes an area of its own from 100 s on")
+        s, hv, _ = d.request("POST", f"/v1/agreements/{hv['id']}/accept", tb)
+        check(s == 200 and hv["state"] == "active", "bravo accepts it")
+        d.request("POST", "/v1/positions", tb, [dict(report("H1", 40.1, 40.1, alt_ft=2000))])
+        ha = sa.wait_where("conflict.new", lambda v: v["kind"] == "agreement" and v.get("agreement") == hv["id"],
+                           timeout=10, what="the hovering aircraft's predicted breach")
+        check(ha["level"] == "advisory" and 90 < ha["time_to_entry_s"] <= 120 and "ack_due" not in ha,
+              f"a still aircraft in the area before its window opens: an advisory, "
+              f"{ha.get('time_to_entry_s')} s ahead")
         for s_ in (sa, sb, sc):
             s_.close()
         check(d.stop() == 0, "clean shutdown")

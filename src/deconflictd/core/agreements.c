@@ -2,7 +2,6 @@
 #include "core/agreements.h"
 
 #include <jansson.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -160,8 +159,10 @@ int64_t dd_agreement_ahead(dd_service_t *svc, int64_t party, const dc_track_stat
     *tte_s = 0;
     int64_t q =
         dd_agreement_violated(svc, party, st->lat_deg, st->lon_deg, st->alt_ft, now, agreement_id);
-    bool bound = false, moves = st->gs_kt > 1 || fabs(st->vs_fpm) > 100;
-    for (size_t i = 0; !q && moves && !bound && i < svc->agreements.cap; i++)
+    /* Every track bound by an agreement steps through the look-ahead, a still one too: an
+     * agreement whose window is about to open is entered where the aircraft hovers. */
+    bool bound = false;
+    for (size_t i = 0; !q && !bound && i < svc->agreements.cap; i++)
         bound = svc->agreements.slots[i].key && binds(svc->agreements.slots[i].val, party);
     for (double dt = step_s; bound && !q && dt <= lookahead_s + 1e-9; dt += step_s) {
         double lat, lon, alt;

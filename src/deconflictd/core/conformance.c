@@ -69,10 +69,10 @@ static dd_conflict_t *new_conflict(dd_cf_kind_t kind)
 }
 
 /* An intrusion's level: "inside" now, or predicted to enter within warning_s ("warning") or
- * within the look-ahead ("advisory"). */
+ * within the look-ahead ("advisory"), as the library grades entries. */
 static const char *entry_level(const dd_service_t *svc, double tte)
 {
-    return tte <= 0 ? "inside" : tte <= svc->cfg.warning_s ? "warning" : "advisory";
+    return dc_entry_level_name(dc_entry_level(tte, svc->cfg.warning_s));
 }
 
 /* The conflict track t holds under key, its level brought to level (tte s before entry) and

@@ -119,6 +119,11 @@ static void test_known_cases(void **state)
     assert_int_equal(dc_conformance_entries(eng, &north, "B", now, T_S, T_S + 1, false, out, 4, &n),
                      DC_ERR_INVALID);
     dc_strategic_free(eng);
+    /* Entries graded by time: inside now, within the warning time (its edge included), beyond. */
+    assert_int_equal(dc_entry_level(0, 90), DC_ENTRY_INSIDE);
+    assert_int_equal(dc_entry_level(90, 90), DC_ENTRY_WARNING);
+    assert_int_equal(dc_entry_level(90.5, 90), DC_ENTRY_ADVISORY);
+    assert_string_equal(dc_entry_level_name(DC_ENTRY_WARNING), "warning");
 }
 
 /* The reference's verdict for a point: 0 outside, 1 maybe (near a boundary), 2 inside. */
