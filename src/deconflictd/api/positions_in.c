@@ -200,16 +200,15 @@ typedef struct open_object {
 typedef struct reader {
     int64_t party;
     dd_report_t *out;
-    size_t n, cap;
+    size_t n;
     size_t beyond;  /* reports past DD_POSITIONS_MAX, counted, not kept */
     bool not_array; /* the top level is an object: read through, then refused */
-    bool fall_back; /* nested deeper or wider than the reader follows */
+    bool fall_back; /* a body the reader hands to the tree (the list at the top) */
     yajl_handle h;
     size_t end_at;                /* where the body's value ended, bytes from its start */
     int depth;                    /* 0 outside the top array, 1 in it, 2 in a report... */
     bool in_array;                /* the top level is an array */
     open_object_t obj[DEPTH_MAX]; /* the open objects, by depth */
-    bool is_obj[DEPTH_MAX];       /* whether depth d is an object (else an array) */
     raw_report_t raw;             /* the report being read (depth 2) */
     int field;                    /* the field the next value at depth 2 is, or -1 */
     char err[200];                /* why the body is refused, when the reader refuses it */
@@ -352,7 +351,6 @@ static int open_container(reader_t *rd, bool object)
     } else if (rd->depth == 2 && rd->field >= 0) {
         rd->raw.v[rd->field].kind = V_OTHER;
     }
-    rd->is_obj[rd->depth] = object;
     rd->obj[rd->depth].len = rd->obj[rd->depth].n = 0;
     rd->depth++;
     return 1;
@@ -508,7 +506,7 @@ dc_err_t dd_positions_read(const char *body, size_t len, int64_t party, dd_repor
     /* Room for as many reports as the body can hold (an element and a comma are at least two
      * bytes), up to the batch limit. */
     size_t cap = len / 2 + 1 < DD_POSITIONS_MAX ? len / 2 + 1 : DD_POSITIONS_MAX;
-    if (rd) rd->out = malloc(cap * sizeof(*rd->out)), rd->cap = cap;
+    if (rd) rd->out = malloc(cap * sizeof(*rd->out));
     yajl_handle h = rd && rd->out ? yajl_alloc(&callbacks, NULL, rd) : NULL;
     if (!h) {
         if (rd) free(rd->out);
