@@ -7,10 +7,11 @@
  *   deconflict-bench service --url URL [--url URL2 ...] --token A --token B [--tracks N] [--batch
  * B]
  *                            [--seconds S] [--reports R] [--filings K] [--alerts K]
- *                            [--threads T]
+ *                            [--threads T] [--filing-conns C]
  * Several --url are nodes of one service (docs/deployment.md): each ingest and filing thread
  * talks to one node in turn, an alert's two aircraft go to the first and the second node, and
  * both parties' streams are held on the last.
+ * --filing-conns C times filings on C connections only, instead of on 1, 4 and 16.
  * --reports R ends the ingest after R reports (at most --seconds): the same work for builds
  * that ingest at different rates, so what follows is compared on equal stores.
  *
@@ -36,6 +37,7 @@ typedef struct opts {
     double seconds;
     size_t reports; /* ingest stops after this many reports too (0: none) */
     int threads;
+    int filing_conns; /* filings on this many connections only (0: on 1, 4 and 16) */
 } opts_t;
 
 static double wall_s(void)
@@ -435,21 +437,26 @@ int bench_service(int argc, char **argv)
             o.alerts = strtoul(v, NULL, 10);
         else if (!strcmp(a, "--threads"))
             o.threads = atoi(v);
+        else if (!strcmp(a, "--filing-conns"))
+            o.filing_conns = atoi(v);
         else {
             fprintf(stderr, "bench service: unknown option %s\n", a);
             return 2;
         }
     }
-    if (!o.n_urls || nt != 2 || !o.tracks || !o.batch || o.threads < 1 || o.threads > 16) {
+    if (!o.n_urls || nt != 2 || !o.tracks || !o.batch || o.threads < 1 || o.threads > 16 ||
+        o.filing_conns < 0 || o.filing_conns > 16) {
         fprintf(stderr,
                 "usage: deconflict-bench service --url URL [--url URL2 ...] --token A --token B "
                 "[--tracks N] [--batch B] [--seconds S] [--reports R] [--filings K] [--alerts K] "
-                "[--threads T]\n");
+                "[--threads T] [--filing-conns C (1-16)]\n");
         return 2;
     }
     curl_global_init(CURL_GLOBAL_DEFAULT);
     run_ingest(&o);
-    if (o.filings) {
+    if (o.filings && o.filing_conns) {
+        run_filings(&o, o.filing_conns);
+    } else if (o.filings) {
         run_filings(&o, 1);
         run_filings(&o, 4);
         run_filings(&o, 16);

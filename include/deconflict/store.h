@@ -77,16 +77,27 @@ dc_err_t dc_store_commit(dc_store_t *st);
 void dc_store_rollback(dc_store_t *st);
 
 /* Deferred sync, for a server that makes many requests durable with one sync: from now on a
- * commit is written to the WAL but not synced (SQLite: synchronous=NORMAL; it survives the
- * process's death, not yet the machine's. PostgreSQL: synchronous_commit=off), and
- * dc_store_sync() makes every commit returned before it durable (PostgreSQL: flushed on the
- * primary, and on a synchronous standby when there is one). dc_store_sync() may be called
- * without the lock that serialises the other calls, concurrently with them (SQLite: it runs
- * no statement; PostgreSQL: it runs one on a connection of its own); its error message goes to
- * err. DC_ERR_UNAVAILABLE (PostgreSQL): the server was lost or is not the one the commits went
- * to (a failover) -- whether those commits were kept is not known; the store's connection is
- * made again (dc_store_reconnects) before its next transaction. */
+ * commit is written but not synced, and dc_store_sync() makes every commit returned before it
+ * durable.
+ *   - SQLite: commits are grouped. dc_store_commit() ends the caller's transaction inside one
+ *     transaction that stays open for the group (a savepoint released; dc_store_rollback()
+ *     undoes only the caller's), and dc_store_flush() commits the group to the WAL (one write
+ *     of each page the group changed, instead of one per commit; synchronous=NORMAL: it
+ *     survives the process's death, not yet the machine's). Until then the group is seen by
+ *     this connection only, and it holds the store's write lock.
+ *   - PostgreSQL: each commit is the server's (synchronous_commit=off) and dc_store_flush()
+ *     does nothing; the sync flushes the WAL on the primary, and on a synchronous standby
+ *     when there is one.
+ * dc_store_flush() runs under the lock that serialises the other calls; when it fails the
+ * whole group is rolled back (err says why: a full disk, an I/O error), and no commit since
+ * the last flush was kept. dc_store_sync() may be called without that lock, concurrently with
+ * the other calls (SQLite: it runs no statement; PostgreSQL: it runs one on a connection of its
+ * own), after the flush whose commits it makes durable; its error message goes to err.
+ * DC_ERR_UNAVAILABLE (PostgreSQL): the server was lost or is not the one the commits went to (a
+ * failover) -- whether those commits were kept is not known; the store's connection is made
+ * again (dc_store_reconnects) before its next transaction. */
 dc_err_t dc_store_defer_sync(dc_store_t *st);
+dc_err_t dc_store_flush(dc_store_t *st, char *err, size_t len);
 dc_err_t dc_store_sync(dc_store_t *st, char *err, size_t len);
 
 /* The last SQLite message, for logs. */

@@ -42,6 +42,7 @@ struct dc_store_backend {
     dc_err_t (*commit)(dc_store_t *st);
     void (*rollback)(dc_store_t *st);
     dc_err_t (*defer_sync)(dc_store_t *st);
+    dc_err_t (*flush)(dc_store_t *st, char *err, size_t len);
     dc_err_t (*sync)(dc_store_t *st, char *err, size_t len);
     dc_err_t (*party_add)(dc_store_t *st, const char *name, double now_s,
                           char token_out[DC_TOKEN_MAX], dc_party_t *out);

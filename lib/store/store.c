@@ -149,6 +149,11 @@ dc_err_t dc_store_defer_sync(dc_store_t *st)
     return st->be->defer_sync(st);
 }
 
+dc_err_t dc_store_flush(dc_store_t *st, char *err, size_t len)
+{
+    return st->be->flush(st, err, len);
+}
+
 dc_err_t dc_store_sync(dc_store_t *st, char *err, size_t len)
 {
     return st->be->sync(st, err, len);

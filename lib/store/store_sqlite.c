@@ -36,11 +36,16 @@ typedef struct sq_store {
     } cache[STMT_CACHE_MAX];
     size_t n_cached;
     int wal_fd; /* deferred sync: the WAL, synced by sq_sync(); else -1 */
+    /* Deferred sync groups commits (store.h): group_open while the group's transaction is, with
+     * group_kept commits released into it. */
+    bool grouped, group_open;
+    size_t group_kept;
 } sq_store_t;
 
 #define SQ(st) ((sq_store_t *)(st))
 
 static void sq_close(dc_store_t *st);
+static dc_err_t sq_flush(dc_store_t *st, char *err, size_t len);
 
 /* Migration i brings the schema from version i to i + 1. Only ever append. */
 static const char *const migrations[] = {
@@ -304,6 +309,9 @@ dc_store_t *dc_store_sqlite_open(const char *dir, char *err, size_t len)
 
 static void sq_close(dc_store_t *st)
 {
+    char err[256];
+    if (sq_flush(st, err, sizeof(err)) != DC_OK) /* what was committed into a group is kept */
+        fprintf(stderr, "deconflict: store: closing: %s\n", err);
     for (size_t i = 0; i < SQ(st)->n_cached; i++) sqlite3_finalize(SQ(st)->cache[i].stmt);
     sqlite3_close(SQ(st)->db);
     if (SQ(st)->wal_fd >= 0) close(SQ(st)->wal_fd);
@@ -369,19 +377,67 @@ static dc_err_t exec_cached(dc_store_t *st, const char *sql, const char *what)
     return s ? run(st, s, what) : DC_ERR_IO;
 }
 
+/* Grouped (deferred sync): the first begin of a group opens its transaction, and each caller's
+ * transaction is a savepoint in it, released on commit and undone alone on rollback. */
 static dc_err_t sq_begin(dc_store_t *st)
 {
-    return exec_cached(st, "BEGIN IMMEDIATE", "begin");
+    sq_store_t *q = SQ(st);
+    if (!q->grouped) return exec_cached(st, "BEGIN IMMEDIATE", "begin");
+    if (!q->group_open) {
+        if (exec_cached(st, "BEGIN IMMEDIATE", "begin the group") != DC_OK) return DC_ERR_IO;
+        q->group_open = true, q->group_kept = 0;
+    }
+    return exec_cached(st, "SAVEPOINT w", "begin");
 }
 
 static dc_err_t sq_commit(dc_store_t *st)
 {
-    return exec_cached(st, "COMMIT", "commit");
+    sq_store_t *q = SQ(st);
+    if (!q->grouped) return exec_cached(st, "COMMIT", "commit");
+    dc_err_t e = exec_cached(st, "RELEASE w", "commit");
+    if (e == DC_OK) q->group_kept++;
+    return e;
+}
+
+/* A group's transaction ended by SQLite itself (some I/O errors roll it back) or by us. */
+static void group_closed(sq_store_t *q)
+{
+    q->group_open = false, q->group_kept = 0;
 }
 
 static void sq_rollback(dc_store_t *st)
 {
-    exec_cached(st, "ROLLBACK", "rollback");
+    sq_store_t *q = SQ(st);
+    if (!q->grouped) {
+        exec_cached(st, "ROLLBACK", "rollback");
+        return;
+    }
+    if (!q->group_open) return;
+    if (q->group_kept == 0) {
+        /* Nothing else in the group: end it, so that it does not hold the write lock until
+         * a flush that no commit will ask for. */
+        if (!sqlite3_get_autocommit(q->db)) exec_cached(st, "ROLLBACK", "rollback");
+        group_closed(q);
+        return;
+    }
+    if (exec_cached(st, "ROLLBACK TO w", "rollback") == DC_OK)
+        exec_cached(st, "RELEASE w", "rollback");
+    if (sqlite3_get_autocommit(q->db)) group_closed(q); /* SQLite rolled the whole group back */
+}
+
+static dc_err_t sq_flush(dc_store_t *st, char *err, size_t len)
+{
+    sq_store_t *q = SQ(st);
+    if (!q->group_open) return DC_OK;
+    bool lost = sqlite3_get_autocommit(q->db); /* rolled back by SQLite after an I/O error */
+    dc_err_t e = lost ? DC_ERR_IO : exec_cached(st, "COMMIT", "commit the group");
+    if (e != DC_OK) {
+        snprintf(err, len, "%s",
+                 lost ? "the group's transaction was rolled back by SQLite" : st->err);
+        if (!sqlite3_get_autocommit(q->db)) exec_cached(st, "ROLLBACK", "roll the group back");
+    }
+    group_closed(q);
+    return e;
 }
 
 static dc_err_t sq_defer_sync(dc_store_t *st)
@@ -391,6 +447,7 @@ static dc_err_t sq_defer_sync(dc_store_t *st)
     int persist = 1;
     sqlite3_file_control(SQ(st)->db, "main", SQLITE_FCNTL_PERSIST_WAL, &persist);
     if (exec_cached(st, "PRAGMA synchronous=NORMAL", "set synchronous") != DC_OK) return DC_ERR_IO;
+    SQ(st)->grouped = true;
     char path[4200];
     snprintf(path, sizeof(path), "%s-wal", sqlite3_db_filename(SQ(st)->db, "main"));
     SQ(st)->wal_fd = open(path, O_RDWR | O_CLOEXEC);
@@ -1200,6 +1257,7 @@ const dc_store_backend_t dc_store_sqlite_backend = {
     .commit = sq_commit,
     .rollback = sq_rollback,
     .defer_sync = sq_defer_sync,
+    .flush = sq_flush,
     .sync = sq_sync,
     .party_add = sq_party_add,
     .party_rotate_token = sq_party_rotate_token,

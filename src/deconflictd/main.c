@@ -303,6 +303,9 @@ int main(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
+    /* A file size limit reached (ulimit -f) fails the write, as a full disk does (commit.c
+     * answers 503 and reads the state anew), instead of killing the process. */
+    signal(SIGXFSZ, SIG_IGN);
     while (!stop_requested) sleep(1); /* a signal cuts the sleep short */
 
     /* Graceful: wake the event streams so they end, stop the server (which waits for its

@@ -10,7 +10,8 @@
 - one set of input rules: every endpoint that takes a body wants application/json (415) and
   refuses duplicate keys; agreements get the same window and geometry checks as operations;
 - report times have a range against the service's clock, and a track stored ahead of the clock
-  never freezes later reports out.
+  never freezes later reports out;
+- a full disk fails the writes of the moment (503), not the line, and loses nothing stored.
 
 usage: test_hardening.py BIN_DIR OPENAPI_YAML"""
 import json
@@ -406,6 +407,67 @@ def alerting_settings_have_a_range(tmp):
               f"deconflictd {' '.join(args)}: refused, naming {key} and {rng}")
 
 
+def a_full_disk_keeps_the_line_up(tmp):
+    """Answers wait for their group's sync without holding a server thread, and a group that
+    cannot be written (the file size limit standing in for a full disk) is answered 503 and
+    forgotten, while the line stays up and nothing stored before is lost."""
+    if td.sqlite_only("a full disk under the embedded store"):
+        return
+    import resource
+    import threading
+    data = os.path.join(tmp, "disk")
+    ta = td.add_party(data, "alpha")
+    d = Daemon(data, extra=["--http-threads", "1"])
+    # One server thread, 8 connections filing at once: none waits for another's sync.
+    kept, lock = [], threading.Lock()
+
+    def filer(k):
+        conn = http_client(d.port)
+        for i in range(8):
+            body = json.dumps({"volumes": [td.volume(40 + k, 5 + i, 500)]})
+            conn.request("POST", "/v1/operations", body=body,
+                         headers={"Authorization": "Bearer " + ta, "Content-Type": "application/json"})
+            r = conn.getresponse()
+            answer = json.loads(r.read())
+            if r.status == 201:
+                with lock:
+                    kept.append(answer["id"])
+        conn.close()
+    threads = [threading.Thread(target=filer, args=(k,)) for k in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    check(len(kept) == 64, f"8 connections on one server thread: all 64 filings answered 201 ({len(kept)})")
+    # No write can reach a file any more: as with a full disk, the group's commit fails.
+    resource.prlimit(d.proc.pid, resource.RLIMIT_FSIZE, (4096, resource.RLIM_INFINITY))
+    s, pb, _ = d.request("POST", "/v1/operations", ta, {"volumes": [td.volume(30, 5, 500)]})
+    check(s == 503 and "retry" in pb["detail"], f"a filing whose group cannot be written: 503, retry ({s})")
+    report = {"track_id": "D1", "t": time.time(), "lat": 30.0, "lon": 5.0, "alt_ft": 20000, "gs_kt": 300,
+              "trk_deg": 90, "vs_fpm": 0}
+    s, _, _ = d.request("POST", "/v1/positions", ta, [report])
+    check(s == 503, f"positions that cannot be written: 503 ({s})")
+    check(d.request("GET", "/healthz")[0] == 200, "the line stays up meanwhile")
+    s, lst, _ = d.request("GET", "/v1/operations", ta)
+    ids = sorted(o["id"] for o in lst["operations"]) if s == 200 else None
+    check(ids == sorted(kept), "what was answered 201 before is all there, and the failed filing is not")
+    check(all(t["track_id"] != "D1" for t in d.request("GET", "/v1/tracks", ta)[1]["tracks"]),
+          "... nor the failed positions")
+    resource.prlimit(d.proc.pid, resource.RLIMIT_FSIZE, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+    s, op, _ = d.request("POST", "/v1/operations", ta, {"volumes": [td.volume(30, 5, 500)]})
+    check(s == 201, "space again: the same filing is accepted")
+    kept.append(op["id"])
+    d.stop(signal.SIGKILL)
+    err = d.proc.stderr.read()
+    check("could not be committed" in err and "reading the store's state anew" in err,
+          "the daemon said why, and read its state anew")
+    d = Daemon(data)
+    s, lst, _ = d.request("GET", "/v1/operations", ta)
+    check(sorted(o["id"] for o in lst["operations"]) == sorted(kept),
+          "after kill -9: exactly the filings answered 201")
+    d.stop()
+
+
 def main():
     tmp = tempfile.mkdtemp(prefix="dc_hardening_")
     try:
@@ -417,6 +479,7 @@ def main():
         alerting_settings_have_a_range(tmp)
         agreements_checked_exactly(tmp)
         thousands_of_idle_sockets(tmp)
+        a_full_disk_keeps_the_line_up(tmp)
         print("hardening integration: all checks passed")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -76,7 +76,6 @@ static void step_down(dd_service_t *svc);
 
 dc_err_t dd_cluster_catch_up(dd_service_t *svc)
 {
-    if (!svc->shared) return DC_OK;
     uint64_t reconnects = dc_store_reconnects(svc->store);
     bool wanted = __atomic_load_n(&svc->reload_wanted, __ATOMIC_ACQUIRE);
     if ((reconnects != svc->reconnects_seen || wanted) && svc->reload) {
@@ -90,6 +89,7 @@ dc_err_t dd_cluster_catch_up(dd_service_t *svc)
         dd_commit_state_fresh(svc);
         return DC_OK;
     }
+    if (!svc->shared) return DC_OK; /* nobody else writes to it */
     dc_err_t rc = DC_OK;
     for (;;) {
         changes_t c = {0};
@@ -140,7 +140,15 @@ static void take_over(dd_service_t *svc, double now)
 
 bool dd_cluster_lead(dd_service_t *svc, double now)
 {
-    if (!svc->shared) return svc->leader = true;
+    if (!svc->shared) {
+        /* One node always leads; after its state was read anew (a group that could not be
+         * committed, commit.c) it takes the pass up again as a restart does. */
+        if (!svc->leader) {
+            if (dd_cluster_catch_up(svc) != DC_OK) return false;
+            take_over(svc, now);
+        }
+        return true;
+    }
     bool lead = false;
     if (dc_store_lead(svc->store, svc->node, svc->cfg.leader_lease_s, &lead) != DC_OK) lead = false;
     if (lead && !svc->leader) {
@@ -177,11 +185,13 @@ bool dd_cluster_open(dd_service_t *svc)
         sodium_bin2hex(hex, sizeof(hex), r, sizeof(r));
         snprintf(svc->node, sizeof(svc->node), "node-%s", hex);
     }
+    /* Before every write: on a shared store what the other nodes wrote is applied; on any
+     * store, the state is read anew once it is no longer trusted (commit.c). */
+    svc->catch_up = dd_cluster_catch_up;
     if (!svc->shared) {
         svc->leader = true; /* one process serves the store */
         return true;
     }
-    svc->catch_up = dd_cluster_catch_up;
     /* Read before the modules restore: what is written meanwhile is applied again, which
      * changes nothing. */
     return dc_store_heads(svc->store, &svc->changes_seen, &svc->tracks_seen) == DC_OK;

@@ -19,7 +19,8 @@
 
 #include "core/state.h"
 
-/* Applies what other nodes wrote since this node last looked. Under the service lock. */
+/* Applies what other nodes wrote since this node last looked; on any store, reads the state
+ * anew when it is not trusted (svc->reload_wanted). Under the service lock. */
 dc_err_t dd_cluster_catch_up(dd_service_t *svc);
 
 /* Takes or renews the lead at now; on taking it, rebuilds the pass's bookkeeping, on losing it,

@@ -1,9 +1,10 @@
 /* Group commit for deconflictd's store: see commit.h.
  *
- * Commits are numbered (tickets) under svc->lock. A thread that needs ticket t durable waits
- * for svc->synced >= t; if no sync is running it becomes the syncer: it takes the newest ticket
- * as its target, syncs, and publishes the target — which covers every commit made before it
- * took the target, its own and other threads'. */
+ * Commits are numbered (tickets) under svc->lock. The syncer thread wakes at each commit; it
+ * flushes the group under the lock, takes the newest ticket as its target, syncs without the
+ * lock, and publishes the target -- which covers every commit made before the flush. A thread
+ * that needs ticket t durable waits for svc->synced >= t; an HTTP request instead leaves its
+ * answer with t and is answered when the syncer's hook finds t synced (http/server.c). */
 #include "core/commit.h"
 
 #include <stdio.h>
@@ -14,6 +15,10 @@
 static __thread uint64_t pending_ticket;
 /* Something this thread waited for may not have been kept (dd_answer_unsure). */
 static __thread bool answer_unsure;
+/* Deferred answers (dd_answer_defer): the newest commit the answer waits for, instead of the
+ * thread waiting itself. */
+static __thread bool defer_wait;
+static __thread uint64_t answer_ticket;
 
 void dd_answer_begin(void)
 {
@@ -29,7 +34,7 @@ bool dd_answer_unsure(void)
  * not trusted until it is read anew (cluster.c). */
 static void unsure_upto(dd_service_t *svc, uint64_t ticket)
 {
-    if (ticket > svc->unsure_hi) svc->unsure_hi = ticket;
+    if (ticket > svc->unsure_hi) __atomic_store_n(&svc->unsure_hi, ticket, __ATOMIC_SEQ_CST);
     __atomic_store_n(&svc->reload_wanted, true, __ATOMIC_RELEASE);
 }
 
@@ -46,6 +51,7 @@ void dd_commit_state_fresh(dd_service_t *svc)
     /* What is read from now on is the store's, as of a ticket of its own: a reader waits for
      * a sync after the reload, not for the unsure ones before it. */
     svc->committed++;
+    pthread_cond_signal(&svc->sync_kick);
     svc->commit_epoch = dc_store_reconnects(svc->store);
     __atomic_store_n(&svc->reload_wanted, false, __ATOMIC_RELEASE);
     pthread_mutex_unlock(&svc->sync_lock);
@@ -134,6 +140,7 @@ dc_err_t dd_tx_end(dd_service_t *svc)
     }
     pending_ticket = ++svc->committed;
     svc->committed_seq = seq;
+    pthread_cond_signal(&svc->sync_kick);
     pthread_mutex_unlock(&svc->sync_lock);
     return DC_OK;
 }
@@ -160,25 +167,60 @@ static void sync_failed(dd_service_t *svc, uint64_t target, const char *err)
     unsure_upto(svc, target);
 }
 
-/* Returns once every commit up to ticket is durable, or known to be unsure (answer_unsure).
- * Called without svc->lock. */
-static void sync_to(dd_service_t *svc, uint64_t ticket)
+/* What a sync covers: the commits up to ticket, the events up to seq, made through the
+ * store's connection number epoch. */
+typedef struct sync_target {
+    uint64_t ticket, epoch;
+    int64_t seq;
+} sync_target_t;
+
+/* The commits made since the last flush committed to the store together (store.h: SQLite
+ * groups them into one transaction, which writes each page they changed once), and what the
+ * sync that follows covers: every commit made until now, those that came while this thread
+ * waited for the lock among them. When the flush fails none of them was kept: their tickets
+ * are unsure, as after a lost connection -- whoever waits for one is answered 503 -- and the
+ * state in memory, which holds them, is read anew from the store before anything else is
+ * written or read (cluster.c). Takes svc->lock. */
+static bool flush(dd_service_t *svc, sync_target_t *to, char *err, size_t len)
 {
+    pthread_mutex_lock(&svc->lock);
+    bool ok = dc_store_flush(svc->store, err, len) == DC_OK;
+    /* No commit is made under the lock: this is all there is to sync. */
     pthread_mutex_lock(&svc->sync_lock);
-    while (svc->synced < ticket) {
-        if (svc->syncing) {
-            pthread_cond_wait(&svc->sync_cond, &svc->sync_lock);
-            continue;
-        }
-        svc->syncing = true;
-        uint64_t target = svc->committed, epoch = svc->commit_epoch;
-        int64_t seq = svc->committed_seq;
+    *to = (sync_target_t){svc->committed, svc->commit_epoch, svc->committed_seq};
+    pthread_mutex_unlock(&svc->sync_lock);
+    if (!ok) {
+        fprintf(stderr,
+                "deconflictd: the writes since the last sync could not be committed (%s): they "
+                "are answered 503 and the state is read anew from the store\n",
+                err);
+        pthread_mutex_lock(&svc->sync_lock);
+        unsure_upto(svc, to->ticket);
         pthread_mutex_unlock(&svc->sync_lock);
-        char err[256] = "";
-        bool ok = dc_store_sync(svc->store, err, sizeof(err)) == DC_OK;
+        if (svc->catch_up && svc->catch_up(svc) != DC_OK)
+            fprintf(stderr,
+                    "deconflictd: reading the state anew failed: %s; tried again at the "
+                    "next write or pass\n",
+                    dc_store_last_error(svc->store));
+    }
+    pthread_mutex_unlock(&svc->lock);
+    return ok;
+}
+
+/* One sync: the group flushed, then made durable; the streams and those who wait are told.
+ * Called by the syncer with sync_lock held, which it releases meanwhile. */
+static void sync_once(dd_service_t *svc)
+{
+    svc->syncing = true;
+    pthread_mutex_unlock(&svc->sync_lock);
+    char err[256] = "";
+    sync_target_t to;
+    bool ok = flush(svc, &to, err, sizeof(err));
+    if (ok) {
+        ok = dc_store_sync(svc->store, err, sizeof(err)) == DC_OK;
         /* ... and through the connection the commits went through: one made again meanwhile
          * may have lost them. */
-        if (ok && dc_store_reconnects(svc->store) != epoch) {
+        if (ok && dc_store_reconnects(svc->store) != to.epoch) {
             ok = false;
             snprintf(err, sizeof(err), "the store's connection was made again meanwhile");
         }
@@ -187,21 +229,109 @@ static void sync_to(dd_service_t *svc, uint64_t ticket)
              * broadcast under it too, or a stream could miss the wake-up. Never take svc->lock
              * while holding sync_lock (tx_end takes them in the other order). */
             pthread_mutex_lock(&svc->lock);
-            if (seq > svc->durable_seq) __atomic_store_n(&svc->durable_seq, seq, __ATOMIC_RELEASE);
+            if (to.seq > svc->durable_seq)
+                __atomic_store_n(&svc->durable_seq, to.seq, __ATOMIC_RELEASE);
             pthread_cond_broadcast(&svc->events_cond);
             pthread_mutex_unlock(&svc->lock);
         }
         pthread_mutex_lock(&svc->sync_lock);
-        if (!ok) sync_failed(svc, target, err);
-        svc->synced = target;
-        svc->syncing = false;
+        if (!ok) sync_failed(svc, to.ticket, err);
         svc->syncs_total++;
-        pthread_cond_broadcast(&svc->sync_cond);
+    } else {
+        pthread_mutex_lock(&svc->sync_lock); /* nothing reached the store; unsure (flush) */
     }
+    /* unsure_hi before synced: whoever reads synced without the lock reads it first
+     * (dd_commit_durable). */
+    __atomic_store_n(&svc->synced, to.ticket, __ATOMIC_SEQ_CST);
+    svc->syncing = false;
+    pthread_cond_broadcast(&svc->sync_cond);
+}
+
+/* The syncer thread: syncs whenever something was committed since the last sync. Commits that
+ * come while it syncs wait for the next one, and share it. */
+static void *syncer(void *arg)
+{
+    dd_service_t *svc = arg;
+    pthread_mutex_lock(&svc->sync_lock);
+    for (;;) {
+        while (!svc->sync_stop && svc->synced >= svc->committed)
+            pthread_cond_wait(&svc->sync_kick, &svc->sync_lock);
+        if (svc->synced >= svc->committed) break; /* stopping, and nothing left to sync */
+        sync_once(svc);
+        pthread_mutex_unlock(&svc->sync_lock);
+        pthread_mutex_lock(&svc->synced_hook_lock);
+        if (svc->synced_hook) svc->synced_hook(svc->synced_hook_ctx);
+        pthread_mutex_unlock(&svc->synced_hook_lock);
+        pthread_mutex_lock(&svc->sync_lock);
+    }
+    pthread_mutex_unlock(&svc->sync_lock);
+    return NULL;
+}
+
+bool dd_commit_start(dd_service_t *svc)
+{
+    pthread_cond_init(&svc->sync_kick, NULL);
+    pthread_mutex_init(&svc->synced_hook_lock, NULL);
+    svc->sync_stop = false;
+    svc->syncer_running = pthread_create(&svc->syncer, NULL, syncer, svc) == 0;
+    return svc->syncer_running;
+}
+
+void dd_commit_stop(dd_service_t *svc)
+{
+    if (!svc->syncer_running) return;
+    pthread_mutex_lock(&svc->sync_lock);
+    svc->sync_stop = true;
+    pthread_cond_signal(&svc->sync_kick);
+    pthread_mutex_unlock(&svc->sync_lock);
+    pthread_join(svc->syncer, NULL);
+    svc->syncer_running = false;
+    pthread_cond_destroy(&svc->sync_kick);
+    pthread_mutex_destroy(&svc->synced_hook_lock);
+}
+
+void dd_commit_synced_hook(dd_service_t *svc, void (*hook)(void *ctx), void *ctx)
+{
+    pthread_mutex_lock(&svc->synced_hook_lock);
+    svc->synced_hook = hook, svc->synced_hook_ctx = ctx;
+    pthread_mutex_unlock(&svc->synced_hook_lock);
+}
+
+bool dd_commit_durable(dd_service_t *svc, uint64_t ticket, bool *unsure)
+{
+    if (__atomic_load_n(&svc->synced, __ATOMIC_SEQ_CST) < ticket) return false;
+    *unsure = ticket <= __atomic_load_n(&svc->unsure_hi, __ATOMIC_SEQ_CST);
+    return true;
+}
+
+/* Returns once every commit up to ticket is durable, or known to be unsure (answer_unsure).
+ * Called without svc->lock. */
+static void sync_to(dd_service_t *svc, uint64_t ticket)
+{
+    pthread_mutex_lock(&svc->sync_lock);
+    while (svc->synced < ticket) pthread_cond_wait(&svc->sync_cond, &svc->sync_lock);
     /* Conservative: a ticket synced before a later failure, whose thread looks only now, is
      * counted unsure too (a 503 for a write that was kept; its retry finds it). */
     if (ticket <= svc->unsure_hi) answer_unsure = true;
     pthread_mutex_unlock(&svc->sync_lock);
+}
+
+void dd_commit_wait(dd_service_t *svc, uint64_t ticket, bool *unsure)
+{
+    answer_unsure = false;
+    sync_to(svc, ticket);
+    *unsure = answer_unsure;
+}
+
+void dd_answer_defer(bool on)
+{
+    defer_wait = on;
+    if (on) answer_ticket = 0;
+}
+
+uint64_t dd_answer_ticket(void)
+{
+    return answer_ticket;
 }
 
 void dd_write_unlock(dd_service_t *svc)
@@ -210,7 +340,12 @@ void dd_write_unlock(dd_service_t *svc)
     pthread_mutex_unlock(&svc->lock);
     uint64_t t = pending_ticket;
     pending_ticket = 0;
-    if (t) sync_to(svc, t);
+    if (!t) return;
+    if (defer_wait) {
+        if (t > answer_ticket) answer_ticket = t;
+        return;
+    }
+    sync_to(svc, t);
 }
 
 void dd_write_yield(dd_service_t *svc)

@@ -8,6 +8,7 @@
 
 #include "core/agreements.h"
 #include "core/cluster.h"
+#include "core/commit.h"
 #include "core/conflicts.h"
 #include "core/conformance.h"
 #include "core/detection.h"
@@ -54,7 +55,7 @@ static bool open_store(dd_service_t *svc, char *err, size_t len)
  * as a restart reads it, the pass's bookkeeping left for the next leader to rebuild. */
 static dc_err_t reload(dd_service_t *svc)
 {
-    fprintf(stderr, "deconflictd: the store's connection was made again: reading its state anew\n");
+    fprintf(stderr, "deconflictd: reading the store's state anew\n");
     dd_detection_close(svc);
     dd_tracks_close(svc);
     dd_conflicts_close(svc);
@@ -118,12 +119,17 @@ bool dd_service_open(dd_service_t *svc, const dd_config_t *cfg, double now, char
         if (!*err) snprintf(err, len, "store: %s", dc_store_last_error(svc->store));
         return false;
     }
+    if (!dd_commit_start(svc)) {
+        snprintf(err, len, "cannot start the store's syncer thread");
+        return false;
+    }
     dd_events_open(svc, dc_store_event_last_seq(svc->store));
     return true;
 }
 
 void dd_service_close(dd_service_t *svc)
 {
+    dd_commit_stop(svc); /* after its last sync: whatever was committed is durable */
     dd_detection_close(svc);
     dd_tracks_close(svc);
     dd_conflicts_close(svc);
@@ -135,7 +141,8 @@ void dd_service_close(dd_service_t *svc)
     dc_strategic_free(svc->strategic);
     sodium_memzero(svc->audit_sk, sizeof(svc->audit_sk));
     char err[256];
-    if (svc->store && dc_store_sync(svc->store, err, sizeof(err)) != DC_OK)
+    if (svc->store && (dc_store_flush(svc->store, err, sizeof(err)) != DC_OK ||
+                       dc_store_sync(svc->store, err, sizeof(err)) != DC_OK))
         fprintf(stderr, "deconflictd: %s\n", err);
     dc_store_close(svc->store);
     dc_store_close(svc->auth_store);

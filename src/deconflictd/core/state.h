@@ -48,7 +48,7 @@ typedef struct dd_service {
     pthread_mutex_t sync_lock;
     pthread_cond_t sync_cond;
     uint64_t committed, synced; /* the last commit ticket made, and whose sync was tried */
-    bool syncing;
+    bool syncing;               /* the syncer is at work */
     /* A shared store (commit.c): the tickets up to unsure_hi may not have been kept (a sync
      * that failed, a connection lost): whoever waited for one is answered 503. commit_epoch:
      * the store's connection (dc_store_reconnects) the last commit went through. */
@@ -56,6 +56,14 @@ typedef struct dd_service {
     bool reload_wanted; /* the state in memory is not trusted: read it anew (cluster.c) */
     int64_t committed_seq, durable_seq; /* the last event seq as of the last commit / sync */
     uint64_t syncs_total;
+    /* The syncer thread (commit.c), kicked at each commit; after each sync it calls the hook
+     * (the HTTP server's: it answers the requests whose commits are now durable). */
+    pthread_t syncer;
+    bool syncer_running, sync_stop;
+    pthread_cond_t sync_kick;
+    pthread_mutex_t synced_hook_lock;
+    void (*synced_hook)(void *ctx);
+    void *synced_hook_ctx;
 
     /* What the event streams read without the lock (core/events.c), under marks_mu. */
     pthread_mutex_t marks_mu;
@@ -87,16 +95,18 @@ typedef struct dd_service {
     dd_table_t msg_pending;  /* messages.c: message id -> its ack deadline (double *) */
     double history_pruned_s; /* history.c: samples before this time are deleted */
 
-    /* Several nodes on one store (cluster.c); none of it is used with SQLite. */
+    /* Several nodes on one store (cluster.c); with SQLite, only leader, catch_up and reload. */
     bool shared;                       /* the store is shared (PostgreSQL): other nodes write too */
     char node[64];                     /* this node's name in the leadership lease */
     bool leader;                       /* this node runs the periodic pass */
     int64_t changes_seen, tracks_seen; /* caught up to this audit seq and track revision */
     double last_pass_s;                /* when this node last completed a pass (0: never) */
-    /* Called by dd_tx_begin once a write holds the writers' turn: catches up with the others. */
+    /* Called by dd_tx_begin once a write holds the writers' turn: catches up with the others,
+     * and on any store reads the state anew once it is not trusted (reload_wanted). */
     dc_err_t (*catch_up)(struct dd_service *svc);
-    /* Reads every module's state anew (service.c), when the store's connection was lost: a
-     * write of this node's may have gone with it, so nothing held in memory is trusted. */
+    /* Reads every module's state anew (service.c), when the store's connection was lost or a
+     * group of commits could not be committed (commit.c): writes held in memory may not be in
+     * the store, so nothing held in memory is trusted. */
     dc_err_t (*reload)(struct dd_service *svc);
     uint64_t reconnects_seen;
 

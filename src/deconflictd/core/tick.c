@@ -13,17 +13,15 @@
 
 void dd_tick(dd_service_t *svc, double now)
 {
-    if (svc->shared) {
-        /* Several nodes: every one catches up (what the others wrote, positions among it); the
-         * leader alone goes on. */
-        pthread_mutex_lock(&svc->lock);
-        if (dd_cluster_catch_up(svc) != DC_OK)
-            fprintf(stderr, "deconflictd: catching up with the store: %s\n",
-                    dc_store_last_error(svc->store));
-        bool lead = dd_cluster_lead(svc, now);
-        pthread_mutex_unlock(&svc->lock);
-        if (!lead) return;
-    }
+    /* Several nodes: every one catches up (what the others wrote, positions among it); the
+     * leader alone goes on. One node: its state is read anew if it is not trusted. */
+    pthread_mutex_lock(&svc->lock);
+    if (dd_cluster_catch_up(svc) != DC_OK)
+        fprintf(stderr, "deconflictd: catching up with the store: %s\n",
+                dc_store_last_error(svc->store));
+    bool lead = dd_cluster_lead(svc, now);
+    pthread_mutex_unlock(&svc->lock);
+    if (!lead) return;
     const dc_tactical_snapshot_t *snaps[2] = {NULL, NULL};
     if (dc_tactical_detect(svc->tactical, now, NULL, &snaps[0]) != DC_OK || !snaps[0]) return;
     if (dc_tactical_detect(svc->tactical_high, now, NULL, &snaps[1]) != DC_OK) snaps[1] = NULL;

@@ -34,6 +34,12 @@ typedef struct request {
     bool is_signed;          /* its signature was checked */
     char method[16];
     char path[256];
+    /* An answer held until the commit ticket is durable (answer_when_durable). */
+    bool holding;
+    uint64_t ticket;
+    dd_response_t answer;
+    struct MHD_Connection *conn;
+    struct request *next_held;
 } request_t;
 
 /* ---- answers ---- */
@@ -77,6 +83,70 @@ static enum MHD_Result problem(struct MHD_Connection *c, request_t *rq, dc_err_t
     dd_fault_t f;
     dd_fail(&f, err, field, "%s", detail);
     return send_fault(c, rq, &f);
+}
+
+/* What the handler made rests on a write the store may not have kept (core/commit.h): the
+ * client retries (with the same Idempotency-Key for a filing) and learns which. */
+static enum MHD_Result send_unsure(struct MHD_Connection *c, request_t *rq, dd_response_t *rs)
+{
+    free(rs->body);
+    return problem(c, rq, DC_ERR_UNAVAILABLE, "",
+                   "the store was lost before this answer was durable (a failover?): the "
+                   "outcome is not known; retry, with the same Idempotency-Key for a write");
+}
+
+/* The answer, once the commits it rests on (up to ticket) are durable: now if they are, else
+ * held -- the connection suspended, its thread free for others -- until the syncer's hook
+ * (on_synced) resumes it, and on_request sends it. Stopping, the thread waits instead. */
+static enum MHD_Result answer_when_durable(struct MHD_Connection *c, request_t *rq,
+                                           dd_response_t *rs, uint64_t ticket)
+{
+    dd_server_t *srv = rq->srv;
+    bool unsure = false;
+    if (ticket) {
+        pthread_mutex_lock(&srv->held_mu);
+        /* Asked under held_mu, which the hook takes after each sync: a sync that ends after
+         * this question finds the answer held. */
+        bool durable = dd_commit_durable(srv->svc, ticket, &unsure);
+        if (!durable && !srv->held_closing) {
+            rq->holding = true, rq->ticket = ticket, rq->answer = *rs, rq->conn = c;
+            rq->next_held = srv->held;
+            srv->held = rq;
+            MHD_suspend_connection(c);
+            pthread_mutex_unlock(&srv->held_mu);
+            return MHD_YES;
+        }
+        pthread_mutex_unlock(&srv->held_mu);
+        if (!durable) dd_commit_wait(srv->svc, ticket, &unsure);
+    }
+    return unsure ? send_unsure(c, rq, rs) : send_response(c, rq, rs);
+}
+
+/* The syncer's hook, after each sync: the held answers now durable are resumed. */
+static void on_synced(void *ctx)
+{
+    dd_server_t *srv = ctx;
+    pthread_mutex_lock(&srv->held_mu);
+    for (request_t **p = &srv->held; *p;) {
+        request_t *rq = *p;
+        bool unsure;
+        if (srv->held_closing || dd_commit_durable(srv->svc, rq->ticket, &unsure)) {
+            *p = rq->next_held;
+            MHD_resume_connection(rq->conn);
+        } else {
+            p = &rq->next_held;
+        }
+    }
+    pthread_mutex_unlock(&srv->held_mu);
+}
+
+/* A held answer's connection resumed (on_synced, or stopping): it is sent. */
+static enum MHD_Result send_held(struct MHD_Connection *c, request_t *rq)
+{
+    rq->holding = false;
+    dd_response_t rs = rq->answer;
+    memset(&rq->answer, 0, sizeof(rq->answer));
+    return answer_when_durable(c, rq, &rs, rq->ticket);
 }
 
 /* ---- authentication and signatures ---- */
@@ -338,16 +408,11 @@ static enum MHD_Result route(struct MHD_Connection *c, request_t *rq, const char
                         .conn = c};
     dd_response_t rs = {0};
     dd_answer_begin();
+    dd_answer_defer(true);
     r->handler(&req, &rs);
-    if (dd_answer_unsure()) {
-        /* What the handler made rests on a write the store may not have kept (core/commit.h):
-         * the client retries (with the same Idempotency-Key for a filing) and learns which. */
-        free(rs.body);
-        return problem(c, rq, DC_ERR_UNAVAILABLE, "",
-                       "the store was lost before this answer was durable (a failover?): the "
-                       "outcome is not known; retry, with the same Idempotency-Key for a write");
-    }
-    return send_response(c, rq, &rs);
+    dd_answer_defer(false);
+    if (dd_answer_unsure()) return send_unsure(c, rq, &rs);
+    return answer_when_durable(c, rq, &rs, dd_answer_ticket());
 }
 
 /* ---- the connection's callbacks ---- */
@@ -369,6 +434,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         *con_cls = rq;
         return MHD_YES;
     }
+    if (rq->holding) return send_held(c, rq);
     if (*upload_data_size) {
         /* Keep reading past the limit (answering early would reset the connection), but
          * keep nothing. */
@@ -459,6 +525,7 @@ bool dd_server_start(dd_server_t *srv, dd_service_t *svc, const dd_console_t *co
 {
     memset(srv, 0, sizeof(*srv));
     srv->svc = svc, srv->console = console, srv->feeds = feeds;
+    pthread_mutex_init(&srv->held_mu, NULL);
     srv->started_s = dd_now_s();
     const dd_config_t *cfg = &svc->cfg;
     dd_access_config_t acfg = {.max_connections = cfg->max_connections,
@@ -471,6 +538,7 @@ bool dd_server_start(dd_server_t *srv, dd_service_t *svc, const dd_console_t *co
         snprintf(err, len, "out of memory");
         return false;
     }
+    dd_commit_synced_hook(svc, on_synced, srv);
     struct sockaddr_in addr;
     memset(&addr, 0, sizeof(addr));
     addr.sin_family = AF_INET;
@@ -504,6 +572,13 @@ unsigned dd_server_port(const dd_server_t *srv)
 
 void dd_server_stop(dd_server_t *srv)
 {
+    /* MHD must hold no connection suspended when it stops: the held answers are resumed, and
+     * wait in their threads for their sync (the syncer runs until the service closes). */
+    pthread_mutex_lock(&srv->held_mu);
+    srv->held_closing = true;
+    pthread_mutex_unlock(&srv->held_mu);
+    on_synced(srv);
+    dd_commit_synced_hook(srv->svc, NULL, NULL);
     dd_streams_close(srv->streams);
     if (srv->mhd) MHD_stop_daemon(srv->mhd);
     srv->mhd = NULL;
@@ -511,6 +586,7 @@ void dd_server_stop(dd_server_t *srv)
     srv->streams = NULL;
     dd_access_free(srv->access);
     srv->access = NULL;
+    pthread_mutex_destroy(&srv->held_mu);
 }
 
 void dd_server_print_routes(FILE *out)

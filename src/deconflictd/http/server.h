@@ -9,10 +9,14 @@
  * clients cost a socket each and never a thread: thousands of them cannot take the line down
  * (bench: deconflict-bench idle). Who may hold a connection is access.c's rule: strangers'
  * connections give way to parties'. A client that has not sent its headers within
- * header_timeout_s is closed; a party's idle keep-alive connection lives idle_timeout_s. */
+ * header_timeout_s is closed; a party's idle keep-alive connection lives idle_timeout_s. A
+ * request whose answer rests on a commit not yet durable is suspended, not waited for: its
+ * thread serves other connections, and the syncer's hook resumes it once the commit is synced
+ * (core/commit.h). */
 #ifndef DD_HTTP_SERVER_H
 #define DD_HTTP_SERVER_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -33,6 +37,11 @@ typedef struct dd_server {
     const dd_feed_t *feeds;      /* svc->cfg.n_feeds of them, for /metrics */
     double started_s;
     uint64_t requests_by_class[6]; /* answered, by the status's first digit */
+    /* Answers held until the commits they rest on are durable (server.c), under held_mu: their
+     * connections are suspended meanwhile, so a pool thread never waits for a sync. */
+    pthread_mutex_t held_mu;
+    struct request *held;
+    bool held_closing; /* stopping: none is held any more, each waits in its thread */
 } dd_server_t;
 
 /* Starts serving svc on its configured address. false with err on failure (then

@@ -6,7 +6,9 @@
 #define _GNU_SOURCE /* memmem */
 #include "testutil.h"
 
+#include <signal.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "deconflict/store.h"
@@ -297,6 +299,75 @@ static void test_several_nodes(void **state)
     dc_store_close(st);
 }
 
+static bool has_doc(dc_store_t *st, const char *id)
+{
+    dc_doc_t got;
+    if (dc_store_doc_fetch(st, "operation", id, &got) != DC_OK) return false;
+    dc_doc_release(&got);
+    return true;
+}
+
+static dc_err_t put_op(dc_store_t *st, const char *id, const char *view)
+{
+    dc_doc_t d = {"operation", id, 1, 0, view, NULL, "planned", 7, 1};
+    return dc_store_doc_put(st, &d);
+}
+
+/* Deferred sync: commits are kept (a rollback undoes only its own transaction), they reach
+ * another connection once flushed, and (SQLite) a flush that cannot be written -- no write may
+ * reach a file, as with a full disk -- keeps nothing of its group and leaves the store usable. */
+static void test_grouped_commits(void **state)
+{
+    (void)state;
+    dc_store_t *st = open_store(), *other = open_store();
+    char err[256] = "";
+    assert_int_equal(dc_store_defer_sync(st), DC_OK);
+    for (int k = 0; k < 3; k++) {
+        char id[8];
+        snprintf(id, sizeof(id), "g%d", k);
+        assert_int_equal(dc_store_begin(st), DC_OK);
+        assert_int_equal(put_op(st, id, "{}"), DC_OK);
+        if (k == 1)
+            dc_store_rollback(st); /* only g1 is undone */
+        else
+            assert_int_equal(dc_store_commit(st), DC_OK);
+    }
+    assert_true(has_doc(st, "g0") && !has_doc(st, "g1") && has_doc(st, "g2"));
+    if (!pg_url) assert_false(has_doc(other, "g0")); /* the group is not committed yet */
+    assert_int_equal(dc_store_flush(st, err, sizeof(err)), DC_OK);
+    assert_int_equal(dc_store_sync(st, err, sizeof(err)), DC_OK);
+    assert_true(has_doc(other, "g0") && !has_doc(other, "g1") && has_doc(other, "g2"));
+    /* A group whose only transaction rolled back holds no lock: another connection writes at
+     * once (else it would wait out the 5 s busy timeout and fail). */
+    assert_int_equal(dc_store_begin(st), DC_OK);
+    assert_int_equal(put_op(st, "g3", "{}"), DC_OK);
+    dc_store_rollback(st);
+    assert_int_equal(put_op(other, "o1", "{}"), DC_OK);
+    if (!pg_url) {
+        struct rlimit was;
+        assert_int_equal(getrlimit(RLIMIT_FSIZE, &was), 0);
+        signal(SIGXFSZ, SIG_IGN);
+        assert_int_equal(dc_store_begin(st), DC_OK);
+        assert_int_equal(put_op(st, "g4", "{}"), DC_OK);
+        assert_int_equal(dc_store_commit(st), DC_OK);
+        struct rlimit none = {4096, was.rlim_max}; /* no write past the first 4 kB of a file */
+        assert_int_equal(setrlimit(RLIMIT_FSIZE, &none), 0);
+        dc_err_t rc = dc_store_flush(st, err, sizeof(err));
+        assert_int_equal(setrlimit(RLIMIT_FSIZE, &was), 0);
+        assert_int_not_equal(rc, DC_OK);
+        assert_true(err[0] != '\0');
+        assert_false(has_doc(st, "g4"));
+        assert_true(has_doc(st, "g0") && has_doc(st, "o1"));
+        assert_int_equal(dc_store_begin(st), DC_OK); /* usable again */
+        assert_int_equal(put_op(st, "g5", "{}"), DC_OK);
+        assert_int_equal(dc_store_commit(st), DC_OK);
+        assert_int_equal(dc_store_flush(st, err, sizeof(err)), DC_OK);
+        assert_true(has_doc(other, "g5") && !has_doc(other, "g4"));
+    }
+    dc_store_close(other);
+    dc_store_close(st);
+}
+
 /* A store of a newer schema than this build knows is refused, naming its version. */
 static void test_refuses_newer_schema(void **state)
 {
@@ -337,11 +408,9 @@ int main(void)
     pg_url = getenv("DC_TEST_PG_URL");
     printf("[ store ] %s\n", pg_url ? pg_url : "sqlite");
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_tokens),
-        cmocka_unit_test(test_docs_events_idempotency),
-        cmocka_unit_test(test_history),
-        cmocka_unit_test(test_several_nodes),
-        cmocka_unit_test(test_refuses_newer_schema),
+        cmocka_unit_test(test_tokens),          cmocka_unit_test(test_docs_events_idempotency),
+        cmocka_unit_test(test_history),         cmocka_unit_test(test_several_nodes),
+        cmocka_unit_test(test_grouped_commits), cmocka_unit_test(test_refuses_newer_schema),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     char cmd[256];
