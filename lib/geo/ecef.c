@@ -5,6 +5,8 @@
 
 #include <math.h>
 
+#include "up_inline.h"
+
 #define DEG2RAD (M_PI / 180.0)
 #define E2      (DC_WGS84_F * (2.0 - DC_WGS84_F))   /* first eccentricity squared */
 #define B_M     (DC_WGS84_A_M * (1.0 - DC_WGS84_F)) /* semi-minor axis */
@@ -63,17 +65,13 @@ void dc_geo_velocity_ecef(double lat_deg, double lon_deg, double gs_kt, double t
 
 void dc_geo_up(const dc_vec3_t *p_m, dc_vec3_t *up)
 {
-    /* The gradient of x^2/a^2 + y^2/a^2 + z^2/b^2 is the ellipsoid normal. */
-    /* Scaled by a^2 (only the direction matters): one division instead of six. */
-    const double a2_b2 = (DC_WGS84_A_M * DC_WGS84_A_M) / (B_M * B_M);
-    double gx = p_m->x, gy = p_m->y, gz = p_m->z * a2_b2;
-    double len = sqrt(gx * gx + gy * gy + gz * gz);
+    double g[3];
+    dc_geo_up_direction(p_m->x, p_m->y, p_m->z, g);
+    double len = sqrt(g[0] * g[0] + g[1] * g[1] + g[2] * g[2]);
     if (len == 0.0) {
         up->x = 0, up->y = 0, up->z = 1;
         return;
     }
-    double inv = 1.0 / len;
-    up->x = gx * inv;
-    up->y = gy * inv;
-    up->z = gz * inv;
+    double inv = 1.0 / len; /* one division instead of three */
+    up->x = g[0] * inv, up->y = g[1] * inv, up->z = g[2] * inv;
 }

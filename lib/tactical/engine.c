@@ -4,7 +4,7 @@
  *   rec      88 B   id + kinematic state in ECEF (kinematics.h), dense array kept in cell order
  *   slot      4 B   open-addressing hash id -> rec index, load factor <= 1/2 (so ~8 B/track)
  *   live     40 B   the track's box in the current slice, and the cube faces it is on
- *   ends     16 B   per slice end, its position and altitude (passes of more than one slice)
+ *   boxes    32 B   per slice, the box the track sweeps in it (passes of more than one slice)
  *   entries   8 B   per (face, cell, band) the box touches in a slice, twice for the radix sort
  *
  * A pass (dc_tactical_detect, docs/tactical.md "The index"):
@@ -113,8 +113,8 @@ struct dc_tactical {
     size_t cap_slots;
     live_t *live; /* per live track in this pass */
     size_t cap_live;
-    float (*ends)[4]; /* per live track, its position and altitude at each slice's ends */
-    size_t cap_ends;
+    box_t *boxes; /* per live track and slice, the box it sweeps (passes of several slices) */
+    size_t cap_boxes;
     double resolution; /* the next pass's index resolution (0: not chosen yet) */
     /* The records are kept in the order of the index's cells (reorder_recs), so that tracks
      * near each other in the sky are near each other in memory: passes since the last
@@ -264,7 +264,7 @@ void dc_tactical_free(dc_tactical_t *eng)
     free(eng->recs);
     free(eng->slots);
     free(eng->live);
-    free(eng->ends);
+    free(eng->boxes);
     free(eng->entries);
     free(eng->applying);
     free(eng->queue);
@@ -420,9 +420,13 @@ static inline int face_v(uint32_t f)
  * the result deterministic. Returns a or tmp, whichever holds the result. */
 #define RADIX_BITS 12
 #define KEY_TOP    (IDX_BITS + BAND_BITS + 2 * GRID_BITS + FACE_BITS)
+/* Above the key, unsorted, the entry's 3 mark bits for the sweep (see sweep): its cell and
+ * band are past the box's first in u, in v, in altitude. */
+#define MARK_SHIFT KEY_TOP
+#define CELL_MASK  (((1ull << KEY_TOP) - 1) & ~IDX_MASK)
 static uint64_t *radix_sort_keys(uint64_t *a, uint64_t *tmp, size_t n)
 {
-    static_assert(KEY_TOP <= 64, "an entry's key and index fit 64 bits");
+    static_assert(KEY_TOP + 3 <= 64, "an entry's key, index and marks fit 64 bits");
     for (int shift = IDX_BITS; shift < KEY_TOP; shift += RADIX_BITS) {
         size_t count[(1u << RADIX_BITS) + 1] = {0};
         const uint64_t m = (1u << RADIX_BITS) - 1;
@@ -450,6 +454,7 @@ static inline bool boxes_overlap(const box_t *a, const box_t *b)
 typedef struct conflict_key {
     uint64_t k1, k2;
     const dc_conflict_t *c;
+    bool long1, long2; /* id1, id2 longer than 8 bytes: the prefix may not decide */
 } conflict_key_t;
 
 static uint64_t id_prefix(const char *id)
@@ -462,11 +467,12 @@ static uint64_t id_prefix(const char *id)
 static inline bool key_less(const conflict_key_t *a, const conflict_key_t *b)
 {
     if (a->k1 != b->k1) return a->k1 < b->k1;
-    /* Equal first 8 bytes: equal ids unless either is longer. */
-    int c = a->c->id1[8] || b->c->id1[8] ? strcmp(a->c->id1 + 8, b->c->id1 + 8) : 0;
+    /* Equal first 8 bytes: equal ids unless either is longer (the conflicts themselves are read
+     * only then: most comparisons stay in the keys). */
+    int c = a->long1 || b->long1 ? strcmp(a->c->id1 + 8, b->c->id1 + 8) : 0;
     if (c) return c < 0;
     if (a->k2 != b->k2) return a->k2 < b->k2;
-    c = a->c->id2[8] || b->c->id2[8] ? strcmp(a->c->id2 + 8, b->c->id2 + 8) : 0;
+    c = a->long2 || b->long2 ? strcmp(a->c->id2 + 8, b->c->id2 + 8) : 0;
     return c < 0;
 }
 
@@ -512,7 +518,8 @@ static bool sort_conflicts(const dc_conflict_t *from, size_t n, dc_conflict_t *t
     conflict_key_t *keys = malloc((n ? n : 1) * sizeof(*keys));
     if (!keys) return false;
     for (size_t i = 0; i < n; i++)
-        keys[i] = (conflict_key_t){id_prefix(from[i].id1), id_prefix(from[i].id2), &from[i]};
+        keys[i] = (conflict_key_t){id_prefix(from[i].id1), id_prefix(from[i].id2), &from[i],
+                                   from[i].id1[8] != '\0', from[i].id2[8] != '\0'};
     sort_keys(keys, n);
     for (size_t i = 0; i < n; i++) to[i] = *keys[i].c;
     free(keys);
@@ -522,7 +529,7 @@ static bool sort_conflicts(const dc_conflict_t *from, size_t n, dc_conflict_t *t
 static size_t memory_bytes(const dc_tactical_t *eng)
 {
     return sizeof(*eng) + eng->cap_recs * sizeof(rec_t) + eng->cap_slots * sizeof(uint32_t) +
-           eng->cap_live * sizeof(live_t) + eng->cap_ends * sizeof(*eng->ends) +
+           eng->cap_live * sizeof(live_t) + eng->cap_boxes * sizeof(*eng->boxes) +
            eng->cap_entries * sizeof(uint64_t) +
            (eng->cap_queue + eng->cap_applying) * sizeof(op_t);
 }
@@ -613,16 +620,13 @@ typedef struct sweep {
 } sweep_t;
 
 /* Whether a pair whose boxes overlap in slice s overlapped in an earlier one (where it was, or
- * will be, evaluated). Asked only of pairs that pass every other test: few. */
-static bool met_earlier(const float (*a)[4], const float (*b)[4], const grid_t *g, size_t s)
+ * will be, evaluated), from each track's boxes by slice. Asked only of pairs that pass every
+ * other test: few. */
+static bool met_earlier(const box_t *a, const box_t *b, size_t s)
 {
     /* Latest first: a pair that overlaps now mostly overlapped in the slice before. */
-    for (size_t e = s; e-- > 0;) {
-        box_t ba, bb;
-        slice_box(a, g, e, &ba);
-        slice_box(b, g, e, &bb);
-        if (boxes_overlap(&ba, &bb)) return true;
-    }
+    for (size_t e = s; e-- > 0;)
+        if (boxes_overlap(&a[e], &b[e])) return true;
     return false;
 }
 
@@ -633,8 +637,8 @@ static bool pair_found(sweep_t *w, uint32_t li, uint32_t lj)
 {
     const dc_tactical_t *eng = w->eng;
     const grid_t *g = w->g;
-    size_t stride = g->n_slices + 1;
-    if (w->slice && met_earlier(eng->ends + li * stride, eng->ends + lj * stride, g, w->slice))
+    size_t stride = g->n_slices;
+    if (w->slice && met_earlier(eng->boxes + li * stride, eng->boxes + lj * stride, w->slice))
         return true;
     w->candidates++;
     uint32_t ra = eng->live[li].rec, rb = eng->live[lj].rec;
@@ -688,13 +692,11 @@ static void *sweep(void *arg)
 {
     sweep_t *w = arg;
     const dc_tactical_t *eng = w->eng;
-    const grid_t *g = w->g;
     const uint64_t *sorted = w->sorted;
-    const uint64_t cell_mask = ~IDX_MASK;
     for (size_t s = w->from; s < w->to;) {
-        uint64_t key = sorted[s] & cell_mask;
+        uint64_t key = sorted[s] & CELL_MASK;
         size_t end = s + 1;
-        while (end < w->to && (sorted[end] & cell_mask) == key) end++;
+        while (end < w->to && (sorted[end] & CELL_MASK) == key) end++;
         size_t n = end - s, n4 = (n + 3) & ~(size_t)3;
         w->cell_pairs += n * (n - 1) / 2;
         if (n < 2) {
@@ -706,10 +708,6 @@ static void *sweep(void *arg)
             return NULL;
         }
         uint32_t f = (uint32_t)(key >> (IDX_BITS + BAND_BITS + 2 * GRID_BITS));
-        uint32_t cu = (uint32_t)(key >> (IDX_BITS + BAND_BITS + GRID_BITS)) & (GRID_CELLS - 1);
-        uint32_t cv = (uint32_t)(key >> (IDX_BITS + BAND_BITS)) & (GRID_CELLS - 1);
-        uint32_t cb = (uint32_t)(key >> IDX_BITS) & (BANDS - 1);
-        int u = face_u(f), v = face_v(f);
         float *col[8];
         for (int d = 0; d < 8; d++) col[d] = w->soa + d * w->cap_soa;
         int32_t *mark = (int32_t *)(w->soa + 8 * w->cap_soa);
@@ -720,9 +718,7 @@ static void *sweep(void *arg)
                 const box_t *b = &lv->box;
                 w->soa_idx[i] = li;
                 for (int d = 0; d < 4; d++) col[2 * d][i] = b->lo[d], col[2 * d + 1][i] = b->hi[d];
-                mark[i] = (cell_of(b->lo[u], g->inv_cell) < cu) |
-                          (cell_of(b->lo[v], g->inv_cell) < cv) << 1 |
-                          (band_of(b->lo[3], g->band_low_ft, g->inv_band) < cb) << 2 |
+                mark[i] = (int32_t)(sorted[s + i] >> MARK_SHIFT) |
                           (int32_t)(lv->faces & ((1u << f) - 1)) << 3;
             } else {
                 for (int d = 0; d < 4; d++) col[2 * d][i] = INFINITY, col[2 * d + 1][i] = -INFINITY;
@@ -737,6 +733,8 @@ static void *sweep(void *arg)
             }
             int32_t mi = mark[i];
             v4i mark_i = {mi, mi, mi, mi}, zero = {0, 0, 0, 0};
+            /* The first block's lanes up to i are not pairs (or not new ones). */
+            uint32_t first = ~((2u << (i & 3)) - 1) & 15u;
             for (size_t jb = (i + 1) & ~(size_t)3; jb < n4; jb += 4) {
                 v4i mark_j;
                 memcpy(&mark_j, mark + jb, sizeof(mark_j));
@@ -747,10 +745,12 @@ static void *sweep(void *arg)
                     memcpy(&hi_j, col[2 * d + 1] + jb, sizeof(hi_j));
                     m &= (hi_j >= lo_i[d]) & (hi_i[d] >= lo_j);
                 }
-                if (!(m[0] | m[1] | m[2] | m[3])) continue;
-                for (size_t k = 0; k < 4; k++) {
-                    size_t j = jb + k;
-                    if (!m[k] || j <= i) continue;
+                /* Lanes are 0 or -1: a bit per lane, then one pair per bit set. */
+                uint32_t bits = (uint32_t)((m[0] & 1) | (m[1] & 2) | (m[2] & 4) | (m[3] & 8));
+                if (jb <= i) bits &= first;
+                while (bits) {
+                    size_t j = jb + (size_t)__builtin_ctz(bits);
+                    bits &= bits - 1;
                     if (!pair_found(w, w->soa_idx[i], w->soa_idx[j])) {
                         w->nomem = true;
                         return NULL;
@@ -770,11 +770,13 @@ static dc_err_t index_slice(dc_tactical_t *eng, size_t n_live, const grid_t *g, 
                             const pass_params_t *pp, sweep_t *jobs, size_t n_threads,
                             dc_tactical_stats_t *stats)
 {
-    size_t n_entries = 0;
+    /* One walk: each track's box, faces and entries; the array grows as it fills (from what
+     * the last slice needed), and the sort's half is made room for after. */
+    size_t e = 0, cap = eng->cap_entries / 2;
     for (size_t i = 0; i < n_live; i++) {
         live_t *lv = &eng->live[i];
-        if (eng->ends) {
-            slice_box(eng->ends + i * (g->n_slices + 1), g, s, &lv->box);
+        if (eng->boxes) {
+            lv->box = eng->boxes[i * g->n_slices + s];
         } else {
             float ends[2][4];
             slice_ends(&eng->recs[lv->rec].k, g, ends);
@@ -782,22 +784,6 @@ static dc_err_t index_slice(dc_tactical_t *eng, size_t n_live, const grid_t *g, 
         }
         const box_t *b = &lv->box;
         lv->faces = faces_of(b);
-        size_t nb = band_of(b->hi[3], g->band_low_ft, g->inv_band) -
-                    band_of(b->lo[3], g->band_low_ft, g->inv_band) + 1;
-        for (uint32_t f = 0; f < 6; f++) {
-            if (!(lv->faces & (1u << f))) continue;
-            int u = face_u(f), v = face_v(f);
-            size_t nu = cell_of(b->hi[u], g->inv_cell) - cell_of(b->lo[u], g->inv_cell) + 1;
-            size_t nv = cell_of(b->hi[v], g->inv_cell) - cell_of(b->lo[v], g->inv_cell) + 1;
-            n_entries += nu * nv * nb;
-        }
-    }
-    if (!pass_array((void **)&eng->entries, &eng->cap_entries, 2 * n_entries, sizeof(uint64_t)))
-        return DC_ERR_NOMEM;
-    size_t e = 0;
-    for (size_t i = 0; i < n_live; i++) {
-        const live_t *lv = &eng->live[i];
-        const box_t *b = &lv->box;
         uint32_t a0 = band_of(b->lo[3], g->band_low_ft, g->inv_band);
         uint32_t a1 = band_of(b->hi[3], g->band_low_ft, g->inv_band);
         for (uint32_t f = 0; f < 6; f++) {
@@ -805,12 +791,25 @@ static dc_err_t index_slice(dc_tactical_t *eng, size_t n_live, const grid_t *g, 
             int u = face_u(f), v = face_v(f);
             uint32_t u0 = cell_of(b->lo[u], g->inv_cell), u1 = cell_of(b->hi[u], g->inv_cell);
             uint32_t v0 = cell_of(b->lo[v], g->inv_cell), v1 = cell_of(b->hi[v], g->inv_cell);
+            size_t need = e + (size_t)(u1 - u0 + 1) * (v1 - v0 + 1) * (a1 - a0 + 1);
+            if (need > cap) {
+                size_t c = need + need / 2 > (size_t)4096 ? need + need / 2 : 4096;
+                uint64_t *p = realloc(eng->entries, 2 * c * sizeof(uint64_t));
+                if (!p) return DC_ERR_NOMEM;
+                eng->entries = p, eng->cap_entries = 2 * c, cap = c;
+            }
             for (uint32_t x = u0; x <= u1; x++)
                 for (uint32_t y = v0; y <= v1; y++)
                     for (uint32_t a = a0; a <= a1; a++)
-                        eng->entries[e++] = cell_key(f, x, y, a) | i;
+                        eng->entries[e++] = cell_key(f, x, y, a) | i |
+                                            (uint64_t)((x > u0) | (y > v0) << 1 | (a > a0) << 2)
+                                                << MARK_SHIFT;
         }
     }
+    size_t n_entries = e;
+    /* Room for the sort's other half, after the entries (and no more than about that). */
+    if (!pass_array((void **)&eng->entries, &eng->cap_entries, 2 * n_entries, sizeof(uint64_t)))
+        return DC_ERR_NOMEM;
     uint64_t *sorted = radix_sort_keys(eng->entries, eng->entries + n_entries, n_entries);
     stats->index_entries += n_entries;
     eng->last_sorted = sorted, eng->last_n_entries = n_entries;
@@ -820,7 +819,7 @@ static dc_err_t index_slice(dc_tactical_t *eng, size_t n_live, const grid_t *g, 
     for (size_t j = 0; j < n_threads; j++) {
         size_t to = j + 1 >= n_jobs ? n_entries : n_entries * (j + 1) / n_jobs;
         while (to < n_entries && to > from &&
-               (sorted[to] & ~IDX_MASK) == (sorted[to - 1] & ~IDX_MASK))
+               (sorted[to] & CELL_MASK) == (sorted[to - 1] & CELL_MASK))
             to++;
         if (to < from) to = from;
         jobs[j].sorted = sorted, jobs[j].from = from, jobs[j].to = to;
@@ -883,7 +882,8 @@ static bool reorder_recs(dc_tactical_t *eng)
 static double resolution(dc_tactical_t *eng, double T)
 {
     if (dc_tactical_resolution_fixed > 0)
-        return fmin(dc_tactical_resolution_fixed, fmax(1.0, floor(T / SLICE_MIN_S)));
+        return fmin(fmin(dc_tactical_resolution_fixed, SLICES_MAX),
+                    fmax(1.0, floor(T / SLICE_MIN_S)));
     if (!(eng->resolution > 0)) eng->resolution = fmax(1.0, round(T / 120.0));
     return fmin(eng->resolution, fmax(1.0, floor(T / SLICE_MIN_S)));
 }
@@ -952,17 +952,22 @@ dc_err_t dc_tactical_detect(dc_tactical_t *eng, double now_s, const dc_tactical_
     g.inv_band = (float)(1.0 / (per_band * cfg->hpz_ft));
     g.band_low_ft = (float)(BAND_LOW_FT - 0.5 * cfg->hpz_ft);
 
-    /* Steps 3 and 4, slice by slice. */
-    /* With one slice the ends are made where the boxes are, and not kept. */
-    size_t stride = g.n_slices + 1;
+    /* Steps 3 and 4, slice by slice. Each track's boxes for every slice are made first (from
+     * its n_slices + 1 ends), and kept for the sweep's question whether a pair met earlier;
+     * with one slice the box is made where it is used, and none is kept. */
     if (g.n_slices > 1) {
-        if (!pass_array((void **)&eng->ends, &eng->cap_ends, n_live * stride, sizeof(*eng->ends)))
+        if (!pass_array((void **)&eng->boxes, &eng->cap_boxes, n_live * g.n_slices,
+                        sizeof(*eng->boxes)))
             return DC_ERR_NOMEM;
-        for (size_t i = 0; i < n_live; i++)
-            slice_ends(&eng->recs[eng->live[i].rec].k, &g, eng->ends + i * stride);
+        for (size_t i = 0; i < n_live; i++) {
+            float ends[SLICES_MAX + 1][4];
+            slice_ends(&eng->recs[eng->live[i].rec].k, &g, ends);
+            for (size_t e = 0; e < g.n_slices; e++)
+                slice_box((const float(*)[4])ends, &g, e, &eng->boxes[i * g.n_slices + e]);
+        }
     } else {
-        free(eng->ends);
-        eng->ends = NULL, eng->cap_ends = 0;
+        free(eng->boxes);
+        eng->boxes = NULL, eng->cap_boxes = 0;
     }
     sweep_t jobs[SWEEP_THREADS_MAX];
     size_t n_threads = sweep_threads();

@@ -10,6 +10,8 @@
  * docs/tactical.md. */
 #include "kinematics.h"
 
+#include "../geo/up_inline.h"
+
 #include <math.h>
 #include <string.h>
 
@@ -49,11 +51,15 @@ static double dot3(const double a[3], const double b[3])
     return a[0] * b[0] + a[1] * b[1] + a[2] * b[2];
 }
 
-/* Removes from x its component along the unit vector n. */
-static void project_out(double x[3], const double n[3])
+/* fmin and fmax without their NaN rules, which keep GCC from inlining them (a call each): no
+ * value here is NaN (validated inputs, infinities at most). */
+static inline double min_d(double a, double b)
 {
-    double d = dot3(x, n);
-    for (int i = 0; i < 3; i++) x[i] -= d * n[i];
+    return a < b ? a : b;
+}
+static inline double max_d(double a, double b)
+{
+    return a > b ? a : b;
 }
 
 /* Sets [*lo, *hi] to the open interval of t where |c + 2 b t + a t^2| < 0 has solutions, i.e.
@@ -72,7 +78,7 @@ static bool quad_below_zero(double a, double b, double c, double *lo, double *hi
     /* Numerically stable roots: q = -(b + sign(b) sqrt(disc)); roots q/a and c/q. */
     double q = -(b + copysign(sqrt(disc), b));
     double r1 = q / a, r2 = (q != 0) ? c / q : -r1;
-    *lo = fmin(r1, r2), *hi = fmax(r1, r2);
+    *lo = min_d(r1, r2), *hi = max_d(r1, r2);
     return true;
 }
 
@@ -89,8 +95,9 @@ static bool vertical_window(const kin_t *a, const kin_t *b, double now_s, const 
         *v_lo = -INFINITY, *v_hi = INFINITY;
         return fabs(dz) < pp->h_ft;
     }
-    double t1 = (-pp->h_ft - dz) / dvz, t2 = (pp->h_ft - dz) / dvz;
-    *v_lo = fmin(t1, t2), *v_hi = fmax(t1, t2);
+    double inv_dvz = 1.0 / dvz;
+    double t1 = (-pp->h_ft - dz) * inv_dvz, t2 = (pp->h_ft - dz) * inv_dvz;
+    *v_lo = min_d(t1, t2), *v_hi = max_d(t1, t2);
     return (*v_lo < pp->lookahead_s) && (*v_hi > 0);
 }
 
@@ -114,13 +121,15 @@ static bool eval_pair(const kin_t *a, const kin_t *b, double now_s, const pass_p
         r[i] = pb[i] - pa[i];
         w[i] = (double)b->v[i] - (double)a->v[i];
     }
-    dc_vec3_t m = {mid[0], mid[1], mid[2]}, up;
-    dc_geo_up(&m, &up);
-    double n[3] = {up.x, up.y, up.z};
-    project_out(r, n);
-    project_out(w, n);
-
-    double aa = dot3(w, w), bb = dot3(r, w), rr = dot3(r, r);
+    /* r and w projected onto the tangent plane at mid (their components along the normal taken
+     * out), and the quadratic's coefficients from the projections' dot products: with g along
+     * the normal, (x.n)(y.n) = (x.g)(y.g) / g.g, so the normal needs no square root. */
+    double g[3];
+    dc_geo_up_direction(mid[0], mid[1], mid[2], g);
+    double gg = dot3(g, g), inv_gg = gg > 0 ? 1.0 / gg : 0.0;
+    double rg = dot3(r, g), wg = dot3(w, g);
+    double aa = dot3(w, w) - wg * wg * inv_gg, bb = dot3(r, w) - rg * wg * inv_gg,
+           rr = dot3(r, r) - rg * rg * inv_gg;
     double dz = zb - za;
     double dvz = ((double)b->vs_fpm - (double)a->vs_fpm) * DC_FTPS_PER_FPM;
 
@@ -128,7 +137,7 @@ static bool eval_pair(const kin_t *a, const kin_t *b, double now_s, const pass_p
     bool horizontal = quad_below_zero(aa, bb, rr - pp->r_m * pp->r_m, &h_lo, &h_hi);
     bool conflict = false;
     if (vertical && horizontal) {
-        lo = fmax(h_lo, v_lo), hi = fmin(h_hi, v_hi);
+        lo = max_d(h_lo, v_lo), hi = min_d(h_hi, v_hi);
         /* Both sets are open intervals; their intersection meets [0, T] iff this holds. */
         conflict = lo < hi && lo < pp->lookahead_s && hi > 0;
     }
@@ -138,15 +147,15 @@ static bool eval_pair(const kin_t *a, const kin_t *b, double now_s, const pass_p
     out->vsep_ft = fabs(dz);
     /* Closest approach within the look-ahead: beyond it the straight-line model says nothing
      * useful (two aircraft flying north on parallel meridians "meet" hours later at the pole). */
-    out->tcpa_s = aa >= REL_SPEED2_EPS ? fmin(fmax(0.0, -bb / aa), pp->lookahead_s) : 0.0;
+    out->tcpa_s = aa >= REL_SPEED2_EPS ? min_d(max_d(0.0, -bb / aa), pp->lookahead_s) : 0.0;
     double dcpa2 = rr + 2 * bb * out->tcpa_s + aa * out->tcpa_s * out->tcpa_s;
-    out->dcpa_nm = sqrt(fmax(0.0, dcpa2)) / DC_M_PER_NM;
+    out->dcpa_nm = sqrt(max_d(0.0, dcpa2)) / DC_M_PER_NM;
     out->vcpa_ft = fabs(dz + dvz * out->tcpa_s);
     out->los_now = rr < pp->r_m * pp->r_m && fabs(dz) < pp->h_ft;
     if (!conflict) return false;
     out->conflict = true;
-    out->tin_s = fmax(lo, 0.0);
-    out->tout_s = fmin(hi, pp->lookahead_s);
+    out->tin_s = max_d(lo, 0.0);
+    out->tout_s = min_d(hi, pp->lookahead_s);
     return true;
 }
 
