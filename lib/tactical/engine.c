@@ -124,6 +124,12 @@ struct dc_tactical {
     size_t last_n_entries;
     uint64_t *entries; /* (cell, live index) pairs, and as many again for the sort */
     size_t cap_entries;
+    /* In a pass with many conflicts (ranked_pass), each live track's rank in the order of the
+     * ids: pairs are ordered and their conflicts sorted by ranks (order_conflicts). */
+    uint32_t *rank;
+    size_t cap_rank;
+    bool ranked_pass;
+    size_t last_conflicts;
     op_t *applying;
     size_t cap_applying;
 
@@ -265,6 +271,7 @@ void dc_tactical_free(dc_tactical_t *eng)
     free(eng->slots);
     free(eng->live);
     free(eng->boxes);
+    free(eng->rank);
     free(eng->entries);
     free(eng->applying);
     free(eng->queue);
@@ -551,6 +558,75 @@ static bool pass_array(void **arr, size_t *cap, size_t need, size_t elem)
     return true;
 }
 
+/* A key and the index it belongs to, for the radix sorts below. */
+typedef struct keyed {
+    uint64_t key;
+    uint32_t idx;
+} keyed_t;
+
+/* LSD radix sort of a[0..n) by key, in passes of 11 bits over the bits below key_bits, a pass
+ * skipped when every key has the same digit; stable. Returns a or tmp, whichever holds it. */
+static keyed_t *radix_sort_keyed(keyed_t *a, keyed_t *tmp, size_t n, int key_bits)
+{
+    for (int shift = 0; shift < key_bits; shift += 11) {
+        size_t count[(1u << 11) + 1] = {0};
+        const uint64_t m = (1u << 11) - 1;
+        for (size_t i = 0; i < n; i++) count[((a[i].key >> shift) & m) + 1]++;
+        if (n && count[((a[0].key >> shift) & m) + 1] == n) continue;
+        for (size_t d = 1; d <= m + 1; d++) count[d] += count[d - 1];
+        for (size_t i = 0; i < n; i++) tmp[count[(a[i].key >> shift) & m]++] = a[i];
+        keyed_t *t = a;
+        a = tmp;
+        tmp = t;
+    }
+    return a;
+}
+
+/* Each live track's rank in the order of the ids (strcmp's, as sort_conflicts orders them): a
+ * radix sort of the ids' first 8 bytes, then, where those tie, the rest compared. false on
+ * OOM. */
+static bool rank_live(dc_tactical_t *eng, size_t n_live)
+{
+    if (!pass_array((void **)&eng->rank, &eng->cap_rank, n_live, sizeof(*eng->rank))) return false;
+    keyed_t *a = malloc((n_live ? n_live : 1) * 2 * sizeof(*a));
+    if (!a) return false;
+    for (size_t i = 0; i < n_live; i++)
+        a[i] = (keyed_t){id_prefix(eng->recs[eng->live[i].rec].id), (uint32_t)i};
+    keyed_t *s = radix_sort_keyed(a, a + n_live, n_live, 64);
+    for (size_t i = 0; i < n_live;) {
+        size_t end = i + 1;
+        while (end < n_live && s[end].key == s[i].key) end++;
+        for (size_t k = i + 1; k < end; k++) { /* equal prefixes: longer ids, rarely */
+            keyed_t v = s[k];
+            const char *id = eng->recs[eng->live[v.idx].rec].id + 8;
+            size_t j = k;
+            for (; j > i && strcmp(id, eng->recs[eng->live[s[j - 1].idx].rec].id + 8) < 0; j--)
+                s[j] = s[j - 1];
+            s[j] = v;
+        }
+        i = end;
+    }
+    for (size_t r = 0; r < n_live; r++) eng->rank[s[r].idx] = (uint32_t)r;
+    free(a);
+    return true;
+}
+
+/* The n conflicts of from into to in the order of their ids, by their ranks (order). false on
+ * OOM. */
+static bool order_conflicts(const dc_conflict_t *from, const uint64_t *order, size_t n,
+                            size_t n_live, dc_conflict_t *to)
+{
+    keyed_t *a = malloc((n ? n : 1) * 2 * sizeof(*a));
+    if (!a) return false;
+    for (size_t i = 0; i < n; i++) a[i] = (keyed_t){order[i], (uint32_t)i};
+    int rank_bits = 1;
+    while (rank_bits < 32 && ((size_t)1 << rank_bits) < n_live) rank_bits++;
+    keyed_t *s = radix_sort_keyed(a, a + n, n, 32 + rank_bits);
+    for (size_t i = 0; i < n; i++) to[i] = from[s[i].idx];
+    free(a);
+    return true;
+}
+
 /* The geometry of a pass's index. */
 typedef struct grid {
     double now_s, slice_s;
@@ -594,6 +670,7 @@ static inline void slice_box(const float (*ends)[4], const grid_t *g, size_t s, 
 size_t dc_tactical_parallel_min_entries = 60000;
 size_t dc_tactical_threads_max = 0;
 double dc_tactical_resolution_fixed = 0;
+double dc_tactical_rank_min_share = 0.25;
 
 /* Threads for a sweep: the cores there are, up to SWEEP_THREADS_MAX (and the set maximum). */
 static size_t sweep_threads(void)
@@ -611,6 +688,7 @@ typedef struct sweep {
     const grid_t *g;
     size_t slice;
     dc_conflict_t *out; /* found over every slice, malloc'd */
+    uint64_t *order;    /* in a ranked pass, each one's ranks: id1's, then id2's (low bits) */
     size_t n, cap;
     uint64_t cell_pairs, candidates;
     float *soa; /* a cell's boxes by coordinate: 8 columns of cap_soa */
@@ -648,11 +726,21 @@ static bool pair_found(sweep_t *w, uint32_t li, uint32_t lj)
     if (w->n == w->cap) {
         size_t nc = w->cap ? 2 * w->cap : 64;
         dc_conflict_t *p = realloc(w->out, nc * sizeof(*p));
-        if (!p) return false;
-        w->out = p, w->cap = nc;
+        if (p) w->out = p;
+        uint64_t *o = eng->ranked_pass ? realloc(w->order, nc * sizeof(*o)) : NULL;
+        if (o) w->order = o;
+        if (!p || (eng->ranked_pass && !o)) return false;
+        w->cap = nc;
     }
     const char *ia = eng->recs[ra].id, *ib = eng->recs[rb].id;
-    bool swap = strcmp(ia, ib) > 0;
+    bool swap;
+    if (eng->ranked_pass) {
+        uint64_t ka_rank = eng->rank[li], kb_rank = eng->rank[lj];
+        swap = ka_rank > kb_rank;
+        w->order[w->n] = swap ? kb_rank << 32 | ka_rank : ka_rank << 32 | kb_rank;
+    } else {
+        swap = strcmp(ia, ib) > 0;
+    }
     dc_conflict_t *c = &w->out[w->n++];
     memcpy(c->id1, swap ? ib : ia, DC_TRACK_ID_MAX);
     memcpy(c->id2, swap ? ia : ib, DC_TRACK_ID_MAX);
@@ -969,6 +1057,12 @@ dc_err_t dc_tactical_detect(dc_tactical_t *eng, double now_s, const dc_tactical_
         free(eng->boxes);
         eng->boxes = NULL, eng->cap_boxes = 0;
     }
+    /* Many conflicts (the last pass had at least one per 4 live tracks): ordering them by the
+     * tracks' ranks costs an O(N) radix sort of the ids, and spares a comparison sort of the
+     * conflicts by id (and a strcmp per conflict). Both give the same order. */
+    eng->ranked_pass = n_live >= 2 &&
+                       (double)eng->last_conflicts >= dc_tactical_rank_min_share * (double)n_live &&
+                       rank_live(eng, n_live);
     sweep_t jobs[SWEEP_THREADS_MAX];
     size_t n_threads = sweep_threads();
     for (size_t j = 0; j < n_threads; j++) jobs[j] = (sweep_t){.eng = eng};
@@ -984,19 +1078,27 @@ dc_err_t dc_tactical_detect(dc_tactical_t *eng, double now_s, const dc_tactical_
     snap_t *sn =
         err != DC_OK ? NULL : malloc(sizeof(*sn) + (n_conf ? n_conf : 1) * sizeof(dc_conflict_t));
     dc_conflict_t *all = sn ? malloc((n_conf ? n_conf : 1) * sizeof(dc_conflict_t)) : NULL;
+    uint64_t *order =
+        all && eng->ranked_pass ? malloc((n_conf ? n_conf : 1) * sizeof(uint64_t)) : NULL;
     for (size_t j = 0, at = 0; j < n_threads; j++) {
         if (all && jobs[j].n) memcpy(all + at, jobs[j].out, jobs[j].n * sizeof(dc_conflict_t));
+        if (order && jobs[j].n) memcpy(order + at, jobs[j].order, jobs[j].n * sizeof(uint64_t));
         at += jobs[j].n;
         free(jobs[j].out);
+        free(jobs[j].order);
         free(jobs[j].soa);
         free(jobs[j].soa_idx);
     }
-    if (!all || !sort_conflicts(all, n_conf, sn->conflicts)) {
-        free(all);
+    bool sorted = all && (eng->ranked_pass
+                              ? order && order_conflicts(all, order, n_conf, n_live, sn->conflicts)
+                              : sort_conflicts(all, n_conf, sn->conflicts));
+    free(order);
+    free(all);
+    if (!sorted) {
         free(sn);
         return DC_ERR_NOMEM;
     }
-    free(all);
+    eng->last_conflicts = n_conf;
 
     stats.conflicts = n_conf;
     stats.slices = g.n_slices;

@@ -13,6 +13,11 @@ extern size_t dc_tactical_parallel_min_entries;
  * core. */
 extern size_t dc_tactical_threads_max;
 
+/* A pass orders its conflicts by the tracks' ranks (a radix sort of the ids, O(N)) instead of
+ * comparing ids when the last pass found at least this many conflicts per live track (0.25);
+ * tests set 0 to take that path on every pass. Both give the same order. */
+extern double dc_tactical_rank_min_share;
+
 /* When positive, every pass indexes at this resolution (slices, and cells and bands sized for
  * T / resolution) instead of the one it adapts; tests set it to check that every resolution
  * finds exactly the same. */

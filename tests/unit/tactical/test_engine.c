@@ -86,17 +86,25 @@ static void assert_same(const pairkey_t *ref, size_t n_ref, const dc_tactical_sn
     }
 }
 
-/* A new engine fed the n states finds at now exactly the k pairs of ref. */
+/* A new engine fed the n states finds at now exactly the k pairs of ref, in the same order,
+ * whether it sorts its conflicts by id or by the tracks' ranks (dc_tactical_rank_min_share). */
 static void assert_fresh_engine_same(const dc_tactical_config_t *cfg, const dc_track_state_t *st,
                                      size_t n, double now, const pairkey_t *ref, size_t k)
 {
-    dc_tactical_t *eng = dc_tactical_new(cfg);
-    for (size_t i = 0; i < n; i++) dc_tactical_update(eng, &st[i], NULL);
-    const dc_tactical_snapshot_t *snap;
-    assert_int_equal(dc_tactical_detect(eng, now, NULL, &snap), DC_OK);
-    assert_same(ref, k, snap, 1e-9);
-    dc_tactical_snapshot_release(snap);
-    dc_tactical_free(eng);
+    double saved = dc_tactical_rank_min_share;
+    for (int ranked = 0; ranked < 2; ranked++) {
+        dc_tactical_rank_min_share = ranked ? 0 : 1e9;
+        dc_tactical_t *eng = dc_tactical_new(cfg);
+        /* Ranked, the tracks come in the reverse order of their ids: the ranks must not lean on
+         * the order they came in. */
+        for (size_t i = 0; i < n; i++) dc_tactical_update(eng, &st[ranked ? n - 1 - i : i], NULL);
+        const dc_tactical_snapshot_t *snap;
+        assert_int_equal(dc_tactical_detect(eng, now, NULL, &snap), DC_OK);
+        assert_same(ref, k, snap, 1e-9);
+        dc_tactical_snapshot_release(snap);
+        dc_tactical_free(eng);
+    }
+    dc_tactical_rank_min_share = saved;
 }
 
 static void test_matches_brute_force(void **state)
