@@ -421,26 +421,30 @@ static inline int face_v(uint32_t f)
     return (int)(f / 2 + 2) % 3;
 }
 
-/* LSD radix sort of the key bits (above IDX_BITS: face, cell, band) in passes of 12 bits, a
- * pass skipped when every entry has the same digit (a region's traffic is on one face, in a few
- * bands). The track index bits below are left in arrival order, which keeps the sort stable and
- * the result deterministic. Returns a or tmp, whichever holds the result. */
+/* LSD radix sort of the entries by key (the bits above IDX_BITS: face, cell, band), in passes of
+ * 12 bits over the key less the smallest key, lo, up to the largest, hi: a region's traffic
+ * spans a few cells of one face, so two passes mostly do (a pass is also skipped when every
+ * entry has the same digit). The track index bits below are left in arrival order, which keeps
+ * the sort stable and the result deterministic. Returns a or tmp, whichever holds the result. */
 #define RADIX_BITS 12
 #define KEY_TOP    (IDX_BITS + BAND_BITS + 2 * GRID_BITS + FACE_BITS)
 /* Above the key, unsorted, the entry's 3 mark bits for the sweep (see sweep): its cell and
  * band are past the box's first in u, in v, in altitude. */
 #define MARK_SHIFT KEY_TOP
 #define CELL_MASK  (((1ull << KEY_TOP) - 1) & ~IDX_MASK)
-static uint64_t *radix_sort_keys(uint64_t *a, uint64_t *tmp, size_t n)
+static uint64_t *radix_sort_keys(uint64_t *a, uint64_t *tmp, size_t n, uint64_t lo, uint64_t hi)
 {
     static_assert(KEY_TOP + 3 <= 64, "an entry's key, index and marks fit 64 bits");
-    for (int shift = IDX_BITS; shift < KEY_TOP; shift += RADIX_BITS) {
+    const uint64_t span = (hi - lo) >> IDX_BITS, m = (1u << RADIX_BITS) - 1;
+    for (int shift = 0; shift < 64 && (span >> shift) != 0; shift += RADIX_BITS) {
         size_t count[(1u << RADIX_BITS) + 1] = {0};
-        const uint64_t m = (1u << RADIX_BITS) - 1;
-        for (size_t i = 0; i < n; i++) count[((a[i] >> shift) & m) + 1]++;
-        if (n && count[((a[0] >> shift) & m) + 1] == n) continue; /* one digit: nothing to do */
+        const int sh = IDX_BITS + shift;
+#define DIGIT(x) (((((x)&CELL_MASK) - lo) >> sh) & m)
+        for (size_t i = 0; i < n; i++) count[DIGIT(a[i]) + 1]++;
+        if (n && count[DIGIT(a[0]) + 1] == n) continue; /* one digit: nothing to do */
         for (size_t d = 1; d <= m + 1; d++) count[d] += count[d - 1];
-        for (size_t i = 0; i < n; i++) tmp[count[(a[i] >> shift) & m]++] = a[i];
+        for (size_t i = 0; i < n; i++) tmp[count[DIGIT(a[i])]++] = a[i];
+#undef DIGIT
         uint64_t *t = a;
         a = tmp;
         tmp = t;
@@ -618,10 +622,12 @@ static bool order_conflicts(const dc_conflict_t *from, const uint64_t *order, si
 {
     keyed_t *a = malloc((n ? n : 1) * 2 * sizeof(*a));
     if (!a) return false;
-    for (size_t i = 0; i < n; i++) a[i] = (keyed_t){order[i], (uint32_t)i};
+    /* The two ranks side by side in as few bits as they need: fewer passes. */
     int rank_bits = 1;
     while (rank_bits < 32 && ((size_t)1 << rank_bits) < n_live) rank_bits++;
-    keyed_t *s = radix_sort_keyed(a, a + n, n, 32 + rank_bits);
+    for (size_t i = 0; i < n; i++)
+        a[i] = (keyed_t){(order[i] >> 32) << rank_bits | (order[i] & 0xffffffffu), (uint32_t)i};
+    keyed_t *s = radix_sort_keyed(a, a + n, n, 2 * rank_bits);
     for (size_t i = 0; i < n; i++) to[i] = from[s[i].idx];
     free(a);
     return true;
@@ -861,6 +867,7 @@ static dc_err_t index_slice(dc_tactical_t *eng, size_t n_live, const grid_t *g, 
     /* One walk: each track's box, faces and entries; the array grows as it fills (from what
      * the last slice needed), and the sort's half is made room for after. */
     size_t e = 0, cap = eng->cap_entries / 2;
+    uint64_t key_lo = UINT64_MAX, key_hi = 0;
     for (size_t i = 0; i < n_live; i++) {
         live_t *lv = &eng->live[i];
         if (eng->boxes) {
@@ -888,17 +895,23 @@ static dc_err_t index_slice(dc_tactical_t *eng, size_t n_live, const grid_t *g, 
             }
             for (uint32_t x = u0; x <= u1; x++)
                 for (uint32_t y = v0; y <= v1; y++)
-                    for (uint32_t a = a0; a <= a1; a++)
-                        eng->entries[e++] = cell_key(f, x, y, a) | i |
+                    for (uint32_t a = a0; a <= a1; a++) {
+                        uint64_t key = cell_key(f, x, y, a);
+                        key_lo = key < key_lo ? key : key_lo;
+                        key_hi = key > key_hi ? key : key_hi;
+                        eng->entries[e++] = key | i |
                                             (uint64_t)((x > u0) | (y > v0) << 1 | (a > a0) << 2)
                                                 << MARK_SHIFT;
+                    }
         }
     }
     size_t n_entries = e;
     /* Room for the sort's other half, after the entries (and no more than about that). */
     if (!pass_array((void **)&eng->entries, &eng->cap_entries, 2 * n_entries, sizeof(uint64_t)))
         return DC_ERR_NOMEM;
-    uint64_t *sorted = radix_sort_keys(eng->entries, eng->entries + n_entries, n_entries);
+    uint64_t *sorted = n_entries ? radix_sort_keys(eng->entries, eng->entries + n_entries,
+                                                   n_entries, key_lo, key_hi)
+                                 : eng->entries;
     stats->index_entries += n_entries;
     eng->last_sorted = sorted, eng->last_n_entries = n_entries;
 
@@ -1033,7 +1046,9 @@ dc_err_t dc_tactical_detect(dc_tactical_t *eng, double now_s, const dc_tactical_
      * and the tangent-plane separation the exact test uses (metres over tens of kilometres). */
     g.grow_m = (float)(0.5 * pp.r_m + 100.0 + 0.01 * pp.r_m);
     g.grow_ft = (float)(0.5 * pp.h_ft + 0.05); /* floats: 0.01 ft at 100,000 ft */
-    g.inv_cell = (float)(1.0 / fmax(CELL_MIN_M, 2.0 * g.grow_m + CELL_SPEED_MPS * T / res));
+    /* Cells sized for a slice; below one slice, for the look-ahead's share 1 / res of it. */
+    double cell_s = res >= 1 ? g.slice_s : T / res;
+    g.inv_cell = (float)(1.0 / fmax(CELL_MIN_M, 2.0 * g.grow_m + CELL_SPEED_MPS * cell_s));
     /* A whole number of vertical minima high, enough for BANDS to span -4,000-110,000 ft. */
     double per_band = fmax(BAND_FACTOR * fmax(1.0, round(1.0 / res)),
                            ceil((110000.0 - BAND_LOW_FT) / BANDS / cfg->hpz_ft));
@@ -1077,21 +1092,35 @@ dc_err_t dc_tactical_detect(dc_tactical_t *eng, double now_s, const dc_tactical_
     /* Step 5: the snapshot, its conflicts gathered from the parts and sorted by id. */
     snap_t *sn =
         err != DC_OK ? NULL : malloc(sizeof(*sn) + (n_conf ? n_conf : 1) * sizeof(dc_conflict_t));
-    dc_conflict_t *all = sn ? malloc((n_conf ? n_conf : 1) * sizeof(dc_conflict_t)) : NULL;
-    uint64_t *order =
-        all && eng->ranked_pass ? malloc((n_conf ? n_conf : 1) * sizeof(uint64_t)) : NULL;
+    /* One part found them all (one thread, or all in one part): its arrays as they are. */
+    size_t only = n_threads;
+    for (size_t j = 0; j < n_threads; j++)
+        if (jobs[j].n == n_conf) only = j;
+    dc_conflict_t *all = NULL;
+    uint64_t *order = NULL;
+    if (sn && only < n_threads) {
+        all = jobs[only].out, order = jobs[only].order;
+        jobs[only].out = NULL, jobs[only].order = NULL;
+    } else if (sn) {
+        all = malloc((n_conf ? n_conf : 1) * sizeof(dc_conflict_t));
+        order = all && eng->ranked_pass ? malloc((n_conf ? n_conf : 1) * sizeof(uint64_t)) : NULL;
+    }
     for (size_t j = 0, at = 0; j < n_threads; j++) {
-        if (all && jobs[j].n) memcpy(all + at, jobs[j].out, jobs[j].n * sizeof(dc_conflict_t));
-        if (order && jobs[j].n) memcpy(order + at, jobs[j].order, jobs[j].n * sizeof(uint64_t));
+        if (all && jobs[j].out && jobs[j].n)
+            memcpy(all + at, jobs[j].out, jobs[j].n * sizeof(dc_conflict_t));
+        if (order && jobs[j].order && jobs[j].n)
+            memcpy(order + at, jobs[j].order, jobs[j].n * sizeof(uint64_t));
         at += jobs[j].n;
         free(jobs[j].out);
         free(jobs[j].order);
         free(jobs[j].soa);
         free(jobs[j].soa_idx);
     }
-    bool sorted = all && (eng->ranked_pass
-                              ? order && order_conflicts(all, order, n_conf, n_live, sn->conflicts)
-                              : sort_conflicts(all, n_conf, sn->conflicts));
+    if (!all && sn) all = malloc(sizeof(dc_conflict_t)); /* none found: nothing to sort */
+    bool sorted = all && (n_conf == 0 ||
+                          (eng->ranked_pass
+                               ? order && order_conflicts(all, order, n_conf, n_live, sn->conflicts)
+                               : sort_conflicts(all, n_conf, sn->conflicts)));
     free(order);
     free(all);
     if (!sorted) {
@@ -1102,7 +1131,7 @@ dc_err_t dc_tactical_detect(dc_tactical_t *eng, double now_s, const dc_tactical_
 
     stats.conflicts = n_conf;
     stats.slices = g.n_slices;
-    adapt_resolution(eng, &stats, res);
+    adapt_resolution(eng, &stats, res >= 1 ? (double)g.n_slices : res); /* what was used */
     if (++eng->passes_since_order >= REORDER_PASSES || eng->n_recs > eng->recs_at_order * 5 / 4) {
         if (reorder_recs(eng)) eng->passes_since_order = 0, eng->recs_at_order = eng->n_recs;
     }
