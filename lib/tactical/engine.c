@@ -5,6 +5,7 @@
  *   slot      4 B   open-addressing hash id -> rec index, load factor <= 1/2 (so ~8 B/track)
  *   live     40 B   the track's box in the current slice, and the cube faces it is on
  *   boxes    32 B   per slice, the box the track sweeps in it (passes of more than one slice)
+ *   ends     16 B   per slice end, its position and altitude there (the same passes)
  *   entries   8 B   per (face, cell, band) the box touches in a slice, twice for the radix sort
  *
  * A pass (dc_tactical_detect, docs/tactical.md "The index"):
@@ -115,6 +116,8 @@ struct dc_tactical {
     size_t cap_live;
     box_t *boxes; /* per live track and slice, the box it sweeps (passes of several slices) */
     size_t cap_boxes;
+    float (*ends)[4]; /* per live track, where it is at each slice's ends (the same passes) */
+    size_t cap_ends;
     double resolution; /* the next pass's index resolution (0: not chosen yet) */
     /* The records are kept in the order of the index's cells (reorder_recs), so that tracks
      * near each other in the sky are near each other in memory: passes since the last
@@ -271,6 +274,7 @@ void dc_tactical_free(dc_tactical_t *eng)
     free(eng->slots);
     free(eng->live);
     free(eng->boxes);
+    free(eng->ends);
     free(eng->rank);
     free(eng->entries);
     free(eng->applying);
@@ -541,7 +545,7 @@ static size_t memory_bytes(const dc_tactical_t *eng)
 {
     return sizeof(*eng) + eng->cap_recs * sizeof(rec_t) + eng->cap_slots * sizeof(uint32_t) +
            eng->cap_live * sizeof(live_t) + eng->cap_boxes * sizeof(*eng->boxes) +
-           eng->cap_entries * sizeof(uint64_t) +
+           eng->cap_ends * sizeof(*eng->ends) + eng->cap_entries * sizeof(uint64_t) +
            (eng->cap_queue + eng->cap_applying) * sizeof(op_t);
 }
 
@@ -703,14 +707,38 @@ typedef struct sweep {
     bool nomem;
 } sweep_t;
 
-/* Whether a pair whose boxes overlap in slice s overlapped in an earlier one (where it was, or
- * will be, evaluated), from each track's boxes by slice. Asked only of pairs that pass every
- * other test: few. */
-static bool met_earlier(const box_t *a, const box_t *b, size_t s)
+/* Whether two tracks come within twice the boxes' growth of each other in space during the
+ * slice whose ends are a[0..1] and b[0..1]: their relative motion is a straight segment in ECEF,
+ * and its nearest point to the origin is where they are closest. Any pair closer than the
+ * minimum at some moment of the slice is (the boxes' margin covers the chord against the
+ * tangent plane), so this only turns away pairs whose boxes overlap without the tracks coming
+ * near: boxes are aligned with the axes, and a track flying across them fills a third of its
+ * box. */
+static inline bool segments_near(const float (*a)[4], const float (*b)[4], const grid_t *g)
+{
+    /* Floats: the rounding of r0 len2 - dot^2 is a few parts in 10^7 of its terms, centimetres
+     * at 100 km, where the boxes' margin is hundreds of metres. */
+    float dot = 0, len2 = 0, r0 = 0, r1 = 0;
+    for (int k = 0; k < 3; k++) {
+        float d0 = b[0][k] - a[0][k], d1 = b[1][k] - a[1][k], dd = d1 - d0;
+        dot += d0 * dd, len2 += dd * dd;
+        r0 += d0 * d0, r1 += d1 * d1;
+    }
+    float reach2 = 4 * g->grow_m * g->grow_m;
+    if (-dot <= 0) return r0 < reach2;            /* nearest at the slice's start */
+    if (-dot >= len2) return r1 < reach2;         /* ... at its end */
+    return r0 * len2 - dot * dot < reach2 * len2; /* between: no division needed */
+}
+
+/* Whether a pair met in an earlier slice than s: its boxes overlapped there and the tracks came
+ * near (where it was, or will be, evaluated). From each track's boxes and ends by slice. Asked
+ * only of pairs that pass every other test: few. */
+static bool met_earlier(const box_t *a, const box_t *b, const float (*ea)[4], const float (*eb)[4],
+                        const grid_t *g, size_t s)
 {
     /* Latest first: a pair that overlaps now mostly overlapped in the slice before. */
     for (size_t e = s; e-- > 0;)
-        if (boxes_overlap(&a[e], &b[e])) return true;
+        if (boxes_overlap(&a[e], &b[e]) && segments_near(ea + e, eb + e, g)) return true;
     return false;
 }
 
@@ -722,8 +750,16 @@ static bool pair_found(sweep_t *w, uint32_t li, uint32_t lj)
     const dc_tactical_t *eng = w->eng;
     const grid_t *g = w->g;
     size_t stride = g->n_slices;
-    if (w->slice && met_earlier(eng->boxes + li * stride, eng->boxes + lj * stride, w->slice))
-        return true;
+    if (eng->ends) {
+        /* Several slices: the tracks must also come near in this one, and the pair is the first
+         * slice's where both hold. */
+        const float(*ea)[4] = eng->ends + li * (stride + 1),
+              (*eb)[4] = eng->ends + lj * (stride + 1);
+        if (!segments_near(ea + w->slice, eb + w->slice, g)) return true;
+        if (w->slice &&
+            met_earlier(eng->boxes + li * stride, eng->boxes + lj * stride, ea, eb, g, w->slice))
+            return true;
+    }
     w->candidates++;
     uint32_t ra = eng->live[li].rec, rb = eng->live[lj].rec;
     const kin_t *ka = &eng->recs[ra].k, *kb = &eng->recs[rb].k;
@@ -758,6 +794,16 @@ static bool pair_found(sweep_t *w, uint32_t li, uint32_t lj)
  * elsewhere. */
 typedef float v4f __attribute__((vector_size(16)));
 typedef int32_t v4i __attribute__((vector_size(16)));
+
+/* A bit per lane of a comparison's result (lanes 0 or -1): one instruction on x86-64. */
+static inline uint32_t lane_bits(v4i m)
+{
+#if defined(__SSE__)
+    return (uint32_t)__builtin_ia32_movmskps((v4f)m);
+#else
+    return (uint32_t)((m[0] & 1) | (m[1] & 2) | (m[2] & 4) | (m[3] & 8));
+#endif
+}
 
 /* Grows the part's scratch to hold n boxes (rounded up to 4). */
 static bool scratch_grow(sweep_t *w, size_t n)
@@ -840,7 +886,7 @@ static void *sweep(void *arg)
                     m &= (hi_j >= lo_i[d]) & (hi_i[d] >= lo_j);
                 }
                 /* Lanes are 0 or -1: a bit per lane, then one pair per bit set. */
-                uint32_t bits = (uint32_t)((m[0] & 1) | (m[1] & 2) | (m[2] & 4) | (m[3] & 8));
+                uint32_t bits = lane_bits(m);
                 if (jb <= i) bits &= first;
                 while (bits) {
                     size_t j = jb + (size_t)__builtin_ctz(bits);
@@ -1059,18 +1105,22 @@ dc_err_t dc_tactical_detect(dc_tactical_t *eng, double now_s, const dc_tactical_
      * its n_slices + 1 ends), and kept for the sweep's question whether a pair met earlier;
      * with one slice the box is made where it is used, and none is kept. */
     if (g.n_slices > 1) {
+        size_t stride = g.n_slices + 1;
         if (!pass_array((void **)&eng->boxes, &eng->cap_boxes, n_live * g.n_slices,
-                        sizeof(*eng->boxes)))
+                        sizeof(*eng->boxes)) ||
+            !pass_array((void **)&eng->ends, &eng->cap_ends, n_live * stride, sizeof(*eng->ends)))
             return DC_ERR_NOMEM;
         for (size_t i = 0; i < n_live; i++) {
-            float ends[SLICES_MAX + 1][4];
+            float(*ends)[4] = eng->ends + i * stride;
             slice_ends(&eng->recs[eng->live[i].rec].k, &g, ends);
             for (size_t e = 0; e < g.n_slices; e++)
                 slice_box((const float(*)[4])ends, &g, e, &eng->boxes[i * g.n_slices + e]);
         }
     } else {
         free(eng->boxes);
+        free(eng->ends);
         eng->boxes = NULL, eng->cap_boxes = 0;
+        eng->ends = NULL, eng->cap_ends = 0;
     }
     /* Many conflicts (the last pass had at least one per 4 live tracks): ordering them by the
      * tracks' ranks costs an O(N) radix sort of the ids, and spares a comparison sort of the
