@@ -15,11 +15,13 @@
  *      position and altitude at the slice's ends, grown by half the minima), one 64-bit entry
  *      per cube face, cell and altitude band the box touches, radix sorted so that the tracks of
  *      each cell are contiguous;
- *   4. in each cell test the boxes four at a time; a pair whose boxes overlap is evaluated
- *      exactly once: in the first slice where they overlap, on the first face both are on, in
- *      the cell and band of the overlap's low corner;
- *   5. sort the conflicts by id and publish them as a new immutable snapshot; set the next
- *      pass's resolution from this one's costs, and now and then put the records in cell order.
+ *   4. in each cell test the boxes four at a time; a pair whose boxes overlap (and, with
+ *      several slices, whose tracks come within reach of each other in the slice: segments_near)
+ *      is evaluated exactly once: in the first slice where that holds, on the first face both
+ *      are on, in the cell and band of the overlap's low corner;
+ *   5. sort the conflicts by id (by the tracks' ranks when there are many) and publish them as a
+ *      new immutable snapshot; set the next pass's resolution from this one's costs, and now and
+ *      then put the records in cell order.
  * Every position moves with time, so a pass must extrapolate every track anyway (O(N)); the index
  * is rebuilt by an O(N) radix sort rather than maintained, and an update costs one hash upsert. */
 #include "deconflict/tactical.h"
@@ -72,7 +74,7 @@
 #define COST_ENTRY     1.0
 #define COST_CELL_PAIR 0.15
 #define CELL_SPEED_MPS 250.0
-#define BAND_FACTOR    1.0
+#define BAND_FACTOR    2.0
 
 typedef struct rec {
     char id[DC_TRACK_ID_MAX];
@@ -644,8 +646,7 @@ typedef struct grid {
     float grow_m, grow_ft; /* half the minima and the margins, added to every box */
     float inv_cell, inv_band;
     /* Band boundaries sit half a vertical minimum off its multiples: an aircraft level on a
-     * multiple of H (flight levels, for H = 1,000 ft) is in one band, never two, and two such
-     * levels never share one. */
+     * multiple of H (flight levels, for H = 1,000 ft) is in one band, never two. */
     float band_low_ft;
 } grid_t;
 
@@ -824,10 +825,11 @@ static bool scratch_grow(sweep_t *w, size_t n)
  * one cell where the pair is to be: on the first cube face both are on, and there the cell and
  * band of the overlap's low corner. A cell's boxes are first laid out by coordinate (lo x, hi x,
  * lo y, ... each a column of the scratch, padded to 4 with boxes that meet nothing) with a mark
- * each: bit 0-2 set when the box starts before this cell in u, v, band, bit 3 + f when it is on an
- * earlier face f. Two overlapping boxes sharing no mark bit are the pair's to take here (the
- * overlap's low corner is the larger of the two low corners). One box is then tested against
- * four at a time, from cache. Reads the engine only; several parts run at once. */
+ * each: bit 0-2 set when the box starts before this cell in u, v, band (carried in the entry,
+ * set when it was made), bit 3 + f when it is on an earlier face f. Two overlapping boxes sharing
+ * no mark bit are the pair's to take here (the overlap's low corner is the larger of the two low
+ * corners). One box is then tested against four at a time, from cache. Reads the engine only;
+ * several parts run at once. */
 static void *sweep(void *arg)
 {
     sweep_t *w = arg;
