@@ -38,7 +38,7 @@ typedef struct sq_store {
     int wal_fd; /* deferred sync: the WAL, synced by sq_sync(); else -1 */
     /* Deferred sync groups commits (store.h): group_open while the group's transaction is, with
      * group_kept commits released into it. */
-    bool grouped, group_open;
+    bool grouped, group_open, group_lost;
     size_t group_kept;
 } sq_store_t;
 
@@ -378,11 +378,32 @@ static dc_err_t exec_cached(dc_store_t *st, const char *sql, const char *what)
 }
 
 /* Grouped (deferred sync): the first begin of a group opens its transaction, and each caller's
- * transaction is a savepoint in it, released on commit and undone alone on rollback. */
+ * transaction is a savepoint in it, released on commit and undone alone on rollback.
+ *
+ * SQLite may roll the whole group back by itself when a statement fails with a full disk or an
+ * I/O error (a page spilled from the cache to the WAL, say): commits already released into it
+ * are then gone. That is noted (group_lost) wherever it can be seen, and the next flush fails,
+ * undoing what came after too, so that the caller treats everything since the last flush as not
+ * kept -- never as durable. */
+static void group_closed(sq_store_t *q)
+{
+    q->group_open = false, q->group_kept = 0;
+}
+
+/* The group's transaction gone without a flush: lost if it held commits. */
+static void check_group(sq_store_t *q)
+{
+    if (q->group_open && sqlite3_get_autocommit(q->db)) {
+        if (q->group_kept) q->group_lost = true;
+        group_closed(q);
+    }
+}
+
 static dc_err_t sq_begin(dc_store_t *st)
 {
     sq_store_t *q = SQ(st);
     if (!q->grouped) return exec_cached(st, "BEGIN IMMEDIATE", "begin");
+    check_group(q);
     if (!q->group_open) {
         if (exec_cached(st, "BEGIN IMMEDIATE", "begin the group") != DC_OK) return DC_ERR_IO;
         q->group_open = true, q->group_kept = 0;
@@ -396,13 +417,9 @@ static dc_err_t sq_commit(dc_store_t *st)
     if (!q->grouped) return exec_cached(st, "COMMIT", "commit");
     dc_err_t e = exec_cached(st, "RELEASE w", "commit");
     if (e == DC_OK) q->group_kept++;
+    check_group(q);
+    if (e == DC_OK && q->group_lost) e = DC_ERR_IO; /* released into nothing */
     return e;
-}
-
-/* A group's transaction ended by SQLite itself (some I/O errors roll it back) or by us. */
-static void group_closed(sq_store_t *q)
-{
-    q->group_open = false, q->group_kept = 0;
 }
 
 static void sq_rollback(dc_store_t *st)
@@ -412,28 +429,36 @@ static void sq_rollback(dc_store_t *st)
         exec_cached(st, "ROLLBACK", "rollback");
         return;
     }
+    check_group(q);
     if (!q->group_open) return;
     if (q->group_kept == 0) {
         /* Nothing else in the group: end it, so that it does not hold the write lock until
          * a flush that no commit will ask for. */
-        if (!sqlite3_get_autocommit(q->db)) exec_cached(st, "ROLLBACK", "rollback");
+        exec_cached(st, "ROLLBACK", "rollback");
         group_closed(q);
         return;
     }
     if (exec_cached(st, "ROLLBACK TO w", "rollback") == DC_OK)
         exec_cached(st, "RELEASE w", "rollback");
-    if (sqlite3_get_autocommit(q->db)) group_closed(q); /* SQLite rolled the whole group back */
+    check_group(q);
 }
 
 static dc_err_t sq_flush(dc_store_t *st, char *err, size_t len)
 {
     sq_store_t *q = SQ(st);
+    check_group(q);
+    if (q->group_lost) {
+        /* What came after the loss goes too: nothing since the last flush is kept. */
+        if (q->group_open) exec_cached(st, "ROLLBACK", "roll the group back");
+        group_closed(q);
+        q->group_lost = false;
+        snprintf(err, len, "the group's transaction was rolled back by SQLite (%s)", st->err);
+        return DC_ERR_IO;
+    }
     if (!q->group_open) return DC_OK;
-    bool lost = sqlite3_get_autocommit(q->db); /* rolled back by SQLite after an I/O error */
-    dc_err_t e = lost ? DC_ERR_IO : exec_cached(st, "COMMIT", "commit the group");
+    dc_err_t e = exec_cached(st, "COMMIT", "commit the group");
     if (e != DC_OK) {
-        snprintf(err, len, "%s",
-                 lost ? "the group's transaction was rolled back by SQLite" : st->err);
+        snprintf(err, len, "%s", st->err);
         if (!sqlite3_get_autocommit(q->db)) exec_cached(st, "ROLLBACK", "roll the group back");
     }
     group_closed(q);

@@ -74,20 +74,37 @@ static void apply_track(int64_t party, const char *id, const char *state, void *
 
 static void step_down(dd_service_t *svc);
 
+/* Whether the state in memory is to be read anew: the store's connection was made again (a
+ * write of this node's may have gone with it) or a write could not be kept (commit.c). */
+static bool reload_due(dd_service_t *svc)
+{
+    return svc->reload && (dc_store_reconnects(svc->store) != svc->reconnects_seen ||
+                           __atomic_load_n(&svc->reload_wanted, __ATOMIC_ACQUIRE));
+}
+
+dc_err_t dd_cluster_reload(dd_service_t *svc)
+{
+    if (!reload_due(svc)) return DC_OK;
+    uint64_t reconnects = dc_store_reconnects(svc->store);
+    /* Nothing held in memory is trusted, and nothing read from it is answered, until the
+     * store's state is read. */
+    dd_commit_state_unsure(svc);
+    if (svc->leader) step_down(svc); /* taken again, rebuilt, at this pass (dd_cluster_lead) */
+    dc_err_t rc = svc->reload(svc);
+    if (rc != DC_OK) return rc; /* wanted still: tried again at the next pass */
+    svc->reconnects_seen = reconnects;
+    dd_commit_state_fresh(svc);
+    return DC_OK;
+}
+
 dc_err_t dd_cluster_catch_up(dd_service_t *svc)
 {
-    uint64_t reconnects = dc_store_reconnects(svc->store);
-    bool wanted = __atomic_load_n(&svc->reload_wanted, __ATOMIC_ACQUIRE);
-    if ((reconnects != svc->reconnects_seen || wanted) && svc->reload) {
-        /* A write of this node's may have gone with the connection: nothing held in memory is
-         * trusted, and nothing read from it is answered, until the store's state is read. */
+    if (reload_due(svc)) {
+        /* Read anew by the periodic pass, not here: its engines are in use outside the lock,
+         * and a write's caller may hold pointers into what a reload frees. Until then writes
+         * are refused (503) and reads answered 503 (commit.c). */
         dd_commit_state_unsure(svc);
-        if (svc->leader) step_down(svc); /* taken again, rebuilt, at the next pass */
-        dc_err_t rc = svc->reload(svc);
-        if (rc != DC_OK) return rc; /* wanted still: tried again at the next write or pass */
-        svc->reconnects_seen = reconnects;
-        dd_commit_state_fresh(svc);
-        return DC_OK;
+        return DC_ERR_UNAVAILABLE;
     }
     if (!svc->shared) return DC_OK; /* nobody else writes to it */
     dc_err_t rc = DC_OK;
@@ -144,7 +161,7 @@ bool dd_cluster_lead(dd_service_t *svc, double now)
         /* One node always leads; after its state was read anew (a group that could not be
          * committed, commit.c) it takes the pass up again as a restart does. */
         if (!svc->leader) {
-            if (dd_cluster_catch_up(svc) != DC_OK) return false;
+            if (reload_due(svc)) return false; /* not read anew yet */
             take_over(svc, now);
         }
         return true;

@@ -19,9 +19,15 @@
 
 #include "core/state.h"
 
-/* Applies what other nodes wrote since this node last looked; on any store, reads the state
- * anew when it is not trusted (svc->reload_wanted). Under the service lock. */
+/* Applies what other nodes wrote since this node last looked, before a write. DC_ERR_UNAVAILABLE
+ * when the state in memory is not trusted (the store's connection was made again, or a write
+ * could not be kept: svc->reload_wanted) and has yet to be read anew. Under the service lock. */
 dc_err_t dd_cluster_catch_up(dd_service_t *svc);
+
+/* Reads every module's state anew from the store when it is not trusted (see above); the
+ * periodic pass calls it first, under the service lock, before its engines are used, since a
+ * reload replaces them. */
+dc_err_t dd_cluster_reload(dd_service_t *svc);
 
 /* Takes or renews the lead at now; on taking it, rebuilds the pass's bookkeeping, on losing it,
  * drops it. Returns whether this node leads. Under the service lock, outside a transaction. */

@@ -76,6 +76,9 @@ static void expect_read(dd_service_t *svc)
 {
     pthread_mutex_lock(&svc->sync_lock);
     if (svc->committed > pending_ticket) pending_ticket = svc->committed;
+    /* A deferred answer of several sections: an earlier one's commit found unsure since stays
+     * unsure, whatever the last one's sync says. */
+    if (defer_wait && answer_ticket && answer_ticket <= svc->unsure_hi) answer_unsure = true;
     pthread_mutex_unlock(&svc->sync_lock);
 }
 
@@ -179,8 +182,9 @@ typedef struct sync_target {
  * sync that follows covers: every commit made until now, those that came while this thread
  * waited for the lock among them. When the flush fails none of them was kept: their tickets
  * are unsure, as after a lost connection -- whoever waits for one is answered 503 -- and the
- * state in memory, which holds them, is read anew from the store before anything else is
- * written or read (cluster.c). Takes svc->lock. */
+ * state in memory, which holds them, is not trusted: writes are refused (503) until the
+ * periodic pass has read it anew from the store (cluster.c; not here: the pass's engines are
+ * in use outside the lock). Takes svc->lock. */
 static bool flush(dd_service_t *svc, sync_target_t *to, char *err, size_t len)
 {
     pthread_mutex_lock(&svc->lock);
@@ -192,16 +196,15 @@ static bool flush(dd_service_t *svc, sync_target_t *to, char *err, size_t len)
     if (!ok) {
         fprintf(stderr,
                 "deconflictd: the writes since the last sync could not be committed (%s): they "
-                "are answered 503 and the state is read anew from the store\n",
+                "are answered 503, and the state is read anew from the store at the next pass\n",
                 err);
+        int64_t seq = dc_store_event_last_seq(svc->store);
         pthread_mutex_lock(&svc->sync_lock);
         unsure_upto(svc, to->ticket);
+        /* The group's events are gone, and their numbers will be given again: the next sync
+         * must not declare them durable. */
+        svc->committed_seq = to->seq = seq;
         pthread_mutex_unlock(&svc->sync_lock);
-        if (svc->catch_up && svc->catch_up(svc) != DC_OK)
-            fprintf(stderr,
-                    "deconflictd: reading the state anew failed: %s; tried again at the "
-                    "next write or pass\n",
-                    dc_store_last_error(svc->store));
     }
     pthread_mutex_unlock(&svc->lock);
     return ok;
@@ -383,9 +386,23 @@ dc_err_t dd_store_failed(dd_service_t *svc, dd_fault_t *f)
                    dc_store_last_error(svc->store));
 }
 
+/* The state in memory is not trusted until the pass has read it anew (cluster.c). */
+static dc_err_t state_unsure(dd_fault_t *f)
+{
+    return dd_fail(f, DC_ERR_UNAVAILABLE, "",
+                   "the service is reading its state anew from the store after a write it could "
+                   "not keep (a full disk?) or a failover: nothing was written; retry");
+}
+
+dc_err_t dd_tx_refused(dd_service_t *svc, dc_err_t rc, dd_fault_t *f)
+{
+    return rc == DC_ERR_UNAVAILABLE ? state_unsure(f) : dd_store_failed(svc, f);
+}
+
 dc_err_t dd_tx_start(dd_service_t *svc, dd_fault_t *f)
 {
-    return dd_tx_begin(svc) == DC_OK ? DC_OK : dd_store_failed(svc, f);
+    dc_err_t rc = dd_tx_begin(svc);
+    return rc == DC_OK ? DC_OK : dd_tx_refused(svc, rc, f);
 }
 
 dc_err_t dd_tx_finish(dd_service_t *svc, dc_err_t rc, dd_fault_t *f)

@@ -87,6 +87,9 @@ void dd_tx_abort(dd_service_t *svc);
  *     dd_write_unlock(svc);
  * A store that refuses the begin or the commit is DC_ERR_STORE in f. */
 dc_err_t dd_tx_start(dd_service_t *svc, dd_fault_t *f);
+/* The fault for a write dd_tx_begin or dd_tx_end refused with rc: 503 while the state is being
+ * read anew (DC_ERR_UNAVAILABLE) or the store's connection is lost, else the store's refusal. */
+dc_err_t dd_tx_refused(dd_service_t *svc, dc_err_t rc, dd_fault_t *f);
 dc_err_t dd_tx_finish(dd_service_t *svc, dc_err_t rc, dd_fault_t *f);
 
 /* The whole of it for one entry point: fn(svc, job, f) runs in a write section of its own

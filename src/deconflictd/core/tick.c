@@ -13,9 +13,16 @@
 
 void dd_tick(dd_service_t *svc, double now)
 {
-    /* Several nodes: every one catches up (what the others wrote, positions among it); the
-     * leader alone goes on. One node: its state is read anew if it is not trusted. */
+    /* The state read anew first if it is not trusted (before the engines are used: a reload
+     * replaces them). Several nodes: every one catches up (what the others wrote, positions among
+     * it); the leader alone goes on. */
     pthread_mutex_lock(&svc->lock);
+    if (dd_cluster_reload(svc) != DC_OK) {
+        fprintf(stderr, "deconflictd: reading the store's state anew: %s; tried again next pass\n",
+                dc_store_last_error(svc->store));
+        pthread_mutex_unlock(&svc->lock);
+        return;
+    }
     if (dd_cluster_catch_up(svc) != DC_OK)
         fprintf(stderr, "deconflictd: catching up with the store: %s\n",
                 dc_store_last_error(svc->store));

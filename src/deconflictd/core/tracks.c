@@ -246,8 +246,8 @@ dc_err_t dd_positions_put(dd_service_t *svc, int64_t party, const dd_report_t *r
     if (rc == DC_OK) return DC_OK;
     free(res->refused);
     memset(res, 0, sizeof(*res));
-    return rc == DC_ERR_NOMEM ? dd_fail(f, rc, "", "out of memory")
-                              : dd_fail(f, DC_ERR_STORE, "", "the store refused the batch");
+    if (rc == DC_ERR_NOMEM) return dd_fail(f, rc, "", "out of memory");
+    return dd_tx_refused(svc, rc, f);
 }
 
 /* ---- feeds ---- */

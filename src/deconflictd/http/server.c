@@ -484,6 +484,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
         free(text);
         json_decref(line);
     }
+    if (rq->holding) free(rq->answer.body); /* closed while held (stopping) */
     free(rq->body);
     free(rq);
     *con_cls = NULL;
