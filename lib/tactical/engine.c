@@ -905,6 +905,44 @@ static void *sweep(void *arg)
     return NULL;
 }
 
+/* The parts' n conflicts into to (NULL: none wanted), sorted by id; the parts' arrays freed.
+ * false on OOM. */
+static bool gather_conflicts(const dc_tactical_t *eng, sweep_t *jobs, size_t n_threads, size_t n,
+                             size_t n_live, dc_conflict_t *to)
+{
+    dc_conflict_t *all = NULL;
+    uint64_t *order = NULL;
+    bool ok = true;
+    if (to && n) {
+        size_t only = n_threads;
+        for (size_t j = 0; j < n_threads; j++)
+            if (jobs[j].n == n) only = j;
+        if (only < n_threads) { /* one part found them all: its arrays as they are */
+            all = jobs[only].out, order = jobs[only].order;
+            jobs[only].out = NULL, jobs[only].order = NULL;
+        } else {
+            all = malloc(n * sizeof(*all));
+            order = eng->ranked_pass ? malloc(n * sizeof(*order)) : NULL;
+            for (size_t j = 0, at = 0; all && j < n_threads; at += jobs[j].n, j++) {
+                if (!jobs[j].n) continue;
+                memcpy(all + at, jobs[j].out, jobs[j].n * sizeof(*all));
+                if (order) memcpy(order + at, jobs[j].order, jobs[j].n * sizeof(*order));
+            }
+        }
+        ok = all && (eng->ranked_pass ? order && order_conflicts(all, order, n, n_live, to)
+                                      : sort_conflicts(all, n, to));
+    }
+    free(all);
+    free(order);
+    for (size_t j = 0; j < n_threads; j++) {
+        free(jobs[j].out);
+        free(jobs[j].order);
+        free(jobs[j].soa);
+        free(jobs[j].soa_idx);
+    }
+    return ok;
+}
+
 /* Slice s of the index: every live track's box for the slice, an entry per (cell, band) it
  * touches, sorted; then the sweep, its sorted entries cut at cell boundaries into one part per
  * thread (conflicts are sorted afterwards, so the result does not depend on the cut). */
@@ -941,16 +979,16 @@ static dc_err_t index_slice(dc_tactical_t *eng, size_t n_live, const grid_t *g, 
                 if (!p) return DC_ERR_NOMEM;
                 eng->entries = p, eng->cap_entries = 2 * c, cap = c;
             }
+            /* A key grows with each of its fields: the box's first and last cells bound it. */
+            uint64_t first = cell_key(f, u0, v0, a0), last = cell_key(f, u1, v1, a1);
+            key_lo = first < key_lo ? first : key_lo;
+            key_hi = last > key_hi ? last : key_hi;
             for (uint32_t x = u0; x <= u1; x++)
                 for (uint32_t y = v0; y <= v1; y++)
-                    for (uint32_t a = a0; a <= a1; a++) {
-                        uint64_t key = cell_key(f, x, y, a);
-                        key_lo = key < key_lo ? key : key_lo;
-                        key_hi = key > key_hi ? key : key_hi;
-                        eng->entries[e++] = key | i |
+                    for (uint32_t a = a0; a <= a1; a++)
+                        eng->entries[e++] = cell_key(f, x, y, a) | i |
                                             (uint64_t)((x > u0) | (y > v0) << 1 | (a > a0) << 2)
                                                 << MARK_SHIFT;
-                    }
         }
     }
     size_t n_entries = e;
@@ -1144,38 +1182,8 @@ dc_err_t dc_tactical_detect(dc_tactical_t *eng, double now_s, const dc_tactical_
     /* Step 5: the snapshot, its conflicts gathered from the parts and sorted by id. */
     snap_t *sn =
         err != DC_OK ? NULL : malloc(sizeof(*sn) + (n_conf ? n_conf : 1) * sizeof(dc_conflict_t));
-    /* One part found them all (one thread, or all in one part): its arrays as they are. */
-    size_t only = n_threads;
-    for (size_t j = 0; j < n_threads; j++)
-        if (jobs[j].n == n_conf) only = j;
-    dc_conflict_t *all = NULL;
-    uint64_t *order = NULL;
-    if (sn && only < n_threads) {
-        all = jobs[only].out, order = jobs[only].order;
-        jobs[only].out = NULL, jobs[only].order = NULL;
-    } else if (sn) {
-        all = malloc((n_conf ? n_conf : 1) * sizeof(dc_conflict_t));
-        order = all && eng->ranked_pass ? malloc((n_conf ? n_conf : 1) * sizeof(uint64_t)) : NULL;
-    }
-    for (size_t j = 0, at = 0; j < n_threads; j++) {
-        if (all && jobs[j].out && jobs[j].n)
-            memcpy(all + at, jobs[j].out, jobs[j].n * sizeof(dc_conflict_t));
-        if (order && jobs[j].order && jobs[j].n)
-            memcpy(order + at, jobs[j].order, jobs[j].n * sizeof(uint64_t));
-        at += jobs[j].n;
-        free(jobs[j].out);
-        free(jobs[j].order);
-        free(jobs[j].soa);
-        free(jobs[j].soa_idx);
-    }
-    if (!all && sn) all = malloc(sizeof(dc_conflict_t)); /* none found: nothing to sort */
-    bool sorted = all && (n_conf == 0 ||
-                          (eng->ranked_pass
-                               ? order && order_conflicts(all, order, n_conf, n_live, sn->conflicts)
-                               : sort_conflicts(all, n_conf, sn->conflicts)));
-    free(order);
-    free(all);
-    if (!sorted) {
+    bool sorted = gather_conflicts(eng, jobs, n_threads, n_conf, n_live, sn ? sn->conflicts : NULL);
+    if (!sn || !sorted) {
         free(sn);
         return DC_ERR_NOMEM;
     }
