@@ -8,8 +8,7 @@
 #include "up_inline.h"
 
 #define DEG2RAD (M_PI / 180.0)
-#define E2      (DC_WGS84_F * (2.0 - DC_WGS84_F))   /* first eccentricity squared */
-#define B_M     (DC_WGS84_A_M * (1.0 - DC_WGS84_F)) /* semi-minor axis */
+#define E2      (DC_WGS84_F * (2.0 - DC_WGS84_F)) /* first eccentricity squared */
 
 void dc_geo_to_ecef(double lat_deg, double lon_deg, dc_vec3_t *p_m)
 {

@@ -158,12 +158,9 @@ static void take_over(dd_service_t *svc, double now)
 bool dd_cluster_lead(dd_service_t *svc, double now)
 {
     if (!svc->shared) {
-        /* One node always leads; after its state was read anew (a group that could not be
-         * committed, commit.c) it takes the pass up again as a restart does. */
-        if (!svc->leader) {
-            if (reload_due(svc)) return false; /* not read anew yet */
-            take_over(svc, now);
-        }
+        /* One node always leads; after its state was read anew (dd_cluster_reload, just before
+         * in the same pass) it takes the pass up again as a restart does. */
+        if (!svc->leader) take_over(svc, now);
         return true;
     }
     bool lead = false;

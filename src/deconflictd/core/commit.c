@@ -214,7 +214,6 @@ static bool flush(dd_service_t *svc, sync_target_t *to, char *err, size_t len)
  * Called by the syncer with sync_lock held, which it releases meanwhile. */
 static void sync_once(dd_service_t *svc)
 {
-    svc->syncing = true;
     pthread_mutex_unlock(&svc->sync_lock);
     char err[256] = "";
     sync_target_t to;
@@ -246,7 +245,6 @@ static void sync_once(dd_service_t *svc)
     /* unsure_hi before synced: whoever reads synced without the lock reads it first
      * (dd_commit_durable). */
     __atomic_store_n(&svc->synced, to.ticket, __ATOMIC_SEQ_CST);
-    svc->syncing = false;
     pthread_cond_broadcast(&svc->sync_cond);
 }
 

@@ -48,7 +48,6 @@ typedef struct dd_service {
     pthread_mutex_t sync_lock;
     pthread_cond_t sync_cond;
     uint64_t committed, synced; /* the last commit ticket made, and whose sync was tried */
-    bool syncing;               /* the syncer is at work */
     /* A shared store (commit.c): the tickets up to unsure_hi may not have been kept (a sync
      * that failed, a connection lost): whoever waited for one is answered 503. commit_epoch:
      * the store's connection (dc_store_reconnects) the last commit went through. */
