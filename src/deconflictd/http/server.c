@@ -91,8 +91,9 @@ static enum MHD_Result send_unsure(struct MHD_Connection *c, request_t *rq, dd_r
 {
     free(rs->body);
     return problem(c, rq, DC_ERR_UNAVAILABLE, "",
-                   "the store was lost before this answer was durable (a failover?): the "
-                   "outcome is not known; retry, with the same Idempotency-Key for a write");
+                   "the store was lost, or could not keep a write, before this answer was "
+                   "durable (a failover? a full disk?): the outcome is not known; retry, with "
+                   "the same Idempotency-Key for a write");
 }
 
 /* The answer, once the commits it rests on (up to ticket) are durable: now if they are, else
