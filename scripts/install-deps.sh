@@ -27,6 +27,7 @@ packages=(
   python3           # integration test scripts (standard library only)
   openssl           # an Ed25519 signer independent of libsodium, in the audit test
   dump1090-mutability # the real SBS-1 producer the feed test runs against a recorded capture
+  tshark            # Wireshark's ASTERIX dissector: the independent judge of what we decode and encode
   chromium          # the real browser the web console's tests drive (through npm playwright-core)
 )
 # The web console is built with Node.js and npm (console/package-lock.json, `npm ci`). The

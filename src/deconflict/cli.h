@@ -17,6 +17,7 @@ int cli_party(int argc, char **argv);
 int cli_feed(int argc, char **argv);
 int cli_audit(int argc, char **argv);
 int cli_key(int argc, char **argv);
+int cli_asterix(int argc, char **argv);
 
 /* Parses a flag value as a finite number; prints an error naming the flag and returns false if
  * it is not one. */
@@ -30,6 +31,11 @@ int cli_parse_minima_flag(int argc, char **argv, int *i, dc_tactical_config_t *c
 /* Parses a flag value as Unix seconds or a UTC time like 2018-08-01T12:00:00Z; prints an error
  * naming the flag and returns false otherwise. */
 bool cli_parse_time(const char *flag, const char *text, double *out);
+
+typedef struct dc_asterix_config dc_asterix_config_t;
+/* If argv[*i] is --cat021-edition or --radar, consumes it and its value into cfg (advancing *i)
+ * and returns 1; 0 for another flag; -1 on a bad or missing value, after printing why. */
+int cli_asterix_flag(int argc, char **argv, int *i, dc_asterix_config_t *cfg);
 
 /* Validates cfg and prints the offending flag if invalid. */
 bool cli_check_config(const dc_tactical_config_t *cfg);

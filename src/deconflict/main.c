@@ -44,6 +44,8 @@ static void usage(FILE *out)
           "      Replay recorded traffic into a running deconflictd as live positions, X times\n"
           "      real time, aircraft split between the parties whose tokens are given.\n"
           "  feed sbs HOST:PORT --to URL --token T [--seconds S]\n"
+          "  asterix dump FILE [--format csv|csv-full]   ASTERIX records, one CSV row each\n"
+          "  asterix encode --cat 21|62 TRAFFIC.csv --sac N --sic N --out FILE\n"
           "      Forward a receiver's SBS-1 port (dump1090/readsb, 30003) to a deconflictd as\n"
           "      the token's party; reconnects when the receiver drops.\n"
           "  audit export --data DIR [--out FILE]\n"
@@ -75,6 +77,7 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "feed") == 0) return cli_feed(argc - 1, argv + 1);
     if (strcmp(cmd, "audit") == 0) return cli_audit(argc - 1, argv + 1);
     if (strcmp(cmd, "key") == 0) return cli_key(argc - 1, argv + 1);
+    if (strcmp(cmd, "asterix") == 0) return cli_asterix(argc - 1, argv + 1);
     if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
         usage(stdout);
         return 0;
