@@ -36,6 +36,12 @@ typedef struct dc_asterix_config dc_asterix_config_t;
 /* If argv[*i] is --cat021-edition or --radar, consumes it and its value into cfg (advancing *i)
  * and returns 1; 0 for another flag; -1 on a bad or missing value, after printing why. */
 int cli_asterix_flag(int argc, char **argv, int *i, dc_asterix_config_t *cfg);
+typedef struct dc_asterix_block dc_asterix_block_t;
+/* Creates path for ASTERIX output: a libpcap file of UDP datagrams when it ends in .pcap
+ * (*pcap set), else raw data blocks back to back. NULL, after a message naming prog, on failure. */
+FILE *cli_asterix_create(const char *prog, const char *path, bool *pcap);
+/* Writes blk to out: raw, or as one datagram stamped t_s (Unix seconds). */
+void cli_asterix_write_block(FILE *out, bool pcap, const dc_asterix_block_t *blk, double t_s);
 
 /* Validates cfg and prints the offending flag if invalid. */
 bool cli_check_config(const dc_tactical_config_t *cfg);
@@ -45,6 +51,7 @@ typedef struct cli_row {
     dc_track_state_t st;
     char callsign[DC_CALLSIGN_MAX]; /* "" for the states format or when unknown */
     long line;
+    int track_number; /* the source's own track number (ASTERIX), 0 when it has none */
 } cli_row_t;
 
 /* Loads every data row of path, whose header must be of format fmt. Blank lines are ignored;

@@ -132,7 +132,7 @@ int cli_load_rows(const char *path, dc_trackcsv_format_t fmt, cli_row_t **rows, 
             rc = CLI_EXIT_DATA;
             goto out;
         }
-        r->line = lineno;
+        r->line = lineno, r->track_number = 0;
         (*n_rows)++;
     }
     if (ferror(f)) {

@@ -236,13 +236,32 @@ static void put_le32(FILE *f, uint32_t v)
     fwrite(b, 1, 4, f);
 }
 
-/* One block out: raw, or as a UDP datagram 127.0.0.1 -> 127.0.0.1:8600 in a pcap at time t_s. */
-static void write_block(FILE *out, bool pcap, const dc_asterix_block_t *blk, double t_s)
+FILE *cli_asterix_create(const char *prog, const char *path, bool *pcap)
 {
-    if (pcap) {
+    size_t n = strlen(path);
+    *pcap = n > 5 && strcmp(path + n - 5, ".pcap") == 0;
+    FILE *out = fopen(path, "wb");
+    if (!out) {
+        fprintf(stderr, "%s: %s: %s\n", prog, path, strerror(errno));
+        return NULL;
+    }
+    if (*pcap) { /* libpcap, microseconds, Ethernet */
+        put_le32(out, 0xa1b2c3d4);
+        uint8_t ver[4] = {2, 0, 4, 0};
+        fwrite(ver, 1, 4, out);
+        put_le32(out, 0), put_le32(out, 0), put_le32(out, 262144), put_le32(out, 1);
+    }
+    return out;
+}
+
+void cli_asterix_write_block(FILE *out, bool pcap, const dc_asterix_block_t *blk, double t_s)
+{
+    if (pcap) { /* a UDP datagram 127.0.0.1 -> 127.0.0.1:8600, stamped t_s */
         size_t n = 14 + 20 + 8 + blk->len;
         double sec = floor(t_s);
-        put_le32(out, (uint32_t)sec), put_le32(out, (uint32_t)lround((t_s - sec) * 1e6) % 1000000);
+        long usec = lround((t_s - sec) * 1e6);
+        if (usec >= 1000000) sec += 1, usec -= 1000000;
+        put_le32(out, (uint32_t)sec), put_le32(out, (uint32_t)usec);
         put_le32(out, (uint32_t)n), put_le32(out, (uint32_t)n);
         uint8_t eth[14] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x08, 0x00};
         size_t ip_len = 20 + 8 + blk->len, udp_len = 8 + blk->len;
@@ -317,19 +336,9 @@ static int encode(int argc, char **argv)
     size_t n_rows = 0, n_skipped = 0;
     int rc = cli_load_rows(in, DC_TRACKCSV_TRAFFIC, &rows, &n_rows, &n_skipped);
     if (rc != CLI_EXIT_OK) return free(rows), rc;
-    size_t plen = strlen(out_path);
-    bool pcap = plen > 5 && strcmp(out_path + plen - 5, ".pcap") == 0;
-    FILE *out = fopen(out_path, "wb");
-    if (!out) {
-        fprintf(stderr, "deconflict asterix encode: %s: %s\n", out_path, strerror(errno));
-        return free(rows), CLI_EXIT_DATA;
-    }
-    if (pcap) {
-        put_le32(out, 0xa1b2c3d4);
-        uint8_t ver[4] = {2, 0, 4, 0};
-        fwrite(ver, 1, 4, out);
-        put_le32(out, 0), put_le32(out, 0), put_le32(out, 262144), put_le32(out, 1);
-    }
+    bool pcap;
+    FILE *out = cli_asterix_create("deconflict asterix encode", out_path, &pcap);
+    if (!out) return free(rows), CLI_EXIT_DATA;
     numbering_t nb = {0};
     static dc_asterix_block_t blk;
     dc_asterix_block_start(&blk, (int)cat, (size_t)block_bytes);
@@ -364,12 +373,12 @@ static int encode(int argc, char **argv)
         }
         /* A block holds the reports of one second of the recording. */
         if (blk.records && (floor(st->t_s) != floor(block_t))) {
-            write_block(out, pcap, &blk, block_t), blocks++;
+            cli_asterix_write_block(out, pcap, &blk, block_t), blocks++;
             dc_asterix_block_start(&blk, (int)cat, (size_t)block_bytes);
         }
         dc_err_t e = dc_asterix_block_add(&blk, &r, msg, sizeof(msg));
         if (e == DC_ERR_LIMIT) {
-            write_block(out, pcap, &blk, block_t), blocks++;
+            cli_asterix_write_block(out, pcap, &blk, block_t), blocks++;
             dc_asterix_block_start(&blk, (int)cat, (size_t)block_bytes);
             e = dc_asterix_block_add(&blk, &r, msg, sizeof(msg));
         }
@@ -381,7 +390,8 @@ static int encode(int argc, char **argv)
         if (blk.records == 1) block_t = st->t_s;
         records++;
     }
-    if (rc == CLI_EXIT_OK && blk.records) write_block(out, pcap, &blk, block_t), blocks++;
+    if (rc == CLI_EXIT_OK && blk.records)
+        cli_asterix_write_block(out, pcap, &blk, block_t), blocks++;
     if (fclose(out) != 0 && rc == CLI_EXIT_OK) {
         fprintf(stderr, "deconflict asterix encode: %s: %s\n", out_path, strerror(errno));
         rc = CLI_EXIT_DATA;

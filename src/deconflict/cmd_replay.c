@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "deconflict/sbs.h"
+#include "replay_asterix.h"
 #include "deconflict/strategic.h"
 
 typedef struct name {
@@ -46,9 +47,13 @@ typedef struct replay_opts {
     int n_tokens;
     const char *speed; /* --speed X for --daemon */
     dc_tactical_config_t cfg;
-    bool raw;                  /* --raw: the engine's predictions, no alerting layer */
-    double alt_step_ft;        /* --alt-step-ft: the recording's altitude resolution (25) */
-    dc_alerting_config_t acfg; /* --warning-s, --hold-s */
+    bool raw;                   /* --raw: the engine's predictions, no alerting layer */
+    double alt_step_ft;         /* --alt-step-ft: the recording's altitude resolution (25) */
+    dc_alerting_config_t acfg;  /* --warning-s, --hold-s */
+    dc_asterix_config_t ax;     /* --cat021-edition, --radar: reading ASTERIX */
+    double date_s;              /* --date: the day of a raw ASTERIX recording (NAN) */
+    const char *cat004_out;     /* --cat004 FILE: the alerts as CAT004 messages */
+    int cat004_sac, cat004_sic; /* --cat004-source SAC/SIC */
 } replay_opts_t;
 
 /* Parses Unix seconds or a UTC time "YYYY-MM-DDTHH:MM[:SS][Z]" (a space may replace the T). */
@@ -90,11 +95,13 @@ static const char *callsign_of(const name_t *names, size_t n, const char *id)
 
 static int parse_opts(int argc, char **argv, replay_opts_t *o)
 {
-    *o = (replay_opts_t){.from_s = -INFINITY, .to_s = INFINITY, .step_s = 10.0, .alt_step_ft = 25};
+    *o = (replay_opts_t){
+        .from_s = -INFINITY, .to_s = INFINITY, .step_s = 10.0, .alt_step_ft = 25, .date_s = NAN};
     dc_tactical_config_default(&o->cfg);
     dc_alerting_config_default(&o->acfg);
     for (int i = 1; i < argc; i++) {
         int r = cli_parse_minima_flag(argc, argv, &i, &o->cfg);
+        if (r == 0) r = cli_asterix_flag(argc, argv, &i, &o->ax);
         if (r < 0) return CLI_EXIT_USAGE;
         if (r > 0) continue;
         const char *a = argv[i];
@@ -109,7 +116,8 @@ static int parse_opts(int argc, char **argv, replay_opts_t *o)
             strcmp(a, "--operations") == 0 || strcmp(a, "--daemon") == 0 ||
             strcmp(a, "--token") == 0 || strcmp(a, "--speed") == 0 ||
             strcmp(a, "--alt-step-ft") == 0 || strcmp(a, "--warning-s") == 0 ||
-            strcmp(a, "--hold-s") == 0) {
+            strcmp(a, "--hold-s") == 0 || strcmp(a, "--date") == 0 || strcmp(a, "--cat004") == 0 ||
+            strcmp(a, "--cat004-source") == 0) {
             if (!has_val) {
                 fprintf(stderr, "deconflict replay: %s needs a value\n", a);
                 return CLI_EXIT_USAGE;
@@ -130,7 +138,22 @@ static int parse_opts(int argc, char **argv, replay_opts_t *o)
                 ok = cli_parse_number(a, v, &o->acfg.hold_s);
             else if (strcmp(a, "--svg") == 0)
                 o->svg_pair = v;
-            else if (strcmp(a, "--operations") == 0)
+            else if (strcmp(a, "--cat004") == 0)
+                o->cat004_out = v;
+            else if (strcmp(a, "--cat004-source") == 0) {
+                char extra;
+                ok = sscanf(v, "%d/%d%c", &o->cat004_sac, &o->cat004_sic, &extra) == 2 &&
+                     o->cat004_sac >= 0 && o->cat004_sac <= 255 && o->cat004_sic >= 0 &&
+                     o->cat004_sic <= 255;
+                if (!ok)
+                    fprintf(stderr, "deconflict replay: --cat004-source: SAC/SIC, each 0..255\n");
+            } else if (strcmp(a, "--date") == 0) {
+                /* The day of a raw ASTERIX recording: its midnight, UTC. */
+                char day[40];
+                ok = strlen(v) == 10 && snprintf(day, sizeof(day), "%sT00:00:00Z", v) > 0 &&
+                     cli_parse_time(a, day, &o->date_s);
+                if (!ok) fprintf(stderr, "deconflict replay: --date: YYYY-MM-DD\n");
+            } else if (strcmp(a, "--operations") == 0)
                 o->ops_path = v;
             else if (strcmp(a, "--daemon") == 0)
                 o->daemon = v;
@@ -352,9 +375,22 @@ static bool probe_operations(dc_strategic_t *ops, run_t *r, const cli_row_t *row
 }
 
 /* Replays rows under cfg; a progress line on stderr when it is a terminal. */
+typedef struct names_ref {
+    const name_t *names;
+    size_t n;
+} names_ref_t;
+
+static const char *callsign_by_id(const char *id, void *ctx)
+{
+    const names_ref_t *nr = ctx;
+    const char *cs = callsign_of(nr->names, nr->n, id);
+    return strcmp(cs, "-") == 0 ? "" : cs;
+}
+
 static int run_replay(const replay_opts_t *o, const dc_tactical_config_t *cfg,
                       const cli_row_t *rows, size_t n_rows, dc_strategic_t *ops,
-                      const side_t *sides, size_t n_sides, run_t *r)
+                      const side_t *sides, size_t n_sides, run_t *r, cli_cat004_t *cat004,
+                      names_ref_t *names)
 {
     memset(r, 0, sizeof(*r));
     /* Graded alerting judges the candidates of an engine run with R widened by its margin;
@@ -406,6 +442,9 @@ static int run_replay(const replay_opts_t *o, const dc_tactical_config_t *cfg,
             goto out;
         }
         dc_err_t err = al ? dc_alerting_pass(al, snap) : DC_OK;
+        if (err == DC_OK && al && cat004 &&
+            !cli_cat004_pass(cat004, now, al, callsign_by_id, names))
+            err = DC_ERR_IO;
         if (err == DC_OK)
             err = al ? dc_encounters_observe_alerts(r->enc, now, al)
                      : dc_encounters_observe(r->enc, snap);
@@ -988,9 +1027,10 @@ int cli_replay(int argc, char **argv)
 
     cli_row_t *rows = NULL;
     size_t n_rows = 0, n_skipped = 0;
-    bool sbs = is_sbs(o.path);
-    rc = sbs ? load_sbs(o.path, &rows, &n_rows, &n_skipped)
-             : cli_load_rows(o.path, DC_TRACKCSV_TRAFFIC, &rows, &n_rows, &n_skipped);
+    bool sbs = is_sbs(o.path), asterix = !sbs && dc_asterix_file_looks_like(o.path);
+    rc = sbs       ? load_sbs(o.path, &rows, &n_rows, &n_skipped)
+         : asterix ? cli_load_asterix(o.path, &o.ax, o.date_s, &rows, &n_rows, &n_skipped)
+                   : cli_load_rows(o.path, DC_TRACKCSV_TRAFFIC, &rows, &n_rows, &n_skipped);
     if (rc != CLI_EXIT_OK) {
         free(rows);
         return rc;
@@ -1003,6 +1043,7 @@ int cli_replay(int argc, char **argv)
     side_t *sides = NULL;
     run_t run = {0}, run2 = {0};
     dc_strategic_t *ops = NULL;
+    cli_cat004_t *cat004 = NULL;
     size_t op_conflicts = 0, n_ops = 0;
     const dc_encounter_t **pairs = NULL, **pairs2 = NULL;
     if (!names) {
@@ -1031,7 +1072,23 @@ int cli_replay(int argc, char **argv)
 
     rc = load_operations(&o, &ops, &op_conflicts, &n_ops);
     if (rc != CLI_EXIT_OK) goto out;
-    rc = run_replay(&o, &o.cfg, rows, n_rows, ops, sides, n_sides, &run);
+    names_ref_t nref = {names, n_names};
+    if (o.cat004_out && o.raw) {
+        fprintf(stderr, "deconflict replay: --cat004 writes graded alerts: not with --raw\n");
+        rc = CLI_EXIT_USAGE;
+        goto out;
+    }
+    if (o.cat004_out &&
+        !(cat004 = cli_cat004_open(o.cat004_out, o.cat004_sac, o.cat004_sic, rows, n_rows))) {
+        rc = CLI_EXIT_DATA;
+        goto out;
+    }
+    rc = run_replay(&o, &o.cfg, rows, n_rows, ops, sides, n_sides, &run, cat004, &nref);
+    if (cat004) {
+        int crc = cli_cat004_close(cat004, o.cat004_out);
+        cat004 = NULL;
+        if (rc == CLI_EXIT_OK) rc = crc;
+    }
     if (rc != CLI_EXIT_OK) goto out;
     print_encounters(&o, run.enc, names, n_names, sides, n_sides);
     if (o.svg_pair && (rc = write_svg(&o, run.enc, rows, n_rows, names, n_names)) != CLI_EXIT_OK)
@@ -1046,7 +1103,7 @@ int cli_replay(int argc, char **argv)
     dc_tactical_config_t cfg2 = o.cfg;
     if (o.compare) {
         cfg2.rpz_nm = o.compare_h_nm, cfg2.hpz_ft = o.compare_v_ft;
-        rc = run_replay(&o, &cfg2, rows, n_rows, NULL, sides, n_sides, &run2);
+        rc = run_replay(&o, &cfg2, rows, n_rows, NULL, sides, n_sides, &run2, NULL, &nref);
         if (rc != CLI_EXIT_OK || !(pairs2 = pairs_of(run2.enc, sides, n_sides, &t2))) {
             rc = CLI_EXIT_INTERNAL;
             goto out;
@@ -1105,8 +1162,11 @@ int cli_replay(int argc, char **argv)
                 "  encounters %zu, pairs alerted %zu, alerts per hour %.1f, losses of separation "
                 "%zu\n",
                 t0, t1, run.passes, o.step_s, o.cfg.rpz_nm, o.cfg.hpz_ft, o.cfg.lookahead_s,
-                run.fed, n_skipped, sbs ? "malformed lines" : "incomplete rows", n_names,
-                t.encounters, t.pairs, hours > 0 ? t.encounters / hours : 0.0, t.losses);
+                run.fed, n_skipped,
+                sbs       ? "malformed lines"
+                : asterix ? "malformed datagrams"
+                          : "incomplete rows",
+                n_names, t.encounters, t.pairs, hours > 0 ? t.encounters / hours : 0.0, t.losses);
         if (!o.raw) {
             fprintf(out,
                     "  graded alerting (warning %.0f s, hold %.0f s, altitude step %.0f ft): per "
@@ -1143,6 +1203,7 @@ out:
     dc_encounters_free(run2.enc);
     free(run.intr), free(run2.intr);
     dc_strategic_free(ops);
+    if (cat004) cli_cat004_close(cat004, o.cat004_out);
     free(sides);
     free(names);
     free(rows);
