@@ -109,8 +109,9 @@ typedef struct dc_asterix_record {
     int alert_id;                             /* I004/040 */
     int alert_status;                         /* I004/045, 0..7: here the alert level */
     double time_to_conflict_s, time_to_cpa_s; /* I004/070 TC, TCA */
-    double cpa_h_nm, cpa_v_ft; /* I004/070 MHS, MVS: separation at closest approach */
-    bool has_second;           /* I004/171 follows for the second aircraft: */
+    double cpa_h_nm, cpa_v_ft;                /* I004/070 MHS, MVS: separation at closest
+                                               * approach (cpa_v_ft NAN: unknown, not sent) */
+    bool has_second;                          /* I004/171 follows for the second aircraft: */
     char callsign_2[9];
     double lat2_deg, lon2_deg, fl2;
 } dc_asterix_record_t;
@@ -155,8 +156,9 @@ double dc_asterix_tod_to_unix(double tod_s, double ref_s);
 size_t dc_asterix_to_messages(const dc_asterix_record_t *rec, double t_s, dc_sbs_msg_t out[3]);
 
 /* A complete state from one record that carries no address but a track number, a position, a
- * flight level or height and a velocity (a CAT062 track of a primary-only target): id
- * "TN-SAC-SIC-NUMBER". False when the record is not such a record. */
+ * flight level or height and a velocity (a CAT062 track of a primary-only target): id "T",
+ * SAC and SIC as two hex digits each, "-", the track number as four (T0680-17BD). False when the
+ * record is not such a record. */
 bool dc_asterix_track_state(const dc_asterix_record_t *rec, double t_s, dc_track_state_t *st,
                             char callsign[9]);
 

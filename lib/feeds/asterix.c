@@ -534,7 +534,8 @@ bool dc_asterix_track_state(const dc_asterix_record_t *rec, double t_s, dc_track
         rec->flags & DC_ASTERIX_GROUND || !altitude(rec, &alt))
         return false;
     memset(st, 0, sizeof(*st));
-    snprintf(st->id, sizeof(st->id), "TN-%d-%d-%d", rec->sac, rec->sic, rec->track_number);
+    snprintf(st->id, sizeof(st->id), "T%02X%02X-%04X", (unsigned)rec->sac & 0xff,
+             (unsigned)rec->sic & 0xff, (unsigned)rec->track_number & 0xffff);
     st->t_s = t_s, st->lat_deg = rec->lat_deg, st->lon_deg = rec->lon_deg, st->alt_ft = alt;
     st->gs_kt = rec->gs_kt, st->trk_deg = rec->trk_deg;
     st->vs_fpm = rec->has & DC_ASTERIX_VS ? rec->vs_fpm : 0;

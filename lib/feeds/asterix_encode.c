@@ -230,15 +230,17 @@ static dc_err_t encode_004(const dc_asterix_record_t *r, writer_t *w, char *msg,
     announce(w, 10), put8(w, 0x40),
         put8(w, (unsigned)(r->alert_status & 7) << 1 | (r->alert_status >= 2));
     if (r->has & DC_ASTERIX_TIMING) {
+        /* A vertical separation at closest approach that is not known (NAN) is left out. */
+        bool mvs = !isnan(r->cpa_v_ft);
         if (!(r->time_to_conflict_s >= 0 && r->time_to_conflict_s < 131072 &&
               r->time_to_cpa_s >= 0 && r->time_to_cpa_s < 131072 && r->cpa_h_nm >= 0 &&
-              r->cpa_v_ft >= 0))
+              (!mvs || r->cpa_v_ft >= 0)))
             return bad(msg, len, "conflict timing", "times 0..131071 s, separations >= 0");
-        announce(w, 11), put8(w, 0x80 | 0x40 | 0x10 | 0x04);
+        announce(w, 11), put8(w, 0x80 | 0x40 | 0x10 | (mvs ? 0x04 : 0));
         put24(w, (uint32_t)lround(r->time_to_conflict_s * 128)),
             put24(w, (uint32_t)lround(r->time_to_cpa_s * 128));
         put16(w, (unsigned)fmin(65535, lround(r->cpa_h_nm * M_PER_NM * 2)));
-        put16(w, (unsigned)fmin(65535, lround(r->cpa_v_ft / 25)));
+        if (mvs) put16(w, (unsigned)fmin(65535, lround(r->cpa_v_ft / 25)));
     }
     if (r->has & DC_ASTERIX_TRACK2) announce(w, 16), put16(w, (unsigned)r->track_number_2);
     if (r->has_second) {

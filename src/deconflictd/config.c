@@ -4,6 +4,7 @@
 #include "deconflict/store.h"
 
 #include <ctype.h>
+#include <arpa/inet.h>
 #include <math.h>
 #include <errno.h>
 #include <stdio.h>
@@ -106,7 +107,13 @@ static const char *expected(const char *key)
         {"high_minima", "H_NM,V_FT with 0 < H <= 100 and 0 < V <= 10000"},
         {"high_above_ft", "feet, 0-100000"},
         {"terminal_area", "LAT,LON,R_NM with |LAT| <= 90, |LON| <= 180, 0 < R <= 200 (at most 32)"},
-        {"feed", "sbs:HOST:PORT:PARTY with a port 1-65535 (at most 8 feeds)"},
+        {"feed", "sbs:HOST:PORT:PARTY, or asterix:udp:ADDR[@IFADDR]:PORT:PARTY with IPv4 "
+                 "addresses; a port 1-65535 (at most 8 feeds)"},
+        {"alerts_asterix", "udp:HOST:PORT[:PARTY] with a port 1-65535 (at most 8)"},
+        {"cat004_source", "SAC/SIC, each 0-255"},
+        {"asterix_cat021_edition", "2 (2.1-2.6), 0.26 or 0.23"},
+        {"asterix_radar", "SAC/SIC:LAT,LON[,ALT_FT] with SAC and SIC 0-255, |LAT| <= 90, |LON| <= "
+                          "180, ALT -1500..30000 ft (at most 64)"},
         {"rate_limit_rps", "requests per second, 0-1000000 (0: unlimited)"},
         {"rate_limit_burst", "requests, 1-1000000"},
         {"history_s", "whole seconds, 0-3600"},
@@ -196,16 +203,70 @@ bool dd_config_set(dd_config_t *cfg, const char *key, const char *value, char *e
         cfg->terminal_areas[cfg->n_terminal_areas].lon_deg = lon;
         cfg->terminal_areas[cfg->n_terminal_areas++].radius_nm = r;
     } else if (strcmp(key, "feed") == 0) {
-        /* sbs:HOST:PORT:PARTY */
+        /* sbs:HOST:PORT:PARTY, asterix:udp:HOST:PORT:PARTY */
         char host[256], party[64], extra;
         unsigned port;
+        dd_feed_kind_t kind = strncmp(value, "asterix:", 8) == 0 ? DD_FEED_ASTERIX : DD_FEED_SBS;
+        const char *pattern = kind == DD_FEED_ASTERIX
+                                  ? "asterix:udp:%255[^:]:%u:%63[A-Za-z0-9_.-]%c"
+                                  : "sbs:%255[^:]:%u:%63[A-Za-z0-9_.-]%c";
         if (cfg->n_feeds == DD_FEEDS_MAX ||
-            sscanf(value, "sbs:%255[^:]:%u:%63[A-Za-z0-9_.-]%c", host, &port, party, &extra) != 3 ||
-            port == 0 || port > 65535)
+            sscanf(value, pattern, host, &port, party, &extra) != 3 || port == 0 || port > 65535)
             goto bad;
+        if (kind == DD_FEED_ASTERIX) { /* an IPv4 address or group, with an interface after '@' */
+            char *at = strchr(host, '@');
+            struct in_addr a;
+            if (at) *at = 0;
+            bool ok =
+                inet_pton(AF_INET, host, &a) == 1 && (!at || inet_pton(AF_INET, at + 1, &a) == 1);
+            if (at) *at = '@';
+            if (!ok) goto bad;
+        }
+        cfg->feeds[cfg->n_feeds].kind = kind;
         snprintf(cfg->feeds[cfg->n_feeds].host, sizeof(cfg->feeds[0].host), "%s", host);
         snprintf(cfg->feeds[cfg->n_feeds].party, sizeof(cfg->feeds[0].party), "%s", party);
         cfg->feeds[cfg->n_feeds++].port = (int)port;
+    } else if (strcmp(key, "alerts_asterix") == 0) {
+        /* udp:HOST:PORT[:PARTY] */
+        char host[256], party[64] = "", extra;
+        unsigned port;
+        int got = sscanf(value, "udp:%255[^:]:%u:%63[A-Za-z0-9_.-]%c", host, &port, party, &extra);
+        if (cfg->n_alert_outs == DD_FEEDS_MAX || (got != 2 && got != 3) || port == 0 ||
+            port > 65535)
+            goto bad;
+        if (got == 2 && strchr(value + 4 + strlen(host) + 1, ':')) goto bad;
+        snprintf(cfg->alert_outs[cfg->n_alert_outs].host, sizeof(cfg->alert_outs[0].host), "%s",
+                 host);
+        snprintf(cfg->alert_outs[cfg->n_alert_outs].party, sizeof(cfg->alert_outs[0].party), "%s",
+                 party);
+        cfg->alert_outs[cfg->n_alert_outs++].port = (int)port;
+    } else if (strcmp(key, "cat004_source") == 0) {
+        int sac, sic;
+        char extra;
+        if (sscanf(value, "%d/%d%c", &sac, &sic, &extra) != 2 || sac < 0 || sac > 255 || sic < 0 ||
+            sic > 255)
+            goto bad;
+        cfg->cat004_sac = sac, cfg->cat004_sic = sic;
+    } else if (strcmp(key, "asterix_cat021_edition") == 0) {
+        if (strcmp(value, "2") == 0 ||
+            (strncmp(value, "2.", 2) == 0 && value[2] >= '1' && value[2] <= '6' && !value[3]))
+            cfg->asterix.cat021_edition = DC_ASTERIX_CAT021_V2;
+        else if (strcmp(value, "0.26") == 0)
+            cfg->asterix.cat021_edition = DC_ASTERIX_CAT021_V026;
+        else if (strcmp(value, "0.23") == 0)
+            cfg->asterix.cat021_edition = DC_ASTERIX_CAT021_V023;
+        else
+            goto bad;
+    } else if (strcmp(key, "asterix_radar") == 0) {
+        dc_asterix_radar_t r = {0};
+        int used = 0;
+        int got = sscanf(value, "%d/%d:%lf,%lf%n,%lf%n", &r.sac, &r.sic, &r.lat_deg, &r.lon_deg,
+                         &used, &r.alt_ft, &used);
+        if (cfg->asterix.n_radars == DC_ASTERIX_RADARS_MAX || got < 4 || value[used] || r.sac < 0 ||
+            r.sac > 255 || r.sic < 0 || r.sic > 255 || !(fabs(r.lat_deg) <= 90) ||
+            !(fabs(r.lon_deg) <= 180) || !(r.alt_ft >= -1500 && r.alt_ft <= 30000))
+            goto bad;
+        cfg->asterix.radars[cfg->asterix.n_radars++] = r;
     } else if (strcmp(key, "rate_limit_rps") == 0) {
         if (!parse_size(value, 0, 1000000, &n)) goto bad;
         cfg->rate_rps = (double)n;

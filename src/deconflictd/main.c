@@ -16,6 +16,7 @@
 #include "config.h"
 #include "core/service.h"
 #include "core/tick.h"
+#include "feeds/alerts_out.h"
 #include "feeds/sbs_client.h"
 #include "http/console.h"
 #include "http/server.h"
@@ -83,6 +84,14 @@ static void usage(FILE *out)
           "  --terminal-area LAT,LON,R_NM  a terminal area (repeatable, up to 32)\n"
           "  --feed sbs:HOST:PORT:PARTY  an SBS-1 source (dump1090/readsb port 30003) whose\n"
           "                         aircraft are fed in as PARTY's tracks (repeatable, up to 8)\n"
+          "  --alerts-asterix udp:HOST:PORT[:PARTY]  each alert as an ASTERIX CAT004 safety-net\n"
+          "                         message (STCA), and alive messages, to HOST:PORT over UDP:\n"
+          "                         PARTY's own, or every party's (repeatable, up to 8)\n"
+          "  --cat004-source SAC/SIC  the service's ASTERIX source identifier (default 0/0)\n"
+          "  --asterix-cat021-edition E  the CAT021 edition ASTERIX feeds send: 2 (2.1-2.6,\n"
+          "                         default), 0.26 or 0.23\n"
+          "  --asterix-radar SAC/SIC:LAT,LON[,ALT_FT]  a radar site, for CAT048 plots\n"
+          "                         (repeatable, up to 64)\n"
           "  --rate-limit-rps R     requests per second per party, 0 = unlimited (default 200)\n"
           "  --rate-limit-burst B   ... with bursts up to B (default 400); beyond: 429\n"
           "  --history-s S          keep a sample of each track at most every S seconds for\n"
@@ -117,6 +126,8 @@ static void usage(FILE *out)
           "enroute_minima,\n"
           "terminal_minima, "
           "high_minima, high_above_ft, terminal_area (repeatable), feed (repeatable), "
+          "alerts_asterix (repeatable), cat004_source, asterix_cat021_edition, asterix_radar "
+          "(repeatable), "
           "rate_limit_rps, "
           "rate_limit_burst, history_s, history_keep_s, console_dir, signatures, "
           "report_ahead_max_s, report_age_max_s, http_threads, max_connections, "
@@ -176,6 +187,10 @@ int main(int argc, char **argv)
                  {"--high-above-ft", "high_above_ft"},
                  {"--terminal-area", "terminal_area"},
                  {"--feed", "feed"},
+                 {"--alerts-asterix", "alerts_asterix"},
+                 {"--cat004-source", "cat004_source"},
+                 {"--asterix-cat021-edition", "asterix_cat021_edition"},
+                 {"--asterix-radar", "asterix_radar"},
                  {"--rate-limit-rps", "rate_limit_rps"},
                  {"--rate-limit-burst", "rate_limit_burst"},
                  {"--history-s", "history_s"},
@@ -268,6 +283,13 @@ int main(int argc, char **argv)
         dd_feeds_stop(&svc, feeds);
         return 1;
     }
+    static dd_alert_out_t alert_outs[DD_FEEDS_MAX];
+    if (!dd_alert_outs_start(&svc, alert_outs, err, sizeof(err))) {
+        fprintf(stderr, "deconflictd: %s\n", err);
+        dd_alert_outs_stop(&svc, alert_outs);
+        dd_feeds_stop(&svc, feeds);
+        return 1;
+    }
     /* Thousands of connections need as many descriptors: the soft limit goes up to the hard
      * one, and the connection limit comes down to fit it (said) when the hard one is lower. */
     struct rlimit nofile;
@@ -290,6 +312,7 @@ int main(int argc, char **argv)
     if (!dd_server_start(&server, &svc, console, feeds, err, sizeof(err))) {
         fprintf(stderr, "deconflictd: %s\n", err);
         dd_feeds_stop(&svc, feeds);
+        dd_alert_outs_stop(&svc, alert_outs);
         return 1;
     }
     printf("deconflictd listening on http://%s:%u (%s %s)\n", cfg.listen_host,
@@ -315,6 +338,7 @@ int main(int argc, char **argv)
     pthread_cond_broadcast(&svc.events_cond);
     pthread_mutex_unlock(&svc.lock);
     dd_feeds_stop(&svc, feeds);
+    dd_alert_outs_stop(&svc, alert_outs);
     dd_server_stop(&server);
     pthread_join(passes, NULL);
     dd_service_close(&svc);

@@ -6,6 +6,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "deconflict/asterix.h"
+
 /* Separation minima by airspace: the profile of a pair is `high` when either aircraft is above
  * high_above_ft, else `terminal` when both are inside one terminal area, else `enroute`. */
 typedef struct dd_minima {
@@ -14,6 +16,12 @@ typedef struct dd_minima {
 
 #define DD_TERMINAL_AREAS_MAX 32
 #define DD_FEEDS_MAX          8
+
+/* What a --feed reads (feeds/). */
+typedef enum dd_feed_kind {
+    DD_FEED_SBS = 0,     /* sbs:HOST:PORT:PARTY, a TCP client of an SBS-1 server */
+    DD_FEED_ASTERIX = 1, /* asterix:udp:HOST:PORT:PARTY, ASTERIX datagrams received */
+} dd_feed_kind_t;
 
 typedef struct dd_config {
     char data_dir[1024];  /* the SQLite store's directory ... */
@@ -38,18 +46,26 @@ typedef struct dd_config {
     } terminal_areas[DD_TERMINAL_AREAS_MAX];
     size_t n_terminal_areas;
     struct {
+        dd_feed_kind_t kind;
         char host[256], party[64];
         int port;
-    } feeds[DD_FEEDS_MAX]; /* SBS-1 sources: deconflictd connects and feeds as party */
+    } feeds[DD_FEEDS_MAX]; /* surveillance sources, each fed in as party's tracks */
     size_t n_feeds;
-    double rate_rps;         /* per-party request rate (token bucket; 0: unlimited) */
-    double rate_burst;       /* and its burst */
-    double history_s;        /* a track's history gets a sample at most this often (0: none) */
-    double history_keep_s;   /* and keeps samples this long (the console's time slider) */
-    char console_dir[1024];  /* the web console's built files ("": from beside the binary) */
-    bool require_signatures; /* every party's writes must be signed (signatures = required) */
-    size_t http_threads;     /* the server's threads, each an epoll loop over many connections */
-    size_t max_connections;  /* held at once; unproven ones give way beyond (access.h) */
+    struct {
+        char host[256], party[64]; /* party "": every party's alerts */
+        int port;
+    } alert_outs[DD_FEEDS_MAX]; /* --alerts-asterix: CAT004 safety-net messages to UDP */
+    size_t n_alert_outs;
+    int cat004_sac, cat004_sic;  /* the service's own ASTERIX data source identifier (0/0) */
+    dc_asterix_config_t asterix; /* CAT021 edition and radar sites of ASTERIX feeds */
+    double rate_rps;             /* per-party request rate (token bucket; 0: unlimited) */
+    double rate_burst;           /* and its burst */
+    double history_s;            /* a track's history gets a sample at most this often (0: none) */
+    double history_keep_s;       /* and keeps samples this long (the console's time slider) */
+    char console_dir[1024];      /* the web console's built files ("": from beside the binary) */
+    bool require_signatures;     /* every party's writes must be signed (signatures = required) */
+    size_t http_threads;    /* the server's threads, each an epoll loop over many connections */
+    size_t max_connections; /* held at once; unproven ones give way beyond (access.h) */
     size_t max_unproven_per_address; /* unauthenticated connections one address may hold */
     double header_timeout_s;   /* a connection that has not sent its request by then is closed */
     double idle_timeout_s;     /* a party's idle keep-alive connection, then closed */

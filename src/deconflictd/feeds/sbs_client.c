@@ -18,6 +18,7 @@
 #include "core/parties.h"
 #include "core/tracks.h"
 #include "deconflict/sbs.h"
+#include "feeds/asterix_feed.h"
 
 #define FEED_FLUSH_MS      200  /* states are fed in at least this often */
 #define FEED_BATCH_MAX     2000 /* ... or when this many are waiting */
@@ -143,6 +144,7 @@ bool dd_feeds_start(dd_service_t *svc, dd_feed_t *feeds, char *err, size_t len)
         snprintf(f->host, sizeof(f->host), "%s", svc->cfg.feeds[i].host);
         snprintf(f->party_name, sizeof(f->party_name), "%s", svc->cfg.feeds[i].party);
         f->port = svc->cfg.feeds[i].port;
+        f->kind = svc->cfg.feeds[i].kind;
         dd_read_lock(svc);
         f->party = dd_party_id(svc, f->party_name);
         dd_read_unlock(svc);
@@ -151,7 +153,8 @@ bool dd_feeds_start(dd_service_t *svc, dd_feed_t *feeds, char *err, size_t len)
                      f->host, f->port, f->party_name);
             return false;
         }
-        if (pthread_create(&f->thread, NULL, feed_loop, f) != 0) {
+        if (pthread_create(&f->thread, NULL,
+                           f->kind == DD_FEED_ASTERIX ? dd_asterix_feed_loop : feed_loop, f) != 0) {
             snprintf(err, len, "cannot start the feed thread");
             return false;
         }

@@ -9,19 +9,7 @@
 #include <stdint.h>
 
 #include "core/state.h"
-
-/* One SBS-1 feed's client; the counters are read by /metrics without locks. */
-typedef struct dd_feed {
-    dd_service_t *svc;
-    char host[256], party_name[64];
-    int port;
-    int64_t party;
-    pthread_t thread;
-    bool running;
-    int stop, connected;
-    uint64_t lines, bad_lines, states, connects;
-    size_t aircraft;
-} dd_feed_t;
+#include "feeds/feed.h"
 
 /* Starts one thread per feed of svc's configuration into feeds (DD_FEEDS_MAX of them); false
  * with err when a feed's party does not exist. */

@@ -103,11 +103,12 @@ size_t dd_metrics_text(dd_server_t *srv, char *buf, size_t cap)
     if (n < 0 || (size_t)n >= cap) return 0;
     /* The SBS-1 feeds, one series per feed. */
     static const char *const names[][2] = {
-        {"deconflict_feed_lines_total", "SBS-1 lines read from the feed."},
-        {"deconflict_feed_bad_lines_total", "Malformed SBS-1 lines skipped."},
+        {"deconflict_feed_lines_total", "SBS-1 lines, or ASTERIX datagrams, read from the feed."},
+        {"deconflict_feed_bad_lines_total",
+         "Malformed SBS-1 lines, or ASTERIX datagrams, skipped."},
         {"deconflict_feed_states_total", "Aircraft states fed in as tracks."},
         {"deconflict_feed_aircraft", "Aircraft the feed's tracker holds."},
-        {"deconflict_feed_connected", "1 while connected to the source."},
+        {"deconflict_feed_connected", "1 while connected to the source (ASTERIX: listening)."},
     };
     for (size_t k = 0; svc->cfg.n_feeds && k < sizeof(names) / sizeof(names[0]); k++) {
         if ((size_t)n + 400 > cap) break; /* room for the longest HELP and TYPE lines */

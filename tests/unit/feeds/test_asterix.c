@@ -295,7 +295,7 @@ static void test_states(void **state)
     r.has &= ~(unsigned)DC_ASTERIX_ADDR;
     assert_int_equal(dc_asterix_to_messages(&r, 1000, m), 0);
     assert_true(dc_asterix_track_state(&r, 1000, &st, cs));
-    assert_string_equal(st.id, "TN-6-128-7733");
+    assert_string_equal(st.id, "T0680-1E35");
     r.has |= DC_ASTERIX_ADDR;
     unsigned flags[] = {DC_ASTERIX_SIMULATED, DC_ASTERIX_TEST, DC_ASTERIX_ENDED};
     for (int i = 0; i < 3; i++) {

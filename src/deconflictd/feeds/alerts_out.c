@@ -1,0 +1,319 @@
+/* deconflictd's CAT004 output: each sender reads its party's event log (or every party's) as
+ * an event stream does -- the durable events after the last it read -- and sends each
+ * tactical conflict's alert as an ASTERIX CAT004 STCA message, its end as an end-of-conflict
+ * message, and an alive message every second, to one UDP address. What a party's sender sends
+ * is what that party's own conflict events disclose: its own track, and of the other aircraft
+ * only the position, altitude and motion the conflict shows (never its id or callsign); the
+ * other aircraft's track number is one this sender gives it for the conflict. Only the node
+ * that leads sends, so that several nodes do not repeat each message. */
+#include "feeds/alerts_out.h"
+
+#include <jansson.h>
+#include <math.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "core/commit.h"
+#include "core/events.h"
+#include "core/parties.h"
+#include "deconflict/asterix.h"
+#include "feeds/asterix_feed.h"
+
+#define OUT_POLL_MS     250  /* how often the event log is read */
+#define OUT_ALIVE_S     1.0  /* an alive message this often */
+#define OUT_NUMBERS_MAX 4096 /* track and alert numbers held (the oldest go first) */
+#define OUT_DATAGRAM    1400 /* octets: a block fits an Ethernet frame */
+#define OUT_OPEN_MAX    512  /* open alerts repeated every second (more are sent once) */
+
+/* Numbers for names: track numbers for own tracks and for the other aircraft of a conflict,
+ * alert numbers for conflicts. */
+typedef struct numbers {
+    struct {
+        char key[80];
+        int number;
+        double used_s;
+    } e[OUT_NUMBERS_MAX];
+    size_t n;
+    int next;
+} numbers_t;
+
+static int number_for(numbers_t *nb, const char *key, double now, bool *fresh)
+{
+    size_t oldest = 0;
+    for (size_t i = 0; i < nb->n; i++) {
+        if (strcmp(nb->e[i].key, key) == 0) {
+            nb->e[i].used_s = now;
+            if (fresh) *fresh = false;
+            return nb->e[i].number;
+        }
+        if (nb->e[i].used_s < nb->e[oldest].used_s) oldest = i;
+    }
+    size_t i = nb->n < OUT_NUMBERS_MAX ? nb->n++ : oldest;
+    snprintf(nb->e[i].key, sizeof(nb->e[i].key), "%s", key);
+    nb->next = nb->next % 65535 + 1;
+    nb->e[i].number = nb->next, nb->e[i].used_s = now;
+    if (fresh) *fresh = true;
+    return nb->e[i].number;
+}
+
+typedef struct sender {
+    dd_alert_out_t *o;
+    int fd;
+    struct sockaddr_storage to;
+    socklen_t to_len;
+    numbers_t *tracks, *alerts;
+    dc_asterix_block_t blk;
+    double now;
+    /* The alerts standing, repeated with each alive message as a safety-net display expects:
+     * an STCA message holds until the end-of-conflict message. */
+    struct {
+        char key[80];
+        dc_asterix_record_t r;
+    } open[OUT_OPEN_MAX];
+    size_t n_open;
+} sender_t;
+
+static void note_open(sender_t *s, const char *key, const dc_asterix_record_t *r, bool ended)
+{
+    size_t i = 0;
+    while (i < s->n_open && strcmp(s->open[i].key, key) != 0) i++;
+    if (ended) {
+        if (i < s->n_open) s->open[i] = s->open[--s->n_open];
+        return;
+    }
+    if (i == s->n_open) {
+        if (s->n_open == OUT_OPEN_MAX) return;
+        s->n_open++;
+        snprintf(s->open[i].key, sizeof(s->open[i].key), "%s", key);
+    }
+    s->open[i].r = *r;
+}
+
+static void send_block(sender_t *s)
+{
+    if (s->blk.records == 0) return;
+    if (sendto(s->fd, s->blk.buf, s->blk.len, 0, (struct sockaddr *)&s->to, s->to_len) < 0)
+        __atomic_add_fetch(&s->o->send_errors, 1, __ATOMIC_RELAXED);
+    else
+        __atomic_add_fetch(&s->o->datagrams, 1, __ATOMIC_RELAXED);
+    dc_asterix_block_start(&s->blk, 4, OUT_DATAGRAM);
+}
+
+static void add(sender_t *s, const dc_asterix_record_t *r)
+{
+    char msg[160];
+    dc_err_t e = dc_asterix_block_add(&s->blk, r, msg, sizeof(msg));
+    if (e == DC_ERR_LIMIT) {
+        send_block(s);
+        e = dc_asterix_block_add(&s->blk, r, msg, sizeof(msg));
+    }
+    if (e == DC_OK)
+        __atomic_add_fetch(&s->o->messages, 1, __ATOMIC_RELAXED);
+    else
+        fprintf(stderr, "deconflictd: alerts %s:%d: a CAT004 message not sent: %s\n", s->o->host,
+                s->o->port, msg);
+}
+
+static double num(json_t *obj, const char *key)
+{
+    json_t *v = json_object_get(obj, key);
+    return json_is_number(v) ? json_number_value(v) : NAN;
+}
+
+/* The track number of a party's own track: the number its ASTERIX source gave it (an
+ * addressless track's id holds it, T<SAC><SIC>-<number>; an addressed one's the feed noted);
+ * others get one of this sender's. */
+static int own_number(sender_t *s, int64_t party, const char *track)
+{
+    unsigned sacsic, tn;
+    char extra;
+    if (sscanf(track, "T%4x-%4x%c", &sacsic, &tn, &extra) == 2 && strlen(track) == 10)
+        return (int)tn;
+    int noted = dd_asterix_track_number(party, track);
+    if (noted) return noted;
+    char key[80];
+    snprintf(key, sizeof(key), "%lld/%s", (long long)party, track);
+    return number_for(s->tracks, key, s->now, NULL);
+}
+
+static int level_of(const char *level)
+{
+    if (!level) return 0;
+    if (strcmp(level, "advisory") == 0) return 1;
+    if (strcmp(level, "warning") == 0) return 2;
+    if (strcmp(level, "loss") == 0) return 3;
+    return 0;
+}
+
+/* A conflict event of party's log as a CAT004 message. */
+static void on_event(int64_t seq, const char *type, const char *data, double t_s, void *ctx)
+{
+    (void)seq, (void)t_s;
+    sender_t *s = ((void **)ctx)[0];
+    int64_t party = *(int64_t *)((void **)ctx)[1];
+    bool resolved = strcmp(type, "conflict.resolved") == 0;
+    if (!resolved && strcmp(type, "conflict.new") != 0 && strcmp(type, "conflict.update") != 0)
+        return;
+    json_t *v = json_loads(data, 0, NULL);
+    const char *kind = json_string_value(json_object_get(v, "kind"));
+    const char *id = json_string_value(json_object_get(v, "id"));
+    const char *own = json_string_value(json_object_get(v, "own_track"));
+    if (!v || !kind || strcmp(kind, "tactical") != 0 || !id || !own) {
+        json_decref(v);
+        return;
+    }
+    dc_asterix_record_t r = {
+        .cat = 4, .sac = s->o->svc->cfg.cat004_sac, .sic = s->o->svc->cfg.cat004_sic};
+    r.has = DC_ASTERIX_TOD | DC_ASTERIX_TRACK | DC_ASTERIX_TRACK2 | DC_ASTERIX_ALERT;
+    r.tod_s = fmod(s->now, 86400);
+    char key[80];
+    snprintf(key, sizeof(key), "%lld/%s", (long long)party, id);
+    r.alert_id = number_for(s->alerts, key, s->now, NULL);
+    r.track_number = own_number(s, party, own);
+    snprintf(key, sizeof(key), "%lld/%s/other", (long long)party, id);
+    r.track_number_2 = number_for(s->tracks, key, s->now, NULL);
+    r.msg_type = resolved ? DC_ASTERIX_CAT004_END_OF_CONFLICT : DC_ASTERIX_CAT004_STCA;
+    r.alert_status = level_of(json_string_value(json_object_get(v, "level")));
+    if (!resolved) {
+        double ttl = num(v, "time_to_loss_s"), tcpa = num(v, "tcpa_s"), dcpa = num(v, "dcpa_nm");
+        if (ttl >= 0 && tcpa >= 0 && dcpa >= 0) {
+            r.has |= DC_ASTERIX_TIMING;
+            r.time_to_conflict_s = fmin(ttl, 131071), r.time_to_cpa_s = fmin(tcpa, 131071);
+            r.cpa_h_nm = dcpa, r.cpa_v_ft = NAN; /* the view gives the vertical one now only */
+        }
+        /* The other aircraft's position would go in I004/171 CPW; tshark 4.0 reads that
+         * subfield two octets longer than CAT004 1.12 defines it, so it is not sent. */
+    }
+    add(s, &r);
+    snprintf(key, sizeof(key), "%lld/%s", (long long)party, id);
+    note_open(s, key, &r, resolved);
+    json_decref(v);
+}
+
+static void *out_loop(void *arg)
+{
+    dd_alert_out_t *o = arg;
+    dd_service_t *svc = o->svc;
+    sender_t s = {.o = o, .fd = -1};
+    s.tracks = calloc(1, sizeof(*s.tracks)), s.alerts = calloc(1, sizeof(*s.alerts));
+    int64_t *parties = NULL, *after = NULL;
+    size_t n_parties = 0;
+    char port[16];
+    snprintf(port, sizeof(port), "%d", o->port);
+    struct addrinfo hints = {.ai_socktype = SOCK_DGRAM}, *ai = NULL;
+    if (!s.tracks || !s.alerts || getaddrinfo(o->host, port, &hints, &ai) != 0 ||
+        (s.fd = socket(ai->ai_family, SOCK_DGRAM, 0)) < 0) {
+        fprintf(stderr, "deconflictd: alerts %s:%d: cannot open a UDP socket\n", o->host, o->port);
+        goto out;
+    }
+    memcpy(&s.to, ai->ai_addr, ai->ai_addrlen), s.to_len = ai->ai_addrlen;
+    dc_asterix_block_start(&s.blk, 4, OUT_DATAGRAM);
+    double last_alive = 0, last_parties = -1e9;
+    while (!__atomic_load_n(&o->stop, __ATOMIC_SEQ_CST)) {
+        usleep(OUT_POLL_MS * 1000);
+        s.now = dd_now_s();
+        /* The parties read: the one named, or every party (anew every 10 s: parties are added). */
+        if (s.now - last_parties >= 10) {
+            int64_t *ids = NULL;
+            size_t n = 0;
+            if (o->party) {
+                ids = malloc(sizeof(*ids));
+                if (ids) ids[0] = o->party, n = 1;
+            } else {
+                dd_read_lock(svc);
+                bool ok = dd_parties_others(svc, 0, &ids, &n);
+                dd_read_unlock(svc);
+                if (!ok) ids = NULL, n = 0;
+            }
+            int64_t *a = calloc(n ? n : 1, sizeof(*a));
+            if (ids && a) {
+                for (size_t i = 0; i < n; i++) { /* a party already read goes on where it was */
+                    a[i] = dd_events_mark(svc, ids[i]);
+                    for (size_t j = 0; j < n_parties; j++)
+                        if (parties[j] == ids[i]) a[i] = after[j];
+                }
+                free(parties), free(after);
+                parties = ids, after = a, n_parties = n;
+            } else {
+                free(ids), free(a);
+            }
+            last_parties = s.now;
+        }
+        bool leading = __atomic_load_n(&svc->leader, __ATOMIC_RELAXED);
+        for (size_t i = 0; i < n_parties; i++) {
+            int64_t mark = dd_events_mark(svc, parties[i]);
+            if (mark <= after[i]) continue;
+            void *ctx[2] = {&s, &parties[i]};
+            int64_t last = after[i];
+            if (!leading) { /* another node sends: skip what it sends */
+                after[i] = mark;
+                continue;
+            }
+            if (dd_events_read(svc, parties[i], after[i], mark, 256, on_event, ctx, &last) == DC_OK)
+                after[i] = last > after[i] ? last : mark;
+        }
+        if (leading && s.now - last_alive >= OUT_ALIVE_S) {
+            dc_asterix_record_t alive = {
+                .cat = 4, .has = DC_ASTERIX_TOD, .msg_type = DC_ASTERIX_CAT004_ALIVE};
+            alive.sac = svc->cfg.cat004_sac, alive.sic = svc->cfg.cat004_sic,
+            alive.tod_s = fmod(s.now, 86400);
+            add(&s, &alive);
+            for (size_t i = 0; i < s.n_open; i++) {
+                s.open[i].r.tod_s = alive.tod_s;
+                add(&s, &s.open[i].r);
+            }
+            last_alive = s.now;
+        }
+        send_block(&s);
+    }
+out:
+    if (ai) freeaddrinfo(ai);
+    if (s.fd >= 0) close(s.fd);
+    free(s.tracks), free(s.alerts), free(parties), free(after);
+    return NULL;
+}
+
+bool dd_alert_outs_start(dd_service_t *svc, dd_alert_out_t *outs, char *err, size_t len)
+{
+    for (size_t i = 0; i < svc->cfg.n_alert_outs; i++) {
+        dd_alert_out_t *o = &outs[i];
+        memset(o, 0, sizeof(*o));
+        o->svc = svc;
+        snprintf(o->host, sizeof(o->host), "%s", svc->cfg.alert_outs[i].host);
+        snprintf(o->party_name, sizeof(o->party_name), "%s", svc->cfg.alert_outs[i].party);
+        o->port = svc->cfg.alert_outs[i].port;
+        if (o->party_name[0]) {
+            dd_read_lock(svc);
+            o->party = dd_party_id(svc, o->party_name);
+            dd_read_unlock(svc);
+            if (!o->party) {
+                snprintf(err, len,
+                         "--alerts-asterix %s:%d: no enabled party '%s' (deconflict party add)",
+                         o->host, o->port, o->party_name);
+                return false;
+            }
+        }
+        if (pthread_create(&o->thread, NULL, out_loop, o) != 0) {
+            snprintf(err, len, "cannot start the alerts thread");
+            return false;
+        }
+        o->running = true;
+    }
+    return true;
+}
+
+void dd_alert_outs_stop(dd_service_t *svc, dd_alert_out_t *outs)
+{
+    for (size_t i = 0; i < svc->cfg.n_alert_outs; i++) {
+        if (!outs[i].running) continue;
+        __atomic_store_n(&outs[i].stop, 1, __ATOMIC_SEQ_CST);
+        pthread_join(outs[i].thread, NULL);
+        outs[i].running = false;
+    }
+}
