@@ -23,6 +23,7 @@ int bench_tactical_input(const char *path, const struct dc_tactical_config *cfg,
 int bench_strategic(int argc, char **argv);
 int bench_service(int argc, char **argv);
 int bench_sbs(int argc, char **argv);
+int bench_asterix(int argc, char **argv);
 int bench_idle(int argc, char **argv);
 int bench_alerting(int argc, char **argv);
 

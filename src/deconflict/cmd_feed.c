@@ -28,7 +28,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "deconflict/asterix.h"
 #include "deconflict/sbs.h"
+#include "replay_asterix.h"
 
 #define MAX_PARTIES 8
 
@@ -344,7 +346,12 @@ int cli_feed(int argc, char **argv)
     int n_tokens = 0;
     double speed = 1, from_s = -INFINITY, to_s = INFINITY;
     bool by_prefix = false;
+    dc_asterix_config_t ax = {0};
+    double date_s = NAN;
     for (int i = 1; i < argc; i++) {
+        int r = cli_asterix_flag(argc, argv, &i, &ax);
+        if (r < 0) return CLI_EXIT_USAGE;
+        if (r) continue;
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         bool ok = true;
         if (a[0] != '-' && !path) {
@@ -363,7 +370,11 @@ int cli_feed(int argc, char **argv)
             ok = cli_parse_time(a, v, &from_s);
         else if (strcmp(a, "--to-time") == 0)
             ok = cli_parse_time(a, v, &to_s);
-        else if (strcmp(a, "--split") == 0 && (!strcmp(v, "alternate") || !strcmp(v, "prefix")))
+        else if (strcmp(a, "--date") == 0) { /* the day of a raw ASTERIX recording */
+            char day[40];
+            ok = strlen(v) == 10 && snprintf(day, sizeof(day), "%sT00:00:00Z", v) > 0 &&
+                 cli_parse_time(a, day, &date_s);
+        } else if (strcmp(a, "--split") == 0 && (!strcmp(v, "alternate") || !strcmp(v, "prefix")))
             by_prefix = strcmp(v, "prefix") == 0;
         else
             ok = false;
@@ -374,14 +385,20 @@ int cli_feed(int argc, char **argv)
         i++;
     }
     if (!path || !url || n_tokens == 0) {
-        fprintf(stderr,
-                "usage: deconflict feed TRACKS.csv --to URL[,URL...] --token T [--token T2 ...]\n"
-                "       [--speed X] [--from T0] [--to-time T1] [--split alternate|prefix]\n");
+        fprintf(
+            stderr,
+            "usage: deconflict feed TRACKS.csv|ASTERIX --to URL[,URL...] --token T [--token T2 "
+            "...]\n"
+            "       [--speed X] [--from T0] [--to-time T1] [--split alternate|prefix]\n"
+            "       [--date YYYY-MM-DD] [--cat021-edition E] [--radar SAC/SIC:LAT,LON[,ALT_FT]]\n");
         return CLI_EXIT_USAGE;
     }
     cli_row_t *rows = NULL;
     size_t n_rows = 0, n_skipped = 0;
-    int rc = cli_load_rows(path, DC_TRACKCSV_TRAFFIC, &rows, &n_rows, &n_skipped);
+    /* An ASTERIX recording is merged into rows as replay merges it (replay_asterix.c). */
+    int rc = dc_asterix_file_looks_like(path)
+                 ? cli_load_asterix(path, &ax, date_s, &rows, &n_rows, &n_skipped)
+                 : cli_load_rows(path, DC_TRACKCSV_TRAFFIC, &rows, &n_rows, &n_skipped);
     if (rc != CLI_EXIT_OK) {
         free(rows);
         return rc;

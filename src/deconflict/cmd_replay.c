@@ -1014,6 +1014,18 @@ static int replay_to_daemon(const replay_opts_t *o)
         args[n++] = "--to-time", args[n++] = to;
     }
     if (o->sides == SIDES_PREFIX) args[n++] = "--split", args[n++] = "prefix";
+    /* An ASTERIX recording's day and CAT021 edition go along (its radar sites do not). */
+    char date[16];
+    if (!isnan(o->date_s)) {
+        time_t day = (time_t)o->date_s;
+        struct tm tm;
+        gmtime_r(&day, &tm);
+        strftime(date, sizeof(date), "%Y-%m-%d", &tm);
+        args[n++] = "--date", args[n++] = date;
+    }
+    if (o->ax.cat021_edition != DC_ASTERIX_CAT021_V2)
+        args[n++] = "--cat021-edition",
+        args[n++] = o->ax.cat021_edition == DC_ASTERIX_CAT021_V026 ? "0.26" : "0.23";
     args[n] = NULL;
     return cli_feed(n, (char **)args);
 }

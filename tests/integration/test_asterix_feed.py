@@ -206,6 +206,31 @@ def main():
           f"{metric('deconflict_feed_states_total', pa)} states")
     check(metric("deconflict_feed_states_total", pb) >= 5 and metric("deconflict_feed_connected", pb) == 1,
           f"bravo's multicast feed ({GROUP}@127.0.0.1): {metric('deconflict_feed_states_total', pb)} states")
+    # `deconflict feed` plays an ASTERIX recording into the daemon as it plays a CSV: the first
+    # minute of the Swiss day, encoded as CAT062 here, to charlie.
+    excerpt, pcap = os.path.join(tmp, "swiss-1min.csv"), os.path.join(tmp, "swiss-1min.pcap")
+    with open(os.path.join(DATA, "traffic", "switzerland_2018-08-01.csv")) as f, open(excerpt, "w") as out:
+        rows = csv.reader(f)
+        head = next(rows)
+        out.write(",".join(head) + "\n")
+        first, want = None, {}
+        for r in rows:
+            first = first or float(r[0])
+            if float(r[0]) > first + 60:
+                break
+            out.write(",".join(r) + "\n")
+            if r[2]:
+                want[r[1].upper()] = r[2].strip()
+    subprocess.run([td.CLI, "asterix", "encode", "--cat", "62", excerpt, "--sac", "1", "--sic", "2",
+                    "--out", pcap], check=True, capture_output=True)
+    fed = subprocess.run([td.CLI, "feed", pcap, "--to", f"http://127.0.0.1:{d.port}", "--token",
+                          tokens["charlie"], "--speed", "30"], capture_output=True, text=True, timeout=60)
+    status, tracks, _ = d.request("GET", "/v1/tracks", tokens["charlie"])
+    held = {t["track_id"]: t.get("callsign", "") for t in tracks.get("tracks", [])} if status == 200 else {}
+    check(fed.returncode == 0 and len(held) >= 5 and len(held) == len(want) and all(held.get(k) == v for k, v in want.items() if k in held)
+          and set(held) <= set(want),
+          f"`deconflict feed` of a CAT062 recording: charlie holds {len(held)} of its {len(want)} aircraft, "
+          f"with their callsigns ({fed.stderr.strip().splitlines()[-1] if fed.stderr.strip() else ''})")
     time.sleep(1.5)
     for lst in (la, lall, lc):
         lst.running = False
