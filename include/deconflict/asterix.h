@@ -152,7 +152,9 @@ double dc_asterix_tod_to_unix(double tod_s, double ref_s);
  * the ground) — at time t_s. The altitude is the flight level, or the geometric height when no
  * flight level is sent. Simulated and test targets, ended tracks, and records with no 24-bit
  * address yield nothing: a record without an address is a track the source numbers itself,
- * which dc_asterix_track_state() handles. Returns how many messages were written to out. */
+ * which dc_asterix_track_state() handles. A coasting track (CAT062 CST) yields its
+ * identification only: its position is the source's extrapolation, and the service ages the
+ * track from its last measured report. Returns how many messages were written to out. */
 size_t dc_asterix_to_messages(const dc_asterix_record_t *rec, double t_s, dc_sbs_msg_t out[3]);
 
 /* A complete state from one record that carries no address but a track number, a position, a

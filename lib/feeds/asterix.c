@@ -508,6 +508,9 @@ size_t dc_asterix_to_messages(const dc_asterix_record_t *rec, double t_s, dc_sbs
         memcpy(out[n].callsign, rec->callsign, sizeof(out[n].callsign));
         n++;
     }
+    /* A coasting track's position and velocity are the source's extrapolation, not a
+     * measurement: the service ages the track from its last measured report instead. */
+    if (rec->flags & DC_ASTERIX_COASTING) return n;
     if (rec->has & DC_ASTERIX_VEL) {
         out[n] = base, out[n].type = 4, out[n].has = DC_SBS_GS | DC_SBS_TRK | DC_SBS_VS;
         out[n].gs_kt = rec->gs_kt, out[n].trk_deg = rec->trk_deg;
@@ -531,7 +534,7 @@ bool dc_asterix_track_state(const dc_asterix_record_t *rec, double t_s, dc_track
     unsigned need = DC_ASTERIX_TRACK | DC_ASTERIX_POS | DC_ASTERIX_VEL;
     double alt;
     if (!trackable(rec) || rec->has & DC_ASTERIX_ADDR || (rec->has & need) != need ||
-        rec->flags & DC_ASTERIX_GROUND || !altitude(rec, &alt))
+        rec->flags & (DC_ASTERIX_GROUND | DC_ASTERIX_COASTING) || !altitude(rec, &alt))
         return false;
     memset(st, 0, sizeof(*st));
     snprintf(st->id, sizeof(st->id), "T%02X%02X-%04X", (unsigned)rec->sac & 0xff,

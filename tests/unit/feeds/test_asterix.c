@@ -302,6 +302,14 @@ static void test_states(void **state)
         r.flags = flags[i];
         assert_int_equal(dc_asterix_to_messages(&r, 1000, m), 0);
     }
+    /* Coasting: the callsign only, no extrapolated position; no addressless state either. */
+    r.flags = DC_ASTERIX_COASTING;
+    assert_int_equal(dc_asterix_to_messages(&r, 1000, m), 1);
+    assert_int_equal(m[0].type, 1);
+    r.has &= ~(unsigned)DC_ASTERIX_ADDR;
+    assert_false(dc_asterix_track_state(&r, 1000, &st, cs));
+    r.has |= DC_ASTERIX_ADDR;
+    r.flags = 0;
     /* A time of day placed on the day nearest the reference. */
     double ref = 1533168000; /* 2018-08-02T00:00:00Z */
     assert_near(dc_asterix_tod_to_unix(86399, ref + 5), ref - 1, 1e-9);
