@@ -61,8 +61,8 @@ bench-bluesky: build
 # libFuzzer on every driver in fuzz/ (clang, installed on demand), FUZZ_SECONDS each, starting
 # from the committed corpus; new inputs go to build-fuzz/corpus/, not into the repository.
 FUZZ_SECONDS ?= 120
-FUZZ_TARGETS = operations trackcsv sbs audit_page positions messages agreements operation_body \
-               history_query config
+FUZZ_TARGETS = operations trackcsv sbs beast audit_page positions messages agreements \
+               operation_body history_query config
 fuzz:
 	./scripts/install-deps.sh --fuzz
 	CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDC_FUZZ=ON -DDC_CONSOLE=OFF $(CMAKE_FLAGS) >/dev/null

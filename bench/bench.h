@@ -24,6 +24,7 @@ int bench_strategic(int argc, char **argv);
 int bench_service(int argc, char **argv);
 int bench_sbs(int argc, char **argv);
 int bench_asterix(int argc, char **argv);
+int bench_beast(int argc, char **argv);
 int bench_idle(int argc, char **argv);
 int bench_alerting(int argc, char **argv);
 

@@ -7,6 +7,7 @@
  *                              scripts/bench-service.sh)
  *   deconflict-bench sbs [--data DIR] [--reps K]   SBS-1 parsing speed
  *   deconflict-bench asterix [--data DIR] [--reps K]   ASTERIX decoding speed
+ *   deconflict-bench beast [--data DIR] [--reps K]   Beast framing and Mode S decoding speed
  *   deconflict-bench idle --url URL --token T [--idle N] ...   a party's latency while strangers
  *                              hold idle sockets (a running daemon; scripts/bench-idle.sh)
  *   deconflict-bench alerting [--data CSV] [--step-s S] [--verbose]   graded alerting on the
@@ -58,6 +59,7 @@ int main(int argc, char **argv)
     if (argc >= 2 && strcmp(argv[1], "service") == 0) return bench_service(argc - 1, argv + 1);
     if (argc >= 2 && strcmp(argv[1], "sbs") == 0) return bench_sbs(argc - 1, argv + 1);
     if (argc >= 2 && strcmp(argv[1], "asterix") == 0) return bench_asterix(argc - 1, argv + 1);
+    if (argc >= 2 && strcmp(argv[1], "beast") == 0) return bench_beast(argc - 1, argv + 1);
     if (argc >= 2 && strcmp(argv[1], "idle") == 0) return bench_idle(argc - 1, argv + 1);
     if (argc >= 2 && strcmp(argv[1], "alerting") == 0) return bench_alerting(argc - 1, argv + 1);
     fprintf(stderr, "usage: deconflict-bench tactical [--sizes N,N,...] [--reps K] [--seed S] "
@@ -70,6 +72,7 @@ int main(int argc, char **argv)
                     "[--pg-index composite|separate]\n"
                     "       deconflict-bench sbs [--data DIR] [--reps K] [--lines N]\n"
                     "       deconflict-bench asterix [--data DIR] [--reps K]\n"
+                    "       deconflict-bench beast [--data DIR] [--reps K] [--frames N]\n"
                     "       deconflict-bench service --url URL --token A --token B ...\n"
                     "       deconflict-bench idle --url URL --token T [--idle N] [--addresses A] "
                     "[--requests K] [--rounds R]\n"

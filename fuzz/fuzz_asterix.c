@@ -57,9 +57,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     int port;
     char msg[160];
     dc_asterix_stats_t st = {0};
-    while (dc_asterix_source_next(src, &dg, &len, &t, &port, msg, sizeof(msg)) == DC_OK)
-        dc_asterix_decode_datagram(dg, len, &cfg, check, NULL, &st, msg, sizeof(msg));
+    /* Each datagram in a buffer of exactly its length, so that ASan sees a read past it (the
+     * source's own buffer is larger). */
+    while (dc_asterix_source_next(src, &dg, &len, &t, &port, msg, sizeof(msg)) == DC_OK) {
+        uint8_t *copy = malloc(len ? len : 1);
+        if (!copy) break;
+        memcpy(copy, dg, len);
+        dc_asterix_decode_datagram(copy, len, &cfg, check, NULL, &st, msg, sizeof(msg));
+        free(copy);
+    }
     dc_asterix_source_free(src);
+    /* And the input itself as one datagram of blocks. */
+    uint8_t *copy = malloc(size);
+    if (copy) {
+        memcpy(copy, data, size);
+        dc_asterix_decode_datagram(copy, size, &cfg, check, NULL, &st, msg, sizeof(msg));
+        free(copy);
+    }
     dc_sbs_tracker_free(tracker);
     return 0;
 }

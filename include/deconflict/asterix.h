@@ -77,12 +77,14 @@ enum {
     DC_ASTERIX_COASTING = 1 << 3,  /* CAT062 CST: extrapolated, no fresh detection */
     DC_ASTERIX_ENDED = 1 << 4,     /* the track's last message (CAT062 TSE, CAT048 TRE) */
     DC_ASTERIX_TENTATIVE = 1 << 5, /* not yet confirmed (CAT062/048 CNF) */
+    DC_ASTERIX_SUSPECT = 1 << 6,   /* the ground station doubts the position (CAT021 2.x CL,
+                                    * IPC, NOGO, CPR or RCF): no position is fed */
 };
 
 /* CAT004 message types used here (I004/000). */
 enum {
     DC_ASTERIX_CAT004_ALIVE = 1,
-    DC_ASTERIX_CAT004_END_OF_CONFLICT = 2,
+    DC_ASTERIX_CAT004_END_OF_CONFLICT = 17,
     DC_ASTERIX_CAT004_STCA = 7,
 };
 

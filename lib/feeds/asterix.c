@@ -172,6 +172,11 @@ static void decode_021(const items_t *it, dc_asterix_cat021_edition_t ed, dc_ast
         if (b & 0x20) r->flags |= DC_ASTERIX_SIMULATED;
         if (b & 0x10) r->flags |= DC_ASTERIX_TEST;
         if (p[0] & (v2 ? 0x02 : 0x08)) r->flags |= DC_ASTERIX_TEST; /* RAB: a field monitor */
+        /* 2.x: CL "report suspect" (second octet); IPC, NOGO, CPR validation or range check
+         * failed (third): the station doubts the position. */
+        if (v2 && p[0] & 1 &&
+            (((p[1] >> 1) & 3) == 1 || (p[1] & 1 && p[2] & (0x20 | 0x10 | 0x08 | 0x02))))
+            r->flags |= DC_ASTERIX_SUSPECT;
     }
     if (v2) {
         if ((p = item(it, 3))) r->track_number = (int)(u16(p) & 0xfff), r->has |= DC_ASTERIX_TRACK;
@@ -518,7 +523,7 @@ size_t dc_asterix_to_messages(const dc_asterix_record_t *rec, double t_s, dc_sbs
         n++;
     }
     double alt;
-    if (rec->has & DC_ASTERIX_POS && altitude(rec, &alt)) {
+    if (rec->has & DC_ASTERIX_POS && !(rec->flags & DC_ASTERIX_SUSPECT) && altitude(rec, &alt)) {
         out[n] = base, out[n].has = DC_SBS_POS | DC_SBS_ALT;
         out[n].type = rec->flags & DC_ASTERIX_GROUND ? 2 : 3;
         out[n].on_ground = rec->flags & DC_ASTERIX_GROUND;
@@ -534,7 +539,8 @@ bool dc_asterix_track_state(const dc_asterix_record_t *rec, double t_s, dc_track
     unsigned need = DC_ASTERIX_TRACK | DC_ASTERIX_POS | DC_ASTERIX_VEL;
     double alt;
     if (!trackable(rec) || rec->has & DC_ASTERIX_ADDR || (rec->has & need) != need ||
-        rec->flags & (DC_ASTERIX_GROUND | DC_ASTERIX_COASTING) || !altitude(rec, &alt))
+        rec->flags & (DC_ASTERIX_GROUND | DC_ASTERIX_COASTING | DC_ASTERIX_SUSPECT) ||
+        !altitude(rec, &alt))
         return false;
     memset(st, 0, sizeof(*st));
     snprintf(st->id, sizeof(st->id), "T%02X%02X-%04X", (unsigned)rec->sac & 0xff,

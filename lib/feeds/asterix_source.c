@@ -282,8 +282,10 @@ static dc_err_t next_pcapng(dc_asterix_source_t *s, const uint8_t **data, size_t
                                caplen);
             s->packets++;
             if (udp_payload(s->if_link[iface], b + hdr, caplen, data, len, port)) {
-                uint64_t ts = (uint64_t)rd32(b + 4, s->ng_big) << 32 | rd32(b + 8, s->ng_big);
-                *t_s = type == 6 ? ts * s->if_tick_s[iface] : NAN;
+                if (type == 6) { /* a simple packet block has no time */
+                    uint64_t ts = (uint64_t)rd32(b + 4, s->ng_big) << 32 | rd32(b + 8, s->ng_big);
+                    *t_s = ts * s->if_tick_s[iface];
+                }
                 return DC_OK;
             }
             continue;
@@ -311,14 +313,24 @@ bool dc_asterix_file_looks_like(const char *path)
 {
     FILE *f = fopen(path, "rb");
     if (!f) return false;
-    uint8_t h[4];
-    size_t n = fread(h, 1, 4, f);
+    static const size_t max = DC_ASTERIX_BLOCK_MAX;
+    uint8_t *h = malloc(max);
+    size_t n = h ? fread(h, 1, max, f) : 0;
     fclose(f);
-    if (n < 4) return false;
-    uint32_t magic = rd32(h, false);
-    if (magic == 0xa1b2c3d4 || magic == 0xd4c3b2a1 || magic == 0xa1b23c4d || magic == 0x4d3cb2a1 ||
-        magic == 0x0a0d0d0a)
-        return true;
-    size_t blen = (size_t)(h[1] << 8 | h[2]);
-    return (h[0] == 4 || h[0] == 21 || h[0] == 48 || h[0] == 62) && blen >= 4;
+    bool yes = false;
+    if (n >= 4) {
+        uint32_t magic = rd32(h, false);
+        yes = magic == 0xa1b2c3d4 || magic == 0xd4c3b2a1 || magic == 0xa1b23c4d ||
+              magic == 0x4d3cb2a1 || magic == 0x0a0d0d0a;
+        /* Raw blocks: the first must be a whole, valid block of a category read here (a text
+         * file whose first octet is '0', CAT048, is not). */
+        size_t used;
+        for (int ed = 0; !yes && ed < 3 && (h[0] == 4 || h[0] == 21 || h[0] == 48 || h[0] == 62);
+             ed++) {
+            dc_asterix_config_t cfg = {.cat021_edition = (dc_asterix_cat021_edition_t)ed};
+            yes = dc_asterix_decode_block(h, n, &cfg, NULL, NULL, &used, NULL, 0) == DC_OK;
+        }
+    }
+    free(h);
+    return yes;
 }

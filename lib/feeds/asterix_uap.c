@@ -33,7 +33,6 @@
 /* ---- compound items' subfields ---- */
 static const ax_format_t c021_220[] = {F(2), F(2), F(2), F(1)}; /* met information */
 static const ax_format_t c021_110[] = {V(1), R(15)};            /* trajectory intent */
-static const ax_format_t c021_165_023[] = {V(1)};               /* rate of turn (0.23) */
 static const ax_format_t c021_295[] = {F(1), F(1), F(1), F(1), F(1), F(1), F(1), F(1),
                                        F(1), F(1), F(1), F(1), F(1), F(1), F(1), F(1),
                                        F(1), F(1), F(1), F(1), F(1), F(1), F(1)}; /* data ages */
@@ -78,17 +77,17 @@ static const char *const i021_v2[] = {
     "021/008", "021/271", "021/132", "021/250", "021/260", "021/400", "021/295",
     "spare",   "spare",   "spare",   "spare",   "spare",   "021/RE",  "021/SP"};
 
-#define U021_V0(pos_len, rate_of_turn)                                                             \
+#define U021_V0(pos_len)                                                                           \
     {                                                                                              \
-        F(2), F(2), F(3), F(pos_len), F(3), F(2), F(2),       /* 010 040 030 130 080 140 090 */    \
-            F(1), F(2), F(2), F(2), F(2), F(2), F(2),         /* 210 230 145 150 151 152 155 */    \
-            F(2), F(4), rate_of_turn, F(6), F(1), F(1), F(1), /* 157 160 165 170 095 032 200 */    \
+        F(2), F(2), F(3), F(pos_len), F(3), F(2), F(2), /* 010 040 030 130 080 140 090 */          \
+            F(1), F(2), F(2), F(2), F(2), F(2), F(2),   /* 210 230 145 150 151 152 155 */          \
+            F(2), F(4), V(1), F(6), F(1), F(1), F(1),   /* 157 160 165 170 095 032 200 */          \
             F(1), C(c021_220), F(2), F(2), C(c021_110), F(2),                                      \
             F(1),                            /* 020 220 146 148 110 070 131 */                     \
             SP_, SP_, SP_, SP_, SP_, E_, E_, /* spare x5, RE, SP */                                \
     }
-static const ax_format_t u021_v023[] = U021_V0(6, C(c021_165_023));
-static const ax_format_t u021_v026[] = U021_V0(8, V(1));
+static const ax_format_t u021_v023[] = U021_V0(6);
+static const ax_format_t u021_v026[] = U021_V0(8);
 static const char *const i021_v0[] = {
     "021/010", "021/040", "021/030", "021/130", "021/080", "021/140", "021/090",
     "021/210", "021/230", "021/145", "021/150", "021/151", "021/152", "021/155",
@@ -146,6 +145,8 @@ static const char *const i004[] = {"004/010", "004/000", "004/015", "004/020", "
     }
 static const ax_uap_t uap021_v2 = UAP(21, "CAT021 2.6", i021_v2, u021_v2);
 static const ax_uap_t uap021_v026 = UAP(21, "CAT021 0.26", i021_v0, u021_v026);
+/* I021/165 (rate of turn) is an extended item in both 0.2x editions: its octet holds TI and
+ * FX (one definition file calls 0.23's compound, against its own bit layout). */
 static const ax_uap_t uap021_v023 = UAP(21, "CAT021 0.23", i021_v0, u021_v023);
 static const ax_uap_t uap062 = UAP(62, "CAT062 1.19", i062, u062);
 static const ax_uap_t uap048 = UAP(48, "CAT048 1.21", i048, u048);

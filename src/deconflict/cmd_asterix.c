@@ -38,7 +38,8 @@ int cli_asterix_flag(int argc, char **argv, int *i, dc_asterix_config_t *cfg)
     }
     const char *v = argv[++*i];
     if (strcmp(flag, "--cat021-edition") == 0) {
-        if (strcmp(v, "2") == 0 || strncmp(v, "2.", 2) == 0)
+        if (strcmp(v, "2") == 0 ||
+            (strncmp(v, "2.", 2) == 0 && v[2] >= '1' && v[2] <= '6' && !v[3]))
             cfg->cat021_edition = DC_ASTERIX_CAT021_V2;
         else if (strcmp(v, "0.26") == 0)
             cfg->cat021_edition = DC_ASTERIX_CAT021_V026;
@@ -328,8 +329,9 @@ static int encode(int argc, char **argv)
         fprintf(stderr, "deconflict asterix encode: --sac and --sic: integers 0..255 (required)\n");
         return CLI_EXIT_USAGE;
     }
-    if (!(block_bytes >= 64 && block_bytes <= DC_ASTERIX_BLOCK_MAX)) {
-        fprintf(stderr, "deconflict asterix encode: --block-bytes: 64..65535\n");
+    /* 65,507: the most a UDP datagram over IPv4 carries (the pcap's datagrams, and a feed's). */
+    if (!(block_bytes >= 64 && block_bytes <= 65507)) {
+        fprintf(stderr, "deconflict asterix encode: --block-bytes: 64..65507\n");
         return CLI_EXIT_USAGE;
     }
     cli_row_t *rows = NULL;

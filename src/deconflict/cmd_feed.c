@@ -2,7 +2,7 @@
  *
  *   deconflict feed TRACKS.csv --to URL[,URL...] --token T [--token T2 ...] [--speed X]
  *                   [--from T0] [--to-time T1] [--split alternate|prefix]
- *   deconflict feed sbs HOST:PORT --to URL[,URL...] --token T [--seconds S]
+ *   deconflict feed sbs|beast HOST:PORT --to URL[,URL...] --token T [--seconds S]
  *
  * Several URLs are several nodes of one service (docs/deployment.md): a batch goes to the node
  * in use, and when it cannot be reached or answers 5xx, to the next one, the same batch, so a
@@ -29,8 +29,10 @@
 #include <unistd.h>
 
 #include "deconflict/asterix.h"
+#include "deconflict/feedreader.h"
 #include "deconflict/sbs.h"
 #include "replay_asterix.h"
+#include "replay_beast.h"
 
 #define MAX_PARTIES 8
 
@@ -222,10 +224,10 @@ static int party_of(assign_t *tab, size_t cap, size_t *next, const cli_row_t *r,
     return (int)(h % (size_t)n_parties);
 }
 
-/* ---- deconflict feed sbs: a receiver's SBS-1 port forwarded to a daemon ---- */
+/* ---- deconflict feed sbs|beast: a receiver's SBS-1 or Beast port forwarded to a daemon ---- */
 
-/* A merged state, stamped with the time received (dump1090 writes local time), into the
- * batch the next post sends. */
+/* A merged state, stamped with the time received (dump1090 writes local time; a Beast frame's
+ * counter has no epoch), into the batch the next post sends. */
 typedef struct forward {
     dc_sbs_tracker_t *tr;
     batch_t *b;
@@ -239,12 +241,14 @@ static void forward_message(const dc_sbs_msg_t *m, void *ctx)
     if (dc_sbs_tracker_apply(fw->tr, m, &row.st, row.callsign)) batch_add(fw->b, &row, wall_now());
 }
 
-/* deconflict feed sbs HOST:PORT --to URL --token T [--seconds S]: reads the receiver's SBS-1
- * lines, merges them into aircraft (lib/feeds/sbs.c) and posts the states every second as the
- * token's party; reconnects with a backoff when the receiver drops; runs until interrupted (or
- * for S seconds). Prints counts to stderr every 10 s and at the end. */
-static int feed_sbs(int argc, char **argv)
+/* deconflict feed sbs|beast HOST:PORT --to URL --token T [--seconds S]: reads the receiver's
+ * SBS-1 lines or Beast frames (the library's reader of that kind, deconflict/feedreader.h),
+ * merges them into aircraft (lib/feeds/sbs.c) and posts the states every second as the token's
+ * party; reconnects with a backoff when the receiver drops; runs until interrupted (or for S
+ * seconds). Prints counts to stderr every 10 s and at the end. */
+static int feed_source(dc_feed_kind_t kind, int argc, char **argv)
 {
+    const char *name = dc_feed_kind_name(kind), *unit = kind == DC_FEED_BEAST ? "frames" : "lines";
     const char *src = NULL, *url = NULL, *token = NULL;
     double seconds = INFINITY;
     for (int i = 1; i < argc; i++) {
@@ -259,7 +263,7 @@ static int feed_sbs(int argc, char **argv)
             if (!cli_parse_number(a, v, &seconds) || seconds <= 0) return CLI_EXIT_USAGE;
             i++;
         } else {
-            fprintf(stderr, "deconflict feed sbs: unexpected argument '%s'\n", a);
+            fprintf(stderr, "deconflict feed %s: unexpected argument '%s'\n", name, a);
             return CLI_EXIT_USAGE;
         }
     }
@@ -267,45 +271,49 @@ static int feed_sbs(int argc, char **argv)
     const char *colon = src ? strrchr(src, ':') : NULL;
     if (!src || !url || !token || !colon || colon == src || strlen(colon + 1) == 0 ||
         strlen(colon + 1) >= sizeof(port) || (size_t)(colon - src) >= sizeof(host)) {
-        fputs("usage: deconflict feed sbs HOST:PORT --to URL[,URL...] --token T [--seconds S]\n",
-              stderr);
+        fprintf(stderr,
+                "usage: deconflict feed %s HOST:PORT --to URL[,URL...] --token T [--seconds S]\n",
+                name);
         return CLI_EXIT_USAGE;
     }
     snprintf(host, sizeof(host), "%.*s", (int)(colon - src), src);
     snprintf(port, sizeof(port), "%s", colon + 1);
     static endpoints_t endpoint;
     if (!endpoints_parse(&endpoint, url)) {
-        fprintf(stderr, "deconflict feed sbs: --to: 1-%d URLs separated by commas\n", MAX_NODES);
+        fprintf(stderr, "deconflict feed %s: --to: 1-%d URLs separated by commas\n", name,
+                MAX_NODES);
         return CLI_EXIT_USAGE;
     }
     curl_global_init(CURL_GLOBAL_DEFAULT);
     CURL *curl = curl_easy_init();
     if (curl) curl_easy_setopt(curl, CURLOPT_TIMEOUT, 30L); /* a hung daemon does not stall us */
     dc_sbs_tracker_t *tr = dc_sbs_tracker_new(10, 60);
-    dc_sbs_stream_t *in = calloc(1, sizeof(*in));
+    dc_feed_reader_t *in = dc_feed_reader_new(kind);
     batch_t b = {0};
     forward_t fw = {tr, &b};
     size_t sent = 0, refused = 0;
     double start = wall_now(), last_post = start, last_report = start, backoff = 1;
     int fd = -1;
+    dc_feed_counts_t c = {0};
     while (curl && tr && in && wall_now() - start < seconds) {
         if (fd < 0) {
             fd = dc_sbs_connect(host, port, 2);
             if (fd < 0) {
-                fprintf(stderr, "feed sbs: cannot connect to %s:%s; retrying in %.0f s\n", host,
-                        port, backoff);
+                fprintf(stderr, "feed %s: cannot connect to %s:%s; retrying in %.0f s\n", name,
+                        host, port, backoff);
                 usleep((useconds_t)(backoff * 1e6));
                 backoff = fmin(30, backoff * 2);
                 continue;
             }
             backoff = 1;
-            dc_sbs_stream_reset(in);
+            dc_feed_reader_reset(in);
         }
         struct pollfd p = {.fd = fd, .events = POLLIN};
-        if (poll(&p, 1, 200) > 0 && dc_sbs_stream_read(in, fd, forward_message, &fw) != DC_OK) {
+        if (poll(&p, 1, 200) > 0 &&
+            dc_feed_reader_read(in, fd, wall_now(), forward_message, &fw) != DC_OK) {
             close(fd), fd = -1;
-            fprintf(stderr, "feed sbs: %s:%s closed the connection; reconnecting in %.0f s\n", host,
-                    port, backoff);
+            fprintf(stderr, "feed %s: %s:%s closed the connection; reconnecting in %.0f s\n", name,
+                    host, port, backoff);
             usleep((useconds_t)(backoff * 1e6));
             backoff = fmin(30, backoff * 2);
             continue;
@@ -313,27 +321,30 @@ static int feed_sbs(int argc, char **argv)
         double now = wall_now();
         if (b.n && now - last_post >= 1) {
             long st = flush(curl, &endpoint, token, &b, &sent, &refused);
-            if (st != 200) fprintf(stderr, "feed sbs: the daemon answered %ld\n", st);
+            if (st != 200) fprintf(stderr, "feed %s: the daemon answered %ld\n", name, st);
             last_post = now;
         }
         if (now - last_report >= 10) {
-            dc_sbs_tracker_expire(tr, in->latest_msg_s); /* on the messages' own clock */
+            dc_feed_reader_counts(in, &c);
+            dc_sbs_tracker_expire(tr, c.latest_msg_s); /* on the messages' own clock */
             fprintf(stderr,
-                    "feed sbs: %llu lines (%llu malformed), %zu states sent, %zu refused, "
+                    "feed %s: %llu %s (%llu malformed), %zu states sent, %zu refused, "
                     "%zu aircraft\n",
-                    (unsigned long long)in->lines, (unsigned long long)in->bad, sent, refused,
-                    dc_sbs_tracker_count(tr));
+                    name, (unsigned long long)c.units, unit, (unsigned long long)c.bad, sent,
+                    refused, dc_sbs_tracker_count(tr));
             last_report = now;
         }
     }
     if (curl && b.n) flush(curl, &endpoint, token, &b, &sent, &refused);
-    if (in)
-        fprintf(stderr,
-                "feed sbs: done, %llu lines (%llu malformed), %zu states sent, %zu refused\n",
-                (unsigned long long)in->lines, (unsigned long long)in->bad, sent, refused);
+    if (in) {
+        dc_feed_reader_counts(in, &c);
+        fprintf(stderr, "feed %s: done, %llu %s (%llu malformed), %zu states sent, %zu refused\n",
+                name, (unsigned long long)c.units, unit, (unsigned long long)c.bad, sent, refused);
+    }
     print_refusal();
     if (fd >= 0) close(fd);
-    free(b.s), free(in);
+    free(b.s);
+    dc_feed_reader_free(in);
     dc_sbs_tracker_free(tr);
     if (curl) curl_easy_cleanup(curl);
     return refused ? CLI_EXIT_DATA : CLI_EXIT_OK;
@@ -341,7 +352,9 @@ static int feed_sbs(int argc, char **argv)
 
 int cli_feed(int argc, char **argv)
 {
-    if (argc > 1 && strcmp(argv[1], "sbs") == 0) return feed_sbs(argc - 1, argv + 1);
+    dc_feed_kind_t kind;
+    if (argc > 1 && dc_feed_kind_parse(argv[1], &kind))
+        return feed_source(kind, argc - 1, argv + 1);
     const char *path = NULL, *url = NULL, *tokens[MAX_PARTIES];
     int n_tokens = 0;
     double speed = 1, from_s = -INFINITY, to_s = INFINITY;
@@ -387,7 +400,8 @@ int cli_feed(int argc, char **argv)
     if (!path || !url || n_tokens == 0) {
         fprintf(
             stderr,
-            "usage: deconflict feed TRACKS.csv|ASTERIX --to URL[,URL...] --token T [--token T2 "
+            "usage: deconflict feed TRACKS.csv|ASTERIX|CAPTURE.beast --to URL[,URL...] --token T "
+            "[--token T2 "
             "...]\n"
             "       [--speed X] [--from T0] [--to-time T1] [--split alternate|prefix]\n"
             "       [--date YYYY-MM-DD] [--cat021-edition E] [--radar SAC/SIC:LAT,LON[,ALT_FT]]\n");
@@ -395,8 +409,10 @@ int cli_feed(int argc, char **argv)
     }
     cli_row_t *rows = NULL;
     size_t n_rows = 0, n_skipped = 0;
-    /* An ASTERIX recording is merged into rows as replay merges it (replay_asterix.c). */
-    int rc = dc_asterix_file_looks_like(path)
+    /* An ASTERIX recording or a Beast capture is merged into rows as replay merges it
+     * (replay_asterix.c, replay_beast.c; a capture's times are moved to the present anyway). */
+    int rc = cli_is_beast(path) ? cli_load_beast(path, NAN, &rows, &n_rows, &n_skipped)
+             : dc_asterix_file_looks_like(path)
                  ? cli_load_asterix(path, &ax, date_s, &rows, &n_rows, &n_skipped)
                  : cli_load_rows(path, DC_TRACKCSV_TRAFFIC, &rows, &n_rows, &n_skipped);
     if (rc != CLI_EXIT_OK) {

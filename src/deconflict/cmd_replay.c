@@ -5,7 +5,8 @@
  * alerts. --raw follows the engine's unfiltered predictions instead, as replay did before.
  *
  * Input: the normalized traffic CSV, or an SBS-1 log (dump1090's port-30003 output, recognised
- * by its first line), merged into aircraft as the daemon's feeds do. Output: the conflict report
+ * by its first line), or a Beast capture (port 30005's frames, recognised by its first bytes;
+ * replay_beast.c), merged into aircraft as the daemon's feeds do. Output: the conflict report
  * as a table, CSV or JSON, with totals; --parties gives each aircraft a side (as `deconflict
  * feed` splits them) and the report says which sides each encounter involves; --compare H,V
  * runs again with other minima and reports the difference. A running daemon is the target of
@@ -23,6 +24,7 @@
 
 #include "deconflict/sbs.h"
 #include "replay_asterix.h"
+#include "replay_beast.h"
 #include "deconflict/strategic.h"
 
 typedef struct name {
@@ -52,6 +54,7 @@ typedef struct replay_opts {
     dc_alerting_config_t acfg;  /* --warning-s, --hold-s */
     dc_asterix_config_t ax;     /* --cat021-edition, --radar: reading ASTERIX */
     double date_s;              /* --date: the day of a raw ASTERIX recording (NAN) */
+    double t0_s;                /* --t0: a Beast capture's first frame (NAN: from its mtime) */
     const char *cat004_out;     /* --cat004 FILE: the alerts as CAT004 messages */
     int cat004_sac, cat004_sic; /* --cat004-source SAC/SIC */
 } replay_opts_t;
@@ -95,8 +98,12 @@ static const char *callsign_of(const name_t *names, size_t n, const char *id)
 
 static int parse_opts(int argc, char **argv, replay_opts_t *o)
 {
-    *o = (replay_opts_t){
-        .from_s = -INFINITY, .to_s = INFINITY, .step_s = 10.0, .alt_step_ft = 25, .date_s = NAN};
+    *o = (replay_opts_t){.from_s = -INFINITY,
+                         .to_s = INFINITY,
+                         .step_s = 10.0,
+                         .alt_step_ft = 25,
+                         .date_s = NAN,
+                         .t0_s = NAN};
     dc_tactical_config_default(&o->cfg);
     dc_alerting_config_default(&o->acfg);
     for (int i = 1; i < argc; i++) {
@@ -117,7 +124,7 @@ static int parse_opts(int argc, char **argv, replay_opts_t *o)
             strcmp(a, "--token") == 0 || strcmp(a, "--speed") == 0 ||
             strcmp(a, "--alt-step-ft") == 0 || strcmp(a, "--warning-s") == 0 ||
             strcmp(a, "--hold-s") == 0 || strcmp(a, "--date") == 0 || strcmp(a, "--cat004") == 0 ||
-            strcmp(a, "--cat004-source") == 0) {
+            strcmp(a, "--cat004-source") == 0 || strcmp(a, "--t0") == 0) {
             if (!has_val) {
                 fprintf(stderr, "deconflict replay: %s needs a value\n", a);
                 return CLI_EXIT_USAGE;
@@ -138,6 +145,8 @@ static int parse_opts(int argc, char **argv, replay_opts_t *o)
                 ok = cli_parse_number(a, v, &o->acfg.hold_s);
             else if (strcmp(a, "--svg") == 0)
                 o->svg_pair = v;
+            else if (strcmp(a, "--t0") == 0) /* Unix seconds or a UTC time */
+                ok = cli_parse_time(a, v, &o->t0_s);
             else if (strcmp(a, "--cat004") == 0)
                 o->cat004_out = v;
             else if (strcmp(a, "--cat004-source") == 0) {
@@ -195,7 +204,8 @@ static int parse_opts(int argc, char **argv, replay_opts_t *o)
         }
     }
     if (!o->path) {
-        fprintf(stderr, "usage: deconflict replay TRACKS.csv|SBS.log [--from T0] [--to T1] "
+        fprintf(stderr, "usage: deconflict replay TRACKS.csv|SBS.log|CAPTURE.beast [--t0 T] "
+                        "[--from T0] [--to T1] "
                         "[--step-s S] [--format table|csv|json] [--parties alternate|prefix] "
                         "[--compare H_NM,V_FT] [--svg ID1,ID2 --svg-out FILE] "
                         "[--operations OPS.json] [--daemon URL --token T [--token T2] "
@@ -1039,8 +1049,10 @@ int cli_replay(int argc, char **argv)
 
     cli_row_t *rows = NULL;
     size_t n_rows = 0, n_skipped = 0;
-    bool sbs = is_sbs(o.path), asterix = !sbs && dc_asterix_file_looks_like(o.path);
+    bool sbs = is_sbs(o.path), beast = !sbs && cli_is_beast(o.path),
+         asterix = !sbs && !beast && dc_asterix_file_looks_like(o.path);
     rc = sbs       ? load_sbs(o.path, &rows, &n_rows, &n_skipped)
+         : beast   ? cli_load_beast(o.path, o.t0_s, &rows, &n_rows, &n_skipped)
          : asterix ? cli_load_asterix(o.path, &o.ax, o.date_s, &rows, &n_rows, &n_skipped)
                    : cli_load_rows(o.path, DC_TRACKCSV_TRAFFIC, &rows, &n_rows, &n_skipped);
     if (rc != CLI_EXIT_OK) {
@@ -1176,6 +1188,7 @@ int cli_replay(int argc, char **argv)
                 t0, t1, run.passes, o.step_s, o.cfg.rpz_nm, o.cfg.hpz_ft, o.cfg.lookahead_s,
                 run.fed, n_skipped,
                 sbs       ? "malformed lines"
+                : beast   ? "refused frames"
                 : asterix ? "malformed datagrams"
                           : "incomplete rows",
                 n_names, t.encounters, t.pairs, hours > 0 ? t.encounters / hours : 0.0, t.losses);

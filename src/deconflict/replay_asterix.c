@@ -17,7 +17,8 @@ typedef struct loader {
     dc_sbs_tracker_t *tr;
     cli_row_t **rows;
     size_t *n_rows, cap;
-    double ref_s; /* the time the record's time of day is placed near */
+    double ref_s;  /* the time the record's time of day is placed near */
+    double last_s; /* the last record's time (NAN before the first) */
     long datagram;
     bool failed;
 } loader_t;
@@ -40,6 +41,7 @@ static void on_record(const dc_asterix_record_t *rec, void *ctx)
     loader_t *l = ctx;
     if (l->failed || !(rec->has & DC_ASTERIX_TOD)) return;
     double t = dc_asterix_tod_to_unix(rec->tod_s, l->ref_s);
+    l->last_s = t;
     dc_sbs_msg_t m[3];
     size_t n = dc_asterix_to_messages(rec, t, m);
     cli_row_t *r;
@@ -75,7 +77,8 @@ int cli_load_asterix(const char *path, const dc_asterix_config_t *cfg, double da
         struct stat sb;
         date_s = stat(path, &sb) == 0 ? floor((double)sb.st_mtime / 86400) * 86400 : 0;
     }
-    loader_t l = {.tr = dc_sbs_tracker_new(10, 1e12), .rows = rows, .n_rows = n_rows};
+    loader_t l = {
+        .tr = dc_sbs_tracker_new(10, 1e12), .rows = rows, .n_rows = n_rows, .last_s = NAN};
     int rc = l.tr ? CLI_EXIT_OK : CLI_EXIT_INTERNAL;
     const uint8_t *data;
     size_t len;
@@ -86,7 +89,9 @@ int cli_load_asterix(const char *path, const dc_asterix_config_t *cfg, double da
     while (rc == CLI_EXIT_OK &&
            (e = dc_asterix_source_next(src, &data, &len, &t_s, &port, msg, sizeof(msg))) == DC_OK) {
         l.datagram++;
-        l.ref_s = isfinite(t_s) ? t_s : date_s + 43200;
+        /* Raw blocks: each time of day goes near the one before, so that a recording runs on
+         * past midnight; the first goes on --date. */
+        l.ref_s = isfinite(t_s) ? t_s : isfinite(l.last_s) ? l.last_s : date_s + 43200;
         if (dc_asterix_decode_datagram(data, len, cfg, on_record, &l, &st, msg, sizeof(msg)) !=
             DC_OK) {
             if (*n_bad < 5)
@@ -200,6 +205,17 @@ static bool add(cli_cat004_t *w, const dc_asterix_record_t *r, double now_s)
     return true;
 }
 
+/* Whether CAT004 can carry callsign (7 of A-Z, 0-9, space): a recording's other callsigns are
+ * left out of the message rather than losing the message. */
+static bool carried(const char *cs)
+{
+    if (!cs || !cs[0]) return false;
+    for (size_t i = 0; cs[i] && i < 7; i++)
+        if (!((cs[i] >= 'A' && cs[i] <= 'Z') || (cs[i] >= '0' && cs[i] <= '9') || cs[i] == ' '))
+            return false;
+    return true;
+}
+
 static open_alert_t *find_open(cli_cat004_t *w, const char *id1, const char *id2)
 {
     for (size_t i = 0; i < w->n_open; i++)
@@ -239,8 +255,8 @@ bool cli_cat004_pass(cli_cat004_t *w, double now_s, const dc_alerting_t *al,
         m.alert_id = o->alert_id, m.alert_status = (int)a->level;
         m.track_number = number_of(w, a->id1), m.track_number_2 = number_of(w, a->id2);
         const char *cs1 = callsign_of(a->id1, ctx), *cs2 = callsign_of(a->id2, ctx);
-        if (cs1 && cs1[0]) snprintf(m.callsign, 8, "%s", cs1), m.has |= DC_ASTERIX_CALLSIGN;
-        if (cs2 && cs2[0]) snprintf(m.callsign_2, 8, "%s", cs2), m.has_second = true;
+        if (carried(cs1)) snprintf(m.callsign, 8, "%s", cs1), m.has |= DC_ASTERIX_CALLSIGN;
+        if (carried(cs2)) snprintf(m.callsign_2, 8, "%s", cs2), m.has_second = true;
         if (a->evaluated && a->level != DC_ALERT_NONE) {
             m.has |= DC_ASTERIX_TIMING;
             m.time_to_conflict_s = a->eval.conflict ? a->eval.tin_s : a->eval.tcpa_s;

@@ -107,9 +107,11 @@ static const char *expected(const char *key)
         {"high_minima", "H_NM,V_FT with 0 < H <= 100 and 0 < V <= 10000"},
         {"high_above_ft", "feet, 0-100000"},
         {"terminal_area", "LAT,LON,R_NM with |LAT| <= 90, |LON| <= 180, 0 < R <= 200 (at most 32)"},
-        {"feed", "sbs:HOST:PORT:PARTY, or asterix:udp:ADDR[@IFADDR]:PORT:PARTY with IPv4 "
-                 "addresses; a port 1-65535 (at most 8 feeds)"},
-        {"alerts_asterix", "udp:HOST:PORT[:PARTY] with a port 1-65535 (at most 8)"},
+        {"feed", "sbs:HOST:PORT:PARTY, beast:HOST:PORT:PARTY, or "
+                 "asterix:udp:ADDR[@IFADDR]:PORT:PARTY with IPv4 addresses; a port 1-65535 (at "
+                 "most 8 feeds)"},
+        {"alerts_asterix", "udp:HOST:PORT:PARTY with a port 1-65535, PARTY a party or * for every "
+                           "party's alerts (at most 8)"},
         {"cat004_source", "SAC/SIC, each 0-255"},
         {"asterix_cat021_edition", "2 (2.1-2.6), 0.26 or 0.23"},
         {"asterix_radar", "SAC/SIC:LAT,LON[,ALT_FT] with SAC and SIC 0-255, |LAT| <= 90, |LON| <= "
@@ -203,22 +205,26 @@ bool dd_config_set(dd_config_t *cfg, const char *key, const char *value, char *e
         cfg->terminal_areas[cfg->n_terminal_areas].lon_deg = lon;
         cfg->terminal_areas[cfg->n_terminal_areas++].radius_nm = r;
     } else if (strcmp(key, "feed") == 0) {
-        /* sbs:HOST:PORT:PARTY, asterix:udp:HOST:PORT:PARTY */
+        /* sbs:HOST:PORT:PARTY, beast:HOST:PORT:PARTY, asterix:udp:HOST:PORT:PARTY */
         char host[256], party[64], extra;
         unsigned port;
-        dd_feed_kind_t kind = strncmp(value, "asterix:", 8) == 0 ? DD_FEED_ASTERIX : DD_FEED_SBS;
+        dd_feed_kind_t kind = strncmp(value, "asterix:", 8) == 0 ? DD_FEED_ASTERIX
+                              : strncmp(value, "beast:", 6) == 0 ? DD_FEED_BEAST
+                                                                 : DD_FEED_SBS;
         const char *pattern = kind == DD_FEED_ASTERIX
                                   ? "asterix:udp:%255[^:]:%u:%63[A-Za-z0-9_.-]%c"
-                                  : "sbs:%255[^:]:%u:%63[A-Za-z0-9_.-]%c";
+                              : kind == DD_FEED_BEAST ? "beast:%255[^:]:%u:%63[A-Za-z0-9_.-]%c"
+                                                      : "sbs:%255[^:]:%u:%63[A-Za-z0-9_.-]%c";
         if (cfg->n_feeds == DD_FEEDS_MAX ||
             sscanf(value, pattern, host, &port, party, &extra) != 3 || port == 0 || port > 65535)
             goto bad;
-        if (kind == DD_FEED_ASTERIX) { /* an IPv4 address or group, with an interface after '@' */
+        if (kind == DD_FEED_ASTERIX) { /* an IPv4 address, or a group with an interface after '@' */
             char *at = strchr(host, '@');
-            struct in_addr a;
+            struct in_addr a, i;
             if (at) *at = 0;
             bool ok =
-                inet_pton(AF_INET, host, &a) == 1 && (!at || inet_pton(AF_INET, at + 1, &a) == 1);
+                inet_pton(AF_INET, host, &a) == 1 &&
+                (!at || (IN_MULTICAST(ntohl(a.s_addr)) && inet_pton(AF_INET, at + 1, &i) == 1));
             if (at) *at = '@';
             if (!ok) goto bad;
         }
@@ -227,14 +233,14 @@ bool dd_config_set(dd_config_t *cfg, const char *key, const char *value, char *e
         snprintf(cfg->feeds[cfg->n_feeds].party, sizeof(cfg->feeds[0].party), "%s", party);
         cfg->feeds[cfg->n_feeds++].port = (int)port;
     } else if (strcmp(key, "alerts_asterix") == 0) {
-        /* udp:HOST:PORT[:PARTY] */
+        /* udp:HOST:PORT:PARTY, PARTY '*' for every party's alerts: never by leaving it out */
         char host[256], party[64] = "", extra;
         unsigned port;
-        int got = sscanf(value, "udp:%255[^:]:%u:%63[A-Za-z0-9_.-]%c", host, &port, party, &extra);
-        if (cfg->n_alert_outs == DD_FEEDS_MAX || (got != 2 && got != 3) || port == 0 ||
-            port > 65535)
+        if (cfg->n_alert_outs == DD_FEEDS_MAX ||
+            sscanf(value, "udp:%255[^:]:%u:%63[A-Za-z0-9_.*-]%c", host, &port, party, &extra) !=
+                3 ||
+            port == 0 || port > 65535 || (strchr(party, '*') && strcmp(party, "*") != 0))
             goto bad;
-        if (got == 2 && strchr(value + 4 + strlen(host) + 1, ':')) goto bad;
         snprintf(cfg->alert_outs[cfg->n_alert_outs].host, sizeof(cfg->alert_outs[0].host), "%s",
                  host);
         snprintf(cfg->alert_outs[cfg->n_alert_outs].party, sizeof(cfg->alert_outs[0].party), "%s",

@@ -84,9 +84,14 @@ static void usage(FILE *out)
           "  --terminal-area LAT,LON,R_NM  a terminal area (repeatable, up to 32)\n"
           "  --feed sbs:HOST:PORT:PARTY  an SBS-1 source (dump1090/readsb port 30003) whose\n"
           "                         aircraft are fed in as PARTY's tracks (repeatable, up to 8)\n"
-          "  --alerts-asterix udp:HOST:PORT[:PARTY]  each alert as an ASTERIX CAT004 safety-net\n"
+          "  --feed beast:HOST:PORT:PARTY  the same from a Beast source (port 30005)\n"
+          "  --feed asterix:udp:ADDR[@IFADDR]:PORT:PARTY  ASTERIX CAT021/048/062 datagrams\n"
+          "                         received on ADDR:PORT (a multicast group is joined, on the\n"
+          "                         interface of IFADDR)\n"
+          "  --alerts-asterix udp:HOST:PORT:PARTY  each alert as an ASTERIX CAT004 safety-net\n"
           "                         message (STCA), and alive messages, to HOST:PORT over UDP:\n"
-          "                         PARTY's own, or every party's (repeatable, up to 8)\n"
+          "                         PARTY's own, or with PARTY '*' every party's (repeatable, up "
+          "to 8)\n"
           "  --cat004-source SAC/SIC  the service's ASTERIX source identifier (default 0/0)\n"
           "  --asterix-cat021-edition E  the CAT021 edition ASTERIX feeds send: 2 (2.1-2.6,\n"
           "                         default), 0.26 or 0.23\n"
@@ -309,7 +314,7 @@ int main(int argc, char **argv)
         }
     }
     static dd_server_t server;
-    if (!dd_server_start(&server, &svc, console, feeds, err, sizeof(err))) {
+    if (!dd_server_start(&server, &svc, console, feeds, alert_outs, err, sizeof(err))) {
         fprintf(stderr, "deconflictd: %s\n", err);
         dd_feeds_stop(&svc, feeds);
         dd_alert_outs_stop(&svc, alert_outs);

@@ -240,7 +240,7 @@ def part_cat004(tmp, numbers):
     decoded = tshark_csv(out, tmp)
     stca = [d for d in decoded if d["msg_type"] == "7"]
     alive = [d for d in decoded if d["msg_type"] == "1"]
-    ended = [d for d in decoded if d["msg_type"] == "2"]
+    ended = [d for d in decoded if d["msg_type"] == "17"]
     check(f"CAT004: tshark decodes {len(decoded)} messages, none malformed, all from 7/9",
           decoded and all(d["malformed"] == "0" and d["sac"] == "7" and d["sic"] == "9" for d in decoded))
     check(f"CAT004: {len(stca)} STCA messages, {len(ended)} end-of-conflict, {len(alive)} alive",

@@ -150,10 +150,18 @@ def main():
     check(bad.returncode != 0 and "feed" in bad.stderr and "IPv4" in bad.stderr,
           f"a feed whose address is not IPv4 is refused at start naming the flag ({bad.stderr.strip()[:90]})")
 
+    for value, why in ((f"udp:127.0.0.1:{la.port}", "no party: every party's alerts only with '*'"),
+                       (f"udp:127.0.0.1:{la.port}junk:alpha", "a port with junk after it")):
+        bad = subprocess.run([td.DAEMON, *td.store_args(tmp), "--listen", "127.0.0.1:0",
+                              "--alerts-asterix", value], capture_output=True, text=True, timeout=10)
+        check(bad.returncode != 0 and "alerts_asterix" in bad.stderr, f"--alerts-asterix {value} is refused ({why})")
+    bad = subprocess.run([td.DAEMON, *td.store_args(tmp), "--listen", "127.0.0.1:0", "--feed",
+                          f"asterix:udp:127.0.0.1@127.0.0.1:{pa}:alpha"], capture_output=True, text=True, timeout=10)
+    check(bad.returncode != 0, "an interface ('@') is refused on a unicast feed address")
     d = Daemon(tmp, ["--feed", f"asterix:udp:127.0.0.1:{pa}:alpha",
                      "--feed", f"asterix:udp:{GROUP}@127.0.0.1:{pb}:bravo",
                      "--alerts-asterix", f"udp:127.0.0.1:{la.port}:alpha",
-                     "--alerts-asterix", f"udp:127.0.0.1:{lall.port}",
+                     "--alerts-asterix", f"udp:127.0.0.1:{lall.port}:*",
                      "--alerts-asterix", f"udp:127.0.0.1:{lc.port}:charlie",
                      "--cat004-source", "12/34", "--hysteresis-s", "2"])
     tx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -181,7 +189,7 @@ def main():
             alerted = dt
         if alerted is not None and dt - alerted > 4 and fl_b == 350:
             fl_b = 390  # bravo is now 4,000 ft above: the conflict ends
-        if "2" in types:
+        if "17" in types:  # end of conflict (I004/000 17)
             ended = dt
             break
         time.sleep(1)
@@ -195,6 +203,9 @@ def main():
     check(a is not None and abs(a["lat"] - sent[0]) < 1e-5 and abs(a["lon"] - sent[1]) < 2e-4
           and abs(a["alt_ft"] - 35000) < 1, f"alpha holds its CAT062 aircraft 3C6635 where it was sent ({a})")
     metrics = d.request("GET", "/metrics")[1]
+    sent = re.search(rf'^deconflict_alerts_asterix_messages_total{{target="127.0.0.1:{la.port}"}} (\d+)$', metrics, re.M)
+    check(sent and int(sent.group(1)) >= 10, f"/metrics counts the CAT004 messages sent to alpha's listener "
+          f"({sent and sent.group(1)})")
 
     def metric(name, port):
         m = re.search(rf'^{name}{{feed="[^"]*:{port}"}} (\d+)$', metrics, re.M)
@@ -246,7 +257,7 @@ def main():
     sa = [r for r in ra if r["msg_type"] == "7"]
     check(len(sa) >= 3 and all(r["track_number"] == "4711" for r in sa),
           f"alpha gets {len(sa)} STCA messages naming its own track 4711 (repeated each second)")
-    ends = [r for r in ra if r["msg_type"] == "2"]
+    ends = [r for r in ra if r["msg_type"] == "17"]
     check(ends and all(r["track_number"] == "4711" for r in ends) and
           float(ends[0]["tod_s"]) > max(float(r["tod_s"]) for r in sa) - 0.01,
           "the end-of-conflict message names 4711 and comes after the last STCA message")

@@ -21,6 +21,7 @@ typedef struct dd_minima {
 typedef enum dd_feed_kind {
     DD_FEED_SBS = 0,     /* sbs:HOST:PORT:PARTY, a TCP client of an SBS-1 server */
     DD_FEED_ASTERIX = 1, /* asterix:udp:HOST:PORT:PARTY, ASTERIX datagrams received */
+    DD_FEED_BEAST = 2,   /* beast:HOST:PORT:PARTY, a TCP client of a Beast server (port 30005) */
 } dd_feed_kind_t;
 
 typedef struct dd_config {

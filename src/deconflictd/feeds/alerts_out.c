@@ -1,11 +1,12 @@
-/* deconflictd's CAT004 output: each sender reads its party's event log (or every party's) as
- * an event stream does -- the durable events after the last it read -- and sends each
- * tactical conflict's alert as an ASTERIX CAT004 STCA message, its end as an end-of-conflict
- * message, and an alive message every second, to one UDP address. What a party's sender sends
- * is what that party's own conflict events disclose: its own track, and of the other aircraft
- * only the position, altitude and motion the conflict shows (never its id or callsign); the
- * other aircraft's track number is one this sender gives it for the conflict. Only the node
- * that leads sends, so that several nodes do not repeat each message. */
+/* deconflictd's CAT004 output: each sender reads its party's event log (or, configured with
+ * '*', every party's) as an event stream does -- the durable events after the last it read --
+ * and sends each tactical conflict's alert as an ASTERIX CAT004 STCA message, repeated every
+ * second while it stands, its end as an end-of-conflict message, and an alive message every
+ * second, to one UDP address. What a party's sender sends is what that party's own conflict
+ * events disclose: its own track, and of the other aircraft only a number this sender gives it
+ * for the conflict (never its id, callsign or its party's own number). Every node reads the
+ * log and keeps the alerts standing; only the node that leads sends, so that several nodes do
+ * not repeat each message and a new leader goes on with the same alert numbers. */
 #include "feeds/alerts_out.h"
 
 #include <jansson.h>
@@ -26,13 +27,14 @@
 #include "feeds/asterix_feed.h"
 
 #define OUT_POLL_MS     250  /* how often the event log is read */
-#define OUT_ALIVE_S     1.0  /* an alive message this often */
-#define OUT_NUMBERS_MAX 4096 /* track and alert numbers held (the oldest go first) */
+#define OUT_ALIVE_S     1.0  /* an alive message (and the standing alerts) this often */
+#define OUT_NUMBERS_MAX 4096 /* track numbers held for other aircraft and own tracks */
 #define OUT_DATAGRAM    1400 /* octets: a block fits an Ethernet frame */
-#define OUT_OPEN_MAX    512  /* open alerts repeated every second (more are sent once) */
+#define OUT_OPEN_MAX    512  /* standing alerts repeated (more are sent once) */
+#define OUT_READ_MAX    256  /* events read at a time */
 
-/* Numbers for names: track numbers for own tracks and for the other aircraft of a conflict,
- * alert numbers for conflicts. */
+/* Numbers the sender gives: to own tracks no ASTERIX source numbered, and to the other aircraft
+ * of each conflict. The least recently used goes first. */
 typedef struct numbers {
     struct {
         char key[80];
@@ -43,13 +45,12 @@ typedef struct numbers {
     int next;
 } numbers_t;
 
-static int number_for(numbers_t *nb, const char *key, double now, bool *fresh)
+static int number_for(numbers_t *nb, const char *key, double now)
 {
     size_t oldest = 0;
     for (size_t i = 0; i < nb->n; i++) {
         if (strcmp(nb->e[i].key, key) == 0) {
             nb->e[i].used_s = now;
-            if (fresh) *fresh = false;
             return nb->e[i].number;
         }
         if (nb->e[i].used_s < nb->e[oldest].used_s) oldest = i;
@@ -58,47 +59,40 @@ static int number_for(numbers_t *nb, const char *key, double now, bool *fresh)
     snprintf(nb->e[i].key, sizeof(nb->e[i].key), "%s", key);
     nb->next = nb->next % 65535 + 1;
     nb->e[i].number = nb->next, nb->e[i].used_s = now;
-    if (fresh) *fresh = true;
     return nb->e[i].number;
 }
+
+/* A conflict's alert number, the same on every node: its id hashed (FNV-1a) into 1..65535. */
+static int alert_number(const char *key)
+{
+    uint32_t h = 2166136261u;
+    for (const char *p = key; *p; p++) h = (h ^ (uint8_t)*p) * 16777619u;
+    return (int)(h % 65535) + 1;
+}
+
+typedef struct standing {
+    char key[80];
+    dc_asterix_record_t r;
+    double event_s; /* when the event that made r was written: its times count down from it */
+} standing_t;
 
 typedef struct sender {
     dd_alert_out_t *o;
     int fd;
-    struct sockaddr_storage to;
-    socklen_t to_len;
-    numbers_t *tracks, *alerts;
-    dc_asterix_block_t blk;
+    int64_t party; /* the party whose events are being read */
     double now;
-    /* The alerts standing, repeated with each alive message as a safety-net display expects:
-     * an STCA message holds until the end-of-conflict message. */
-    struct {
-        char key[80];
-        dc_asterix_record_t r;
-    } open[OUT_OPEN_MAX];
+    numbers_t tracks;
+    standing_t open[OUT_OPEN_MAX];
     size_t n_open;
+    dc_asterix_record_t pending[OUT_READ_MAX]; /* the messages of one read, sent after it */
+    size_t n_pending;
+    dc_asterix_block_t blk;
 } sender_t;
-
-static void note_open(sender_t *s, const char *key, const dc_asterix_record_t *r, bool ended)
-{
-    size_t i = 0;
-    while (i < s->n_open && strcmp(s->open[i].key, key) != 0) i++;
-    if (ended) {
-        if (i < s->n_open) s->open[i] = s->open[--s->n_open];
-        return;
-    }
-    if (i == s->n_open) {
-        if (s->n_open == OUT_OPEN_MAX) return;
-        s->n_open++;
-        snprintf(s->open[i].key, sizeof(s->open[i].key), "%s", key);
-    }
-    s->open[i].r = *r;
-}
 
 static void send_block(sender_t *s)
 {
     if (s->blk.records == 0) return;
-    if (sendto(s->fd, s->blk.buf, s->blk.len, 0, (struct sockaddr *)&s->to, s->to_len) < 0)
+    if (sendto(s->fd, s->blk.buf, s->blk.len, 0, s->o->to, s->o->to_len) < 0)
         __atomic_add_fetch(&s->o->send_errors, 1, __ATOMIC_RELAXED);
     else
         __atomic_add_fetch(&s->o->datagrams, 1, __ATOMIC_RELAXED);
@@ -129,17 +123,17 @@ static double num(json_t *obj, const char *key)
 /* The track number of a party's own track: the number its ASTERIX source gave it (an
  * addressless track's id holds it, T<SAC><SIC>-<number>; an addressed one's the feed noted);
  * others get one of this sender's. */
-static int own_number(sender_t *s, int64_t party, const char *track)
+static int own_number(sender_t *s, const char *track)
 {
     unsigned sacsic, tn;
     char extra;
-    if (sscanf(track, "T%4x-%4x%c", &sacsic, &tn, &extra) == 2 && strlen(track) == 10)
+    if (strlen(track) == 10 && sscanf(track, "T%4x-%4x%c", &sacsic, &tn, &extra) == 2)
         return (int)tn;
-    int noted = dd_asterix_track_number(party, track);
+    int noted = dd_asterix_track_number(s->party, track);
     if (noted) return noted;
     char key[80];
-    snprintf(key, sizeof(key), "%lld/%s", (long long)party, track);
-    return number_for(s->tracks, key, s->now, NULL);
+    snprintf(key, sizeof(key), "%lld/%s", (long long)s->party, track);
+    return number_for(&s->tracks, key, s->now);
 }
 
 static int level_of(const char *level)
@@ -151,12 +145,29 @@ static int level_of(const char *level)
     return 0;
 }
 
-/* A conflict event of party's log as a CAT004 message. */
+static void note_standing(sender_t *s, const char *key, const dc_asterix_record_t *r,
+                          double event_s, bool ended)
+{
+    size_t i = 0;
+    while (i < s->n_open && strcmp(s->open[i].key, key) != 0) i++;
+    if (ended) {
+        if (i < s->n_open) s->open[i] = s->open[--s->n_open];
+        return;
+    }
+    if (i == s->n_open) {
+        if (s->n_open == OUT_OPEN_MAX) return;
+        s->n_open++;
+        snprintf(s->open[i].key, sizeof(s->open[i].key), "%s", key);
+    }
+    s->open[i].r = *r, s->open[i].event_s = event_s;
+}
+
+/* A conflict event of the party's log: a CAT004 message for after the read, and the alerts
+ * standing kept. Called under the event log's lock: nothing is sent from here. */
 static void on_event(int64_t seq, const char *type, const char *data, double t_s, void *ctx)
 {
-    (void)seq, (void)t_s;
-    sender_t *s = ((void **)ctx)[0];
-    int64_t party = *(int64_t *)((void **)ctx)[1];
+    (void)seq;
+    sender_t *s = ctx;
     bool resolved = strcmp(type, "conflict.resolved") == 0;
     if (!resolved && strcmp(type, "conflict.new") != 0 && strcmp(type, "conflict.update") != 0)
         return;
@@ -168,16 +179,17 @@ static void on_event(int64_t seq, const char *type, const char *data, double t_s
         json_decref(v);
         return;
     }
-    dc_asterix_record_t r = {
-        .cat = 4, .sac = s->o->svc->cfg.cat004_sac, .sic = s->o->svc->cfg.cat004_sic};
+    const dd_config_t *cfg = &s->o->svc->cfg;
+    dc_asterix_record_t r = {.cat = 4, .sac = cfg->cat004_sac, .sic = cfg->cat004_sic};
     r.has = DC_ASTERIX_TOD | DC_ASTERIX_TRACK | DC_ASTERIX_TRACK2 | DC_ASTERIX_ALERT;
     r.tod_s = fmod(s->now, 86400);
     char key[80];
-    snprintf(key, sizeof(key), "%lld/%s", (long long)party, id);
-    r.alert_id = number_for(s->alerts, key, s->now, NULL);
-    r.track_number = own_number(s, party, own);
-    snprintf(key, sizeof(key), "%lld/%s/other", (long long)party, id);
-    r.track_number_2 = number_for(s->tracks, key, s->now, NULL);
+    snprintf(key, sizeof(key), "%lld/%s", (long long)s->party, id);
+    r.alert_id = alert_number(key);
+    r.track_number = own_number(s, own);
+    char other[96];
+    snprintf(other, sizeof(other), "%s/other", key);
+    r.track_number_2 = number_for(&s->tracks, other, s->now);
     r.msg_type = resolved ? DC_ASTERIX_CAT004_END_OF_CONFLICT : DC_ASTERIX_CAT004_STCA;
     r.alert_status = level_of(json_string_value(json_object_get(v, "level")));
     if (!resolved) {
@@ -190,9 +202,8 @@ static void on_event(int64_t seq, const char *type, const char *data, double t_s
         /* The other aircraft's position would go in I004/171 CPW; tshark 4.0 reads that
          * subfield two octets longer than CAT004 1.12 defines it, so it is not sent. */
     }
-    add(s, &r);
-    snprintf(key, sizeof(key), "%lld/%s", (long long)party, id);
-    note_open(s, key, &r, resolved);
+    if (s->n_pending < OUT_READ_MAX) s->pending[s->n_pending++] = r;
+    note_standing(s, key, &r, t_s, resolved);
     json_decref(v);
 }
 
@@ -200,26 +211,22 @@ static void *out_loop(void *arg)
 {
     dd_alert_out_t *o = arg;
     dd_service_t *svc = o->svc;
-    sender_t s = {.o = o, .fd = -1};
-    s.tracks = calloc(1, sizeof(*s.tracks)), s.alerts = calloc(1, sizeof(*s.alerts));
+    sender_t *s = calloc(1, sizeof(*s));
     int64_t *parties = NULL, *after = NULL;
     size_t n_parties = 0;
-    char port[16];
-    snprintf(port, sizeof(port), "%d", o->port);
-    struct addrinfo hints = {.ai_socktype = SOCK_DGRAM}, *ai = NULL;
-    if (!s.tracks || !s.alerts || getaddrinfo(o->host, port, &hints, &ai) != 0 ||
-        (s.fd = socket(ai->ai_family, SOCK_DGRAM, 0)) < 0) {
+    if (!s || (s->fd = socket(o->to->sa_family, SOCK_DGRAM | SOCK_CLOEXEC, 0)) < 0) {
         fprintf(stderr, "deconflictd: alerts %s:%d: cannot open a UDP socket\n", o->host, o->port);
-        goto out;
+        free(s);
+        return NULL;
     }
-    memcpy(&s.to, ai->ai_addr, ai->ai_addrlen), s.to_len = ai->ai_addrlen;
-    dc_asterix_block_start(&s.blk, 4, OUT_DATAGRAM);
+    s->o = o;
+    dc_asterix_block_start(&s->blk, 4, OUT_DATAGRAM);
     double last_alive = 0, last_parties = -1e9;
     while (!__atomic_load_n(&o->stop, __ATOMIC_SEQ_CST)) {
         usleep(OUT_POLL_MS * 1000);
-        s.now = dd_now_s();
+        s->now = dd_now_s();
         /* The parties read: the one named, or every party (anew every 10 s: parties are added). */
-        if (s.now - last_parties >= 10) {
+        if (s->now - last_parties >= 10) {
             int64_t *ids = NULL;
             size_t n = 0;
             if (o->party) {
@@ -243,39 +250,39 @@ static void *out_loop(void *arg)
             } else {
                 free(ids), free(a);
             }
-            last_parties = s.now;
+            last_parties = s->now;
         }
         bool leading = __atomic_load_n(&svc->leader, __ATOMIC_RELAXED);
         for (size_t i = 0; i < n_parties; i++) {
-            int64_t mark = dd_events_mark(svc, parties[i]);
+            int64_t mark = dd_events_mark(svc, parties[i]), last = after[i];
             if (mark <= after[i]) continue;
-            void *ctx[2] = {&s, &parties[i]};
-            int64_t last = after[i];
-            if (!leading) { /* another node sends: skip what it sends */
-                after[i] = mark;
-                continue;
-            }
-            if (dd_events_read(svc, parties[i], after[i], mark, 256, on_event, ctx, &last) == DC_OK)
+            s->party = parties[i], s->n_pending = 0;
+            if (dd_events_read(svc, parties[i], after[i], mark, OUT_READ_MAX, on_event, s, &last) ==
+                DC_OK)
                 after[i] = last > after[i] ? last : mark;
+            for (size_t k = 0; leading && k < s->n_pending; k++) add(s, &s->pending[k]);
         }
-        if (leading && s.now - last_alive >= OUT_ALIVE_S) {
+        if (leading && s->now - last_alive >= OUT_ALIVE_S) {
             dc_asterix_record_t alive = {
                 .cat = 4, .has = DC_ASTERIX_TOD, .msg_type = DC_ASTERIX_CAT004_ALIVE};
-            alive.sac = svc->cfg.cat004_sac, alive.sic = svc->cfg.cat004_sic,
-            alive.tod_s = fmod(s.now, 86400);
-            add(&s, &alive);
-            for (size_t i = 0; i < s.n_open; i++) {
-                s.open[i].r.tod_s = alive.tod_s;
-                add(&s, &s.open[i].r);
+            alive.sac = svc->cfg.cat004_sac, alive.sic = svc->cfg.cat004_sic;
+            alive.tod_s = fmod(s->now, 86400);
+            add(s, &alive);
+            /* The alerts standing, their times counted down since their event. */
+            for (size_t i = 0; i < s->n_open; i++) {
+                dc_asterix_record_t r = s->open[i].r;
+                double gone = fmax(0, s->now - s->open[i].event_s);
+                r.tod_s = alive.tod_s;
+                r.time_to_conflict_s = fmax(0, r.time_to_conflict_s - gone);
+                r.time_to_cpa_s = fmax(0, r.time_to_cpa_s - gone);
+                add(s, &r);
             }
-            last_alive = s.now;
+            last_alive = s->now;
         }
-        send_block(&s);
+        send_block(s);
     }
-out:
-    if (ai) freeaddrinfo(ai);
-    if (s.fd >= 0) close(s.fd);
-    free(s.tracks), free(s.alerts), free(parties), free(after);
+    close(s->fd);
+    free(s), free(parties), free(after);
     return NULL;
 }
 
@@ -288,7 +295,7 @@ bool dd_alert_outs_start(dd_service_t *svc, dd_alert_out_t *outs, char *err, siz
         snprintf(o->host, sizeof(o->host), "%s", svc->cfg.alert_outs[i].host);
         snprintf(o->party_name, sizeof(o->party_name), "%s", svc->cfg.alert_outs[i].party);
         o->port = svc->cfg.alert_outs[i].port;
-        if (o->party_name[0]) {
+        if (strcmp(o->party_name, "*") != 0) {
             dd_read_lock(svc);
             o->party = dd_party_id(svc, o->party_name);
             dd_read_unlock(svc);
@@ -298,7 +305,23 @@ bool dd_alert_outs_start(dd_service_t *svc, dd_alert_out_t *outs, char *err, siz
                          o->host, o->port, o->party_name);
                 return false;
             }
+        } else {
+            fprintf(stderr, "deconflictd: alerts %s:%d: every party's alerts go there (':*')\n",
+                    o->host, o->port);
         }
+        char port[16];
+        snprintf(port, sizeof(port), "%d", o->port);
+        struct addrinfo hints = {.ai_socktype = SOCK_DGRAM}, *ai = NULL;
+        int gai = getaddrinfo(o->host, port, &hints, &ai);
+        if (gai != 0 || ai->ai_addrlen > sizeof(o->to_storage)) {
+            snprintf(err, len, "--alerts-asterix %s:%d: %s", o->host, o->port,
+                     gai ? gai_strerror(gai) : "an address too long");
+            if (ai) freeaddrinfo(ai);
+            return false;
+        }
+        memcpy(&o->to_storage, ai->ai_addr, ai->ai_addrlen);
+        o->to = (struct sockaddr *)&o->to_storage, o->to_len = ai->ai_addrlen;
+        freeaddrinfo(ai);
         if (pthread_create(&o->thread, NULL, out_loop, o) != 0) {
             snprintf(err, len, "cannot start the alerts thread");
             return false;

@@ -7,15 +7,20 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 #include "core/state.h"
 
-/* One sender; the counters are read by /metrics without locks. */
+/* One sender; the counters are read by /metrics without locks: CAT004 messages and datagrams
+ * sent, and sends that failed. */
 typedef struct dd_alert_out {
     dd_service_t *svc;
     char host[256], party_name[64];
     int port;
-    int64_t party; /* 0: every party's alerts */
+    int64_t party;                      /* 0: every party's alerts (PARTY '*') */
+    struct sockaddr_storage to_storage; /* HOST:PORT, resolved at start */
+    struct sockaddr *to;
+    socklen_t to_len;
     pthread_t thread;
     bool running;
     int stop;

@@ -26,29 +26,40 @@
 
 #define FEED_FLUSH_MS  200  /* states are fed in at least this often */
 #define FEED_BATCH_MAX 2000 /* ... or when this many are waiting */
-#define NUMBERS_MAX    8192 /* (party, address) -> track number pairs held */
 
-/* ---- track numbers, for CAT004 ---- */
+/* ---- track numbers, for CAT004 ----
+ * What each party's sources numbered each address, in a table of NUMBERS_SLOTS slots indexed
+ * by a hash of (party, address): a slot another aircraft takes over is forgotten, and the CAT004
+ * sender then numbers that track itself. A system track's number (CAT062) stands over an ADS-B
+ * or radar one's while it is fresh, so that a party fed both keeps one number per aircraft. */
+#define NUMBERS_SLOTS   16384
+#define NUMBERS_FRESH_S 30.0
+
 static pthread_mutex_t numbers_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct {
     int64_t party;
     uint32_t addr;
-    int number;
-} numbers[NUMBERS_MAX];
-static size_t n_numbers, numbers_next;
+    int number, cat;
+    double noted_s;
+} numbers[NUMBERS_SLOTS];
 
-static void note_number(int64_t party, uint32_t addr, int number)
+static size_t slot_of(int64_t party, uint32_t addr)
 {
+    uint64_t h = ((uint64_t)party << 24 | addr) * 0x9e3779b97f4a7c15ull;
+    return (size_t)(h >> 50) % NUMBERS_SLOTS;
+}
+
+static void note_number(int64_t party, const dc_asterix_record_t *rec, double now)
+{
+    size_t i = slot_of(party, rec->addr);
     pthread_mutex_lock(&numbers_mu);
-    size_t i = 0;
-    while (i < n_numbers && !(numbers[i].party == party && numbers[i].addr == addr)) i++;
-    if (i == n_numbers) { /* full: the slots are reused in turn */
-        if (n_numbers < NUMBERS_MAX)
-            n_numbers++;
-        else
-            i = numbers_next++ % NUMBERS_MAX;
+    bool same = numbers[i].party == party && numbers[i].addr == rec->addr;
+    if (!(same && numbers[i].cat == 62 && rec->cat != 62 &&
+          now - numbers[i].noted_s < NUMBERS_FRESH_S)) {
+        numbers[i].party = party, numbers[i].addr = rec->addr,
+        numbers[i].number = rec->track_number;
+        numbers[i].cat = rec->cat, numbers[i].noted_s = now;
     }
-    numbers[i].party = party, numbers[i].addr = addr, numbers[i].number = number;
     pthread_mutex_unlock(&numbers_mu);
 }
 
@@ -57,10 +68,9 @@ int dd_asterix_track_number(int64_t party, const char *track_id)
     char *end;
     unsigned long addr = strtoul(track_id, &end, 16);
     if (end - track_id != 6 || *end) return 0;
-    int number = 0;
+    size_t i = slot_of(party, (uint32_t)addr);
     pthread_mutex_lock(&numbers_mu);
-    for (size_t i = 0; i < n_numbers && !number; i++)
-        if (numbers[i].party == party && numbers[i].addr == addr) number = numbers[i].number;
+    int number = numbers[i].party == party && numbers[i].addr == addr ? numbers[i].number : 0;
     pthread_mutex_unlock(&numbers_mu);
     return number;
 }
@@ -91,8 +101,10 @@ static void on_record(const dc_asterix_record_t *rec, void *ctx)
 {
     batch_t *b = ctx;
     double t = rec->has & DC_ASTERIX_TOD ? dc_asterix_tod_to_unix(rec->tod_s, b->now) : b->now;
-    if ((rec->has & (DC_ASTERIX_ADDR | DC_ASTERIX_TRACK)) == (DC_ASTERIX_ADDR | DC_ASTERIX_TRACK))
-        note_number(b->f->party, rec->addr, rec->track_number);
+    if ((rec->has & (DC_ASTERIX_ADDR | DC_ASTERIX_TRACK)) == (DC_ASTERIX_ADDR | DC_ASTERIX_TRACK) &&
+        !(rec->flags & (DC_ASTERIX_SIMULATED | DC_ASTERIX_TEST | DC_ASTERIX_ENDED)) &&
+        rec->track_number)
+        note_number(b->f->party, rec, b->now);
     dc_sbs_msg_t m[3];
     size_t n = dc_asterix_to_messages(rec, t, m);
     for (size_t i = 0; i < n; i++)

@@ -1,5 +1,5 @@
-/* deconflictd: one surveillance feed, whatever it reads (SBS-1 in sbs_client.c, ASTERIX in
- * asterix_feed.c): what its thread shares with the server's /metrics. */
+/* deconflictd: one surveillance feed, whatever it reads (SBS-1 and Beast in sbs_client.c,
+ * ASTERIX in asterix_feed.c): what its thread shares with the server's /metrics. */
 #ifndef DD_FEEDS_FEED_H
 #define DD_FEEDS_FEED_H
 
@@ -10,9 +10,9 @@
 
 #include "core/state.h"
 
-/* One feed's thread; the counters are read by /metrics without locks. lines counts SBS-1 lines
- * or ASTERIX datagrams, bad_lines the malformed ones; connected is 1 while connected (SBS-1) or
- * listening (ASTERIX). */
+/* One feed's thread; the counters are read by /metrics without locks. lines counts SBS-1 lines,
+ * Beast frames or ASTERIX datagrams, bad_lines the malformed ones; connected is 1 while connected
+ * (SBS-1, Beast) or listening (ASTERIX). */
 typedef struct dd_feed {
     dd_service_t *svc;
     dd_feed_kind_t kind;

@@ -1,8 +1,10 @@
-/* deconflictd's surveillance feeds: one thread per `--feed sbs:HOST:PORT:PARTY`, a TCP client
- * of a dump1090/readsb-style SBS-1 server (port 30003). Lines are parsed and merged into tracks
- * (lib/feeds/sbs.c); the states are fed in as the party's tracks every FEED_FLUSH_MS. A dropped
- * or refused connection is retried with a backoff from 1 s doubling to 30 s. Malformed lines
- * are counted and skipped. See docs/feeds.md. */
+/* deconflictd's TCP surveillance feeds: one thread per `--feed sbs:HOST:PORT:PARTY` or
+ * `--feed beast:HOST:PORT:PARTY`, a TCP client of a dump1090/readsb-style server -- SBS-1 lines
+ * (port 30003) or Beast frames (port 30005), read by the library's reader of that kind
+ * (deconflict/feedreader.h) into the same messages, merged into tracks (lib/feeds/sbs.c). The
+ * states are fed in as the party's tracks every FEED_FLUSH_MS. A dropped or refused connection
+ * is retried with a backoff from 1 s doubling to 30 s. Malformed lines or frames are counted and
+ * skipped. See docs/feeds.md. */
 #include "feeds/sbs_client.h"
 
 #include <errno.h>
@@ -17,6 +19,7 @@
 #include "core/commit.h"
 #include "core/parties.h"
 #include "core/tracks.h"
+#include "deconflict/feedreader.h"
 #include "deconflict/sbs.h"
 #include "feeds/asterix_feed.h"
 
@@ -39,7 +42,8 @@ static void nap(dd_feed_t *f, double s)
 }
 
 /* Feeds the waiting states in, stamped with the time they were received: dump1090 writes its
- * receiver's local time, not UTC, so the messages' own times only order them. */
+ * receiver's local time, not UTC, and a Beast frame's counter has no epoch, so the messages'
+ * own times only order them. */
 static void flush(dd_feed_t *f, dc_track_state_t *states, char (*cs)[9], size_t *n)
 {
     if (!*n) return;
@@ -80,7 +84,8 @@ static void *feed_loop(void *arg)
                  .tr = dc_sbs_tracker_new(10, 60),
                  .states = malloc(FEED_BATCH_MAX * sizeof(*b.states)),
                  .cs = malloc(FEED_BATCH_MAX * sizeof(*b.cs))};
-    dc_sbs_stream_t *in = calloc(1, sizeof(*in));
+    dc_feed_reader_t *in =
+        dc_feed_reader_new(f->kind == DD_FEED_BEAST ? DC_FEED_BEAST : DC_FEED_SBS);
     char port[16];
     snprintf(port, sizeof(port), "%d", f->port);
     double backoff = 1;
@@ -98,24 +103,27 @@ static void *feed_loop(void *arg)
         fprintf(stderr, "deconflictd: feed %s:%d: connected, feeding party %s\n", f->host, f->port,
                 f->party_name);
         backoff = 1;
-        dc_sbs_stream_reset(in);
+        dc_feed_reader_reset(in);
         b.last_flush = mono_s();
         double last_expire = b.last_flush;
         for (;;) {
             struct pollfd p = {.fd = fd, .events = POLLIN};
             int r = poll(&p, 1, FEED_FLUSH_MS);
             if (__atomic_load_n(&f->stop, __ATOMIC_SEQ_CST)) break;
-            if (r > 0 && dc_sbs_stream_read(in, fd, on_message, &b) != DC_OK) break; /* closed */
+            if (r > 0 && dc_feed_reader_read(in, fd, dd_now_s(), on_message, &b) != DC_OK)
+                break; /* closed */
             if (r < 0 && errno != EINTR) break;
-            __atomic_store_n(&f->lines, in->lines, __ATOMIC_RELAXED);
-            __atomic_store_n(&f->bad_lines, in->bad, __ATOMIC_RELAXED);
+            dc_feed_counts_t c;
+            dc_feed_reader_counts(in, &c);
+            __atomic_store_n(&f->lines, c.units, __ATOMIC_RELAXED);
+            __atomic_store_n(&f->bad_lines, c.bad, __ATOMIC_RELAXED);
             double now = mono_s();
             if (b.n && now - b.last_flush >= FEED_FLUSH_MS / 1000.0) {
                 flush(f, b.states, b.cs, &b.n);
                 b.last_flush = now;
             }
             if (now - last_expire >= 10) {
-                dc_sbs_tracker_expire(b.tr, in->latest_msg_s); /* on the messages' own clock */
+                dc_sbs_tracker_expire(b.tr, c.latest_msg_s); /* on the messages' own clock */
                 __atomic_store_n(&f->aircraft, dc_sbs_tracker_count(b.tr), __ATOMIC_RELAXED);
                 last_expire = now;
             }
@@ -131,7 +139,8 @@ static void *feed_loop(void *arg)
         }
     }
     dc_sbs_tracker_free(b.tr);
-    free(b.states), free(b.cs), free(in);
+    free(b.states), free(b.cs);
+    dc_feed_reader_free(in);
     return NULL;
 }
 

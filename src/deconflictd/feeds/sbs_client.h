@@ -1,5 +1,6 @@
-/* deconflictd: SBS-1 surveillance feeds (sbs_client.c), one client thread per --feed, feeding
- * the aircraft it hears in as a party's tracks (docs/feeds.md). */
+/* deconflictd: the surveillance feeds (sbs_client.c), one thread per --feed -- a TCP client of
+ * an SBS-1 or Beast source, or an ASTERIX receiver (asterix_feed.c) -- feeding the aircraft it
+ * hears in as a party's tracks (docs/feeds.md). */
 #ifndef DD_FEEDS_SBS_CLIENT_H
 #define DD_FEEDS_SBS_CLIENT_H
 

@@ -101,11 +101,12 @@ size_t dd_metrics_text(dd_server_t *srv, char *buf, size_t cap)
         dd_now_s() - srv->started_s);
     pthread_mutex_unlock(&svc->lock);
     if (n < 0 || (size_t)n >= cap) return 0;
-    /* The SBS-1 feeds, one series per feed. */
+    /* The surveillance feeds, one series per feed, whatever their kind. */
     static const char *const names[][2] = {
-        {"deconflict_feed_lines_total", "SBS-1 lines, or ASTERIX datagrams, read from the feed."},
+        {"deconflict_feed_lines_total",
+         "SBS-1 lines, Beast frames or ASTERIX datagrams read from the feed."},
         {"deconflict_feed_bad_lines_total",
-         "Malformed SBS-1 lines, or ASTERIX datagrams, skipped."},
+         "Malformed SBS-1 lines, Beast frames or ASTERIX datagrams skipped."},
         {"deconflict_feed_states_total", "Aircraft states fed in as tracks."},
         {"deconflict_feed_aircraft", "Aircraft the feed's tracker holds."},
         {"deconflict_feed_connected", "1 while connected to the source (ASTERIX: listening)."},
@@ -124,6 +125,24 @@ size_t dd_metrics_text(dd_server_t *srv, char *buf, size_t cap)
                          : (unsigned long long)__atomic_load_n(&f->connected, __ATOMIC_RELAXED);
             n += snprintf(buf + n, cap - (size_t)n, "%s{feed=\"%.100s:%d\"} %llu\n", names[k][0],
                           f->host, f->port, v);
+        }
+    }
+    /* The CAT004 senders (--alerts-asterix), one series each. */
+    static const char *const out_names[][2] = {
+        {"deconflict_alerts_asterix_messages_total",
+         "CAT004 messages sent (alive, STCA, end of conflict)."},
+        {"deconflict_alerts_asterix_send_errors_total", "CAT004 datagrams that could not be sent."},
+    };
+    for (size_t k = 0; svc->cfg.n_alert_outs && k < 2; k++) {
+        if ((size_t)n + 400 > cap) break;
+        n += snprintf(buf + n, cap - (size_t)n, "# HELP %s %s\n# TYPE %s counter\n",
+                      out_names[k][0], out_names[k][1], out_names[k][0]);
+        for (size_t i = 0; i < svc->cfg.n_alert_outs && (size_t)n + 200 < cap; i++) {
+            const dd_alert_out_t *o = &srv->alert_outs[i];
+            unsigned long long v = k == 0 ? __atomic_load_n(&o->messages, __ATOMIC_RELAXED)
+                                          : __atomic_load_n(&o->send_errors, __ATOMIC_RELAXED);
+            n += snprintf(buf + n, cap - (size_t)n, "%s{target=\"%.100s:%d\"} %llu\n",
+                          out_names[k][0], o->host, o->port, v);
         }
     }
     return (size_t)n;

@@ -523,10 +523,11 @@ static enum MHD_Result on_accept(void *cls, const struct sockaddr *addr, socklen
 #define MHD_LIMIT_HEADROOM 256
 
 bool dd_server_start(dd_server_t *srv, dd_service_t *svc, const dd_console_t *console,
-                     const dd_feed_t *feeds, char *err, size_t len)
+                     const dd_feed_t *feeds, const dd_alert_out_t *alert_outs, char *err,
+                     size_t len)
 {
     memset(srv, 0, sizeof(*srv));
-    srv->svc = svc, srv->console = console, srv->feeds = feeds;
+    srv->svc = svc, srv->console = console, srv->feeds = feeds, srv->alert_outs = alert_outs;
     pthread_mutex_init(&srv->held_mu, NULL);
     srv->started_s = dd_now_s();
     const dd_config_t *cfg = &svc->cfg;

@@ -23,6 +23,7 @@
 #include <stdio.h>
 
 #include "core/state.h"
+#include "feeds/alerts_out.h"
 #include "feeds/sbs_client.h"
 #include "http/access.h"
 #include "http/console.h"
@@ -33,8 +34,9 @@ typedef struct dd_server {
     struct MHD_Daemon *mhd;
     dd_access_t *access;
     dd_streams_t *streams;
-    const dd_console_t *console; /* NULL when not installed */
-    const dd_feed_t *feeds;      /* svc->cfg.n_feeds of them, for /metrics */
+    const dd_console_t *console;      /* NULL when not installed */
+    const dd_feed_t *feeds;           /* svc->cfg.n_feeds of them, for /metrics */
+    const dd_alert_out_t *alert_outs; /* svc->cfg.n_alert_outs of them, for /metrics */
     double started_s;
     uint64_t requests_by_class[6]; /* answered, by the status's first digit */
     /* Answers held until the commits they rest on are durable (server.c), under held_mu: their
@@ -47,7 +49,8 @@ typedef struct dd_server {
 /* Starts serving svc on its configured address. false with err on failure (then
  * dd_server_stop frees what was made). */
 bool dd_server_start(dd_server_t *srv, dd_service_t *svc, const dd_console_t *console,
-                     const dd_feed_t *feeds, char *err, size_t len);
+                     const dd_feed_t *feeds, const dd_alert_out_t *alert_outs, char *err,
+                     size_t len);
 
 /* The port it listens on (the one picked when configured as 0). */
 unsigned dd_server_port(const dd_server_t *srv);

@@ -23,6 +23,18 @@ static void collect(const dc_asterix_record_t *r, void *ctx)
     c->n++;
 }
 
+/* Decodes a copy of the len octets at p held in a buffer of exactly len octets. */
+static dc_err_t decode_exact(const uint8_t *p, size_t len, const dc_asterix_config_t *cfg,
+                             collected_t *out, size_t *used, char msg[160])
+{
+    uint8_t *copy = malloc(len ? len : 1);
+    assert_non_null(copy);
+    memcpy(copy, p, len);
+    dc_err_t e = dc_asterix_decode_block(copy, len, cfg, collect, out, used, msg, 160);
+    free(copy);
+    return e;
+}
+
 static dc_asterix_record_t random_record(test_rng_t *rng, int cat)
 {
     dc_asterix_record_t r;
@@ -49,6 +61,8 @@ static dc_asterix_record_t random_record(test_rng_t *rng, int cat)
         r.cpa_h_nm = test_uniform(rng) * 5, r.cpa_v_ft = floor(test_uniform(rng) * 40) * 25;
         r.fl = floor(test_uniform(rng) * 1600) / 4, r.has |= DC_ASTERIX_FL;
         r.callsign[7] = 0; /* CAT004 carries 7 characters */
+        if (test_uniform(rng) < 0.5)
+            r.has_second = true, snprintf(r.callsign_2, 8, "%s", cs[(int)(test_uniform(rng) * 6)]);
         return r;
     }
     r.has |= DC_ASTERIX_ADDR | DC_ASTERIX_FL | DC_ASTERIX_VEL | DC_ASTERIX_VS | DC_ASTERIX_MODE3A;
@@ -121,6 +135,16 @@ static void test_round_trip(void **state)
                     assert_int_equal(b->alert_id, a->alert_id);
                     assert_int_equal(b->alert_status, a->alert_status);
                     assert_near(b->time_to_conflict_s, a->time_to_conflict_s, 1e-9);
+                    assert_near(b->time_to_cpa_s, a->time_to_cpa_s, 1e-9);
+                    assert_near(b->fl, a->fl, 1e-9);
+                    assert_int_equal(b->has_second, a->has_second);
+                    if (a->has_second) {
+                        char want2[9];
+                        snprintf(want2, sizeof(want2), "%s", a->callsign_2);
+                        for (int k = (int)strlen(want2) - 1; k >= 0 && want2[k] == ' '; k--)
+                            want2[k] = 0;
+                        assert_string_equal(b->callsign_2, want2);
+                    }
                     assert_near(b->cpa_h_nm, a->cpa_h_nm, 0.25 / 1852 + 1e-12);
                     assert_near(b->cpa_v_ft, a->cpa_v_ft, 1e-9);
                     continue;
@@ -153,19 +177,20 @@ static void test_malformed(void **state)
         dc_asterix_record_t r = random_record(&rng, 62);
         assert_int_equal(dc_asterix_block_add(&blk, &r, msg, sizeof(msg)), DC_OK);
     }
+    /* Every decode below is of a buffer exactly as long as the octets given (decode_exact), so
+     * that ASan sees any read past them. */
     uint8_t buf[700];
     for (size_t cut = 0; cut < blk.len; cut++) {
         collected_t out = {.n = 0};
         size_t used;
-        dc_err_t e =
-            dc_asterix_decode_block(blk.buf, cut, NULL, collect, &out, &used, msg, sizeof(msg));
+        dc_err_t e = decode_exact(blk.buf, cut, NULL, &out, &used, msg);
         assert_true(e == DC_ERR_INCOMPLETE);
         assert_int_equal(out.n, 0);
         /* The same octets with LEN saying so: a record runs past the block. */
         memcpy(buf, blk.buf, cut);
         if (cut < 3) continue;
         buf[1] = (uint8_t)(cut >> 8), buf[2] = (uint8_t)cut;
-        e = dc_asterix_decode_block(buf, cut, NULL, collect, &out, &used, msg, sizeof(msg));
+        e = decode_exact(buf, cut, NULL, &out, &used, msg);
         if (cut == 3) {
             assert_int_equal(e, DC_ERR_INVALID); /* no record */
             continue;
@@ -176,16 +201,26 @@ static void test_malformed(void **state)
         assert_int_equal(out.n, 0);
         assert_true(strstr(msg, "062") != NULL);
     }
-    for (int k = 0; k < 20000; k++) {
-        memcpy(buf, blk.buf, blk.len);
-        buf[3 + (size_t)(test_uniform(&rng) * (blk.len - 3))] ^=
-            (uint8_t)(1 + test_uniform(&rng) * 255);
-        collected_t out = {.n = 0};
-        size_t used;
-        dc_err_t e =
-            dc_asterix_decode_block(buf, blk.len, NULL, collect, &out, &used, msg, sizeof(msg));
-        assert_true(e == DC_OK || e == DC_ERR_INVALID);
-        if (e != DC_OK) assert_int_equal(out.n, 0);
+    /* Octets flipped in blocks of every category, CAT021 read under each edition. */
+    static const int cats[] = {21, 62, 4};
+    for (int c = 0; c < 3; c++) {
+        static dc_asterix_block_t b2;
+        dc_asterix_block_start(&b2, cats[c], 600);
+        for (int i = 0; i < 4; i++) {
+            dc_asterix_record_t r = random_record(&rng, cats[c]);
+            assert_int_equal(dc_asterix_block_add(&b2, &r, msg, sizeof(msg)), DC_OK);
+        }
+        for (int k = 0; k < 20000; k++) {
+            memcpy(buf, b2.buf, b2.len);
+            buf[3 + (size_t)(test_uniform(&rng) * (b2.len - 3))] ^=
+                (uint8_t)(1 + test_uniform(&rng) * 255);
+            dc_asterix_config_t cfg = {.cat021_edition = (dc_asterix_cat021_edition_t)(k % 3)};
+            collected_t out = {.n = 0};
+            size_t used;
+            dc_err_t e = decode_exact(buf, b2.len, &cfg, &out, &used, msg);
+            assert_true(e == DC_OK || e == DC_ERR_INVALID);
+            if (e != DC_OK) assert_int_equal(out.n, 0);
+        }
     }
     /* LEN under 3; a spare FRN (CAT062 FRN 2); an unknown category is skipped whole. */
     uint8_t short_len[] = {62, 0, 2};
@@ -310,6 +345,36 @@ static void test_states(void **state)
     assert_false(dc_asterix_track_state(&r, 1000, &st, cs));
     r.has |= DC_ASTERIX_ADDR;
     r.flags = 0;
+    /* CAT021 2.x: a report the ground station calls suspect (I021/040 CL = 1) gives no position;
+     * the same report with CL = 0 does. 010 040 071 131 080 145. */
+    uint8_t b21[] = {21,   0,    26,   0xCB, 0x11, 0x02, 0,    1,    0x01, 0x02, 0,    0x10, 0,
+                     0x10, 0x00, 0x00, 0x00, 0x05, 0x55, 0x55, 0x55, 0x40, 0x6e, 0xc8, 0x05, 0x78};
+    for (int suspect = 1; suspect >= 0; suspect--) {
+        b21[9] = suspect ? 0x02 : 0x00;
+        collected_t out = {.n = 0};
+        size_t used;
+        char msg[160];
+        assert_int_equal(
+            dc_asterix_decode_block(b21, sizeof(b21), NULL, collect, &out, &used, msg, sizeof(msg)),
+            DC_OK);
+        assert_int_equal(out.n, 1);
+        assert_true(out.rec[0].has & DC_ASTERIX_POS);
+        assert_int_equal(!!(out.rec[0].flags & DC_ASTERIX_SUSPECT), suspect);
+        size_t k = dc_asterix_to_messages(&out.rec[0], 1000, m);
+        assert_int_equal(k, suspect ? 0 : 1);
+    }
+    /* CAT021 0.23's I021/165 is one FX-extended octet: an FX of 0 ends it (010 165). */
+    uint8_t b023[] = {21, 0, 9, 0x81, 0x01, 0x20, 0, 1, 0x40}; /* FRN 1 and 17 */
+    {
+        collected_t out = {.n = 0};
+        size_t used;
+        char msg[160];
+        dc_asterix_config_t c023 = {.cat021_edition = DC_ASTERIX_CAT021_V023};
+        assert_int_equal(dc_asterix_decode_block(b023, sizeof(b023), &c023, collect, &out, &used,
+                                                 msg, sizeof(msg)),
+                         DC_OK);
+        assert_int_equal(out.n, 1);
+    }
     /* A time of day placed on the day nearest the reference. */
     double ref = 1533168000; /* 2018-08-02T00:00:00Z */
     assert_near(dc_asterix_tod_to_unix(86399, ref + 5), ref - 1, 1e-9);
