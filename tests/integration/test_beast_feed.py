@@ -31,7 +31,7 @@ DATA = sys.argv[3]
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(DATA, "tools"))
 # test_sbs_feed takes DATA_DIR off the arguments as it is imported, as this test would.
-from test_sbs_feed import Dump1090, free_ports, metric, wait_port  # noqa: E402
+from test_sbs_feed import Dump1090, free_ports, metric, play_and_compare, wait_port  # noqa: E402
 import test_daemon as td  # noqa: E402
 import beast  # noqa: E402  (the data set's Beast frame reader)
 
@@ -146,42 +146,7 @@ def main():
         time.sleep(0.5)
 
         # ---- the real producer ----
-        raw = open(os.path.join(DATA, "captures", "ulss7_2018-04-03.beast"), "rb").read()
-        s_in = wait_port(dump.bi)
-        t_wall0, ts0, sent = time.time(), None, 0
-        for typ, ts, sig, payload, fr in beast.frames(raw):
-            ts0 = ts if ts0 is None else ts0
-            wait = t_wall0 + (ts - ts0) / 12e6 / SPEED - time.time()
-            if wait > 0:
-                time.sleep(wait)
-            s_in.sendall(fr)
-            sent += 1
-        s_in.close()
-        time.sleep(3)  # dump1090 writes its JSON every second; the feed flushes every 0.2 s
-        check(sent > 1000, f"the capture was played into dump1090 ({sent} Beast frames, {SPEED}x)")
-        aircraft = json.load(open(os.path.join(jdir, "aircraft.json")))["aircraft"]
-        with_pos = [a for a in aircraft if "lat" in a]
-        tracks = {t["track_id"]: t for t in d.request("GET", "/v1/tracks", ta)[1]["tracks"]}
-        check(len(with_pos) >= 5, f"dump1090 lists {len(with_pos)} aircraft with positions")
-        theirs = {a["hex"].upper() for a in with_pos}
-        check(theirs <= set(tracks),
-              f"alpha holds every aircraft dump1090 lists with a position ({len(theirs)}; alpha "
-              f"also holds {sorted(set(tracks) - theirs)}, whose positions dump1090's list has "
-              f"already let go)")
-        worst = 0
-        for a in with_pos:
-            t = tracks[a["hex"].upper()]
-            worst = max(worst, abs(t["lat"] - a["lat"]), abs(t["lon"] - a["lon"]))
-            check(t["alt_ft"] == a["altitude"], f"{a['hex']}: altitude {t['alt_ft']} = dump1090's {a['altitude']}")
-        check(worst <= 0.001, f"every position within 0.001 deg of dump1090's (worst {worst:.6f})")
-        calls = [t for t in tracks.values() if t.get("callsign")]
-        check(len(calls) >= 5 and all(t["callsign"] == a["flight"].strip() for a in aircraft
-                                      for t in calls if t["track_id"] == a["hex"].upper() and "flight" in a),
-              f"callsigns from identification messages, as dump1090 has them ({len(calls)})")
-        frames = metric(d, "deconflict_feed_lines_total", feed_a)
-        check(frames > 1000 and metric(d, "deconflict_feed_bad_lines_total", feed_a) == 0
-              and metric(d, "deconflict_feed_connected", feed_a) == 1,
-              f"metrics: {frames} Beast frames from dump1090, none refused, connected")
+        tracks = play_and_compare(d, ta, dump, jdir, feed_a, SPEED, "Beast frames")
         fwd_err = fwd.communicate(timeout=30)[1]
         tc_tracks = {t["track_id"]: t for t in d.request("GET", "/v1/tracks", tc)[1]["tracks"]}
         check(fwd.returncode == 0 and set(tc_tracks) == set(tracks)
