@@ -100,7 +100,7 @@ typedef struct dc_modes_stats {
     uint64_t cpr_jump;     /* positions rejected: further from the last than max_speed_kt */
     uint64_t cpr_waiting;  /* no position yet: no pair, no reference */
     uint64_t airspeed;     /* TC 19 subtypes 3-4 (airspeed and heading): not a ground track */
-    uint64_t table_full;   /* a new aircraft refused: DC_MODES_AIRCRAFT_MAX held */
+    uint64_t table_full;   /* DC_MODES_AIRCRAFT_MAX held: the least recently heard gave way */
 } dc_modes_stats_t;
 
 typedef struct dc_modes_decoder dc_modes_decoder_t;
@@ -131,9 +131,11 @@ void dc_modes_decoder_stats(const dc_modes_decoder_t *dec, dc_modes_stats_t *sta
 /* ---- the Beast stream ---- */
 
 #define DC_BEAST_TICKS_HZ 12000000.0 /* the frames' counter */
-#define DC_BEAST_CLOCK_BACK_S                                                                      \
-    10 /* a capture's counter going back further than this                                         \
-        * is a reset (the receiver restarted) */
+/* A capture's counter going back further than DC_BEAST_CLOCK_BACK_S, or forward further than
+ * DC_BEAST_CLOCK_JUMP_S, is a break (the receiver restarted, or two receivers' frames are merged
+ * far apart): the clock goes on from the latest time, adding nothing. */
+#define DC_BEAST_CLOCK_BACK_S 10
+#define DC_BEAST_CLOCK_JUMP_S 60
 
 typedef struct dc_beast_config {
     /* The time of a capture's first frame, Unix seconds; the others follow by the 12 MHz
@@ -154,7 +156,7 @@ typedef struct dc_beast_stats {
     uint64_t framing_bad;     /* an unknown type byte, a frame cut short by another's 0x1a, a run
                                * of skipped bytes */
     uint64_t garbage_bytes;   /* bytes skipped between frames */
-    uint64_t clock_resets;    /* the counter jumped back (a capture's receiver restarted) */
+    uint64_t clock_resets;    /* the counter broke (a capture's receiver restarted) */
     double first_s, latest_s; /* the times given to the first and the latest frame (NAN: none) */
     dc_modes_stats_t modes;
 } dc_beast_stats_t;

@@ -20,7 +20,8 @@
 #include "deconflict/error.h"
 #include "deconflict/tactical.h"
 
-#define DC_SBS_LINE_MAX 512 /* bytes; longer lines are malformed */
+#define DC_SBS_LINE_MAX    512   /* bytes; longer lines are malformed */
+#define DC_SBS_TRACKER_MAX 65536 /* aircraft a tracker holds (a full one gives one up, below) */
 
 /* Which fields a message carries. */
 enum {
@@ -77,7 +78,11 @@ dc_sbs_tracker_t *dc_sbs_tracker_new(double vel_fresh_s, double timeout_s);
 void dc_sbs_tracker_free(dc_sbs_tracker_t *tr);
 
 /* Merges m. Returns true when m completes a fresh state of its aircraft: *st (id the ICAO
- * address as 6 uppercase hex digits) and callsign ("" when unknown) are filled. */
+ * address as 6 uppercase hex digits) and callsign ("" when unknown) are filled. A new aircraft
+ * when DC_SBS_TRACKER_MAX are held takes the place of one held, taken in turn (a source sending
+ * more addresses than there are aircraft is faulty or hostile: it must not grow the tracker
+ * without bound, nor cost a scan per message; an aircraft given up is merged anew from its next
+ * messages). */
 bool dc_sbs_tracker_apply(dc_sbs_tracker_t *tr, const dc_sbs_msg_t *m, dc_track_state_t *st,
                           char callsign[9]);
 

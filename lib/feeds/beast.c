@@ -90,8 +90,10 @@ void dc_beast_stream_stats(const dc_beast_stream_t *s, dc_beast_stats_t *stats)
 /* The time of a frame. Live: when it was read, never before the last frame's. A capture: t0 and
  * the counter's advance since the first frame. A counter that steps back a little (frames of
  * two receivers merged, as in the ulss7 capture) gives the latest time so far; one that steps
- * back further than DC_BEAST_CLOCK_BACK_S has restarted: the clock goes on from the latest time.
- * The 48-bit counter wraps after 271 days: differences are taken modulo 2^48. */
+ * back further than DC_BEAST_CLOCK_BACK_S, or forward further than DC_BEAST_CLOCK_JUMP_S, broke:
+ * the clock goes on from the latest time, adding nothing (so two receivers merged far apart
+ * cannot run the clock away). The 48-bit counter wraps after 271 days: differences are taken
+ * modulo 2^48. Only frames whose parity checks reach here (frame_done). */
 static double frame_time(dc_beast_stream_t *s, uint64_t ticks, double now_s)
 {
     double t;
@@ -106,8 +108,12 @@ static double frame_time(dc_beast_stream_t *s, uint64_t ticks, double now_s)
         t = s->anchor_s;
     } else {
         uint64_t d = (ticks - s->last_ticks) & TICKS_MASK;
-        if (d < TICKS_HALF) {
+        if (d < TICKS_HALF && (double)d <= DC_BEAST_CLOCK_JUMP_S * DC_BEAST_TICKS_HZ) {
             s->elapsed_ticks += d, s->last_ticks = ticks;
+        } else if (d < TICKS_HALF) {
+            s->anchor_s += (double)s->elapsed_ticks / DC_BEAST_TICKS_HZ;
+            s->elapsed_ticks = 0, s->last_ticks = ticks;
+            s->st.clock_resets++;
         } else if ((double)(TICKS_MASK + 1 - d) > DC_BEAST_CLOCK_BACK_S * DC_BEAST_TICKS_HZ) {
             s->anchor_s += (double)s->elapsed_ticks / DC_BEAST_TICKS_HZ;
             s->elapsed_ticks = 0, s->last_ticks = ticks;
@@ -124,10 +130,17 @@ static void frame_done(dc_beast_stream_t *s, double now_s,
                        void (*fn)(const dc_sbs_msg_t *m, void *ctx), void *ctx)
 {
     s->st.frames++;
-    /* Every frame moves the clock, so that t0 is the capture's first frame of any type. */
+    /* Only an ADS-B frame whose parity checks moves a capture's clock: the counter of a Mode
+     * A/C or short frame, or of a corrupted one, cannot be trusted, and one wrong counter would
+     * shift every time after it. The others take the latest time (t0 before the first). */
     uint64_t ticks = 0;
     for (int i = 0; i < 6; i++) ticks = ticks << 8 | s->body[i];
-    double t = frame_time(s, ticks, now_s);
+    const uint8_t *msg = s->body + 7;
+    bool checked = s->type == '3' && ((msg[0] >> 3) == 17 || (msg[0] >> 3) == 18) &&
+                   dc_modes_crc(msg, DC_MODES_LONG_BYTES) == 0;
+    double t = s->live || checked ? frame_time(s, ticks, now_s)
+               : isnan(s->last_s) ? s->cfg.t0_s
+                                  : s->last_s;
     if (s->type == '1') {
         s->st.modeac++; /* Mode A/C: no address to merge it under */
         return;

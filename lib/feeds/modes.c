@@ -13,6 +13,7 @@
 #include "common/array.h"
 #include "common/hashmap.h"
 
+#define JUMP_CHECK_MAX_S 120.0 /* s: a position older than this is not checked against */
 #define EARTH_RADIUS_NM  3440.065
 #define LOCAL_REF_MAX_S  60.0  /* an aircraft's last position serves for local decoding this long */
 #define AIRBORNE_HALF_NM 180.0 /* half an airborne CPR latitude zone (6 degrees) */
@@ -272,15 +273,20 @@ size_t dc_modes_decoder_expire(dc_modes_decoder_t *dec, double now_s)
     return dropped;
 }
 
-/* The aircraft's entry, created when new; NULL when the table is full even after expiry, or
- * out of memory. */
+/* The aircraft's entry, created when new; NULL out of memory. A full table gives up its
+ * least recently heard entry: a source that keeps DC_MODES_AIRCRAFT_MAX addresses fresh (a
+ * faulty or hostile one: a valid parity is easy to make) must not keep a real aircraft that
+ * arrives from being located. */
 static aircraft_t *aircraft_of(dc_modes_decoder_t *dec, uint32_t icao, double t_s)
 {
     uint32_t idx;
     if (dc_u64map_get(&dec->by_icao, icao, &idx)) return &dec->ac[idx];
     if (dec->n == DC_MODES_AIRCRAFT_MAX && dc_modes_decoder_expire(dec, t_s) == 0) {
         dec->st.table_full++;
-        return NULL;
+        size_t oldest = 0;
+        for (size_t i = 1; i < dec->n; i++)
+            if (dec->ac[i].last_t_s < dec->ac[oldest].last_t_s) oldest = i;
+        drop_at(dec, oldest);
     }
     if (!dc_array_grow((void **)&dec->ac, &dec->cap, dec->n + 1, sizeof(*dec->ac))) return NULL;
     if (!dc_u64map_put(&dec->by_icao, icao, (uint32_t)dec->n)) return NULL;
@@ -472,7 +478,11 @@ static bool locate(dc_modes_decoder_t *dec, aircraft_t *a, bool odd, bool surfac
         dec->st.cpr_waiting++;
         return false;
     }
-    if (a->has_pos && !plausible(dec, a->lat_deg, a->lon_deg, a->pos_t_s, *lat, *lon, t_s)) {
+    /* The speed check is against a recent position only: a wrong one held long ago would
+     * otherwise keep refusing the aircraft for as long as the error takes to fly. A global fix
+     * after JUMP_CHECK_MAX_S stands by itself; a local one needs a recent reference anyway. */
+    if (a->has_pos && fabs(t_s - a->pos_t_s) <= JUMP_CHECK_MAX_S &&
+        !plausible(dec, a->lat_deg, a->lon_deg, a->pos_t_s, *lat, *lon, t_s)) {
         /* A jump. One pair can be wrong (a corrupted frame the CRC missed) and so can the
          * position held: a second pair, of newer frames only, that agrees with the first
          * rejected one outvotes the position held. */

@@ -178,6 +178,7 @@ struct dc_sbs_tracker {
     dc_sbs_aircraft_t *ac;
     size_t n, cap;
     dc_u64map_t by_icao; /* icao -> index in ac */
+    size_t hand;         /* the next to give up when full */
 };
 
 dc_sbs_tracker_t *dc_sbs_tracker_new(double vel_fresh_s, double timeout_s)
@@ -202,12 +203,21 @@ bool dc_sbs_tracker_apply(dc_sbs_tracker_t *tr, const dc_sbs_msg_t *m, dc_track_
 {
     uint32_t idx;
     if (!dc_u64map_get(&tr->by_icao, m->icao, &idx)) {
-        if (!dc_array_grow((void **)&tr->ac, &tr->cap, tr->n + 1, sizeof(*tr->ac))) return false;
-        idx = (uint32_t)tr->n;
-        if (!dc_u64map_put(&tr->by_icao, m->icao, idx)) return false;
+        if (tr->n == DC_SBS_TRACKER_MAX) { /* full: the entry at the hand gives way */
+            idx = (uint32_t)(tr->hand++ % tr->n);
+            dc_u64map_del(&tr->by_icao, tr->ac[idx].icao);
+        } else {
+            if (!dc_array_grow((void **)&tr->ac, &tr->cap, tr->n + 1, sizeof(*tr->ac)))
+                return false;
+            idx = (uint32_t)tr->n++;
+        }
+        if (!dc_u64map_put(&tr->by_icao, m->icao, idx)) {
+            tr->ac[idx] = tr->ac[--tr->n]; /* the slot is not kept: the last entry fills it */
+            if (idx < tr->n) dc_u64map_put(&tr->by_icao, tr->ac[idx].icao, idx);
+            return false;
+        }
         memset(&tr->ac[idx], 0, sizeof(tr->ac[idx]));
         tr->ac[idx].icao = m->icao;
-        tr->n++;
     }
     dc_sbs_aircraft_t *a = &tr->ac[idx];
     a->messages++;

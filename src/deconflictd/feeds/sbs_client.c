@@ -110,7 +110,9 @@ static void *feed_loop(void *arg)
             struct pollfd p = {.fd = fd, .events = POLLIN};
             int r = poll(&p, 1, FEED_FLUSH_MS);
             if (__atomic_load_n(&f->stop, __ATOMIC_SEQ_CST)) break;
-            if (r > 0 && dc_feed_reader_read(in, fd, dd_now_s(), on_message, &b) != DC_OK)
+            /* The reader times Beast frames by the monotonic clock: a step of the wall clock
+             * must not freeze them (the states are stamped with dd_now_s() at the flush). */
+            if (r > 0 && dc_feed_reader_read(in, fd, mono_s(), on_message, &b) != DC_OK)
                 break; /* closed */
             if (r < 0 && errno != EINTR) break;
             dc_feed_counts_t c;

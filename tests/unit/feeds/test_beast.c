@@ -69,10 +69,11 @@ static void test_crc(void **state)
             msg[bit / 8] ^= (uint8_t)(0x80 >> (bit % 8));
         }
     }
-    /* A DF11 all-call reply's remainder is the interrogator code: 0 when spontaneous. */
+    /* A short (56-bit) message: the remainder an independent bitwise CRC (Python, generator
+     * 0x1FFF409 over the first 32 bits, XOR the parity field) gives for this DF11 reply. */
     uint8_t df11[7];
     unhex("5D4840D6E1F4D6", df11);
-    assert_true(dc_modes_crc(df11, 7) <= 0xFFFFFF);
+    assert_int_equal(dc_modes_crc(df11, 7), 0x1980D9);
 }
 
 /* ---- NL ---- */
@@ -518,10 +519,16 @@ static void test_decoder_state(void **state)
     assert_near(m.lat_deg, 50.52, 1e-4);
     dc_modes_decoder_stats(dec, &st);
     assert_int_equal(st.cpr_jump, 3);
+    /* A held position more than 120 s old is not checked against: a pair 10 degrees away, 200 s
+     * later, is taken at once (a wrong position held must not refuse the aircraft for hours). */
+    assert_int_equal(send_frame(dec, icao, 40.52, 11.02, false, 373, &m), DC_OK);
+    assert_int_equal(send_frame(dec, icao, 40.52, 11.02, true, 374, &m), DC_OK);
+    assert_true(m.has & DC_SBS_POS);
+    assert_near(m.lat_deg, 40.52, 1e-3);
     /* Expiry, and the table's bound. */
     assert_int_equal(dc_modes_decoder_count(dec), 1);
-    assert_int_equal(dc_modes_decoder_expire(dec, 173 + DC_MODES_EXPIRE_S - 1), 0);
-    assert_int_equal(dc_modes_decoder_expire(dec, 173 + DC_MODES_EXPIRE_S + 1), 1);
+    assert_int_equal(dc_modes_decoder_expire(dec, 374 + DC_MODES_EXPIRE_S - 1), 0);
+    assert_int_equal(dc_modes_decoder_expire(dec, 374 + DC_MODES_EXPIRE_S + 1), 1);
     assert_int_equal(dc_modes_decoder_count(dec), 0);
     uint8_t o[14];
     for (uint32_t i = 0; i <= DC_MODES_AIRCRAFT_MAX; i++) {
@@ -531,9 +538,16 @@ static void test_decoder_state(void **state)
     assert_int_equal(dc_modes_decoder_count(dec), DC_MODES_AIRCRAFT_MAX);
     dc_modes_decoder_stats(dec, &st);
     assert_int_equal(st.table_full, 1);
+    /* A real aircraft arriving while the flood keeps the table full is still located: the least
+     * recently heard entries give way. */
+    assert_int_equal(send_frame(dec, 0xABCDEF, 50.0, 10.0, false, 1001, &m), DC_OK);
+    assert_int_equal(send_frame(dec, 0xABCDEF, 50.0, 10.0, true, 1002, &m), DC_OK);
+    assert_true(m.has & DC_SBS_POS);
+    assert_near(m.lat_deg, 50.0, 1e-3);
+    assert_int_equal(dc_modes_decoder_count(dec), DC_MODES_AIRCRAFT_MAX);
     /* Once the old ones are quiet long enough, a new one takes a place. */
     build_es(17, 0, 0xFFFFFE, me_airborne(11, alt_q(1000), false, 5, 5), o);
-    dc_modes_decode(dec, o, 14, 1000 + DC_MODES_EXPIRE_S + 1, &m);
+    dc_modes_decode(dec, o, 14, 1002 + DC_MODES_EXPIRE_S + 1, &m);
     assert_int_equal(dc_modes_decoder_count(dec), 1);
     dc_modes_decoder_free(dec);
 }
@@ -595,9 +609,9 @@ static void test_framing(void **state)
             fail_msg("cut at %zu: %llu frames, %llu bad, %zu messages", cut,
                      (unsigned long long)st.frames, (unsigned long long)st.bad, g.n);
         assert_string_equal(g.m[0].callsign, "KLM1023");
-        /* The short frame's counter (0x1a1a1a1a1a1a) is 27 days after the first frame's; the
-         * long frame's is then far behind: a restart, once. */
-        assert_int_equal(st.clock_resets, 1);
+        /* The short frame's counter (0x1a1a1a1a1a1a, 27 days on) moves no clock: its parity
+         * cannot be checked. */
+        assert_int_equal(st.clock_resets, 0);
         dc_beast_stream_free(s);
     }
     /* Garbage before, between and after; an unknown type; a frame cut short by another. */
@@ -677,6 +691,28 @@ static void test_clock(void **state)
     assert_int_equal(st.clock_resets, 1);
     assert_near(st.first_s, 1.5e9, 0);
     assert_near(st.latest_s, 1.5e9 + 4, 1e-6);
+    /* A jump forward of 100 s is a break: nothing added; the counter then runs on. Two
+     * receivers 100 s apart, their frames alternating, never run the clock away. */
+    const uint64_t base = 100 + 12000000;
+    assert_near(frame_at(s, base + 1200000000, 1.5e9), 4, 1e-6);
+    assert_near(frame_at(s, base + 1212000000, 1.5e9), 5, 1e-6);
+    for (int k = 0; k < 20; k++) {
+        assert_true(frame_at(s, base + 12000000 * (uint64_t)k, 1.5e9) <= 5 + 1e-6);
+        assert_true(frame_at(s, base + 1212000000 + 12000000 * (uint64_t)k, 1.5e9) <= 5 + 1e-6);
+    }
+    dc_beast_stream_free(s);
+    /* A long frame with a bad parity moves no clock: its counter (a day on) is not used. */
+    s = dc_beast_stream_new(&cfg);
+    assert_near(frame_at(s, day5, 1.5e9), 0, 1e-6);
+    {
+        uint8_t bad[14], buf[64];
+        unhex("8D4840D6202CC371C32CE0576099", bad); /* the ident with its last parity bit flipped */
+        size_t n = beast_frame(buf, '3', day5 + UINT64_C(1036800000000), bad, 14);
+        got_t g = {.n = 0};
+        dc_beast_stream_feed(s, buf, n, 0, keep, &g);
+        assert_int_equal(g.n, 0);
+    }
+    assert_near(frame_at(s, day5 + 12000000, 1.5e9), 1, 1e-6);
     dc_beast_stream_free(s);
     /* The 48-bit counter wraps after 271 days: no reset, the time runs on. */
     s = dc_beast_stream_new(&cfg);

@@ -170,6 +170,41 @@ static void collect(const dc_sbs_aircraft_t *a, void *ctx)
 }
 
 /* dump1090's own output of a real capture, against dump1090's own aircraft list. */
+/* A source sending more addresses than the tracker holds: it stays at DC_SBS_TRACKER_MAX, and
+ * an aircraft whose messages come after still makes a state. */
+static void test_tracker_bound(void **state)
+{
+    (void)state;
+    dc_sbs_tracker_t *tr = dc_sbs_tracker_new(10, 60);
+    dc_track_state_t st;
+    char cs[9];
+    dc_sbs_msg_t m = {.type = 1, .has = DC_SBS_CALLSIGN, .t_s = 1000};
+    snprintf(m.callsign, sizeof(m.callsign), "FLOOD");
+    for (uint32_t i = 0; i < DC_SBS_TRACKER_MAX + 1000; i++) {
+        m.icao = 0x100000 + i;
+        assert_false(dc_sbs_tracker_apply(tr, &m, &st, cs));
+    }
+    assert_int_equal(dc_sbs_tracker_count(tr), DC_SBS_TRACKER_MAX);
+    dc_sbs_msg_t vel = {.type = 4,
+                        .icao = 0xABCDEF,
+                        .t_s = 1001,
+                        .has = DC_SBS_GS | DC_SBS_TRK,
+                        .gs_kt = 400,
+                        .trk_deg = 90};
+    dc_sbs_msg_t pos = {.type = 3,
+                        .icao = 0xABCDEF,
+                        .t_s = 1002,
+                        .has = DC_SBS_POS | DC_SBS_ALT,
+                        .lat_deg = 47,
+                        .lon_deg = 8,
+                        .alt_ft = 35000};
+    assert_false(dc_sbs_tracker_apply(tr, &vel, &st, cs));
+    assert_true(dc_sbs_tracker_apply(tr, &pos, &st, cs));
+    assert_string_equal(st.id, "ABCDEF");
+    assert_int_equal(dc_sbs_tracker_count(tr), DC_SBS_TRACKER_MAX);
+    dc_sbs_tracker_free(tr);
+}
+
 static void test_dump1090_output(void **state)
 {
     (void)state;
@@ -234,9 +269,8 @@ int main(int argc, char **argv)
 {
     if (argc > 1) data_dir = argv[1];
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_types),
-        cmocka_unit_test(test_malformed),
-        cmocka_unit_test(test_merge),
+        cmocka_unit_test(test_types),           cmocka_unit_test(test_malformed),
+        cmocka_unit_test(test_merge),           cmocka_unit_test(test_tracker_bound),
         cmocka_unit_test(test_dump1090_output),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
