@@ -9,6 +9,7 @@
  * The reader is a byte-at-a-time state machine, so a frame may be cut anywhere between two
  * read()s; it holds at most one frame (21 bytes), whatever it is sent. */
 #include "deconflict/beast.h"
+#include "feeds/modes_internal.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -155,7 +156,7 @@ static void frame_done(dc_beast_stream_t *s, double now_s,
         s->next_expire_s = t + EXPIRE_EVERY_S;
     }
     dc_sbs_msg_t m;
-    dc_err_t rc = dc_modes_decode(s->dec, s->body + 7, DC_MODES_LONG_BYTES, t, &m);
+    dc_err_t rc = dc_modes_decode_parity(s->dec, msg, DC_MODES_LONG_BYTES, t, &m, checked);
     if (rc == DC_OK)
         fn(&m, ctx);
     else if (rc == DC_ERR_INVALID)

@@ -5,6 +5,7 @@
  * whose worked examples the unit tests reproduce. Bit numbers in the comments are the ME field's,
  * 1 to 56 from the most significant, as those documents number them. */
 #include "deconflict/beast.h"
+#include "feeds/modes_internal.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -551,6 +552,12 @@ static dc_err_t decode_position(dc_modes_decoder_t *dec, uint32_t icao, uint64_t
 dc_err_t dc_modes_decode(dc_modes_decoder_t *dec, const uint8_t *msg, size_t len, double t_s,
                          dc_sbs_msg_t *out)
 {
+    return dc_modes_decode_parity(dec, msg, len, t_s, out, false);
+}
+
+dc_err_t dc_modes_decode_parity(dc_modes_decoder_t *dec, const uint8_t *msg, size_t len, double t_s,
+                                dc_sbs_msg_t *out, bool parity_checked)
+{
     dec->st.messages++;
     if (len != DC_MODES_SHORT_BYTES && len != DC_MODES_LONG_BYTES) {
         dec->st.out_of_range++;
@@ -563,7 +570,7 @@ dc_err_t dc_modes_decode(dc_modes_decoder_t *dec, const uint8_t *msg, size_t len
         dec->st.not_adsb++;
         return DC_ERR_NOT_FOUND;
     }
-    if (dc_modes_crc(msg, len) != 0) {
+    if (!parity_checked && dc_modes_crc(msg, len) != 0) {
         dec->st.crc_bad++;
         return DC_ERR_INVALID;
     }
