@@ -16,6 +16,7 @@
 #include "deconflict/conformance.h"
 #include "deconflict/encounters.h"
 
+#include <ctype.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,6 +57,7 @@ typedef struct replay_opts {
     double date_s;              /* --date: the day of a raw ASTERIX recording (NAN) */
     double t0_s;                /* --t0: a Beast capture's first frame (NAN: from its mtime) */
     const char *cat004_out;     /* --cat004 FILE: the alerts as CAT004 messages */
+    const char *states_out;     /* --states-out FILE: the states read, as a traffic CSV */
     int cat004_sac, cat004_sic; /* --cat004-source SAC/SIC */
 } replay_opts_t;
 
@@ -124,7 +126,8 @@ static int parse_opts(int argc, char **argv, replay_opts_t *o)
             strcmp(a, "--token") == 0 || strcmp(a, "--speed") == 0 ||
             strcmp(a, "--alt-step-ft") == 0 || strcmp(a, "--warning-s") == 0 ||
             strcmp(a, "--hold-s") == 0 || strcmp(a, "--date") == 0 || strcmp(a, "--cat004") == 0 ||
-            strcmp(a, "--cat004-source") == 0 || strcmp(a, "--t0") == 0) {
+            strcmp(a, "--cat004-source") == 0 || strcmp(a, "--t0") == 0 ||
+            strcmp(a, "--states-out") == 0) {
             if (!has_val) {
                 fprintf(stderr, "deconflict replay: %s needs a value\n", a);
                 return CLI_EXIT_USAGE;
@@ -149,6 +152,8 @@ static int parse_opts(int argc, char **argv, replay_opts_t *o)
                 ok = cli_parse_time(a, v, &o->t0_s);
             else if (strcmp(a, "--cat004") == 0)
                 o->cat004_out = v;
+            else if (strcmp(a, "--states-out") == 0)
+                o->states_out = v;
             else if (strcmp(a, "--cat004-source") == 0) {
                 char extra;
                 ok = sscanf(v, "%d/%d%c", &o->cat004_sac, &o->cat004_sic, &extra) == 2 &&
@@ -204,13 +209,16 @@ static int parse_opts(int argc, char **argv, replay_opts_t *o)
         }
     }
     if (!o->path) {
-        fprintf(stderr, "usage: deconflict replay TRACKS.csv|SBS.log|CAPTURE.beast [--t0 T] "
-                        "[--from T0] [--to T1] "
-                        "[--step-s S] [--format table|csv|json] [--parties alternate|prefix] "
-                        "[--compare H_NM,V_FT] [--svg ID1,ID2 --svg-out FILE] "
-                        "[--operations OPS.json] [--daemon URL --token T [--token T2] "
-                        "[--speed X]] [--raw] [--alt-step-ft F] [--warning-s S] [--hold-s S] "
-                        "[minima]\n");
+        fprintf(stderr,
+                "usage: deconflict replay TRACKS.csv|SBS.log|CAPTURE.beast|ASTERIX [--t0 T] "
+                "[--from T0] [--to T1] "
+                "[--step-s S] [--format table|csv|json] [--parties alternate|prefix] "
+                "[--compare H_NM,V_FT] [--svg ID1,ID2 --svg-out FILE] "
+                "[--operations OPS.json] [--daemon URL --token T [--token T2] "
+                "[--speed X]] [--raw] [--alt-step-ft F] [--warning-s S] [--hold-s S] "
+                "[--states-out FILE] [--date YYYY-MM-DD] [--cat021-edition E] "
+                "[--radar SAC/SIC:LAT,LON[,ALT_FT]] [--cat004 FILE [--cat004-source S/S]] "
+                "[minima]\n");
         return CLI_EXIT_USAGE;
     }
     if (!(o->alt_step_ft >= 0 && o->alt_step_ft <= 500)) {
@@ -1040,6 +1048,33 @@ static int replay_to_daemon(const replay_opts_t *o)
     return cli_feed(n, (char **)args);
 }
 
+/* --states-out: every state the recording gave, in time order, as the normalized traffic CSV
+ * (../shared/data/traffic's format): a recording in any input format, merged into aircraft,
+ * for other tools and for comparing decoders. */
+static int write_states(const char *path, const cli_row_t *rows, size_t n)
+{
+    FILE *f = fopen(path, "w");
+    if (!f) {
+        fprintf(stderr, "deconflict replay: cannot write %s\n", path);
+        return CLI_EXIT_DATA;
+    }
+    fputs("t_unix,icao24,callsign,lat,lon,alt_ft,gs_kt,trk_deg,vs_fpm\n", f);
+    for (size_t i = 0; i < n; i++) {
+        const dc_track_state_t *s = &rows[i].st;
+        char id[DC_TRACK_ID_MAX];
+        size_t k = 0;
+        for (; s->id[k] && k + 1 < sizeof(id); k++) id[k] = (char)tolower((unsigned char)s->id[k]);
+        id[k] = 0;
+        fprintf(f, "%.3f,%s,%s,%.7f,%.7f,%.0f,%.2f,%.2f,%.0f\n", s->t_s, id, rows[i].callsign,
+                s->lat_deg, s->lon_deg, s->alt_ft, s->gs_kt, s->trk_deg, s->vs_fpm);
+    }
+    if (fclose(f) != 0) {
+        fprintf(stderr, "deconflict replay: cannot write %s\n", path);
+        return CLI_EXIT_DATA;
+    }
+    return CLI_EXIT_OK;
+}
+
 int cli_replay(int argc, char **argv)
 {
     replay_opts_t o;
@@ -1060,6 +1095,10 @@ int cli_replay(int argc, char **argv)
         return rc;
     }
     if (n_rows > 1) qsort(rows, n_rows, sizeof(cli_row_t), row_time_cmp);
+    if (o.states_out && (rc = write_states(o.states_out, rows, n_rows)) != CLI_EXIT_OK) {
+        free(rows);
+        return rc;
+    }
 
     /* Callsign by id, for the report: the last non-empty callsign each aircraft sent. */
     name_t *names = malloc((n_rows ? n_rows : 1) * sizeof(name_t));
