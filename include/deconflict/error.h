@@ -32,6 +32,7 @@ typedef enum dc_err {
     DC_ERR_JSON = 20,               /* a body that is not the JSON expected */
     DC_ERR_STORE = 21,              /* the store refused a read or a write */
     DC_ERR_UNAVAILABLE = 22,        /* the store was lost: a write's outcome is not known */
+    DC_ERR_METHOD = 23,             /* a resource that does not answer this method */
 } dc_err_t;
 
 /* Returns a static English sentence describing err; never NULL, even for unknown values. */

@@ -31,6 +31,7 @@ static const struct {
     [DC_ERR_JSON] = {"not the JSON expected", "invalid_json", 400},
     [DC_ERR_STORE] = {"the store refused it", "store_failed", 500},
     [DC_ERR_UNAVAILABLE] = {"the store is unavailable", "store_unavailable", 503},
+    [DC_ERR_METHOD] = {"the resource does not answer this method", "method_not_allowed", 405},
 };
 
 #define ERR_COUNT (sizeof(err_table) / sizeof(err_table[0]))

@@ -70,6 +70,10 @@ int dd_api_split(const char *path, char seg[4][128]);
 const dd_route_t *dd_api_route(const char *method, const char *path, char seg[4][128],
                                const char **id, const char **action);
 
+/* The methods the routes answer on path (HEAD with GET), as an Allow header's value ("GET, HEAD,
+ * POST"), into out; "" when no route matches path whatever the method (then it is a 404). */
+void dd_api_allowed(const char *path, char *out, size_t len);
+
 /* Prints "METHOD /pattern" per line for every route of the table. */
 void dd_api_print_routes(FILE *out);
 

@@ -80,6 +80,23 @@ const dd_route_t *dd_api_route(const char *method, const char *path, char seg[4]
     return NULL;
 }
 
+void dd_api_allowed(const char *path, char *out, size_t len)
+{
+    char seg[4][128];
+    int n = dd_api_split(path, seg);
+    size_t used = 0;
+    out[0] = '\0';
+    for (size_t i = 0; n > 0 && i < N_ROUTES; i++) {
+        if (!matches(routes[i].pattern, seg, n)) continue;
+        const char *m = routes[i].method;
+        bool get = strcmp(m, "GET") == 0;
+        int w =
+            snprintf(out + used, len - used, "%s%s%s", used ? ", " : "", m, get ? ", HEAD" : "");
+        if (w < 0 || (size_t)w >= len - used) break;
+        used += (size_t)w;
+    }
+}
+
 void dd_api_print_routes(FILE *out)
 {
     for (size_t i = 0; i < N_ROUTES; i++)

@@ -6,6 +6,8 @@
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <sodium.h>
+#include <math.h>
+#include <strings.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +36,11 @@ typedef struct request {
     bool is_signed;          /* its signature was checked */
     char method[16];
     char path[256];
+    /* Headers some answers carry (queue_answer): the methods of a 405, the wait of a 429, and
+     * whether a 401 answers a token that was given (RFC 6750's error="invalid_token"). */
+    char allow[96];
+    double retry_after_s;
+    bool token_given;
     /* An answer held until the commit ticket is durable (answer_when_durable). */
     bool holding;
     uint64_t ticket;
@@ -51,6 +58,17 @@ static enum MHD_Result queue_answer(struct MHD_Connection *c, request_t *rq, int
     MHD_add_response_header(r, "Content-Type", type);
     MHD_add_response_header(r, "Cache-Control", "no-store");
     MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+    if (status == 401)
+        MHD_add_response_header(r, "WWW-Authenticate",
+                                rq->token_given
+                                    ? "Bearer realm=\"deconflict\", error=\"invalid_token\""
+                                    : "Bearer realm=\"deconflict\"");
+    if (status == 405 && rq->allow[0]) MHD_add_response_header(r, "Allow", rq->allow);
+    if (status == 429 && rq->retry_after_s > 0) {
+        char secs[24];
+        snprintf(secs, sizeof(secs), "%.0f", ceil(rq->retry_after_s)); /* whole seconds */
+        MHD_add_response_header(r, "Retry-After", secs);
+    }
     rq->status = status;
     enum MHD_Result ok = MHD_queue_response(c, (unsigned)status, r);
     MHD_destroy_response(r);
@@ -157,8 +175,12 @@ static dc_err_t authenticate(dd_server_t *srv, struct MHD_Connection *c, request
 {
     const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
     dc_party_t p;
-    if (!h || strncmp(h, "Bearer ", 7) != 0) return DC_ERR_UNAUTHORIZED;
-    dc_err_t rc = dd_party_authenticate(srv->svc, h + 7, &p);
+    /* The scheme is case-insensitive (RFC 9110 11.1), and one or more spaces follow it. */
+    if (!h || strncasecmp(h, "Bearer", 6) != 0 || h[6] != ' ') return DC_ERR_UNAUTHORIZED;
+    const char *token = h + 6;
+    while (*token == ' ') token++;
+    rq->token_given = *token != '\0';
+    dc_err_t rc = dd_party_authenticate(srv->svc, token, &p);
     if (rc != DC_OK) return rc;
     rq->party = p.id;
     snprintf(rq->party_name, sizeof(rq->party_name), "%s", p.name);
@@ -362,10 +384,13 @@ static enum MHD_Result route(struct MHD_Connection *c, request_t *rq, const char
                 "%.2f s",
                 svc->cfg.rate_rps, svc->cfg.rate_burst, retry_s);
         f.ext = json_pack("{s:f}", "retry_after_s", retry_s);
+        rq->retry_after_s = retry_s;
         return send_fault(c, rq, &f);
     }
     const char *id, *action;
-    const dd_route_t *r = dd_api_route(method, url, seg, &id, &action);
+    /* HEAD is GET without the body (libmicrohttpd sends none for a HEAD). */
+    bool head = strcmp(method, "HEAD") == 0;
+    const dd_route_t *r = dd_api_route(head ? "GET" : method, url, seg, &id, &action);
     /* Under a signature policy every write must be signed; only registering the first key
      * needs none, or a party could never start signing. */
     bool writes = r ? (r->flags & DD_ROUTE_WRITES) != 0 : !get && strcmp(method, "HEAD") != 0;
@@ -382,7 +407,14 @@ static enum MHD_Result route(struct MHD_Connection *c, request_t *rq, const char
         snprintf(msg, sizeof(msg), "request body larger than %zu bytes", svc->cfg.max_body_bytes);
         return problem(c, rq, DC_ERR_TOO_LARGE, "", msg);
     }
-    if (!r) return problem(c, rq, DC_ERR_NOT_FOUND, "", "no such resource");
+    if (!r) {
+        dd_api_allowed(url, rq->allow, sizeof(rq->allow));
+        if (!rq->allow[0]) return problem(c, rq, DC_ERR_NOT_FOUND, "", "no such resource");
+        char detail[160];
+        snprintf(detail, sizeof(detail), "%s is not answered here; this resource answers %s",
+                 method, rq->allow);
+        return problem(c, rq, DC_ERR_METHOD, "", detail);
+    }
     if (r->flags & DD_ROUTE_STREAM) {
         enum MHD_Result queued = MHD_NO;
         dd_fault_t f;

@@ -1,0 +1,86 @@
+#!/usr/bin/env python3
+"""deconflictd's HTTP conventions, over real HTTP: a 401 carries `WWW-Authenticate: Bearer`
+(with error="invalid_token" when a token was given, RFC 6750); the scheme is case-insensitive
+(RFC 9110); a 429 carries `Retry-After` in whole seconds; a method a /v1 resource does not
+answer is 405 `method_not_allowed` with `Allow` (a path no route has stays 404); HEAD is
+answered wherever GET is, with GET's headers and no body.
+
+usage: test_http_conventions.py BIN_DIR OPENAPI_YAML"""
+import http.client
+import json
+import os
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import test_daemon as td  # noqa: E402
+
+check = td.check
+
+
+def req(d, method, path, headers=None):
+    c = http.client.HTTPConnection("127.0.0.1", d.port, timeout=10)
+    c.request(method, path, headers=headers or {})
+    r = c.getresponse()
+    body = r.read()
+    c.close()
+    return r.status, {k.lower(): v for k, v in r.getheaders()}, body
+
+
+def main():
+    tmp = tempfile.mkdtemp(prefix="dc-http-")
+    tok = td.add_party(tmp, "alpha")
+    tok_b = td.add_party(tmp, "bravo")  # spends its own rate, for the 429
+    d = td.Daemon(tmp, ["--rate-limit-rps", "1", "--rate-limit-burst", "20"])
+    s, h, b = req(d, "GET", "/v1/tracks")
+    check(s == 401 and h.get("www-authenticate") == 'Bearer realm="deconflict"',
+          f"no token: 401 with WWW-Authenticate: {h.get('www-authenticate')}")
+    s, h, b = req(d, "GET", "/v1/tracks", {"Authorization": "Bearer dct_not_a_token"})
+    check(s == 401 and 'error="invalid_token"' in h.get("www-authenticate", ""),
+          f"a wrong token: 401 with {h.get('www-authenticate')}")
+    for scheme in ("bearer", "BEARER", "Bearer  "):
+        s, h, b = req(d, "GET", "/v1/tracks", {"Authorization": f"{scheme} {tok}"})
+        check(s == 200, f"the scheme '{scheme.strip()}' is accepted ({s})")
+    s, h, b = req(d, "GET", "/v1/tracks", {"Authorization": f"Basic {tok}"})
+    check(s == 401, "another scheme is refused")
+
+    auth = {"Authorization": f"Bearer {tok}"}
+    s, h, b = req(d, "DELETE", "/v1/operations", auth)
+    allow = [m.strip() for m in h.get("allow", "").split(",")]
+    body = json.loads(b) if b else {}
+    check(s == 405 and set(allow) == {"GET", "HEAD", "POST"} and body.get("code") == "method_not_allowed"
+          and body.get("title") == "Method Not Allowed",
+          f"DELETE /v1/operations: 405 method_not_allowed, Allow: {h.get('allow')}")
+    s, h, b = req(d, "PUT", "/v1/tracks", auth)
+    check(s == 405 and "GET" in h.get("allow", ""), f"PUT /v1/tracks: 405, Allow: {h.get('allow')}")
+    s, h, b = req(d, "GET", "/v1/no-such-thing", auth)
+    check(s == 404, "a path no route has is still 404")
+
+    sg, hg, bg = req(d, "GET", "/v1/tracks", auth)
+    s, h, b = req(d, "HEAD", "/v1/tracks", auth)
+    check(s == 200 and b == b"" and h.get("content-type") == hg.get("content-type")
+          and h.get("content-length") == str(len(bg)),
+          f"HEAD /v1/tracks: 200, GET's type and length ({h.get('content-length')}), no body")
+
+    # bravo spends its burst of 20; at 1 request/s the next ones are refused.
+    statuses = []
+    for _ in range(25):
+        s, h, b = req(d, "GET", "/v1/tracks", {"Authorization": f"Bearer {tok_b}"})
+        statuses.append(s)
+        if s == 429:
+            break
+    body = json.loads(b) if b else {}
+    check(s == 429 and h.get("retry-after", "").isdigit() and int(h["retry-after"]) >= 1
+          and body.get("retry_after_s", 0) <= int(h["retry-after"]),
+          f"over the rate: 429 with Retry-After: {h.get('retry-after')} (retry_after_s "
+          f"{body.get('retry_after_s')}) after {len(statuses) - 1} answered")
+    d.stop()
+    print("all passed")
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except AssertionError as e:
+        print("FAIL", e)
+        sys.exit(1)
