@@ -159,6 +159,7 @@ export class EventStream {
       if (field === 'id') id = value;
       else if (field === 'event') type = value;
       else if (field === 'data') data.push(value);
+      else if (field === 'retry' && /^\d+$/.test(value)) this.backoffMs = Number(value);
     }
     if (id !== null && /^\d+$/.test(id)) this.lastId = Number(id);
     if (!data.length) return;

@@ -116,6 +116,7 @@ class Stream:
     def __init__(self, daemon, token, last_id=None):
         self.events = []
         self.keepalives = 0  # comment lines received: the stream is alive even when it is silent
+        self.retry = None  # the retry: field the stream opens with
         self.conn = http.client.HTTPConnection("127.0.0.1", daemon.port, timeout=30)
         h = {"Authorization": "Bearer " + token}
         if last_id is not None:
@@ -136,8 +137,10 @@ class Stream:
                     return
                 line = line.decode().rstrip("\n")
                 if line == "":
-                    if ev:
+                    if "id" in ev:
                         self.events.append((int(ev["id"]), ev["event"], json.loads(ev["data"])))
+                    elif ev:
+                        self.retry = ev.get("retry")  # the stream's first block: retry only
                     ev = {}
                 elif line.startswith(":"):
                     self.keepalives += 1
@@ -301,6 +304,10 @@ def main():
 
         # ---- filing: alpha, then bravo overlapping; events on both streams ----
         sa, sb, sc = Stream(d, ta), Stream(d, tb), Stream(d, tc)
+        end = time.time() + 5
+        while time.time() < end and sa.retry is None:
+            time.sleep(0.05)
+        check(sa.retry == "3000", "an event stream opens with retry: 3000 (ms a client waits to reconnect)")
         s, opa, _ = d.request("POST", "/v1/operations", ta,
                               {"priority": 1, "volumes": [volume(46.5, 7.5, 5000)]})
         check(s == 201 and opa["state"] == "planned" and opa["version"] == 1 and opa["conflicts"] == [],

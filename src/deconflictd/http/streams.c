@@ -27,8 +27,13 @@ typedef struct stream {
     json_t *delivered; /* ids of message.new events handed to the stream: now delivered */
     size_t batch;      /* events the store handed over in the last read */
     bool suspended;    /* under the registry's mutex */
+    bool greeted;      /* the retry: field has been sent */
     struct stream *prev, *next;
 } stream_t;
+
+/* How long a client waits before reconnecting a stream that ended (the SSE retry: field): a
+ * node stopping or failing over is back, or another answers, within it. */
+#define SSE_RETRY_MS 3000
 
 struct dd_streams {
     dd_service_t *svc;
@@ -93,6 +98,15 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
     stream_t *s = cls;
     dd_streams_t *reg = s->reg;
     dd_service_t *svc = reg->svc;
+    if (!s->greeted) {
+        char text[32];
+        int n = snprintf(text, sizeof(text), "retry: %d\n\n", SSE_RETRY_MS);
+        if (n < 0 || (size_t)n > max) return 0;
+        memcpy(buf, text, (size_t)n);
+        s->greeted = true;
+        s->last_write_s = dd_now_s();
+        return n;
+    }
     for (;;) {
         if (s->sse.len > s->sse.off) {
             s->last_write_s = dd_now_s();
