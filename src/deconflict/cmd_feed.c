@@ -194,6 +194,18 @@ static long flush(CURL *curl, endpoints_t *endpoint, const char *token, batch_t 
     return status;
 }
 
+/* Whether status says the token is not taken (401) or may not do this (403): nothing more of
+ * this feed will be, so it stops at once and says so. */
+static bool token_refused(long status, const char *token)
+{
+    if (status != 401 && status != 403) return false;
+    fprintf(stderr,
+            "\ndeconflict feed: the service refused the token %.8s... (HTTP %ld): check --token "
+            "(deconflict party add prints a party's token once)\n",
+            token, status);
+    return true;
+}
+
 /* Says why reports were refused, if any were. */
 static void print_refusal(void)
 {
@@ -300,6 +312,7 @@ static int feed_source(dc_feed_kind_t kind, int argc, char **argv)
     batch_t b = {0};
     forward_t fw = {tr, &b};
     size_t sent = 0, refused = 0;
+    bool auth_failed = false;
     double start = wall_now(), last_post = start, last_report = start, backoff = 1;
     int fd = -1;
     dc_feed_counts_t c = {0};
@@ -329,6 +342,10 @@ static int feed_source(dc_feed_kind_t kind, int argc, char **argv)
         double now = wall_now();
         if (b.n && now - last_post >= 1) {
             long st = flush(curl, &endpoint, token, &b, &sent, &refused);
+            if (token_refused(st, token)) {
+                auth_failed = true;
+                break;
+            }
             if (st != 200) fprintf(stderr, "feed %s: the daemon answered %ld\n", name, st);
             last_post = now;
         }
@@ -343,7 +360,9 @@ static int feed_source(dc_feed_kind_t kind, int argc, char **argv)
             last_report = now;
         }
     }
-    if (curl && b.n) flush(curl, &endpoint, token, &b, &sent, &refused);
+    if (curl && b.n && !auth_failed &&
+        token_refused(flush(curl, &endpoint, token, &b, &sent, &refused), token))
+        auth_failed = true;
     if (in) {
         dc_feed_reader_counts(in, &c);
         fprintf(stderr, "feed %s: done, %llu %s (%llu malformed), %zu states sent, %zu refused\n",
@@ -355,7 +374,10 @@ static int feed_source(dc_feed_kind_t kind, int argc, char **argv)
     dc_feed_reader_free(in);
     dc_sbs_tracker_free(tr);
     if (curl) curl_easy_cleanup(curl);
-    return refused ? CLI_EXIT_DATA : CLI_EXIT_OK;
+    if (!auth_failed && sent == 0)
+        fprintf(stderr, "deconflict feed %s: nothing was forwarded (%s)\n", name,
+                c.units ? "no state was accepted" : "nothing was received from the source");
+    return refused || auth_failed || sent == 0 ? CLI_EXIT_DATA : CLI_EXIT_OK;
 }
 
 int cli_feed(int argc, char **argv)
@@ -456,14 +478,17 @@ int cli_feed(int argc, char **argv)
             /* The report's age in the recording, kept; its time moved to the present. */
             double t = wall_now() - (data_until - rows[i].st.t_s) / speed;
             if (!batch_add(&batches[p], &rows[i], t)) continue;
-            if (batches[p].n == 10000 &&
-                flush(curl, &endpoint, tokens[p], &batches[p], &sent, &refused) == 0)
-                goto unreachable;
+            if (batches[p].n == 10000) {
+                long st = flush(curl, &endpoint, tokens[p], &batches[p], &sent, &refused);
+                if (st == 0) goto unreachable;
+                if (token_refused(st, tokens[p])) goto rejected;
+            }
         }
         for (int p = 0; p < n_tokens; p++) {
-            if (batches[p].n &&
-                flush(curl, &endpoint, tokens[p], &batches[p], &sent, &refused) == 0)
-                goto unreachable;
+            if (!batches[p].n) continue;
+            long st = flush(curl, &endpoint, tokens[p], &batches[p], &sent, &refused);
+            if (st == 0) goto unreachable;
+            if (token_refused(st, tokens[p])) goto rejected;
         }
         if (isatty(fileno(stderr)))
             fprintf(stderr, "\rfeed: recording at %.0f s, %zu reports sent, %zu refused   ",
@@ -474,9 +499,16 @@ int cli_feed(int argc, char **argv)
     fprintf(stderr, "\nfeed: done, %zu reports sent, %zu refused, %zu aircraft\n", sent, refused,
             (size_t)next);
     print_refusal();
+    if (sent == 0 && refused > 0) {
+        fprintf(stderr, "deconflict feed: the service refused every report\n");
+        rc = CLI_EXIT_DATA;
+    }
     goto out;
 unreachable:
     fprintf(stderr, "\ndeconflict feed: no node of %s reachable\n", url);
+    rc = CLI_EXIT_DATA;
+    goto out;
+rejected:
     rc = CLI_EXIT_DATA;
 out:
     for (int p = 0; p < MAX_PARTIES; p++) free(batches[p].s);

@@ -9,6 +9,7 @@ usage: test_http_conventions.py BIN_DIR OPENAPI_YAML"""
 import http.client
 import json
 import os
+import subprocess
 import sys
 import tempfile
 
@@ -74,6 +75,25 @@ def main():
           and body.get("retry_after_s", 0) <= int(h["retry-after"]),
           f"over the rate: 429 with Retry-After: {h.get('retry-after')} (retry_after_s "
           f"{body.get('retry_after_s')}) after {len(statuses) - 1} answered")
+    # `deconflict feed` with a token the service does not take says so and fails; a forwarder
+    # that forwards nothing fails too.
+    csv_path = os.path.join(tmp, "two.csv")
+    with open(csv_path, "w") as f:
+        f.write("t_unix,icao24,callsign,lat,lon,alt_ft,gs_kt,trk_deg,vs_fpm\n")
+        f.write("1000,abc123,TEST1,47.0,8.0,35000,450,90,0\n1001,abc123,TEST1,47.0,8.01,35000,450,90,0\n")
+    url = f"http://127.0.0.1:{d.port}"
+    p = subprocess.run([td.CLI, "feed", csv_path, "--to", url, "--token", "dct_" + "x" * 43, "--speed", "100"],
+                       capture_output=True, text=True, timeout=30)
+    check(p.returncode != 0 and "refused the token" in p.stderr,
+          f"feed with a wrong token: exit {p.returncode}, '{p.stderr.strip().splitlines()[-1]}'")
+    p = subprocess.run([td.CLI, "feed", csv_path, "--to", url, "--token", tok, "--speed", "100"],
+                       capture_output=True, text=True, timeout=30)
+    check(p.returncode == 0, f"the same feed with alpha's token: exit 0 ({p.stderr.strip().splitlines()[-1]})")
+    closed = td.free_port()
+    p = subprocess.run([td.CLI, "feed", "sbs", f"127.0.0.1:{closed}", "--to", url, "--token", tok,
+                        "--seconds", "2"], capture_output=True, text=True, timeout=30)
+    check(p.returncode != 0 and "nothing was forwarded" in p.stderr,
+          f"feed sbs from a source that sends nothing: exit {p.returncode}, says nothing was forwarded")
     d.stop()
     print("all passed")
 
