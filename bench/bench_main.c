@@ -14,6 +14,7 @@
  *                              Swiss day with injected encounters (docs/tactical.md) */
 #include "bench.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,6 +54,17 @@ double bench_rng_uniform(bench_rng_t *r)
 
 int main(int argc, char **argv)
 {
+    if (argc >= 2 && strcmp(argv[1], "--version") == 0) {
+        printf("deconflict-bench %s\n", DC_VERSION);
+        return 0;
+    }
+    bool asked = argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0);
+    if (argc >= 2 && !asked && argv[1][0] != '-' && strcmp(argv[1], "tactical") != 0 &&
+        strcmp(argv[1], "dense") != 0 && strcmp(argv[1], "strategic") != 0 &&
+        strcmp(argv[1], "service") != 0 && strcmp(argv[1], "sbs") != 0 &&
+        strcmp(argv[1], "asterix") != 0 && strcmp(argv[1], "beast") != 0 &&
+        strcmp(argv[1], "idle") != 0 && strcmp(argv[1], "alerting") != 0)
+        fprintf(stderr, "deconflict-bench: no benchmark '%s'; these are:\n", argv[1]);
     if (argc >= 2 && strcmp(argv[1], "tactical") == 0) return bench_tactical(argc - 1, argv + 1);
     if (argc >= 2 && strcmp(argv[1], "dense") == 0) return bench_dense(argc - 1, argv + 1);
     if (argc >= 2 && strcmp(argv[1], "strategic") == 0) return bench_strategic(argc - 1, argv + 1);
@@ -77,5 +89,5 @@ int main(int argc, char **argv)
                     "       deconflict-bench idle --url URL --token T [--idle N] [--addresses A] "
                     "[--requests K] [--rounds R]\n"
                     "       deconflict-bench alerting [--data CSV] [--step-s S] [--verbose]\n");
-    return 2;
+    return asked ? 0 : 2;
 }

@@ -59,7 +59,9 @@ static void usage(FILE *out)
           "      PUT /v1/party/key), show it, or sign a request: method, path and body (prints\n"
           "      the value of the Deconflict-Signature header).\n"
           "  help\n"
-          "      This text.\n",
+          "      This text.\n"
+          "  --version\n"
+          "      The version.\n",
           out);
 }
 
@@ -70,6 +72,10 @@ int main(int argc, char **argv)
         return CLI_EXIT_USAGE;
     }
     const char *cmd = argv[1];
+    if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "version") == 0) {
+        printf("deconflict %s\n", DC_VERSION);
+        return CLI_EXIT_OK;
+    }
     if (strcmp(cmd, "detect") == 0) return cli_detect(argc - 1, argv + 1);
     if (strcmp(cmd, "replay") == 0) return cli_replay(argc - 1, argv + 1);
     if (strcmp(cmd, "strategic") == 0) return cli_strategic(argc - 1, argv + 1);

@@ -123,6 +123,7 @@ static void usage(FILE *out)
           "                         (default: ../share/deconflict/console beside the binary)\n"
           "  --quiet                no per-request log lines\n"
           "  --print-routes         list every route (METHOD /path) and exit\n"
+          "  --version              the version, and exit\n"
           "  --help                 this text\n"
           "\n"
           "Config keys: data, store, node, leader_lease_s, listen, max_body_bytes, "
@@ -152,6 +153,10 @@ int main(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             usage(stdout);
+            return 0;
+        }
+        if (strcmp(argv[i], "--version") == 0) {
+            printf("deconflictd %s\n", DC_VERSION);
             return 0;
         }
         if (strcmp(argv[i], "--print-routes") == 0) {

@@ -3,7 +3,9 @@
 (with error="invalid_token" when a token was given, RFC 6750); the scheme is case-insensitive
 (RFC 9110); a 429 carries `Retry-After` in whole seconds; a method a /v1 resource does not
 answer is 405 `method_not_allowed` with `Allow` (a path no route has stays 404); HEAD is
-answered wherever GET is, with GET's headers and no body.
+answered wherever GET is, with GET's headers and no body. And what a first user meets: a feed
+with a token the service refuses stops with the reason and fails, a forwarder that forwards
+nothing fails, every binary answers --version.
 
 usage: test_http_conventions.py BIN_DIR OPENAPI_YAML"""
 import http.client
@@ -95,6 +97,14 @@ def main():
     check(p.returncode != 0 and "nothing was forwarded" in p.stderr,
           f"feed sbs from a source that sends nothing: exit {p.returncode}, says nothing was forwarded")
     d.stop()
+    # Every binary says its version.
+    for name in ("deconflict", "deconflictd", "deconflict-bench"):
+        p = subprocess.run([os.path.join(td.BIN, name), "--version"], capture_output=True, text=True, timeout=10)
+        words = p.stdout.split()
+        check(p.returncode == 0 and len(words) == 2 and words[0] == name and words[1].count(".") == 2,
+              f"{name} --version: '{p.stdout.strip()}'")
+    p = subprocess.run([os.path.join(td.BIN, "deconflict-bench"), "nonsense"], capture_output=True, text=True)
+    check(p.returncode == 2 and "no benchmark 'nonsense'" in p.stderr, "deconflict-bench names an unknown benchmark")
     print("all passed")
 
 
