@@ -70,14 +70,28 @@ static bool parse_size(const char *v, size_t lo, size_t hi, size_t *out)
 }
 
 /* HOST:PORT, [IPv6]:PORT not supported yet: the daemon listens on IPv4. */
+/* HOST:PORT, HOST an IPv4 address or an IPv6 one in brackets ([::1]:8080). */
 static bool parse_listen(dd_config_t *cfg, const char *v)
 {
     const char *colon = strrchr(v, ':');
     if (!colon || colon == v || (size_t)(colon - v) >= sizeof(cfg->listen_host)) return false;
     size_t port;
     if (!parse_size(colon + 1, 0, 65535, &port)) return false;
-    memcpy(cfg->listen_host, v, (size_t)(colon - v));
-    cfg->listen_host[colon - v] = '\0';
+    const char *host = v;
+    size_t n = (size_t)(colon - v);
+    bool bracketed = v[0] == '[';
+    if (bracketed) {
+        if (n < 3 || v[n - 1] != ']') return false;
+        host++, n -= 2;
+    }
+    char text[sizeof(cfg->listen_host)];
+    memcpy(text, host, n);
+    text[n] = '\0';
+    struct in6_addr a6;
+    struct in_addr a4;
+    if (bracketed ? inet_pton(AF_INET6, text, &a6) != 1 : inet_pton(AF_INET, text, &a4) != 1)
+        return false;
+    memcpy(cfg->listen_host, text, n + 1);
     cfg->listen_port = (int)port;
     return true;
 }
@@ -91,7 +105,7 @@ static const char *expected(const char *key)
         {"leader_lease_s", "seconds, 1-600, at least twice period_ms"},
         {"store", "a PostgreSQL URL (postgresql://user@host/db, several hosts allowed) or libpq "
                   "connection string, 1-1023 bytes"},
-        {"listen", "HOST:PORT with an IPv4 address and a port 0-65535"},
+        {"listen", "HOST:PORT with an IPv4 address, or [IPv6]:PORT, and a port 0-65535"},
         {"max_body_bytes", "bytes, 1024-1073741824"},
         {"max_streams_per_party", "1-1000"},
         {"keepalive_s", "whole seconds, 1-3600"},

@@ -60,7 +60,8 @@ static void usage(FILE *out)
           "  --node NAME            this node's name among several (default: made up)\n"
           "  --leader-lease-s S     another node takes the lead of the periodic pass when the\n"
           "                         leader has not renewed for S seconds (default 5)\n"
-          "  --listen HOST:PORT     IPv4 address to serve HTTP on (default 127.0.0.1:8080;\n"
+          "  --listen HOST:PORT     address to serve HTTP on, IPv4 or [IPv6] (default "
+          "127.0.0.1:8080;\n"
           "                         port 0 picks a free one, printed on stdout)\n"
           "  --config FILE          'key = value' lines with the keys below (flags win)\n"
           "  --max-body-bytes N     larger request bodies get 413 (default 16777216)\n"
@@ -325,8 +326,9 @@ int main(int argc, char **argv)
         dd_alert_outs_stop(&svc, alert_outs);
         return 1;
     }
-    printf("deconflictd listening on http://%s:%u (%s %s)\n", cfg.listen_host,
-           dd_server_port(&server), cfg.store_url[0] ? "store" : "data",
+    bool v6 = strchr(cfg.listen_host, ':') != NULL;
+    printf("deconflictd listening on http://%s%s%s:%u (%s %s)\n", v6 ? "[" : "", cfg.listen_host,
+           v6 ? "]" : "", dd_server_port(&server), cfg.store_url[0] ? "store" : "data",
            cfg.store_url[0] ? dc_store_backend(svc.store) : cfg.data_dir);
     fflush(stdout);
 

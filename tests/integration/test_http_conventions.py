@@ -97,6 +97,24 @@ def main():
     check(p.returncode != 0 and "nothing was forwarded" in p.stderr,
           f"feed sbs from a source that sends nothing: exit {p.returncode}, says nothing was forwarded")
     d.stop()
+    # IPv6: a daemon on [::1] answers there.
+    p6 = subprocess.Popen([td.DAEMON, *td.store_args(tmp), "--listen", "[::1]:0", "--quiet"],
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    td._started.append(p6)
+    line = p6.stdout.readline()
+    port6 = int(line.split("]:")[1].split()[0]) if "http://[::1]:" in line else None
+    s6 = None
+    if port6:
+        c = http.client.HTTPConnection("::1", port6, timeout=10)
+        c.request("GET", "/v1/tracks", headers={"Authorization": f"Bearer {tok}"})
+        s6 = c.getresponse().status
+        c.close()
+    p6.terminate()
+    p6.wait(10)
+    check(s6 == 200, f"--listen [::1]:0: '{line.strip()}', a party's request over IPv6 answered {s6}")
+    bad = subprocess.run([td.DAEMON, *td.store_args(tmp), "--listen", "::1:8080"], capture_output=True,
+                         text=True, timeout=10)
+    check(bad.returncode != 0 and "listen" in bad.stderr, "an IPv6 address without brackets is refused")
     # Every binary says its version.
     for name in ("deconflict", "deconflictd", "deconflict-bench"):
         p = subprocess.run([os.path.join(td.BIN, name), "--version"], capture_output=True, text=True, timeout=10)

@@ -574,18 +574,26 @@ bool dd_server_start(dd_server_t *srv, dd_service_t *svc, const dd_console_t *co
         return false;
     }
     dd_commit_synced_hook(svc, on_synced, srv);
+    /* An IPv4 address, or an IPv6 one (config.c took it out of its brackets). */
     struct sockaddr_in addr;
+    struct sockaddr_in6 addr6;
     memset(&addr, 0, sizeof(addr));
+    memset(&addr6, 0, sizeof(addr6));
     addr.sin_family = AF_INET;
     addr.sin_port = htons((uint16_t)cfg->listen_port);
-    if (inet_pton(AF_INET, cfg->listen_host, &addr.sin_addr) != 1) {
-        snprintf(err, len, "listen address '%s' is not an IPv4 address", cfg->listen_host);
+    addr6.sin6_family = AF_INET6;
+    addr6.sin6_port = htons((uint16_t)cfg->listen_port);
+    bool v6 = inet_pton(AF_INET6, cfg->listen_host, &addr6.sin6_addr) == 1;
+    if (!v6 && inet_pton(AF_INET, cfg->listen_host, &addr.sin_addr) != 1) {
+        snprintf(err, len, "listen address '%s' is not an IPv4 or IPv6 address", cfg->listen_host);
         return false;
     }
     if (!(srv->streams = dd_streams_new(svc, srv->access, err, len))) return false;
     srv->mhd = MHD_start_daemon(
-        MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG,
-        (uint16_t)cfg->listen_port, on_accept, srv, on_request, srv, MHD_OPTION_SOCK_ADDR, &addr,
+        MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG |
+            (v6 ? MHD_USE_IPv6 : 0),
+        (uint16_t)cfg->listen_port, on_accept, srv, on_request, srv, MHD_OPTION_SOCK_ADDR,
+        v6 ? (const struct sockaddr *)&addr6 : (const struct sockaddr *)&addr,
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)cfg->http_threads, MHD_OPTION_CONNECTION_LIMIT,
         (unsigned int)(cfg->max_connections + MHD_LIMIT_HEADROOM), MHD_OPTION_CONNECTION_TIMEOUT,
         (unsigned int)cfg->header_timeout_s, MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned int)1024,
