@@ -136,6 +136,8 @@ static const char *expected(const char *key)
         {"history_keep_s", "whole seconds, 60-86400"},
         {"console_dir", "a directory path, 1-1023 bytes"},
         {"quiet", "true or false"},
+        {"metrics_access", "loopback or any"},
+        {"metrics_token_file", "a file path, 1-1023 bytes"},
         {"signatures", "required or optional"},
         {"report_ahead_max_s", "whole seconds, 0-3600"},
         {"report_age_max_s", "whole seconds, 1-86400"},
@@ -326,6 +328,12 @@ bool dd_config_set(dd_config_t *cfg, const char *key, const char *value, char *e
     } else if (strcmp(key, "report_age_max_s") == 0) {
         if (!parse_size(value, 1, 86400, &n)) goto bad;
         cfg->report_age_max_s = (double)n;
+    } else if (strcmp(key, "metrics_access") == 0) {
+        if (strcmp(value, "loopback") != 0 && strcmp(value, "any") != 0) goto bad;
+        cfg->metrics_any = strcmp(value, "any") == 0;
+    } else if (strcmp(key, "metrics_token_file") == 0) {
+        if (!*value || strlen(value) >= sizeof(cfg->metrics_token_file)) goto bad;
+        snprintf(cfg->metrics_token_file, sizeof(cfg->metrics_token_file), "%s", value);
     } else if (strcmp(key, "quiet") == 0) {
         if (strcmp(value, "true") != 0 && strcmp(value, "false") != 0) goto bad;
         cfg->quiet = strcmp(value, "true") == 0;

@@ -7,6 +7,9 @@
 #include <pthread.h>
 #include <signal.h>
 #include <sys/resource.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -124,6 +127,10 @@ static void usage(FILE *out)
           "                         (default: ../share/deconflict/console beside the binary)\n"
           "  --quiet                no per-request log lines\n"
           "  --print-routes         list every route (METHOD /path) and exit\n"
+          "  --metrics-access A     who may read /metrics: 'loopback' clients only (default) or\n"
+          "                         'any'\n"
+          "  --metrics-token-file F /metrics only with 'Authorization: Bearer <the token in F>'\n"
+          "                         (F mode 600), from any address\n"
           "  --version              the version, and exit\n"
           "  --help                 this text\n"
           "\n"
@@ -143,6 +150,38 @@ static void usage(FILE *out)
           "Parties: deconflict party add NAME "
           "--data DIR.\n",
           out);
+}
+
+/* The token /metrics asks for: the first line of a file only its owner may read (a secret in a
+ * file anyone could read protects nothing). 16-127 printable characters. */
+static bool read_metrics_token(dd_config_t *cfg, char *err, size_t len)
+{
+    int fd = open(cfg->metrics_token_file, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) != 0) {
+        snprintf(err, len, "%.300s: %s", cfg->metrics_token_file, strerror(errno));
+        if (fd >= 0) close(fd);
+        return false;
+    }
+    if (!S_ISREG(st.st_mode) || (st.st_mode & 077)) {
+        snprintf(err, len, "%.300s: not a regular file readable by its owner only (chmod 600)",
+                 cfg->metrics_token_file);
+        close(fd);
+        return false;
+    }
+    char buf[160];
+    ssize_t n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    size_t k = 0;
+    while (n > 0 && k < (size_t)n && buf[k] > ' ' && buf[k] < 127) k++;
+    if (n <= 0 || k < 16 || k > 127 || (k < (size_t)n && buf[k] != '\n' && buf[k] != '\r')) {
+        snprintf(err, len, "%.300s: its first line must be a token of 16-127 printable characters",
+                 cfg->metrics_token_file);
+        return false;
+    }
+    memcpy(cfg->metrics_token, buf, k);
+    cfg->metrics_token[k] = '\0';
+    return true;
 }
 
 int main(int argc, char **argv)
@@ -214,7 +253,9 @@ int main(int argc, char **argv)
                  {"--max-connections", "max_connections"},
                  {"--max-unproven-per-address", "max_unproven_per_address"},
                  {"--header-timeout-s", "header_timeout_s"},
-                 {"--idle-timeout-s", "idle_timeout_s"}};
+                 {"--idle-timeout-s", "idle_timeout_s"},
+                 {"--metrics-access", "metrics_access"},
+                 {"--metrics-token-file", "metrics_token_file"}};
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--config") == 0) {
             i++;
@@ -246,6 +287,10 @@ int main(int argc, char **argv)
                 "deconflictd: leader_lease_s (%.0f s) must be at least twice the period (%.3f s): "
                 "the leader renews its lease every pass\n",
                 cfg.leader_lease_s, cfg.period_s);
+        return 2;
+    }
+    if (cfg.metrics_token_file[0] && !read_metrics_token(&cfg, err, sizeof(err))) {
+        fprintf(stderr, "deconflictd: --metrics-token-file: %s\n", err);
         return 2;
     }
     /* The web console: from --console-dir, else installed beside the binary

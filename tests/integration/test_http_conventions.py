@@ -30,6 +30,27 @@ def req(d, method, path, headers=None):
     return r.status, {k.lower(): v for k, v in r.getheaders()}, body
 
 
+def get_status(host, port, path, headers=None, with_headers=False):
+    c = http.client.HTTPConnection(host, port, timeout=10)
+    c.request("GET", path, headers=headers or {})
+    r = c.getresponse()
+    r.read()
+    c.close()
+    return (r.status, {k.lower(): v for k, v in r.getheaders()}) if with_headers else r.status
+
+
+def local_address():
+    """This host's IPv4 address on its way out (not loopback), or None: no packet is sent."""
+    import socket
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.connect(("192.0.2.1", 9))
+            ip = s.getsockname()[0]
+        return None if ip.startswith("127.") else ip
+    except OSError:
+        return None
+
+
 def main():
     tmp = tempfile.mkdtemp(prefix="dc-http-")
     tok = td.add_party(tmp, "alpha")
@@ -115,6 +136,44 @@ def main():
     bad = subprocess.run([td.DAEMON, *td.store_args(tmp), "--listen", "::1:8080"], capture_output=True,
                          text=True, timeout=10)
     check(bad.returncode != 0 and "listen" in bad.stderr, "an IPv6 address without brackets is refused")
+    # /metrics: loopback clients only by default; to any with metrics_access = any; with a token
+    # file, to the token's bearer only.
+    ip = local_address()
+    if ip:
+        for access, want in (("loopback", 403), ("any", 200)):
+            pm = subprocess.Popen([td.DAEMON, *td.store_args(tmp), "--listen", "0.0.0.0:0", "--quiet",
+                                   "--metrics-access", access], stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True)
+            td._started.append(pm)
+            port = int(pm.stdout.readline().split(":")[2].split()[0])
+            st_far = get_status(ip, port, "/metrics")
+            st_near = get_status("127.0.0.1", port, "/metrics")
+            pm.terminate()
+            pm.wait(10)
+            check(st_far == want and st_near == 200,
+                  f"metrics_access = {access}: /metrics from {ip} answers {st_far}, from 127.0.0.1 {st_near}")
+    else:
+        print("  skipped: no address but loopback here, so no client from elsewhere to refuse")
+    token_file = os.path.join(tmp, "metrics.token")
+    fd = os.open(token_file, os.O_WRONLY | os.O_CREAT, 0o600)
+    os.write(fd, b"m" * 32 + b"\n")
+    os.close(fd)
+    pm = subprocess.Popen([td.DAEMON, *td.store_args(tmp), "--listen", "127.0.0.1:0", "--quiet",
+                           "--metrics-token-file", token_file], stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True)
+    td._started.append(pm)
+    port = int(pm.stdout.readline().split(":")[2].split()[0])
+    st_none, h_none = get_status("127.0.0.1", port, "/metrics", with_headers=True)
+    st_tok = get_status("127.0.0.1", port, "/metrics", {"Authorization": "Bearer " + "m" * 32})
+    st_party = get_status("127.0.0.1", port, "/metrics", {"Authorization": "Bearer " + tok})
+    pm.terminate()
+    pm.wait(10)
+    check(st_none == 401 and "Bearer" in h_none.get("www-authenticate", "") and st_tok == 200 and st_party == 401,
+          f"metrics_token_file: /metrics without it {st_none}, with it {st_tok}, with a party's token {st_party}")
+    os.chmod(token_file, 0o644)
+    bad = subprocess.run([td.DAEMON, *td.store_args(tmp), "--listen", "127.0.0.1:0",
+                          "--metrics-token-file", token_file], capture_output=True, text=True, timeout=10)
+    check(bad.returncode != 0 and "chmod 600" in bad.stderr, "a token file others may read is refused at start")
     # Every binary says its version.
     for name in ("deconflict", "deconflictd", "deconflict-bench"):
         p = subprocess.run([os.path.join(td.BIN, name), "--version"], capture_output=True, text=True, timeout=10)

@@ -33,13 +33,18 @@ typedef struct dd_config {
     size_t max_streams_party; /* open /v1/events streams per party; more get 429 */
     double keepalive_s;       /* SSE comment line when no event for this long */
     bool quiet;               /* no per-request log lines */
-    double period_s;          /* tactical detection period (default 1) */
-    int m_of_n;               /* a warning is confirmed in this many of the last 3 updates (2) */
-    double hysteresis_s;      /* a level comes down after clear for this long (default 20) */
-    double warning_s;         /* a predicted loss within this is a warning (default 90) */
-    double alt_step_ft;       /* the altitude resolution of the surveillance fed (25) */
-    double conformance_s;     /* each track checked against operations once per this (5) */
-    double conflict_ack_s;    /* each party acknowledges a conflict within this (120) */
+    /* /metrics: to loopback clients only (the default), or to any; and, with a token file, to
+     * the bearer of the token it holds only (read at start: main.c). */
+    bool metrics_any;
+    char metrics_token_file[1024];
+    char metrics_token[128];
+    double period_s;       /* tactical detection period (default 1) */
+    int m_of_n;            /* a warning is confirmed in this many of the last 3 updates (2) */
+    double hysteresis_s;   /* a level comes down after clear for this long (default 20) */
+    double warning_s;      /* a predicted loss within this is a warning (default 90) */
+    double alt_step_ft;    /* the altitude resolution of the surveillance fed (25) */
+    double conformance_s;  /* each track checked against operations once per this (5) */
+    double conflict_ack_s; /* each party acknowledges a conflict within this (120) */
     dd_minima_t enroute, terminal, high; /* 5/1000, 3/1000, 5/2000 */
     double high_above_ft;                /* FL410: 41000 */
     struct {

@@ -359,6 +359,22 @@ static enum MHD_Result metrics(struct MHD_Connection *c, request_t *rq)
     return r ? queue_answer(c, rq, 200, "text/plain; version=0.0.4", r) : MHD_NO;
 }
 
+/* Whether the client is on this host: 127.0.0.0/8, ::1, or an IPv4-mapped 127.x. */
+static bool from_loopback(struct MHD_Connection *c)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+    if (!sa) return false;
+    if (sa->sa_family == AF_INET)
+        return (ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr) >> 24) == 127;
+    if (sa->sa_family == AF_INET6) {
+        const struct in6_addr *a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+        return IN6_IS_ADDR_LOOPBACK(a) || (IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127);
+    }
+    return false;
+}
+
 static enum MHD_Result route(struct MHD_Connection *c, request_t *rq, const char *url,
                              const char *method)
 {
@@ -366,7 +382,25 @@ static enum MHD_Result route(struct MHD_Connection *c, request_t *rq, const char
     dd_service_t *svc = srv->svc;
     bool get = strcmp(method, "GET") == 0;
     if (strcmp(url, "/healthz") == 0 && get) return healthz(c, rq);
-    if (strcmp(url, "/metrics") == 0 && get) return metrics(c, rq);
+    if (strcmp(url, "/metrics") == 0 && get) {
+        /* Service-wide counts hint at other parties' traffic: a token, else loopback only. */
+        const dd_config_t *cfg = &svc->cfg;
+        if (cfg->metrics_token[0]) {
+            const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
+            size_t want = strlen(cfg->metrics_token);
+            bool ok = h && strncasecmp(h, "Bearer ", 7) == 0 && strlen(h + 7) == want &&
+                      sodium_memcmp(h + 7, cfg->metrics_token, want) == 0;
+            rq->token_given = h != NULL;
+            if (!ok)
+                return problem(c, rq, DC_ERR_UNAUTHORIZED, "Authorization",
+                               "/metrics needs 'Authorization: Bearer <the metrics token>'");
+        } else if (!cfg->metrics_any && !from_loopback(c)) {
+            return problem(c, rq, DC_ERR_FORBIDDEN, "",
+                           "/metrics is served to loopback clients only (metrics_access = any, "
+                           "or metrics_token_file, to serve it further)");
+        }
+        return metrics(c, rq);
+    }
     if ((get || strcmp(method, "HEAD") == 0) && strncmp(url, "/v1/", 4) != 0 &&
         strcmp(url, "/v1") != 0)
         return serve_console(c, rq, url);
