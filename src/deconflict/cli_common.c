@@ -169,7 +169,14 @@ bool cli_parse_time(const char *flag, const char *text, double *out)
                 text);
         return false;
     }
-    return cli_parse_number(flag, text, out);
+    char *end;
+    double v = strtod(text, &end);
+    if (end != text && !*end && isfinite(v)) return cli_parse_number(flag, text, out);
+    fprintf(stderr,
+            "deconflict: %s: '%s' is not a time: Unix seconds, or a UTC time like "
+            "2018-08-01T12:00:00Z\n",
+            flag, text);
+    return false;
 }
 
 dc_store_t *cli_store_open(const char *prog, const char *dir, const char *url)

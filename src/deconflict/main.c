@@ -11,58 +11,91 @@
  * Exit status: 0 success, 1 bad input data, 2 bad usage, 3 internal error (out of memory). */
 #include "cli.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
+/* The one usage text: `deconflict help` prints it all, `deconflict CMD --help` its CMD blocks
+ * (a block is a line with two leading spaces and the lines indented further below it). */
+static const char usage_text[] =
+    "usage: deconflict COMMAND [ARGS]\n"
+    "\n"
+    "commands:\n"
+    "  detect STATES.csv [--rpz-nm R] [--hpz-ft H] [--lookahead-s T]\n"
+    "      Predict conflicts among aircraft states at one instant. Input header:\n"
+    "      id,lat,lon,alt_ft,gs_kt,trk_deg,vs_fpm. Output CSV:\n"
+    "      id1,id2,tcpa_s,dcpa_nm,tin_s,tout_s sorted by (id1, id2).\n"
+    "  replay RECORDING [--from T0] [--to T1] [--step-s S] [--format table|csv|json]\n"
+    "         [--parties alternate|prefix] [--compare H_NM,V_FT] [--svg ID1,ID2 --svg-out FILE]\n"
+    "         [--operations OPS.json] [--raw] [--alt-step-ft F] [--warning-s S] [--hold-s S]\n"
+    "         [--states-out FILE] [--t0 T] [--date YYYY-MM-DD] [--cat021-edition E]\n"
+    "         [--radar SAC/SIC:LAT,LON[,ALT_FT]] [--cat004 FILE [--cat004-source SAC/SIC]]\n"
+    "         [--rpz-nm R] [--hpz-ft H] [--lookahead-s T] [--stale-s S] [--vtol-ft V]\n"
+    "  replay RECORDING --daemon URL --token T [--token T2 ...] [--speed X]\n"
+    "      Run the engine over a recording in time order and report each encounter once:\n"
+    "      first alert, warning time before loss of separation, closest separation; then a\n"
+    "      summary. A recording is a normalized traffic CSV, an SBS-1 log, a Beast capture\n"
+    "      (--t0: its first frame's time) or ASTERIX (raw, pcap, pcapng; --date for raw).\n"
+    "      T0/T1 are Unix seconds or UTC times like 2018-08-01T12:00:00Z.\n"
+    "  strategic OPS.json [--same-party] [--fl-margin-m M]\n"
+    "      Conflicts among planned operations: a JSON array of\n"
+    "      {\"id\", \"party\", \"priority\", \"volumes\": [ASTM F3548 Volume4D...]}.\n"
+    "      Output CSV: op1,op2,alt_overlap_m,time_overlap_s,area_m2, one line per\n"
+    "      conflicting pair of operations of different parties, op1 < op2, sorted.\n"
+    "      Invalid input exits 2 naming the operation, volume and field.\n"
+    "  party add|rotate-token|disable|enable NAME --data DIR\n"
+    "  party list --data DIR\n"
+    "      Administer the parties of a deconflictd data directory. add and rotate-token\n"
+    "      print the bearer token alone on the last line (shown once, stored hashed).\n"
+    "  feed RECORDING --to URL[,URL...] --token T [--token T2 ...] [--speed X] [--from T0]\n"
+    "       [--to-time T1] [--split alternate|prefix] [--date D] [--cat021-edition E]\n"
+    "      Replay a recording into a running deconflictd as live positions, X times real\n"
+    "      time, aircraft split between the parties whose tokens are given.\n"
+    "  feed sbs|beast HOST:PORT --to URL --token T [--seconds S]\n"
+    "      Forward a receiver's SBS-1 (dump1090/readsb, 30003) or Beast port (30005) to a\n"
+    "      deconflictd as the token's party; reconnects when the receiver drops.\n"
+    "  asterix dump FILE [--format csv|csv-full] [--cat021-edition E] [--radar S/S:LAT,LON]\n"
+    "      ASTERIX records (raw, pcap, pcapng), one CSV row each.\n"
+    "  asterix encode --cat 21|62 TRAFFIC.csv --sac N --sic N --out FILE [--block-bytes N]\n"
+    "      A traffic CSV as CAT021 or CAT062 data blocks (a pcap when FILE ends in .pcap).\n"
+    "  audit export --data DIR [--out FILE]\n"
+    "  audit verify FILE|URL [--token T] [--since-head HEAD.json]\n"
+    "      Export the whole audit trail with its signed head; verify an export or a\n"
+    "      service's /v1/audit (as the party whose token is given): the hash chain, every\n"
+    "      body available, the head's signature, and consistency with an earlier head.\n"
+    "  key generate --out KEYFILE | key public KEYFILE\n"
+    "  key sign KEYFILE METHOD PATH [FILE]\n"
+    "      A party's Ed25519 key: create one (prints the public key to register with\n"
+    "      PUT /v1/party/key), show it, or sign a request: method, path and body (prints\n"
+    "      the value of the Deconflict-Signature header).\n"
+    "  help\n"
+    "      This text. `deconflict COMMAND --help`: that command's part.\n"
+    "  --version\n"
+    "      The version.\n";
+
 static void usage(FILE *out)
 {
-    fputs("usage: deconflict COMMAND [ARGS]\n"
-          "\n"
-          "commands:\n"
-          "  detect STATES.csv [--rpz-nm R] [--hpz-ft H] [--lookahead-s T]\n"
-          "      Predict conflicts among aircraft states at one instant. Input header:\n"
-          "      id,lat,lon,alt_ft,gs_kt,trk_deg,vs_fpm. Output CSV:\n"
-          "      id1,id2,tcpa_s,dcpa_nm,tin_s,tout_s sorted by (id1, id2).\n"
-          "  replay TRACKS.csv [--from T0] [--to T1] [--step-s S] [--format table|csv]\n"
-          "         [--rpz-nm R] [--hpz-ft H] [--lookahead-s T] [--stale-s S] [--vtol-ft V]\n"
-          "      Run the engine over a normalized track file in time order and report each\n"
-          "      encounter once: first alert, warning time before loss of separation, closest\n"
-          "      separation; then a summary. T0/T1 are Unix seconds or UTC times like\n"
-          "      2018-08-01T12:00:00Z.\n"
-          "  strategic OPS.json [--same-party] [--fl-margin-m M]\n"
-          "      Conflicts among planned operations: a JSON array of\n"
-          "      {\"id\", \"party\", \"priority\", \"volumes\": [ASTM F3548 Volume4D...]}.\n"
-          "      Output CSV: op1,op2,alt_overlap_m,time_overlap_s,area_m2, one line per\n"
-          "      conflicting pair of operations of different parties, op1 < op2, sorted.\n"
-          "      Invalid input exits 2 naming the operation, volume and field.\n"
-          "  party add|rotate-token|disable|enable NAME --data DIR\n"
-          "  party list --data DIR\n"
-          "      Administer the parties of a deconflictd data directory. add and rotate-token\n"
-          "      print the bearer token alone on the last line (shown once, stored hashed).\n"
-          "  feed TRACKS.csv --to URL --token T [--token T2 ...] [--speed X] [--from T0]\n"
-          "       [--to-time T1] [--split alternate|prefix]\n"
-          "      Replay recorded traffic into a running deconflictd as live positions, X times\n"
-          "      real time, aircraft split between the parties whose tokens are given.\n"
-          "  feed sbs|beast HOST:PORT --to URL --token T [--seconds S]\n"
-          "  asterix dump FILE [--format csv|csv-full]   ASTERIX records, one CSV row each\n"
-          "  asterix encode --cat 21|62 TRAFFIC.csv --sac N --sic N --out FILE\n"
-          "      Forward a receiver's SBS-1 (dump1090/readsb, 30003) or Beast port (30005) to a\n"
-          "      deconflictd as the token's party; reconnects when the receiver drops.\n"
-          "  audit export --data DIR [--out FILE]\n"
-          "  audit verify FILE|URL [--token T] [--since-head HEAD.json]\n"
-          "      Export the whole audit trail with its signed head; verify an export or a\n"
-          "      service's /v1/audit (as the party whose token is given): the hash chain, every\n"
-          "      body available, the head's signature, and consistency with an earlier head.\n"
-          "  key generate --out KEYFILE | key public KEYFILE\n"
-          "  key sign KEYFILE METHOD PATH [FILE]\n"
-          "      A party's Ed25519 key: create one (prints the public key to register with\n"
-          "      PUT /v1/party/key), show it, or sign a request: method, path and body (prints\n"
-          "      the value of the Deconflict-Signature header).\n"
-          "  help\n"
-          "      This text.\n"
-          "  --version\n"
-          "      The version.\n",
-          out);
+    fputs(usage_text, out);
+}
+
+/* The usage blocks of cmd; false when it has none. */
+static bool usage_of(const char *cmd, FILE *out)
+{
+    size_t n = strlen(cmd);
+    bool any = false, in = false;
+    for (const char *p = usage_text; *p;) {
+        const char *e = strchr(p, '\n');
+        size_t len = e ? (size_t)(e - p) + 1 : strlen(p);
+        bool head = len > 2 && p[0] == ' ' && p[1] == ' ' && p[2] != ' ';
+        if (head) in = strncmp(p + 2, cmd, n) == 0 && (p[2 + n] == ' ' || p[2 + n] == '\n');
+        if (in) {
+            if (!any) fputs("usage:\n", out);
+            fwrite(p, 1, len, out);
+            any = true;
+        }
+        p += len;
+    }
+    return any;
 }
 
 int main(int argc, char **argv)
@@ -72,6 +105,10 @@ int main(int argc, char **argv)
         return CLI_EXIT_USAGE;
     }
     const char *cmd = argv[1];
+    /* Every command answers --help (or -h), anywhere among its arguments, with its usage. */
+    for (int i = 2; i < argc; i++)
+        if ((strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) && usage_of(cmd, stdout))
+            return CLI_EXIT_OK;
     if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "version") == 0) {
         printf("deconflict %s\n", DC_VERSION);
         return CLI_EXIT_OK;

@@ -19,6 +19,7 @@
 #include "config.h"
 #include "core/service.h"
 #include "core/tick.h"
+#include "core/parties.h"
 #include "feeds/alerts_out.h"
 #include "feeds/sbs_client.h"
 #include "http/console.h"
@@ -326,6 +327,15 @@ int main(int argc, char **argv)
     }
     if (dc_store_notice(svc.store)[0])
         fprintf(stderr, "deconflictd: %s\n", dc_store_notice(svc.store));
+    /* A newcomer's first start: no party can do anything yet; say how to make one. */
+    int64_t *party_ids = NULL;
+    size_t n_parties = 0;
+    if (dd_parties_others(&svc, 0, &party_ids, &n_parties) && n_parties == 0)
+        fprintf(stderr,
+                "deconflictd: no party yet: add one with `deconflict party add NAME %s %s` "
+                "(it prints the party's token once): this daemon takes it at once\n",
+                cfg.store_url[0] ? "--store" : "--data", cfg.store_url[0] ? "URL" : cfg.data_dir);
+    free(party_ids);
     pthread_t passes;
     if (pthread_create(&passes, NULL, run_passes, &svc) != 0) {
         fprintf(stderr, "deconflictd: cannot start live detection\n");

@@ -174,6 +174,24 @@ def main():
     bad = subprocess.run([td.DAEMON, *td.store_args(tmp), "--listen", "127.0.0.1:0",
                           "--metrics-token-file", token_file], capture_output=True, text=True, timeout=10)
     check(bad.returncode != 0 and "chmod 600" in bad.stderr, "a token file others may read is refused at start")
+    # Every command answers --help with its own usage, exit 0; a bad time names what a time is.
+    for cmd in ("detect", "replay", "strategic", "party", "feed", "asterix", "audit", "key"):
+        p = subprocess.run([td.CLI, cmd, "--help"], capture_output=True, text=True, timeout=10)
+        check(p.returncode == 0 and p.stdout.startswith("usage:") and f"\n  {cmd} " in p.stdout,
+              f"deconflict {cmd} --help: exit 0, its usage ({len(p.stdout.splitlines())} lines)")
+    p = subprocess.run([td.CLI, "replay", csv_path, "--from", "garbage"], capture_output=True, text=True)
+    check(p.returncode == 2 and "not a time" in p.stderr and "Unix seconds" in p.stderr,
+          "replay --from garbage: says what a time is")
+    # A daemon on a store with no party says how to add one.
+    empty = tempfile.mkdtemp(prefix="dc-empty-")
+    pe = subprocess.Popen([td.DAEMON, *td.store_args(empty), "--listen", "127.0.0.1:0", "--quiet"],
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    td._started.append(pe)
+    pe.stdout.readline()
+    pe.terminate()
+    err = pe.communicate(timeout=10)[1]
+    check("no party yet" in err and "deconflict party add NAME" in err,
+          "a daemon with no party says how to add one")
     # Every binary says its version.
     for name in ("deconflict", "deconflictd", "deconflict-bench"):
         p = subprocess.run([os.path.join(td.BIN, name), "--version"], capture_output=True, text=True, timeout=10)
