@@ -8,6 +8,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { addParty, launchChromium, signedIn, startDaemon, stopDaemon } from '../console/test/harness.mjs';
 
+const USAGE = 'usage: node bench/console_pan.mjs [BIN_DIR] [CONSOLE_DIR] [N ...]\n' +
+  '  the console\'s frame rate while panning over N tracks (default 1000 3000), in Chromium;\n' +
+  '  BIN_DIR defaults to build/bin, CONSOLE_DIR to build/share/deconflict/console\n';
+if (process.argv.slice(2).some((a) => a === '--help' || a === '-h')) {
+  process.stdout.write(USAGE);
+  process.exit(0);
+}
+const bad = process.argv.slice(4).find((a) => !(Number(a) >= 1 && Number(a) <= 100000));
+if (process.argv.slice(2).some((a) => a.startsWith('-')) || bad !== undefined) {
+  process.stderr.write((bad !== undefined ? `N must be 1..100000, not '${bad}'\n` : 'unknown option\n') + USAGE);
+  process.exit(2);
+}
 const binDir = process.argv[2] || 'build/bin';
 const consoleDir = process.argv[3] || 'build/share/deconflict/console';
 const sizes = process.argv.length > 4 ? process.argv.slice(4).map(Number) : [1000, 3000];

@@ -200,6 +200,9 @@ def main():
               f"{name} --version: '{p.stdout.strip()}'")
     p = subprocess.run([os.path.join(td.BIN, "deconflict-bench"), "nonsense"], capture_output=True, text=True)
     check(p.returncode == 2 and "no benchmark 'nonsense'" in p.stderr, "deconflict-bench names an unknown benchmark")
+    pan = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "bench", "console_pan.mjs")
+    p = subprocess.run(["node", pan, "--help"], capture_output=True, text=True, timeout=30)
+    check(p.returncode == 0 and p.stdout.startswith("usage:"), "node bench/console_pan.mjs --help: its usage, exit 0")
     print("all passed")
 
 
