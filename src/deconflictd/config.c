@@ -137,6 +137,8 @@ static const char *expected(const char *key)
         {"console_dir", "a directory path, 1-1023 bytes"},
         {"quiet", "true or false"},
         {"metrics_access", "loopback or any"},
+        {"tls_cert", "a PEM certificate chain file path, 1-1023 bytes"},
+        {"tls_key", "a PEM private key file path (mode 600), 1-1023 bytes"},
         {"metrics_token_file", "a file path, 1-1023 bytes"},
         {"signatures", "required or optional"},
         {"report_ahead_max_s", "whole seconds, 0-3600"},
@@ -328,6 +330,10 @@ bool dd_config_set(dd_config_t *cfg, const char *key, const char *value, char *e
     } else if (strcmp(key, "report_age_max_s") == 0) {
         if (!parse_size(value, 1, 86400, &n)) goto bad;
         cfg->report_age_max_s = (double)n;
+    } else if (strcmp(key, "tls_cert") == 0 || strcmp(key, "tls_key") == 0) {
+        char *dst = key[4] == 'c' ? cfg->tls_cert_file : cfg->tls_key_file;
+        if (!*value || strlen(value) >= sizeof(cfg->tls_cert_file)) goto bad;
+        snprintf(dst, sizeof(cfg->tls_cert_file), "%s", value);
     } else if (strcmp(key, "metrics_access") == 0) {
         if (strcmp(value, "loopback") != 0 && strcmp(value, "any") != 0) goto bad;
         cfg->metrics_any = strcmp(value, "any") == 0;

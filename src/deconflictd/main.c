@@ -132,6 +132,9 @@ static void usage(FILE *out)
           "                         'any'\n"
           "  --metrics-token-file F /metrics only with 'Authorization: Bearer <the token in F>'\n"
           "                         (F mode 600), from any address\n"
+          "  --tls-cert FILE --tls-key FILE  serve HTTPS with this PEM certificate chain and\n"
+          "                         private key (mode 600); parties' tokens then never cross a\n"
+          "                         network in clear\n"
           "  --version              the version, and exit\n"
           "  --help                 this text\n"
           "\n"
@@ -151,6 +154,36 @@ static void usage(FILE *out)
           "Parties: deconflict party add NAME "
           "--data DIR.\n",
           out);
+}
+
+/* A PEM file's text (at most 1 MiB), NULL with err. A private key must be its owner's alone. */
+static char *read_pem(const char *path, bool secret, char *err, size_t len)
+{
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) != 0) {
+        snprintf(err, len, "%.300s: %s", path, strerror(errno));
+        if (fd >= 0) close(fd);
+        return NULL;
+    }
+    if (!S_ISREG(st.st_mode) || st.st_size <= 0 || st.st_size > (1 << 20) ||
+        (secret && (st.st_mode & 077))) {
+        snprintf(err, len, "%.300s: %s", path,
+                 secret && (st.st_mode & 077) ? "a private key others may read (chmod 600)"
+                                              : "not a regular file of 1 byte to 1 MiB");
+        close(fd);
+        return NULL;
+    }
+    char *text = malloc((size_t)st.st_size + 1);
+    ssize_t n = text ? read(fd, text, (size_t)st.st_size) : -1;
+    close(fd);
+    if (n != st.st_size || !strstr(text, "-----BEGIN ")) {
+        snprintf(err, len, "%.300s: not a PEM file", path);
+        free(text);
+        return NULL;
+    }
+    text[n] = '\0';
+    return text;
 }
 
 /* The token /metrics asks for: the first line of a file only its owner may read (a secret in a
@@ -256,7 +289,9 @@ int main(int argc, char **argv)
                  {"--header-timeout-s", "header_timeout_s"},
                  {"--idle-timeout-s", "idle_timeout_s"},
                  {"--metrics-access", "metrics_access"},
-                 {"--metrics-token-file", "metrics_token_file"}};
+                 {"--metrics-token-file", "metrics_token_file"},
+                 {"--tls-cert", "tls_cert"},
+                 {"--tls-key", "tls_key"}};
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--config") == 0) {
             i++;
@@ -288,6 +323,16 @@ int main(int argc, char **argv)
                 "deconflictd: leader_lease_s (%.0f s) must be at least twice the period (%.3f s): "
                 "the leader renews its lease every pass\n",
                 cfg.leader_lease_s, cfg.period_s);
+        return 2;
+    }
+    if (!cfg.tls_cert_file[0] != !cfg.tls_key_file[0]) {
+        fprintf(stderr, "deconflictd: --tls-cert and --tls-key go together\n");
+        return 2;
+    }
+    if (cfg.tls_cert_file[0] &&
+        (!(cfg.tls_cert_pem = read_pem(cfg.tls_cert_file, false, err, sizeof(err))) ||
+         !(cfg.tls_key_pem = read_pem(cfg.tls_key_file, true, err, sizeof(err))))) {
+        fprintf(stderr, "deconflictd: TLS: %s\n", err);
         return 2;
     }
     if (cfg.metrics_token_file[0] && !read_metrics_token(&cfg, err, sizeof(err))) {
@@ -382,8 +427,9 @@ int main(int argc, char **argv)
         return 1;
     }
     bool v6 = strchr(cfg.listen_host, ':') != NULL;
-    printf("deconflictd listening on http://%s%s%s:%u (%s %s)\n", v6 ? "[" : "", cfg.listen_host,
-           v6 ? "]" : "", dd_server_port(&server), cfg.store_url[0] ? "store" : "data",
+    printf("deconflictd listening on %s://%s%s%s:%u (%s %s)\n", cfg.tls_cert_pem ? "https" : "http",
+           v6 ? "[" : "", cfg.listen_host, v6 ? "]" : "", dd_server_port(&server),
+           cfg.store_url[0] ? "store" : "data",
            cfg.store_url[0] ? dc_store_backend(svc.store) : cfg.data_dir);
     fflush(stdout);
 
@@ -410,6 +456,7 @@ int main(int argc, char **argv)
     pthread_join(passes, NULL);
     dd_service_close(&svc);
     dd_console_free(console);
+    free(cfg.tls_cert_pem), free(cfg.tls_key_pem);
     fprintf(stderr, "deconflictd: stopped\n");
     return 0;
 }

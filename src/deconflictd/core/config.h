@@ -36,6 +36,10 @@ typedef struct dd_config {
     /* /metrics: to loopback clients only (the default), or to any; and, with a token file, to
      * the bearer of the token it holds only (read at start: main.c). */
     bool metrics_any;
+    /* TLS: the certificate chain and private key files (PEM), both or neither; their text, read
+     * at start (main.c), is what the server is given. */
+    char tls_cert_file[1024], tls_key_file[1024];
+    char *tls_cert_pem, *tls_key_pem;
     char metrics_token_file[1024];
     char metrics_token[128];
     double period_s;       /* tactical detection period (default 1) */

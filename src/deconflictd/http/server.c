@@ -623,16 +623,27 @@ bool dd_server_start(dd_server_t *srv, dd_service_t *svc, const dd_console_t *co
         return false;
     }
     if (!(srv->streams = dd_streams_new(svc, srv->access, err, len))) return false;
+    /* HTTPS through libmicrohttpd's GnuTLS when a certificate is configured. */
+    struct MHD_OptionItem tls[] = {
+        {MHD_OPTION_HTTPS_MEM_KEY, 0, cfg->tls_key_pem},
+        {MHD_OPTION_HTTPS_MEM_CERT, 0, cfg->tls_cert_pem},
+        {MHD_OPTION_END, 0, NULL},
+    };
+    bool use_tls = cfg->tls_cert_pem && cfg->tls_key_pem;
+    if (use_tls && MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+        snprintf(err, len, "this libmicrohttpd has no TLS");
+        return false;
+    }
     srv->mhd = MHD_start_daemon(
         MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG |
-            (v6 ? MHD_USE_IPv6 : 0),
+            (v6 ? MHD_USE_IPv6 : 0) | (use_tls ? MHD_USE_TLS : 0),
         (uint16_t)cfg->listen_port, on_accept, srv, on_request, srv, MHD_OPTION_SOCK_ADDR,
         v6 ? (const struct sockaddr *)&addr6 : (const struct sockaddr *)&addr,
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)cfg->http_threads, MHD_OPTION_CONNECTION_LIMIT,
         (unsigned int)(cfg->max_connections + MHD_LIMIT_HEADROOM), MHD_OPTION_CONNECTION_TIMEOUT,
         (unsigned int)cfg->header_timeout_s, MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned int)1024,
         MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv, MHD_OPTION_NOTIFY_COMPLETED, on_completed,
-        srv, MHD_OPTION_END);
+        srv, MHD_OPTION_ARRAY, use_tls ? tls : tls + 2, MHD_OPTION_END);
     if (!srv->mhd) {
         snprintf(err, len, "cannot listen on %s:%d: %s", cfg->listen_host, cfg->listen_port,
                  strerror(errno));
