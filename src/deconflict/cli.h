@@ -19,6 +19,14 @@ int cli_audit(int argc, char **argv);
 int cli_key(int argc, char **argv);
 int cli_asterix(int argc, char **argv);
 
+/* --cacert FILE, taken out of the arguments by main.c: the CA certificates (PEM) an HTTPS
+ * service is verified against instead of the system's (a service with its own CA). NULL when
+ * not given. */
+extern const char *cli_cacert;
+/* A new libcurl handle for the CLI's HTTP clients, verifying HTTPS against cli_cacert when
+ * given; NULL when libcurl fails. */
+void *cli_curl_new(void);
+
 /* Parses a flag value as a finite number; prints an error naming the flag and returns false if
  * it is not one. */
 bool cli_parse_number(const char *flag, const char *text, double *out);

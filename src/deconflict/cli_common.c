@@ -1,6 +1,8 @@
 /* Flag parsing and line reading shared by the subcommands. */
 #include "cli.h"
 
+#include <curl/curl.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -202,4 +204,13 @@ FILE *cli_create_private(const char *prog, const char *path)
         if (fd >= 0) close(fd);
     }
     return f;
+}
+
+const char *cli_cacert = NULL;
+
+void *cli_curl_new(void)
+{
+    CURL *c = curl_easy_init();
+    if (c && cli_cacert) curl_easy_setopt(c, CURLOPT_CAINFO, cli_cacert);
+    return c;
 }

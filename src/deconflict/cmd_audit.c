@@ -64,7 +64,7 @@ static bool read_file(const char *path, buf_t *b)
 /* The pages of URL/v1/audit, after=0 and on, into pages (each a buf). */
 static int fetch_pages(const char *url, const char *token, buf_t **pages, size_t *n)
 {
-    CURL *c = curl_easy_init();
+    CURL *c = cli_curl_new();
     if (!c) return CLI_EXIT_INTERNAL;
     char auth[256];
     snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token ? token : "");

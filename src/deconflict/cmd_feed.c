@@ -305,7 +305,7 @@ static int feed_source(dc_feed_kind_t kind, int argc, char **argv)
         return CLI_EXIT_USAGE;
     }
     curl_global_init(CURL_GLOBAL_DEFAULT);
-    CURL *curl = curl_easy_init();
+    CURL *curl = cli_curl_new();
     if (curl) curl_easy_setopt(curl, CURLOPT_TIMEOUT, 30L); /* a hung daemon does not stall us */
     dc_sbs_tracker_t *tr = dc_sbs_tracker_new(10, 60);
     dc_feed_reader_t *in = dc_feed_reader_new(kind);
@@ -459,7 +459,7 @@ int cli_feed(int argc, char **argv)
         return CLI_EXIT_USAGE;
     }
     curl_global_init(CURL_GLOBAL_DEFAULT);
-    CURL *curl = curl_easy_init();
+    CURL *curl = cli_curl_new();
     if (curl) curl_easy_setopt(curl, CURLOPT_TIMEOUT, 30L); /* a hung node: on to the next */
     size_t cap = 65536, next = 0;
     assign_t *tab = calloc(cap, sizeof(*tab));

@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 /* The one usage text: `deconflict help` prints it all, `deconflict CMD --help` its CMD blocks
  * (a block is a line with two leading spaces and the lines indented further below it). */
@@ -71,7 +72,10 @@ static const char usage_text[] =
     "  help\n"
     "      This text. `deconflict COMMAND --help`: that command's part.\n"
     "  --version\n"
-    "      The version.\n";
+    "      The version.\n"
+    "\n"
+    "--cacert FILE, with any command that talks to a service over HTTPS: verify it against\n"
+    "these CA certificates (PEM) instead of the system's.\n";
 
 static void usage(FILE *out)
 {
@@ -100,6 +104,25 @@ static bool usage_of(const char *cmd, FILE *out)
 
 int main(int argc, char **argv)
 {
+    if (argc < 2) {
+        usage(stderr);
+        return CLI_EXIT_USAGE;
+    }
+    /* --cacert FILE anywhere: taken out, for every command's HTTPS client (cli.h). */
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--cacert") != 0) continue;
+        if (i + 1 >= argc) {
+            fprintf(stderr, "deconflict: --cacert needs a file\n");
+            return CLI_EXIT_USAGE;
+        }
+        cli_cacert = argv[i + 1];
+        if (access(cli_cacert, R_OK) != 0) {
+            fprintf(stderr, "deconflict: --cacert %s: cannot be read\n", cli_cacert);
+            return CLI_EXIT_USAGE;
+        }
+        for (int k = i; k + 2 <= argc; k++) argv[k] = argv[k + 2];
+        argc -= 2, i--;
+    }
     if (argc < 2) {
         usage(stderr);
         return CLI_EXIT_USAGE;

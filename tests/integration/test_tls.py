@@ -2,8 +2,9 @@
 """deconflictd over HTTPS (--tls-cert/--tls-key), with a real client verifying the chain: a test
 CA and a server certificate for 127.0.0.1 are made here with Debian's openssl; Python's ssl
 client, trusting that CA only and checking the name, gets a party's answer; a client that does
-not trust the CA fails the handshake; a plain-HTTP request to the port gets no answer; a key
-file others may read, or a certificate without its key, is refused at start.
+not trust the CA fails the handshake; a plain-HTTP request to the port gets no answer; the
+CLI's client (`deconflict feed`) sends over HTTPS with --cacert and refuses the certificate
+without it; a key file others may read, or a certificate without its key, is refused at start.
 
 usage: test_tls.py BIN_DIR OPENAPI_YAML"""
 import http.client
@@ -72,6 +73,20 @@ def main():
     except (OSError, http.client.HTTPException):
         plain = None
     check(plain is None, f"plain HTTP to the TLS port gets no HTTP answer ({plain})")
+    # The CLI's HTTPS client: `deconflict feed` to the service, trusting the test CA with
+    # --cacert; without it, the system's CAs do not know this one and nothing is sent.
+    rows = os.path.join(tmp, "two.csv")
+    with open(rows, "w") as f:
+        f.write("t_unix,icao24,callsign,lat,lon,alt_ft,gs_kt,trk_deg,vs_fpm\n"
+                "1000,abc123,TLS1,47.0,8.0,35000,450,90,0\n1001,abc123,TLS1,47.0,8.01,35000,450,90,0\n")
+    url = f"https://127.0.0.1:{port}"
+    fed = subprocess.run([td.CLI, "feed", rows, "--to", url, "--token", tok, "--speed", "100", "--cacert",
+                          os.path.join(tmp, "ca.pem")], capture_output=True, text=True, timeout=30)
+    check(fed.returncode == 0 and "2 reports sent" in fed.stderr,
+          f"deconflict feed --cacert CA over HTTPS: exit {fed.returncode}, {fed.stderr.strip().splitlines()[-1]}")
+    fed = subprocess.run([td.CLI, "feed", rows, "--to", url, "--token", tok, "--speed", "100"],
+                         capture_output=True, text=True, timeout=30)
+    check(fed.returncode != 0, "without --cacert the service's certificate is not trusted: nothing sent, exit 1")
     p.terminate()
     p.wait(10)
 
