@@ -10,7 +10,8 @@ DATA    ?= $(abspath ../shared/data)
 JOBS    ?= 2
 CMAKE_FLAGS = -DDC_DATA_DIR=$(DATA)
 
-.PHONY: all deps build demo demo-replay test test-asan bench bench-postgis bench-backends bench-bluesky fuzz format clean
+.PHONY: all deps build install demo demo-replay test test-asan bench bench-postgis bench-backends bench-bluesky fuzz format clean
+PREFIX  ?= /usr/local
 
 all: deps build
 
@@ -20,6 +21,11 @@ deps:
 build: deps
 	cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS) >/dev/null
 	cmake --build build -j$(JOBS)
+
+# The binaries, the web console and an example configuration under PREFIX (bin/, share/deconflict/);
+# deconflictd finds the console at ../share/deconflict/console beside itself.
+install: build
+	cmake --install build --prefix $(PREFIX)
 
 # The main job: deconflictd on its embedded store, two demo parties, the real Swiss traffic
 # fed as live positions at SPEED x real time (scripts/demo.sh; SPEED, PORT, FROM, TO, KEEP=1).
