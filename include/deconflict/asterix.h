@@ -43,6 +43,14 @@ typedef struct dc_asterix_radar {
     double lat_deg, lon_deg, alt_ft;
 } dc_asterix_radar_t;
 
+/* "2" (or "2.1" to "2.6"), "0.26" or "0.23" into *ed; DC_ERR_INVALID for anything else. The
+ * CLI's --cat021-edition and the daemon's asterix_cat021_edition both read it so. */
+dc_err_t dc_asterix_parse_edition(const char *text, dc_asterix_cat021_edition_t *ed);
+
+/* "SAC/SIC:LAT,LON[,ALT_FT]" into *radar: SAC and SIC 0..255, WGS84 degrees, the antenna at
+ * -1500..30000 ft (0 when left out); DC_ERR_INVALID for anything else. */
+dc_err_t dc_asterix_parse_radar(const char *text, dc_asterix_radar_t *radar);
+
 typedef struct dc_asterix_config {
     dc_asterix_cat021_edition_t cat021_edition;
     size_t n_radars;

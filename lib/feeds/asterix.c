@@ -551,3 +551,31 @@ bool dc_asterix_track_state(const dc_asterix_record_t *rec, double t_s, dc_track
     memcpy(callsign, rec->callsign, 9);
     return true;
 }
+
+dc_err_t dc_asterix_parse_edition(const char *text, dc_asterix_cat021_edition_t *ed)
+{
+    if (strcmp(text, "2") == 0 ||
+        (strncmp(text, "2.", 2) == 0 && text[2] >= '1' && text[2] <= '6' && !text[3]))
+        *ed = DC_ASTERIX_CAT021_V2;
+    else if (strcmp(text, "0.26") == 0)
+        *ed = DC_ASTERIX_CAT021_V026;
+    else if (strcmp(text, "0.23") == 0)
+        *ed = DC_ASTERIX_CAT021_V023;
+    else
+        return DC_ERR_INVALID;
+    return DC_OK;
+}
+
+dc_err_t dc_asterix_parse_radar(const char *text, dc_asterix_radar_t *radar)
+{
+    dc_asterix_radar_t r = {0};
+    int used = 0;
+    int got = sscanf(text, "%d/%d:%lf,%lf%n,%lf%n", &r.sac, &r.sic, &r.lat_deg, &r.lon_deg, &used,
+                     &r.alt_ft, &used);
+    if (got < 4 || text[used] || r.sac < 0 || r.sac > 255 || r.sic < 0 || r.sic > 255 ||
+        !(fabs(r.lat_deg) <= 90) || !(fabs(r.lon_deg) <= 180) ||
+        !(r.alt_ft >= -1500 && r.alt_ft <= 30000))
+        return DC_ERR_INVALID;
+    *radar = r;
+    return DC_OK;
+}

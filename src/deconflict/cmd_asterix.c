@@ -38,26 +38,14 @@ int cli_asterix_flag(int argc, char **argv, int *i, dc_asterix_config_t *cfg)
     }
     const char *v = argv[++*i];
     if (strcmp(flag, "--cat021-edition") == 0) {
-        if (strcmp(v, "2") == 0 ||
-            (strncmp(v, "2.", 2) == 0 && v[2] >= '1' && v[2] <= '6' && !v[3]))
-            cfg->cat021_edition = DC_ASTERIX_CAT021_V2;
-        else if (strcmp(v, "0.26") == 0)
-            cfg->cat021_edition = DC_ASTERIX_CAT021_V026;
-        else if (strcmp(v, "0.23") == 0)
-            cfg->cat021_edition = DC_ASTERIX_CAT021_V023;
-        else {
+        if (dc_asterix_parse_edition(v, &cfg->cat021_edition) != DC_OK) {
             fprintf(stderr, "deconflict: --cat021-edition %s: one of 2 (2.1-2.6), 0.26, 0.23\n", v);
             return -1;
         }
         return 1;
     }
-    dc_asterix_radar_t r = {0};
-    int used = 0, n;
-    n = sscanf(v, "%d/%d:%lf,%lf%n,%lf%n", &r.sac, &r.sic, &r.lat_deg, &r.lon_deg, &used, &r.alt_ft,
-               &used);
-    if (n < 4 || v[used] || r.sac < 0 || r.sac > 255 || r.sic < 0 || r.sic > 255 ||
-        !(fabs(r.lat_deg) <= 90) || !(fabs(r.lon_deg) <= 180) ||
-        !(r.alt_ft >= -1500 && r.alt_ft <= 30000)) {
+    dc_asterix_radar_t r;
+    if (dc_asterix_parse_radar(v, &r) != DC_OK) {
         fprintf(stderr,
                 "deconflict: --radar %s: SAC/SIC:LAT,LON[,ALT_FT] with SAC and SIC 0..255, WGS84 "
                 "degrees, an antenna altitude of -1500..30000 ft\n",

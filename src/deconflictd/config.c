@@ -272,23 +272,11 @@ bool dd_config_set(dd_config_t *cfg, const char *key, const char *value, char *e
             goto bad;
         cfg->cat004_sac = sac, cfg->cat004_sic = sic;
     } else if (strcmp(key, "asterix_cat021_edition") == 0) {
-        if (strcmp(value, "2") == 0 ||
-            (strncmp(value, "2.", 2) == 0 && value[2] >= '1' && value[2] <= '6' && !value[3]))
-            cfg->asterix.cat021_edition = DC_ASTERIX_CAT021_V2;
-        else if (strcmp(value, "0.26") == 0)
-            cfg->asterix.cat021_edition = DC_ASTERIX_CAT021_V026;
-        else if (strcmp(value, "0.23") == 0)
-            cfg->asterix.cat021_edition = DC_ASTERIX_CAT021_V023;
-        else
-            goto bad;
+        if (dc_asterix_parse_edition(value, &cfg->asterix.cat021_edition) != DC_OK) goto bad;
     } else if (strcmp(key, "asterix_radar") == 0) {
-        dc_asterix_radar_t r = {0};
-        int used = 0;
-        int got = sscanf(value, "%d/%d:%lf,%lf%n,%lf%n", &r.sac, &r.sic, &r.lat_deg, &r.lon_deg,
-                         &used, &r.alt_ft, &used);
-        if (cfg->asterix.n_radars == DC_ASTERIX_RADARS_MAX || got < 4 || value[used] || r.sac < 0 ||
-            r.sac > 255 || r.sic < 0 || r.sic > 255 || !(fabs(r.lat_deg) <= 90) ||
-            !(fabs(r.lon_deg) <= 180) || !(r.alt_ft >= -1500 && r.alt_ft <= 30000))
+        dc_asterix_radar_t r;
+        if (cfg->asterix.n_radars == DC_ASTERIX_RADARS_MAX ||
+            dc_asterix_parse_radar(value, &r) != DC_OK)
             goto bad;
         cfg->asterix.radars[cfg->asterix.n_radars++] = r;
     } else if (strcmp(key, "rate_limit_rps") == 0) {

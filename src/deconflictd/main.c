@@ -156,8 +156,9 @@ static void usage(FILE *out)
           out);
 }
 
-/* A PEM file's text (at most 1 MiB), NULL with err. A private key must be its owner's alone. */
-static char *read_pem(const char *path, bool secret, char *err, size_t len)
+/* A file's text (1 byte to 1 MiB), NULL with err. A secret must be its owner's alone: a secret
+ * in a file anyone could read protects nothing. Caller frees. */
+static char *read_small_file(const char *path, bool secret, char *err, size_t len)
 {
     int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
     struct stat st;
@@ -169,7 +170,7 @@ static char *read_pem(const char *path, bool secret, char *err, size_t len)
     if (!S_ISREG(st.st_mode) || st.st_size <= 0 || st.st_size > (1 << 20) ||
         (secret && (st.st_mode & 077))) {
         snprintf(err, len, "%.300s: %s", path,
-                 secret && (st.st_mode & 077) ? "a private key others may read (chmod 600)"
+                 secret && (st.st_mode & 077) ? "a secret others may read (chmod 600)"
                                               : "not a regular file of 1 byte to 1 MiB");
         close(fd);
         return NULL;
@@ -177,8 +178,8 @@ static char *read_pem(const char *path, bool secret, char *err, size_t len)
     char *text = malloc((size_t)st.st_size + 1);
     ssize_t n = text ? read(fd, text, (size_t)st.st_size) : -1;
     close(fd);
-    if (n != st.st_size || !strstr(text, "-----BEGIN ")) {
-        snprintf(err, len, "%.300s: not a PEM file", path);
+    if (n != st.st_size) {
+        snprintf(err, len, "%.300s: cannot be read", path);
         free(text);
         return NULL;
     }
@@ -186,36 +187,36 @@ static char *read_pem(const char *path, bool secret, char *err, size_t len)
     return text;
 }
 
-/* The token /metrics asks for: the first line of a file only its owner may read (a secret in a
- * file anyone could read protects nothing). 16-127 printable characters. */
+/* A PEM file's text, NULL with err. */
+static char *read_pem(const char *path, bool secret, char *err, size_t len)
+{
+    char *text = read_small_file(path, secret, err, len);
+    if (text && !strstr(text, "-----BEGIN ")) {
+        snprintf(err, len, "%.300s: not a PEM file", path);
+        free(text);
+        return NULL;
+    }
+    return text;
+}
+
+/* The token /metrics asks for: the first line of a secret file, 16-127 printable characters. */
 static bool read_metrics_token(dd_config_t *cfg, char *err, size_t len)
 {
-    int fd = open(cfg->metrics_token_file, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-    struct stat st;
-    if (fd < 0 || fstat(fd, &st) != 0) {
-        snprintf(err, len, "%.300s: %s", cfg->metrics_token_file, strerror(errno));
-        if (fd >= 0) close(fd);
-        return false;
-    }
-    if (!S_ISREG(st.st_mode) || (st.st_mode & 077)) {
-        snprintf(err, len, "%.300s: not a regular file readable by its owner only (chmod 600)",
-                 cfg->metrics_token_file);
-        close(fd);
-        return false;
-    }
-    char buf[160];
-    ssize_t n = read(fd, buf, sizeof(buf) - 1);
-    close(fd);
+    char *text = read_small_file(cfg->metrics_token_file, true, err, len);
+    if (!text) return false;
     size_t k = 0;
-    while (n > 0 && k < (size_t)n && buf[k] > ' ' && buf[k] < 127) k++;
-    if (n <= 0 || k < 16 || k > 127 || (k < (size_t)n && buf[k] != '\n' && buf[k] != '\r')) {
+    while (text[k] > ' ' && text[k] < 127) k++;
+    bool ok = k >= 16 && k <= 127 && (!text[k] || text[k] == '\n' || text[k] == '\r');
+    if (ok) {
+        memcpy(cfg->metrics_token, text, k);
+        cfg->metrics_token[k] = '\0';
+    } else {
         snprintf(err, len, "%.300s: its first line must be a token of 16-127 printable characters",
                  cfg->metrics_token_file);
-        return false;
     }
-    memcpy(cfg->metrics_token, buf, k);
-    cfg->metrics_token[k] = '\0';
-    return true;
+    sodium_memzero(text, strlen(text));
+    free(text);
+    return ok;
 }
 
 int main(int argc, char **argv)
