@@ -38,6 +38,11 @@ typedef struct dc_store dc_store_t;
  * err (len bytes). */
 dc_store_t *dc_store_open(const char *dir, char *err, size_t len);
 
+/* As dc_store_open(), but a directory that holds no store yet (or does not exist) is an error
+ * naming it, and nothing is created: what every command but the ones that create a store (party
+ * add, deconflictd --init) uses, so that a mistyped --data is said, not served empty. */
+dc_store_t *dc_store_open_existing(const char *dir, char *err, size_t len);
+
 /* Opens (creating the tables if needed) the PostgreSQL store at url -- "postgresql://user@host
  * /db", several hosts allowed ("host1:5432,host2:5432", with target_session_attrs=read-write to
  * follow the primary), or a libpq "key=value" connection string -- and migrates it. Several

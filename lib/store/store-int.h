@@ -105,7 +105,7 @@ struct dc_store_backend {
 
 /* The backends. */
 extern const dc_store_backend_t dc_store_sqlite_backend;
-dc_store_t *dc_store_sqlite_open(const char *dir, char *err, size_t len);
+dc_store_t *dc_store_sqlite_open(const char *dir, bool create, char *err, size_t len);
 extern const dc_store_backend_t dc_store_pg_backend;
 dc_store_t *dc_store_pg_open(const char *conninfo, char *err, size_t len);
 

@@ -16,7 +16,12 @@
 
 dc_store_t *dc_store_open(const char *dir, char *err, size_t len)
 {
-    return dc_store_sqlite_open(dir, err, len);
+    return dc_store_sqlite_open(dir, true, err, len);
+}
+
+dc_store_t *dc_store_open_existing(const char *dir, char *err, size_t len)
+{
+    return dc_store_sqlite_open(dir, false, err, len);
 }
 
 bool dc_store_is_url(const char *spec)

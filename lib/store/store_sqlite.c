@@ -255,7 +255,21 @@ static bool secure_file(dc_store_t *st, const char *path, bool create, char *err
     return true;
 }
 
-dc_store_t *dc_store_sqlite_open(const char *dir, char *err, size_t len)
+/* Whether path (what in err) exists; false with a sentence in err when it does not. The
+ * directory is looked for before check_dir() and the database after, so that a directory
+ * another user owns is refused as such, whether or not it holds a store. */
+static bool store_part_present(const char *dir, const char *path, char *err, size_t len)
+{
+    struct stat sb;
+    if (lstat(path, &sb) == 0 || errno != ENOENT) return true; /* unreadable: said below */
+    if (path == dir)
+        snprintf(err, len, "no store at %s: the directory does not exist", dir);
+    else
+        snprintf(err, len, "no store in %s: it holds no deconflict.sqlite3", dir);
+    return false;
+}
+
+dc_store_t *dc_store_sqlite_open(const char *dir, bool create, char *err, size_t len)
 {
     if (sodium_init() < 0) {
         snprintf(err, len, "libsodium failed to initialise");
@@ -271,7 +285,10 @@ dc_store_t *dc_store_sqlite_open(const char *dir, char *err, size_t len)
     q->wal_fd = -1;
     char path[4096], side[4200];
     snprintf(path, sizeof(path), "%s/deconflict.sqlite3", dir);
-    bool files_ok = check_dir(st, dir, err, len) && secure_file(st, path, true, err, len);
+    bool files_ok = (create || store_part_present(dir, dir, err, len)) &&
+                    check_dir(st, dir, err, len) &&
+                    (create || store_part_present(dir, path, err, len)) &&
+                    secure_file(st, path, create, err, len);
     snprintf(side, sizeof(side), "%s-wal", path);
     files_ok = files_ok && secure_file(st, side, false, err, len);
     snprintf(side, sizeof(side), "%s-shm", path);
@@ -280,8 +297,8 @@ dc_store_t *dc_store_sqlite_open(const char *dir, char *err, size_t len)
         free(q);
         return NULL;
     }
-    if (sqlite3_open_v2(path, &SQ(st)->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
-        SQLITE_OK) {
+    int mode = SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0);
+    if (sqlite3_open_v2(path, &SQ(st)->db, mode, NULL) != SQLITE_OK) {
         snprintf(err, len, "cannot open %s: %s", path,
                  SQ(st)->db ? sqlite3_errmsg(SQ(st)->db) : "?");
         sq_close(st);

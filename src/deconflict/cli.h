@@ -72,9 +72,11 @@ int cli_load_rows(const char *path, dc_trackcsv_format_t fmt, cli_row_t **rows, 
 typedef struct dc_store dc_store_t;
 
 /* Opens the store for command prog -- the PostgreSQL one at url when given (--store), else the
- * SQLite one in dir (--data) -- printing what opening it had to tighten (the data directory's
- * or files' modes) and, on failure, why. NULL on failure. */
-dc_store_t *cli_store_open(const char *prog, const char *dir, const char *url);
+ * SQLite one in dir (--data), created there only when create is set (party add; any other
+ * command refuses a directory without a store and says how to make one) -- printing what opening
+ * it had to tighten (the data directory's or files' modes) and, on failure, why. NULL on
+ * failure. */
+dc_store_t *cli_store_open(const char *prog, const char *dir, const char *url, bool create);
 
 /* Creates (or truncates) the file at path for writing secrets: mode 0600 whatever the umask,
  * tightened if it existed with a wider one, never through a symbolic link. NULL (and a message

@@ -181,13 +181,19 @@ bool cli_parse_time(const char *flag, const char *text, double *out)
     return false;
 }
 
-dc_store_t *cli_store_open(const char *prog, const char *dir, const char *url)
+dc_store_t *cli_store_open(const char *prog, const char *dir, const char *url, bool create)
 {
     char err[600];
-    dc_store_t *st =
-        url ? dc_store_open_url(url, err, sizeof(err)) : dc_store_open(dir, err, sizeof(err));
+    dc_store_t *st = url      ? dc_store_open_url(url, err, sizeof(err))
+                     : create ? dc_store_open(dir, err, sizeof(err))
+                              : dc_store_open_existing(dir, err, sizeof(err));
     if (!st) {
         fprintf(stderr, "%s: %s\n", prog, err);
+        if (!url && !create && strncmp(err, "no store ", 9) == 0)
+            fprintf(stderr,
+                    "%s: a mistyped --data? 'deconflict party add NAME --data %s' creates "
+                    "a store there\n",
+                    prog, dir);
         return NULL;
     }
     if (dc_store_notice(st)[0]) fprintf(stderr, "%s: %s\n", prog, dc_store_notice(st));

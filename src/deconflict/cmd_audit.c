@@ -191,7 +191,7 @@ static int export_log(int argc, char **argv)
         audit_usage(stderr);
         return CLI_EXIT_USAGE;
     }
-    dc_store_t *st = cli_store_open("deconflict audit export", dir, url);
+    dc_store_t *st = cli_store_open("deconflict audit export", dir, url, false);
     if (!st) return CLI_EXIT_DATA;
     /* The export holds every party's bodies: readable by its owner only. */
     FILE *out = path ? cli_create_private("deconflict audit export", path) : stdout;

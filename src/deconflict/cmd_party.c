@@ -79,7 +79,7 @@ int cli_party(int argc, char **argv)
         fprintf(stderr, "deconflict party signatures: expected 'required' or 'optional'\n");
         return CLI_EXIT_USAGE;
     }
-    dc_store_t *st = cli_store_open("deconflict party", dir, url);
+    dc_store_t *st = cli_store_open("deconflict party", dir, url, strcmp(sub, "add") == 0);
     if (!st) return CLI_EXIT_DATA;
     char token[DC_TOKEN_MAX];
     dc_err_t rc;

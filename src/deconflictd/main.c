@@ -56,8 +56,10 @@ static void usage(FILE *out)
 {
     fputs("usage: deconflictd [--data DIR] [--listen HOST:PORT] [--config FILE] [options]\n"
           "\n"
-          "  --data DIR             data directory: the SQLite store (created if absent;\n"
-          "                         default ./deconflict-data)\n"
+          "  --data DIR             data directory: the SQLite store (default\n"
+          "                         ./deconflict-data); one must be there, made by\n"
+          "                         'deconflict party add' or by --init\n"
+          "  --init                 create the store in --data DIR when it holds none\n"
           "  --store URL            a PostgreSQL store instead (postgresql://user@host/db,\n"
           "                         several hosts allowed; or a libpq connection string):\n"
           "                         several deconflictd nodes may share it\n"
@@ -302,6 +304,10 @@ int main(int argc, char **argv)
             cfg.quiet = true;
             continue;
         }
+        if (strcmp(argv[i], "--init") == 0) {
+            cfg.init_store = true;
+            continue;
+        }
         size_t k = 0;
         while (k < sizeof(flags) / sizeof(flags[0]) && strcmp(argv[i], flags[k].flag) != 0) k++;
         if (k == sizeof(flags) / sizeof(flags[0])) {
@@ -367,6 +373,11 @@ int main(int argc, char **argv)
     static dd_service_t svc;
     if (!dd_service_open(&svc, &cfg, dd_now_s(), err, sizeof(err))) {
         fprintf(stderr, "deconflictd: %s\n", err);
+        if (strncmp(err, "no store ", 9) == 0)
+            fprintf(stderr,
+                    "deconflictd: a mistyped --data? Create a store there with `deconflict party "
+                    "add NAME --data %s`, or start with --init\n",
+                    cfg.data_dir);
         dd_service_close(&svc);
         dd_console_free(console);
         return 1;

@@ -76,11 +76,12 @@ def _kill_leftovers():
 
 class Daemon:
     def __init__(self, data, extra=(), store=None):
-        """A daemon on data's store, or on the store flags given (["--store", URL])."""
+        """A daemon on data's store, or on the store flags given (["--store", URL]); --init: the
+        store is created when there is none yet (the refusal is test_http_conventions')."""
         self.data = data
         self.port = free_port()
         self.proc = subprocess.Popen(
-            [DAEMON, *(store or store_args(data)), "--listen", f"127.0.0.1:{self.port}", "--quiet",
+            [DAEMON, *(store or store_args(data)), "--init", "--listen", f"127.0.0.1:{self.port}", "--quiet",
              "--conformance-s", "1", "--terminal-area", "-40,100,20", *extra],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         _started.append(self.proc)

@@ -182,9 +182,32 @@ def main():
     p = subprocess.run([td.CLI, "replay", csv_path, "--from", "garbage"], capture_output=True, text=True)
     check(p.returncode == 2 and "not a time" in p.stderr and "Unix seconds" in p.stderr,
           "replay --from garbage: says what a time is")
-    # A daemon on a store with no party says how to add one.
+    # A mistyped --data is said, not served as a new empty store: the daemon and every command
+    # that reads a store refuse a directory without one, and create nothing there; party add
+    # and deconflictd --init create one.
+    if not td.PG_URL:
+        missing = os.path.join(tempfile.mkdtemp(prefix="dc-missing-"), "typo")
+        p = subprocess.run([td.DAEMON, "--data", missing, "--listen", "127.0.0.1:0", "--quiet"],
+                           capture_output=True, text=True, timeout=10)
+        check(p.returncode == 1 and "no store at" in p.stderr and "--init" in p.stderr
+              and "deconflict party add NAME --data" in p.stderr and not os.path.exists(missing),
+              "deconflictd on a missing --data: exit 1, says how to make a store, creates nothing")
+        os.mkdir(missing, 0o700)
+        p = subprocess.run([td.DAEMON, "--data", missing, "--listen", "127.0.0.1:0", "--quiet"],
+                           capture_output=True, text=True, timeout=10)
+        check(p.returncode == 1 and "holds no deconflict.sqlite3" in p.stderr
+              and os.listdir(missing) == [],
+              "deconflictd on an empty directory: refused, nothing created in it")
+        for args in (["party", "list"], ["party", "disable", "blue"], ["audit", "export"]):
+            p = subprocess.run([td.CLI, *args, "--data", missing], capture_output=True, text=True,
+                               timeout=10)
+            check(p.returncode != 0 and "no store in" in p.stderr and "party add NAME" in p.stderr
+                  and os.listdir(missing) == [],
+                  f"deconflict {' '.join(args)} on an empty directory: refused, nothing created")
+    # A daemon on a store with no party says how to add one (--init made the store).
     empty = tempfile.mkdtemp(prefix="dc-empty-")
-    pe = subprocess.Popen([td.DAEMON, *td.store_args(empty), "--listen", "127.0.0.1:0", "--quiet"],
+    pe = subprocess.Popen([td.DAEMON, *td.store_args(empty), "--init", "--listen", "127.0.0.1:0",
+                           "--quiet"],
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     td._started.append(pe)
     pe.stdout.readline()

@@ -33,6 +33,7 @@ typedef struct dd_config {
     size_t max_streams_party; /* open /v1/events streams per party; more get 429 */
     double keepalive_s;       /* SSE comment line when no event for this long */
     bool quiet;               /* no per-request log lines */
+    bool init_store;          /* --init: create the SQLite store when data_dir holds none */
     /* /metrics: to loopback clients only (the default), or to any; and, with a token file, to
      * the bearer of the token it holds only (read at start: main.c). */
     bool metrics_any;

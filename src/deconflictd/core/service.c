@@ -41,7 +41,10 @@ static bool open_store(dd_service_t *svc, char *err, size_t len)
                (svc->events_store = dc_store_open_url(url, err, len));
     }
     const char *dir = svc->cfg.data_dir;
-    svc->store = dc_store_open(dir, err, len); /* checks the directory first */
+    /* Checks the directory first. Created only when asked (--init): a mistyped --data must be
+     * said, not served as an empty store while the real one waits elsewhere. */
+    svc->store =
+        svc->cfg.init_store ? dc_store_open(dir, err, len) : dc_store_open_existing(dir, err, len);
     if (!svc->store) return false;
     /* One process serves a store: a second daemon on the same directory would keep half the
      * live picture and miss the other half's conflicts. */
