@@ -27,8 +27,10 @@ build: deps
 install: build
 	cmake --install build --prefix $(PREFIX)
 
-# The main job: deconflictd on its embedded store, two demo parties, the real Swiss traffic
-# fed as live positions at SPEED x real time (scripts/demo.sh; SPEED, PORT, FROM, TO, KEEP=1).
+# The main job: deconflictd on its embedded store over HTTPS (a certificate made for the demo),
+# two demo parties, the real Swiss traffic fed as live positions at SPEED x real time
+# (scripts/demo.sh; SPEED, PORT, FROM, TO, KEEP=1 keeps the service up, TLS=0; Ctrl-C ends it
+# cleanly).
 demo: build
 	DATA=$(DATA) ./scripts/demo.sh
 

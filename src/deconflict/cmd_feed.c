@@ -380,6 +380,28 @@ static int feed_source(dc_feed_kind_t kind, int argc, char **argv)
     return refused || auth_failed || sent == 0 ? CLI_EXIT_DATA : CLI_EXIT_OK;
 }
 
+/* Where a feed of a recording is: the recording's own UTC time and how far through it, what was
+ * sent, how many aircraft. Rewritten in place on a terminal; a line every 10 s of wall time
+ * otherwise (a log, make demo's output piped), so a long feed is never silent. */
+static void feed_progress(double at_s, double end_s, double t0_s, size_t sent, size_t refused,
+                          size_t aircraft)
+{
+    static double last_line_wall;
+    bool tty = isatty(fileno(stderr));
+    double now = wall_now();
+    if (!tty && now - last_line_wall < 10) return;
+    last_line_wall = now;
+    char when[32] = "?";
+    time_t t = (time_t)at_s;
+    struct tm tm;
+    if (gmtime_r(&t, &tm)) strftime(when, sizeof(when), "%H:%M:%SZ", &tm);
+    double span = end_s > t0_s ? end_s - t0_s : 0;
+    char pct[16] = "";
+    if (span > 0) snprintf(pct, sizeof(pct), " (%.0f%%)", 100 * (at_s - t0_s) / span);
+    fprintf(stderr, "%sfeed: recording at %s%s, %zu reports sent, %zu refused, %zu aircraft%s",
+            tty ? "\r" : "", when, pct, sent, refused, aircraft, tty ? "   " : "\n");
+}
+
 int cli_feed(int argc, char **argv)
 {
     dc_feed_kind_t kind;
@@ -470,6 +492,7 @@ int cli_feed(int argc, char **argv)
         goto out;
     }
     double t0_data = first < n_rows ? rows[first].st.t_s : 0, t0_wall = wall_now();
+    double end_s = n_rows && rows[n_rows - 1].st.t_s < to_s ? rows[n_rows - 1].st.t_s : to_s;
     size_t sent = 0, refused = 0, i = first;
     while (i < n_rows && rows[i].st.t_s <= to_s) {
         double data_until = t0_data + (wall_now() - t0_wall + 1) * speed;
@@ -490,14 +513,13 @@ int cli_feed(int argc, char **argv)
             if (st == 0) goto unreachable;
             if (token_refused(st, tokens[p])) goto rejected;
         }
-        if (isatty(fileno(stderr)))
-            fprintf(stderr, "\rfeed: recording at %.0f s, %zu reports sent, %zu refused   ",
-                    data_until - t0_data, sent, refused);
+        feed_progress(data_until < end_s ? data_until : end_s, end_s, t0_data, sent, refused,
+                      (size_t)next);
         double wait = t0_wall + (data_until - t0_data) / speed - wall_now();
         if (wait > 0) usleep((useconds_t)(wait * 1e6));
     }
-    fprintf(stderr, "\nfeed: done, %zu reports sent, %zu refused, %zu aircraft\n", sent, refused,
-            (size_t)next);
+    fprintf(stderr, "%sfeed: done, %zu reports sent, %zu refused, %zu aircraft\n",
+            isatty(fileno(stderr)) ? "\n" : "", sent, refused, (size_t)next);
     print_refusal();
     if (sent == 0 && refused > 0) {
         fprintf(stderr, "deconflict feed: the service refused every report\n");
