@@ -63,8 +63,11 @@ run() {
   build/bin/deconflict-bench service "${urls[@]}" --token "$a" --token "$b" --tracks "$n" \
       --batch "$BATCH" "${bench[@]}" || true
   for i in $(seq 0 $((NODES - 1))); do
+    # The last pass, the mean over the run (_sum / _count), and the open conflicts at their
+    # levels (the ones not 0).
     curl -s "${urls[$((2 * i + 1))]}/metrics" |
-        grep -E '^deconflict_(live_tracks|detection_pass_ms|open_conflicts|store_commits_total|store_syncs_total) ' || true
+        grep -E '^deconflict_(live_tracks|detection_pass_last_seconds|detection_pass_seconds_(sum|count)|open_conflicts|store_commits_total|store_syncs_total)[ {]' |
+        grep -vE '^deconflict_open_conflicts\{.*\} 0$' || true
   done
   kill "${pids[@]}"; wait "${pids[@]}" || true
   rm -rf "$work"

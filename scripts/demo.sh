@@ -117,7 +117,7 @@ echo "== summary =="
 summary blue "$BLUE"
 summary red "$RED"
 curl -s "${cacert[@]}" "$URL/metrics" |
-    grep -E '^deconflict_(positions_total|events_total|detection_passes_total|detection_pass_ms) ' || true
+    grep -E '^deconflict_(positions_total|events_total|detection_passes_total|detection_pass_last_seconds|conflict_acks_owed) ' || true
 # The hotline: blue tells red about the closest encounter, red acknowledges.
 api "$BLUE" /v1/messages -H "Content-Type: application/json" \
     -d '{"to":"red","category":"free_text","priority":"urgent","ack_required":true,

@@ -41,11 +41,14 @@ static void *run_passes(void *arg)
     dd_service_t *svc = arg;
     while (!__atomic_load_n(&svc->stopping, __ATOMIC_SEQ_CST)) {
         double start = dd_now_s();
-        dd_tick(svc, start);
+        bool ran = dd_tick(svc, start);
         double took = dd_now_s() - start;
-        pthread_mutex_lock(&svc->lock);
-        svc->last_pass_ms = took * 1e3;
-        pthread_mutex_unlock(&svc->lock);
+        if (ran) { /* a node that does not lead only caught up: not a pass to time */
+            pthread_mutex_lock(&svc->lock);
+            dd_histogram_observe(&svc->pass_took, took);
+            svc->last_pass_took_s = took;
+            pthread_mutex_unlock(&svc->lock);
+        }
         double left = svc->cfg.period_s - took;
         if (left > 0) usleep((useconds_t)(left * 1e6));
     }

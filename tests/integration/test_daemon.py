@@ -296,7 +296,8 @@ def main():
         s, body, _ = d.request("GET", "/healthz")
         check(s == 200 and body["status"] == "ok", "GET /healthz")
         s, body, ctype = d.request("GET", "/metrics")
-        check(s == 200 and "deconflict_open_conflicts 0" in body and ctype.startswith("text/plain"),
+        check(s == 200 and 'deconflict_open_conflicts{kind="strategic",level="none"} 0' in body
+              and ctype.startswith("text/plain"),
               "GET /metrics in Prometheus text format")
         for tok in (None, "dct_" + "A" * 43, ta[:-1], "Basic xyz"):
             s, body, ctype = d.request("GET", "/v1/operations", token=tok)

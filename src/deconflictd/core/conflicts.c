@@ -13,11 +13,68 @@
 #include "core/parties.h"
 #include "deconflict/timefmt.h"
 
-static const char *const kind_names[] = {
+static const char *const kind_names[DD_CF_KINDS] = {
     [DD_CF_STRATEGIC] = "strategic", [DD_CF_TACTICAL] = "tactical",
     [DD_CF_INTRUSION] = "intrusion", [DD_CF_NONCONFORMING] = "nonconforming",
     [DD_CF_AGREEMENT] = "agreement",
 };
+
+_Static_assert(DD_CF_AGREEMENT + 1 == DD_CF_KINDS, "DD_CF_KINDS counts the kinds");
+_Static_assert(DD_CF_LEVEL_INSIDE + 1 == DD_CF_LEVELS, "DD_CF_LEVELS counts the levels");
+
+static const char *const level_names[DD_CF_LEVELS] = {
+    [DD_CF_LEVEL_NONE] = "none",       [DD_CF_LEVEL_ADVISORY] = "advisory",
+    [DD_CF_LEVEL_WARNING] = "warning", [DD_CF_LEVEL_LOSS] = "loss",
+    [DD_CF_LEVEL_INSIDE] = "inside",
+};
+
+const char *dd_cf_kind_name(dd_cf_kind_t kind)
+{
+    return (unsigned)kind < DD_CF_KINDS ? kind_names[kind] : "unknown";
+}
+
+const char *dd_cf_level_name(dd_cf_level_t level)
+{
+    return (unsigned)level < DD_CF_LEVELS ? level_names[level] : "unknown";
+}
+
+bool dd_cf_kind_has_level(dd_cf_kind_t kind, dd_cf_level_t level)
+{
+    /* Bit l: the kind may be at level l (detection.c grades tactical conflicts, conformance.c
+     * intrusions and agreement conflicts of aircraft; operations.c's agreement conflicts and
+     * the rest have none). */
+    static const unsigned levels_of[DD_CF_KINDS] = {
+        [DD_CF_STRATEGIC] = 1u << DD_CF_LEVEL_NONE,
+        [DD_CF_TACTICAL] =
+            1u << DD_CF_LEVEL_ADVISORY | 1u << DD_CF_LEVEL_WARNING | 1u << DD_CF_LEVEL_LOSS,
+        [DD_CF_INTRUSION] =
+            1u << DD_CF_LEVEL_ADVISORY | 1u << DD_CF_LEVEL_WARNING | 1u << DD_CF_LEVEL_INSIDE,
+        [DD_CF_NONCONFORMING] = 1u << DD_CF_LEVEL_NONE,
+        [DD_CF_AGREEMENT] = 1u << DD_CF_LEVEL_NONE | 1u << DD_CF_LEVEL_ADVISORY |
+                            1u << DD_CF_LEVEL_WARNING | 1u << DD_CF_LEVEL_INSIDE,
+    };
+    return (unsigned)kind < DD_CF_KINDS && (unsigned)level < DD_CF_LEVELS &&
+           (levels_of[kind] >> level & 1u);
+}
+
+void dd_conflicts_count(const dd_service_t *svc, double now, dd_conflict_counts_t *out)
+{
+    memset(out, 0, sizeof(*out));
+    for (size_t i = 0; i < svc->conflicts.cap; i++) {
+        const dd_conflict_t *c = svc->conflicts.slots[i].key ? svc->conflicts.slots[i].val : NULL;
+        if (!c || (unsigned)c->kind >= DD_CF_KINDS) continue;
+        dd_cf_level_t level = DD_CF_LEVEL_NONE;
+        for (int l = 1; c->level && l < DD_CF_LEVELS; l++)
+            if (strcmp(c->level, level_names[l]) == 0) level = (dd_cf_level_t)l;
+        out->open[c->kind][level]++;
+        for (int k = 0; k < 2; k++) {
+            const dd_cf_side_t *s = &c->side[k];
+            if (!s->party || s->acknowledged || !s->ack_due) continue;
+            out->acks_owed++;
+            if (s->ack_due <= now || s->escalations > 0) out->acks_overdue++;
+        }
+    }
+}
 
 dd_conflict_t *dd_conflict_new(dd_cf_kind_t kind, const char *id)
 {

@@ -61,6 +61,38 @@ typedef struct dd_conflict {
     dd_cf_side_t side[2]; /* side[0] is the document's party_a */
 } dd_conflict_t;
 
+/* The number of kinds, and the levels a conflict may be at, for counting them. A strategic or
+ * nonconforming conflict (and an agreement conflict of an operation) is not graded: level
+ * "none". */
+#define DD_CF_KINDS 5
+typedef enum dd_cf_level {
+    DD_CF_LEVEL_NONE,
+    DD_CF_LEVEL_ADVISORY,
+    DD_CF_LEVEL_WARNING,
+    DD_CF_LEVEL_LOSS,   /* tactical */
+    DD_CF_LEVEL_INSIDE, /* intrusion, agreement */
+} dd_cf_level_t;
+#define DD_CF_LEVELS 5
+
+/* The names the API uses: "strategic", ...; "none", "advisory", .... */
+const char *dd_cf_kind_name(dd_cf_kind_t kind);
+const char *dd_cf_level_name(dd_cf_level_t level);
+
+/* Whether a conflict of kind may be at level (what /metrics lists even at 0). */
+bool dd_cf_kind_has_level(dd_cf_kind_t kind, dd_cf_level_t level);
+
+/* Service-wide counts of the open conflicts (what /metrics shows: no party's name, nothing a
+ * party could not count from the service's activity). An acknowledgement is owed by each side
+ * that has not acknowledged a conflict past the advisory level; it is overdue once its deadline
+ * is at or before now or it has been escalated (an escalation sets the next deadline). */
+typedef struct dd_conflict_counts {
+    size_t open[DD_CF_KINDS][DD_CF_LEVELS];
+    size_t acks_owed, acks_overdue;
+} dd_conflict_counts_t;
+
+/* Counts the open conflicts at now into *out. Under the service lock. */
+void dd_conflicts_count(const dd_service_t *svc, double now, dd_conflict_counts_t *out);
+
 /* What a write records, for the events it appends. */
 typedef enum dd_cf_change {
     DD_CF_NEW,       /* conflict.new to both sides; acknowledgements owed from now (a tactical

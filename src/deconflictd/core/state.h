@@ -16,6 +16,7 @@
 
 #include "core/config.h"
 #include "core/fault.h"
+#include "core/histogram.h"
 #include "core/table.h"
 #include "deconflict/alerting.h"
 #include "deconflict/store.h"
@@ -112,7 +113,10 @@ typedef struct dd_service {
     /* Counters for /metrics. */
     uint64_t events_total, positions_total, positions_refused[3], passes_total, history_errors;
     size_t live_tracks, open_conflicts;
-    double last_pass_ms; /* set by whoever runs the pass (it has the clock) */
+    /* The durations of the passes this node ran (led), seconds, and the last one's: set by
+     * whoever runs the pass (it has the clock). */
+    dd_histogram_t pass_took;
+    double last_pass_took_s;
     bool stopping;
 } dd_service_t;
 

@@ -11,7 +11,7 @@
 #include "core/history.h"
 #include "core/messages.h"
 
-void dd_tick(dd_service_t *svc, double now)
+bool dd_tick(dd_service_t *svc, double now)
 {
     /* The state read anew first if it is not trusted (before the engines are used: a reload
      * replaces them). Several nodes: every one catches up (what the others wrote, positions among
@@ -21,16 +21,16 @@ void dd_tick(dd_service_t *svc, double now)
         fprintf(stderr, "deconflictd: reading the store's state anew: %s; tried again next pass\n",
                 dc_store_last_error(svc->store));
         pthread_mutex_unlock(&svc->lock);
-        return;
+        return false;
     }
     if (dd_cluster_catch_up(svc) != DC_OK)
         fprintf(stderr, "deconflictd: catching up with the store: %s\n",
                 dc_store_last_error(svc->store));
     bool lead = dd_cluster_lead(svc, now);
     pthread_mutex_unlock(&svc->lock);
-    if (!lead) return;
+    if (!lead) return false;
     const dc_tactical_snapshot_t *snaps[2] = {NULL, NULL};
-    if (dc_tactical_detect(svc->tactical, now, NULL, &snaps[0]) != DC_OK || !snaps[0]) return;
+    if (dc_tactical_detect(svc->tactical, now, NULL, &snaps[0]) != DC_OK || !snaps[0]) return false;
     if (dc_tactical_detect(svc->tactical_high, now, NULL, &snaps[1]) != DC_OK) snaps[1] = NULL;
     dd_write_lock(svc);
     if (dd_tx_begin(svc) != DC_OK) {
@@ -55,4 +55,5 @@ void dd_tick(dd_service_t *svc, double now)
     dd_write_unlock(svc);
     dc_tactical_snapshot_release(snaps[0]);
     dc_tactical_snapshot_release(snaps[1]);
+    return true;
 }

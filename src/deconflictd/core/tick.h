@@ -10,7 +10,9 @@
 
 /* Runs one pass at now: the engines' predictions first (without the service lock), then
  * everything that writes in one write section, so a pass's conflicts and events land together
- * with one sync. Returns once what it wrote is durable. */
-void dd_tick(dd_service_t *svc, double now);
+ * with one sync. Returns once what it wrote is durable: true when this node ran the pass (it
+ * leads), false when it only caught up with the store (another node leads), could not read
+ * its state anew, or its engines could not predict. */
+bool dd_tick(dd_service_t *svc, double now);
 
 #endif

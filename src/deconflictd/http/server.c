@@ -353,9 +353,16 @@ static enum MHD_Result healthz(struct MHD_Connection *c, request_t *rq)
 
 static enum MHD_Result metrics(struct MHD_Connection *c, request_t *rq)
 {
-    char buf[12288];
-    size_t n = dd_metrics_text(rq->srv, buf, sizeof(buf));
-    struct MHD_Response *r = MHD_create_response_from_buffer(n, buf, MHD_RESPMEM_MUST_COPY);
+    /* 64 KiB: about four times the longest text (8 feeds and 8 CAT004 senders). */
+    enum { METRICS_MAX_BYTES = 65536 };
+    char *buf = malloc(METRICS_MAX_BYTES);
+    size_t n = buf ? dd_metrics_text(rq->srv, buf, METRICS_MAX_BYTES) : 0;
+    if (!n) {
+        free(buf);
+        return MHD_NO;
+    }
+    struct MHD_Response *r = MHD_create_response_from_buffer(n, buf, MHD_RESPMEM_MUST_FREE);
+    if (!r) free(buf);
     return r ? queue_answer(c, rq, 200, "text/plain; version=0.0.4", r) : MHD_NO;
 }
 

@@ -62,7 +62,8 @@ void dd_server_stop(dd_server_t *srv);
 /* Prints "METHOD /path" per line: every route the server answers. */
 void dd_server_print_routes(FILE *out);
 
-/* /metrics: the Prometheus text (metrics.c) into buf (cap bytes); returns its length. */
+/* /metrics: the Prometheus text (metrics.c) into buf (cap bytes); returns its length, or 0
+ * when it would not fit (nothing usable in buf then). */
 size_t dd_metrics_text(dd_server_t *srv, char *buf, size_t cap);
 
 #endif

@@ -100,6 +100,15 @@ static void test_acknowledgement_deadlines_and_escalation(void **state)
     overlapping(fx, cid, &op_a, &op_b);
     json_decref(events_since(fx, fx->alpha, &seen_a));
     json_decref(events_since(fx, fx->bravo, &seen_b));
+    /* /metrics' counts: one strategic conflict (not graded), both sides owing, none late. */
+    dd_conflict_counts_t n;
+    dd_conflicts_count(&fx->svc, T0 + ack - 1, &n);
+    assert_int_equal(n.open[DD_CF_STRATEGIC][DD_CF_LEVEL_NONE], 1);
+    assert_int_equal(n.acks_owed, 2);
+    assert_int_equal(n.acks_overdue, 0);
+    /* Late at the deadline already, before a pass has escalated. */
+    dd_conflicts_count(&fx->svc, T0 + ack, &n);
+    assert_int_equal(n.acks_overdue, 2);
 
     dd_tick(&fx->svc, T0 + ack - 1);
     ev = events_since(fx, fx->alpha, &seen_a);
@@ -107,6 +116,10 @@ static void test_acknowledgement_deadlines_and_escalation(void **state)
     json_decref(ev);
 
     dd_tick(&fx->svc, T0 + ack + 1);
+    /* Escalated: the next deadline is ahead, and both are still late. */
+    dd_conflicts_count(&fx->svc, T0 + ack + 1, &n);
+    assert_int_equal(n.acks_owed, 2);
+    assert_int_equal(n.acks_overdue, 2);
     ev = events_since(fx, fx->alpha, &seen_a);
     /* alpha: its own escalation, and the note that bravo has not answered either. */
     assert_int_equal(count_type(ev, "conflict.escalated"), 2);
@@ -133,6 +146,9 @@ static void test_acknowledgement_deadlines_and_escalation(void **state)
     /* bravo may not acknowledge for alpha, nor a conflict that is not its own. */
     assert_int_equal(dd_conflict_ack(&fx->svc, fx->charlie, cid, T0 + ack + 2, &view, &f),
                      DC_ERR_NOT_FOUND);
+    dd_conflicts_count(&fx->svc, T0 + ack + 2, &n);
+    assert_int_equal(n.acks_owed, 1);
+    assert_int_equal(n.acks_overdue, 1);
 
     /* One allowance later: bravo is pressed again, alpha is not. */
     dd_tick(&fx->svc, T0 + 2 * ack + 2);
@@ -156,6 +172,10 @@ static void test_acknowledgement_deadlines_and_escalation(void **state)
                      DC_OK);
     json_decref(out);
     json_decref(events_since(fx, fx->bravo, &seen_b));
+    /* Resolved: counted nowhere, owed by nobody. */
+    dd_conflicts_count(&fx->svc, T0 + 2 * ack + 3, &n);
+    assert_int_equal(n.open[DD_CF_STRATEGIC][DD_CF_LEVEL_NONE], 0);
+    assert_int_equal(n.acks_owed, 0);
     dd_tick(&fx->svc, T0 + 10 * ack);
     ev = events_since(fx, fx->bravo, &seen_b);
     assert_int_equal(count_type(ev, "conflict.escalated"), 0);
