@@ -29,6 +29,9 @@ packages=(
   dump1090-mutability # the real SBS-1 producer the feed test runs against a recorded capture
   tshark            # Wireshark's ASTERIX dissector: the independent judge of what we decode and encode
   chromium          # the real browser the web console's tests drive (through npm playwright-core)
+  prometheus        # promtool judges /metrics and the Grafana dashboard's queries, and the test runs the
+                    # prometheus binary itself on a temporary port (integration_metrics); the package's
+                    # service is not used (see the end of this script)
 )
 # The web console is built with Node.js and npm (console/package-lock.json, `npm ci`). The
 # machine's own Node.js is used when there is one; Debian's otherwise.
@@ -66,3 +69,10 @@ echo "install-deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 $sudo apt-get update -qq
 $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+
+# Debian's prometheus enables and starts its own server (port 9090) where systemd runs; the tests
+# only need the binaries, so a server this script brought is stopped and disabled again. Without
+# systemd (a container) invoke-rc.d starts nothing (no runlevel, or policy-rc.d says no).
+if [[ " ${missing[*]} " == *" prometheus "* ]] && [ -d /run/systemd/system ]; then
+  $sudo systemctl disable --now prometheus.service || true
+fi

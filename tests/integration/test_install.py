@@ -2,10 +2,12 @@
 """`cmake --install` (what `make install PREFIX=...` runs) into a temporary prefix, then the
 installed programs used as an operator would: the installed CLI adds a party, the installed
 daemon starts from the installed example configuration (flags over it), serves the installed
-web console from ../share/deconflict/console beside itself, and answers the party.
+web console from ../share/deconflict/console beside itself, and answers the party. The Grafana
+dashboard is installed in share/deconflict/grafana.
 
 usage: test_install.py BUILD_DIR"""
 import http.client
+import json
 import os
 import shutil
 import subprocess
@@ -31,6 +33,13 @@ def main():
     check(all(os.access(f, os.X_OK) for f in (cli, daemon)) and os.path.isfile(example)
           and os.path.isfile(os.path.join(prefix, "share", "deconflict", "console", "index.html")),
           "bin/deconflict, bin/deconflictd, share/deconflict/console and the example configuration")
+    dashboard = os.path.join(prefix, "share", "deconflict", "grafana", "deconflict-dashboard.json")
+    try:
+        with open(dashboard) as f:
+            panels = json.load(f)["panels"]
+    except (OSError, ValueError, KeyError):
+        panels = []
+    check(len(panels) > 0, f"share/deconflict/grafana/deconflict-dashboard.json, {len(panels)} panels")
     data = os.path.join(prefix, "data")
     out = subprocess.run([cli, "party", "add", "alpha", "--data", data], capture_output=True, text=True).stdout
     token = out.strip().splitlines()[-1] if out.strip() else ""
