@@ -18,7 +18,8 @@ a hotline message awaiting its acknowledgement. Then:
     the ${DS_PROMETHEUS} input every panel uses), has a panel for each figure, uses only metric
     names the daemon serves, and its expressions are valid PromQL (`promtool check rules`);
   - a real Prometheus (the same package's binary, on a temporary port and directory) scrapes the
-    daemon, and every panel's query returns data, the open conflicts' at level loss 1.
+    daemon with the metrics token (metrics_token_file, as docs/deployment.md configures a remote
+    one), and every panel's query returns data, the open conflicts' at level loss 1.
 
 usage: test_metrics.py BIN_DIR OPENAPI_YAML DASHBOARD_JSON"""
 import json
@@ -43,8 +44,11 @@ PROMETHEUS = shutil.which("prometheus")
 ACK_S = 4  # --conflict-ack-s: short, so that the late party is escalated within the test
 
 
+METRICS_TOKEN = "m-" + os.urandom(16).hex()  # /metrics asks for it (metrics_token_file), as from afar
+
+
 def metrics(d):
-    s, text, ctype = d.request("GET", "/metrics")
+    s, text, ctype = d.request("GET", "/metrics", token=METRICS_TOKEN)
     assert s == 200 and ctype.startswith("text/plain"), (s, ctype)
     return text
 
@@ -148,14 +152,16 @@ def check_dashboard(dash, live_names, tmp):
     return exprs
 
 
-def prometheus_queries(d, exprs, tmp):
-    """A real Prometheus scrapes d; every query of the dashboard answered with data."""
+def prometheus_queries(d, exprs, tmp, token_file):
+    """A real Prometheus scrapes d with the metrics token, as docs/deployment.md configures it;
+    every query of the dashboard answered with data."""
     port = td.free_port()
     cfg = os.path.join(tmp, "prometheus.yml")
     with open(cfg, "w") as f:
         f.write("global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n  evaluation_interval: 1s\n"
-                f"scrape_configs:\n  - job_name: deconflict\n    static_configs:\n"
-                f"      - targets: ['127.0.0.1:{d.port}']\n")
+                f"scrape_configs:\n  - job_name: deconflict\n"
+                f"    authorization:\n      credentials_file: {token_file}\n"
+                f"    static_configs:\n      - targets: ['127.0.0.1:{d.port}']\n")
     proc = subprocess.Popen([PROMETHEUS, f"--config.file={cfg}", f"--storage.tsdb.path={tmp}/tsdb",
                              f"--web.listen-address=127.0.0.1:{port}", "--log.level=warn"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
@@ -210,7 +216,12 @@ def main():
     try:
         blue, red = "metricsblue", "metricsred"
         tb, tr = td.add_party(tmp, blue), td.add_party(tmp, red)
-        d = td.Daemon(tmp, ["--period-ms", "200", "--conflict-ack-s", str(ACK_S), "--keepalive-s", "1"])
+        token_file = os.path.join(tmp, "metrics.token")
+        with open(os.open(token_file, os.O_WRONLY | os.O_CREAT, 0o600), "w") as f:
+            f.write(METRICS_TOKEN + "\n")
+        d = td.Daemon(tmp, ["--period-ms", "200", "--conflict-ack-s", str(ACK_S), "--keepalive-s", "1",
+                            "--metrics-token-file", token_file])
+        check(d.request("GET", "/metrics")[0] == 401, "/metrics without the metrics token: 401")
 
         # promtool says no to the old name, so its silence below means something.
         rc, said = promtool_metrics("# HELP deconflict_detection_pass_ms x\n# TYPE deconflict_detection_pass_ms gauge\n"
@@ -267,7 +278,7 @@ def main():
         text = metrics(d)
         rc, said = promtool_metrics(text)
         check(rc == 0 and not said, f"promtool check metrics with traffic: exit {rc}, {said!r}")
-        check_conventions(text, [blue, red, tb, tr, "BLU1", "RED1", "BLUCS1", "REDCS1"])
+        check_conventions(text, [blue, red, tb, tr, METRICS_TOKEN, "BLU1", "RED1", "BLUCS1", "REDCS1"])
         m = samples(text)
         le = sorted(((float(k.split('le="')[1].rstrip('"}')), v) for k, v in m.items()
                      if k.startswith("deconflict_detection_pass_seconds_bucket")))
@@ -282,7 +293,7 @@ def main():
 
         dash = json.load(open(DASHBOARD))
         exprs = check_dashboard(dash, live_names, tmp)
-        prometheus_queries(d, exprs, tmp)
+        prometheus_queries(d, exprs, tmp, token_file)
 
         stream.close()
         got = wait_value(d, "deconflict_event_subscribers", 0, timeout=8)
