@@ -52,6 +52,7 @@ static const char usage_text[] =
     "      once, stored hashed); signatures sets whether the party's writes must be signed.\n"
     "  feed RECORDING --to URL[,URL...] --token T [--token T2 ...] [--speed X] [--from T0]\n"
     "       [--to-time T1] [--split alternate|prefix] [--date D] [--cat021-edition E]\n"
+    "       [--radar SAC/SIC:LAT,LON[,ALT_FT]]\n"
     "      Replay a recording into a running deconflictd as live positions, X times real\n"
     "      time, aircraft split between the parties whose tokens are given.\n"
     "  feed sbs|beast HOST:PORT --to URL --token T [--seconds S]\n"
