@@ -10,7 +10,7 @@ DATA    ?= $(abspath ../shared/data)
 JOBS    ?= 2
 CMAKE_FLAGS = -DDC_DATA_DIR=$(DATA)
 
-.PHONY: all deps build install demo demo-replay test test-asan bench bench-postgis bench-backends bench-bluesky fuzz format clean
+.PHONY: all deps build install deb demo demo-replay test test-asan bench bench-postgis bench-backends bench-bluesky fuzz format clean
 PREFIX  ?= /usr/local
 
 all: deps build
@@ -22,10 +22,16 @@ build: deps
 	cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS) >/dev/null
 	cmake --build build -j$(JOBS)
 
-# The binaries, the web console and an example configuration under PREFIX (bin/, share/deconflict/);
-# deconflictd finds the console at ../share/deconflict/console beside itself.
+# The binaries, the web console, an example configuration, the man pages, bash completion and
+# the systemd unit under PREFIX (bin/, share/, lib/systemd/system/); deconflictd finds the
+# console at ../share/deconflict/console beside itself.
 install: build
 	cmake --install build --prefix $(PREFIX)
+
+# The Debian package deconflict (debian/): dpkg-buildpackage in a copy of the tree, the .deb in
+# build/deb/ (scripts/build-deb.sh; docs/deployment.md, "Debian package and systemd").
+deb: build
+	JOBS=$(JOBS) ./scripts/build-deb.sh build/deb
 
 # The main job: deconflictd on its embedded store over HTTPS (a certificate made for the demo),
 # two demo parties, the real Swiss traffic fed as live positions at SPEED x real time

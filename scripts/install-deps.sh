@@ -32,6 +32,14 @@ packages=(
   prometheus        # promtool judges /metrics and the Grafana dashboard's queries, and the test runs the
                     # prometheus binary itself on a temporary port (integration_metrics); the package's
                     # service is not used (see the end of this script)
+  groff-base        # groff: the man pages rendered with every warning on, in a test
+  man-db            # man: the same as a user reads them, and man -w finds the installed ones
+  bash-completion   # the completion tested as an interactive shell loads it
+  systemd           # systemd-analyze: the unit verified and its exposure scored, offline
+  debhelper         # dh: the Debian package (debian/, make deb)
+  dpkg-dev          # dpkg-buildpackage
+  adduser           # the package's postinst makes the system user deconflict
+  lintian           # the Debian package checked for errors and warnings
 )
 # The web console is built with Node.js and npm (console/package-lock.json, `npm ci`). The
 # machine's own Node.js is used when there is one; Debian's otherwise.
