@@ -142,6 +142,9 @@ def build(out):
         return None
     deb = os.path.join(out, debs[0])
     log = open(os.path.join(out, "build.log")).read()
+    if os.path.isdir(os.path.join(SRC, "console", "node_modules")):
+        check("npm ci" not in log and "bundling the web console" in log,
+              "the console bundled from console/node_modules as npm ci left it: no npm ci, no network")
     warnings = [l for l in log.splitlines() if ": warning:" in l]
     check(not warnings, f"the build, with Debian's hardening flags, has no compiler warning ({len(warnings)})"
           + ("".join("\n     " + w for w in warnings[:5])))
