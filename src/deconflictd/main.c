@@ -25,12 +25,14 @@
 #include "http/console.h"
 #include "http/server.h"
 
-static volatile sig_atomic_t stop_requested;
+static volatile sig_atomic_t stop_requested, hangups;
 
 static void on_signal(int sig)
 {
-    (void)sig;
-    stop_requested = 1;
+    if (sig == SIGHUP)
+        hangups = 1; /* said by the main loop: nothing is reloaded, and nothing is stopped */
+    else
+        stop_requested = 1;
 }
 
 /* The periodic pass (core/tick.h), every period_s on the clock: a pass starts every period (not
@@ -453,11 +455,21 @@ int main(int argc, char **argv)
     sa.sa_handler = on_signal;
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
+    /* SIGHUP's default would end the service on a stray `kill -HUP` or a closed terminal: the
+     * line must stay up. Nothing reloads (configuration changes take a restart), so it is said. */
+    sigaction(SIGHUP, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
     /* A file size limit reached (ulimit -f) fails the write, as a full disk does (commit.c
      * answers 503 and reads the state anew), instead of killing the process. */
     signal(SIGXFSZ, SIG_IGN);
-    while (!stop_requested) sleep(1); /* a signal cuts the sleep short */
+    while (!stop_requested) {
+        sleep(1); /* a signal cuts the sleep short */
+        if (hangups) {
+            hangups = 0;
+            fprintf(stderr, "deconflictd: SIGHUP: nothing is reloaded and the service goes on; a "
+                            "changed configuration takes effect at the next start\n");
+        }
+    }
 
     /* Graceful: wake the event streams so they end, stop the server (which waits for its
      * threads), the feeds and the pass, then close the store. */

@@ -11,9 +11,11 @@ usage: test_http_conventions.py BIN_DIR OPENAPI_YAML"""
 import http.client
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import test_daemon as td  # noqa: E402
@@ -117,7 +119,15 @@ def main():
                         "--seconds", "2"], capture_output=True, text=True, timeout=30)
     check(p.returncode != 0 and "nothing was forwarded" in p.stderr,
           f"feed sbs from a source that sends nothing: exit {p.returncode}, says nothing was forwarded")
-    d.stop()
+    # A stray SIGHUP (a closed terminal, a reflexive kill -HUP) must not end the line: said, and
+    # ignored.
+    d.proc.send_signal(signal.SIGHUP)
+    time.sleep(1.5)
+    st, body, _ = d.request("GET", "/healthz")
+    check(d.proc.poll() is None and st == 200, "SIGHUP: the service goes on")
+    rc = d.stop()
+    check(rc == 0 and "SIGHUP: nothing is reloaded" in d.proc.stderr.read(),
+          f"... says so in its log, and SIGTERM still stops it (exit {rc})")
     # IPv6: a daemon on [::1] answers there.
     p6 = subprocess.Popen([td.DAEMON, *td.store_args(tmp), "--listen", "[::1]:0", "--quiet"],
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

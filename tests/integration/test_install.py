@@ -44,7 +44,7 @@ def check_packaging(prefix):
     unit = os.path.join(prefix, "lib", "systemd", "system", "deconflictd.service")
     text = open(unit).read() if os.path.isfile(unit) else ""
     execstart = [l for l in text.splitlines() if l.startswith("ExecStart=")]
-    want = f"ExecStart={prefix}/bin/deconflictd --config /etc/deconflict/deconflictd.conf"
+    want = f"ExecStart={prefix}/bin/deconflictd --config /etc/deconflict/deconflictd.conf --init"
     check(execstart == [want], f"lib/systemd/system/deconflictd.service runs the installed daemon: {execstart}")
     # systemd-analyze verify: the unit's syntax, ExecStart executable, the man pages of
     # Documentation= found (through MANPATH). PID 1 need not be systemd.
