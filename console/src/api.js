@@ -18,12 +18,29 @@ export class ApiError extends Error {
   }
 }
 
-// Server clock minus ours (ms), from the Date header of each answer: countdowns use it.
+// The service's clock minus the browser's (ms). Every time the console shows or counts from is
+// the service's (the data's own times, and now on the service's clock): the browser's clock may
+// be anything. The first reading is taken whole; later ones are smoothed. A precise reading
+// (GET /v1/tracks' `now`, Unix seconds with fractions) is preferred to the Date header's whole
+// seconds once one has come in.
 export let clockOffsetMs = 0;
+let clockSamples = 0;
+let clockPrecise = false;
+
+// Notes that the service's clock read serverMs between the browser's sentMs and recvMs;
+// precise: to the millisecond (else whole seconds, as in a Date header).
+export function noteServerTime(serverMs, sentMs, recvMs, precise) {
+  if (!Number.isFinite(serverMs) || (clockPrecise && !precise)) return;
+  const offset = serverMs + (precise ? 0 : 500) - (sentMs + recvMs) / 2;
+  clockOffsetMs = clockSamples === 0 || precise !== clockPrecise ? offset : 0.8 * clockOffsetMs + 0.2 * offset;
+  clockSamples++;
+  clockPrecise = clockPrecise || precise;
+}
 
 export async function api(method, path, body) {
   const headers = { Authorization: `Bearer ${session.token()}` };
   if (body !== undefined) headers['Content-Type'] = 'application/json';
+  const sentMs = Date.now();
   const res = await fetch(path, {
     method,
     headers,
@@ -31,8 +48,8 @@ export async function api(method, path, body) {
     cache: 'no-store',
     credentials: 'omit',
   });
-  const date = Date.parse(res.headers.get('Date') || '');
-  if (!Number.isNaN(date)) clockOffsetMs = 0.8 * clockOffsetMs + 0.2 * (date + 500 - Date.now());
+  const recvMs = Date.now();
+  noteServerTime(Date.parse(res.headers.get('Date') || ''), sentMs, recvMs, false);
   const text = await res.text();
   let json = null;
   try {
@@ -41,6 +58,7 @@ export async function api(method, path, body) {
     json = null;
   }
   if (!res.ok) throw new ApiError(res.status, json);
+  if (json && typeof json.now === 'number') noteServerTime(json.now * 1000, sentMs, recvMs, true);
   return json;
 }
 

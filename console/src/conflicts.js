@@ -19,6 +19,22 @@ export function needsAck(c) {
   return c.level !== 'advisory';
 }
 
+// Whether the console offers to acknowledge c (a button, the A key): open, owing an
+// acknowledgement, not yet given. A resolved conflict is over: nothing is left to acknowledge.
+export function canAck(c) {
+  return c.state === 'open' && !c.acknowledged && needsAck(c);
+}
+
+// How the list names the party's own aircraft: by its callsign, as the map labels it, with the
+// track id (the ICAO address, for ADS-B) second; by the track id alone when no callsign is
+// known. callsigns maps this party's own track ids to callsigns (GET /v1/tracks). The other
+// aircraft of a conflict is never named: the service discloses its position, not its callsign
+// or id (docs/service.md, "Need-to-know").
+export function ownAircraft(trackId, callsigns) {
+  const callsign = callsigns && callsigns.get(trackId);
+  return callsign && callsign !== trackId ? { name: callsign, id: trackId } : { name: trackId, id: null };
+}
+
 // Open before resolved; then tactical losses, then warnings, then the rest by kind, advisories
 // last; then the nearest loss of separation; then unacknowledged first.
 export function urgencyKey(c) {
@@ -72,12 +88,19 @@ export class ConflictList {
       'data-id': c.id,
       onclick: () => this.onSelect(c.id, true),
     });
+    const own = (trackId) => {
+      const a = ownAircraft(trackId, this.state.callsigns);
+      return el('span', { class: 'own', title: a.id ? `${a.name}, track ${a.id}` : `track ${a.name}` },
+        a.name, a.id ? el('small', { class: 'track-id' }, ` ${a.id}`) : null);
+    };
+    const other = c.other_party ? ` ↔ ${c.other_party}` : '';
     const title = c.kind === 'tactical'
-      ? `${c.level === 'loss' ? 'LOSS OF SEPARATION' : c.level === 'advisory' ? 'Advisory' : 'WARNING'} · ${c.own_track} ↔ ${c.other_party}`
+      ? [`${c.level === 'loss' ? 'LOSS OF SEPARATION' : c.level === 'advisory' ? 'Advisory' : 'WARNING'} · `, own(c.own_track), other]
       : c.kind === 'strategic'
-        ? `Plan overlap · ${c.own_operation} ↔ ${c.other_party} ${c.other_operation_ref || ''}`
-        : `${c.kind}${c.level && c.level !== 'inside' ? ` (${c.level === 'advisory' ? 'advisory' : 'WARNING'}, predicted)` : ''} · ${c.own_track || c.own_operation || ''} ${c.other_party ? '↔ ' + c.other_party : ''}`;
-    li.append(el('div', { class: 'c-head' }, el('b', {}, title)));
+        ? [`Plan overlap · ${c.own_operation} ↔ ${c.other_party} ${c.other_operation_ref || ''}`]
+        : [`${c.kind}${c.level && c.level !== 'inside' ? ` (${c.level === 'advisory' ? 'advisory' : 'WARNING'}, predicted)` : ''} · `,
+          c.own_track ? own(c.own_track) : c.own_operation || '', other];
+    li.append(el('div', { class: 'c-head' }, el('b', {}, ...title)));
     const facts = [];
     if (c.kind === 'tactical') {
       if (c.state === 'open') facts.push(el('span', { class: 'ttl', 'data-ttl': '1' }, this.ttlText(c)));
@@ -99,7 +122,7 @@ export class ConflictList {
     if (c.escalations) status.push(`ESCALATED ×${c.escalations}`);
     if (c.unacknowledged_by) status.push(`waiting for ${c.unacknowledged_by}`);
     if (status.length) li.append(el('div', { class: 'c-status' }, status.join(' · ')));
-    if (!c.acknowledged && needsAck(c)) {
+    if (canAck(c)) {
       li.append(el('button', {
         type: 'button',
         class: 'ack',

@@ -3,7 +3,7 @@
 // shortcuts. docs/console.md describes it.
 import './style.css';
 import { api, ApiError, EventStream, serverNow, session } from './api.js';
-import { ConflictList } from './conflicts.js';
+import { canAck, ConflictList } from './conflicts.js';
 import { Hotline } from './hotline.js';
 import { createMap, loadBorders, OperationsLayer, OverlapsLayer, TrackLayer } from './map.js';
 import { Timeline } from './timeline.js';
@@ -14,6 +14,7 @@ const $ = (id) => document.getElementById(id);
 const state = {
   party: null,
   tracks: [], // own tracks, latest report each
+  callsigns: new Map(), // own track id -> the last callsign it reported (the list names tracks by it)
   trails: new Map(), // track id -> [[lat, lon, t]]
   others: [], // other aircraft disclosed by open conflicts
   conflicts: new Map(),
@@ -25,6 +26,8 @@ const state = {
   muted: false,
   historyOffsetS: 0, // 0: live; < 0: the time slider
   serverNowS: 0,
+  dataStartS: null, // the earliest time the service holds data of this party for (Unix s), if any
+  historyKeepS: 3600, // how far back the service keeps history (history_keep_s)
 };
 
 let map;
@@ -89,6 +92,8 @@ function start() {
   stream.start();
   pollTracks();
   pollTimer = setInterval(pollTracks, 1000);
+  loadDataStart();
+  tick();
   setInterval(tick, 1000);
   map.getContainer().addEventListener('mousemove', hover);
   map.getContainer().addEventListener('mouseleave', () => $('hover').classList.add('hidden'));
@@ -190,6 +195,8 @@ async function pollTracks() {
     state.others = res.disclosed || [];
     state.serverNowS = res.now;
     for (const t of res.tracks) {
+      if (t.callsign) state.callsigns.set(t.track_id, t.callsign);
+      if (state.dataStartS === null || t.t < state.dataStartS) state.dataStartS = t.t;
       const trail = state.trails.get(t.track_id) || [];
       const last = trail[trail.length - 1];
       if (!last || t.t - last[2] >= 5) {
@@ -225,9 +232,8 @@ function drawTracks() {
     const t = serverNow() / 1000 + state.historyOffsetS;
     const past = timeline.at(t);
     if (!past) return;
-    // Samples carry no callsign: label them with the one the track has now, if any.
-    const callsigns = new Map(state.tracks.map((x) => [x.track_id, x.callsign]));
-    for (const x of past.tracks) x.callsign = callsigns.get(x.track_id);
+    // Samples carry no callsign: label them with the last one the track reported, if any.
+    for (const x of past.tracks) x.callsign = state.callsigns.get(x.track_id);
     trackLayer.setData({ ...past, selectedId: state.selected, now: t, ...band });
     const n = past.conflicts.length;
     $('count').textContent =
@@ -254,6 +260,7 @@ function redraw() {
 
 function tick() {
   $('clock').textContent = `${new Date(serverNow()).toISOString().slice(11, 19)}Z`;
+  updateTimeRange();
   conflictList.tick();
   hotline && hotline.tick();
   if (state.historyOffsetS < 0) {
@@ -309,6 +316,47 @@ function hover(e) {
 }
 
 // ---- the time slider and the altitude filter ----
+
+// The slider reaches back to the earliest data the service holds for this party, in 10 s steps
+// (the first step at or after it), and no further than the history it keeps: over a three-minute
+// demo it spans three minutes, not an empty hour. With less than 10 s of data it is disabled.
+function updateTimeRange() {
+  const slider = $('time');
+  const nowS = serverNow() / 1000;
+  const backS = state.dataStartS === null ? 0 : Math.min(nowS - state.dataStartS, state.historyKeepS);
+  const min = -Math.floor(Math.max(0, backS) / 10) * 10;
+  if (slider.min !== String(min)) slider.min = String(min);
+  slider.disabled = min === 0 && state.historyOffsetS === 0;
+  slider.title = min < 0 ? `The last ${fmtSpan(-min)}: the data goes back to ${fmtTime(new Date((nowS + min) * 1000).toISOString())}` : 'No history yet';
+  // Data that aged out of the history: the slider stops at what is left.
+  if (state.historyOffsetS < min) {
+    state.historyOffsetS = min;
+    slider.value = String(min);
+  }
+}
+
+function fmtSpan(s) {
+  const m = Math.floor(s / 60);
+  return m ? `${m} min ${String(s % 60).padStart(2, '0')} s` : `${s} s`;
+}
+
+// Where the data starts: the first sample or event the service keeps (one sample per track per
+// hour is enough to know). Afterwards the tracks polled each second keep it current.
+async function loadDataStart() {
+  try {
+    const res = await api('GET', '/v1/history?step_s=3600');
+    const from = Date.parse(res.from) / 1000;
+    const to = Date.parse(res.to) / 1000;
+    if (to > from) state.historyKeepS = to - from;
+    let first = Infinity;
+    for (const x of res.samples) first = Math.min(first, x[1]);
+    for (const e of res.events) first = Math.min(first, e.t);
+    if (Number.isFinite(first) && (state.dataStartS === null || first < state.dataStartS)) state.dataStartS = first;
+    updateTimeRange();
+  } catch (e) {
+    flash(`History: ${e.message}`);
+  }
+}
 
 function updateTimeLabel() {
   const v = state.historyOffsetS;
@@ -395,8 +443,9 @@ document.addEventListener('keydown', (e) => {
   }
   if (key === 'a' && !e.shiftKey) {
     // The selected conflict; only with none selected, the most urgent one waiting.
+    // Only what can be acknowledged: not a resolved conflict, an advisory or one already done.
     const target = state.conflicts.get(state.selected);
-    const c = target ? (target.acknowledged ? null : target) : items.find((x) => !x.acknowledged && x.state === 'open');
+    const c = target ? (canAck(target) ? target : null) : items.find(canAck);
     if (c) {
       select(c.id, true);
       conflictList.ack(c.id);
@@ -422,12 +471,45 @@ document.addEventListener('keydown', (e) => {
   e.preventDefault();
 });
 
-// A token from earlier in this tab's session (sessionStorage: gone when the tab closes).
-if (session.token()) {
-  signIn(session.token())
+// A sign-in link, URL/#token=TOKEN (what `make demo` prints): the fragment never leaves the
+// browser (it is not part of the request), and it is taken out of the address bar at once, so
+// the token is neither left in the history or a bookmark nor carried further. From there it is
+// kept like a typed token: in sessionStorage, sent only in the Authorization header.
+function tokenFromLink() {
+  if (!location.hash) return null;
+  const parts = location.hash.slice(1).split('&');
+  const part = parts.find((p) => p.startsWith('token='));
+  if (part === undefined) return null;
+  history.replaceState(history.state, '', location.pathname + location.search);
+  let token = '';
+  try {
+    token = decodeURIComponent(part.slice('token='.length)).trim();
+  } catch {
+    token = '';
+  }
+  return token;
+}
+
+// Another link pasted into the same tab changes only the fragment: sign in again with it.
+window.addEventListener('hashchange', () => {
+  const token = tokenFromLink();
+  if (token) {
+    session.set(token);
+    location.reload();
+  }
+});
+
+// The link's token, else one from earlier in this tab's session (sessionStorage: gone when the
+// tab closes).
+const linked = tokenFromLink();
+const startToken = linked || session.token();
+if (linked === '') $('login-error').textContent = 'The sign-in link holds no token.';
+if (startToken) {
+  signIn(startToken)
     .then(showSound)
     .catch((e) => {
       $('login').classList.remove('hidden');
       if (!(e instanceof ApiError && e.status === 401)) $('login-error').textContent = `Cannot sign in: ${e.message}`;
+      else if (linked) $('login-error').textContent = 'The token of that link is not valid here.';
     });
 }

@@ -1,5 +1,6 @@
 // Small DOM helpers: elements are built with textContent only (never innerHTML), so nothing a
 // party writes can become markup.
+import { serverNow } from './api.js';
 
 export function el(tag, attrs = {}, ...children) {
   const e = document.createElement(tag);
@@ -25,11 +26,12 @@ export function fmtCountdown(s) {
   return h ? `${h}:${String(m).padStart(2, '0')}:${sec}` : `${m}:${sec}`;
 }
 
-// "14:03:07Z" for today, else "2026-11-21 14:03Z"
-export function fmtTime(iso) {
+// "14:03:07Z" for a time on the same UTC day as nowMs, else "2026-11-21 14:03Z". nowMs is the
+// service's clock (serverNow()), never the browser's, which may read any day.
+export function fmtTime(iso, nowMs = serverNow()) {
   const d = new Date(iso);
   if (Number.isNaN(d.getTime())) return '?';
   const t = d.toISOString();
-  const today = new Date().toISOString().slice(0, 10);
+  const today = new Date(nowMs).toISOString().slice(0, 10);
   return t.slice(0, 10) === today ? `${t.slice(11, 19)}Z` : `${t.slice(0, 10)} ${t.slice(11, 16)}Z`;
 }

@@ -2,7 +2,10 @@
 // real deconflictd with two parties: sign-in, a crossing encounter drawn on the map and listed,
 // the alarm and its acknowledgement by keyboard, the hotline both ways with states changing,
 // the time slider, reconnection after a daemon restart, the headers, and need-to-know: the
-// second party's console never receives or shows the first party's own tracks.
+// second party's console never receives or shows the first party's own tracks. Also: the list
+// names aircraft by callsign, a resolved conflict offers nothing to acknowledge, the times shown
+// are the service's even when the browser's clock reads 2018, the slider spans only the data
+// there is, a page load meets no 4xx (the icon), and a sign-in link (#token=) signs in.
 //
 // usage: node browser.test.mjs BIN_DIR CONSOLE_DIR SCREENSHOT_DIR
 import assert from 'node:assert/strict';
@@ -175,6 +178,14 @@ try {
   const blue = await blueCtx.newPage();
   const blueUrls = [];
   blue.on('request', (r) => blueUrls.push(r.url()));
+  // Every answer the tab gets, the browser's own requests (the icon) included: those only the
+  // DevTools protocol sees, not Playwright's page events.
+  const blueErrors = [];
+  const blueCdp = await blueCtx.newCDPSession(blue);
+  await blueCdp.send('Network.enable');
+  blueCdp.on('Network.responseReceived', (e) => {
+    if (e.response.status >= 400) blueErrors.push(`${e.response.status} ${e.response.url}`);
+  });
   blue.on('pageerror', (e) => {
     console.error('blue page error:', e.message);
     exitCode = 1;
@@ -184,6 +195,9 @@ try {
     if (/Content Security Policy|Refused to/.test(m.text())) cspViolations.push(m.text());
   });
   await blue.goto(`${base}/`);
+  await blue.waitForLoadState('load');
+  await sleep(1500);
+  check(blueErrors.length === 0, `loading the console gets no 4xx or 5xx answer, the icon included (${blueErrors.join(', ')})`);
   await blue.screenshot({ path: join(shotDir, 'login.png') });
   await blue.fill('#login-token', 'not-a-token');
   await blue.click('#login-submit');
@@ -210,6 +224,14 @@ try {
   const listText = await blue.textContent('#conflict-list');
   check(/BLU001/.test(listText) && /red/.test(listText) && /min sep/.test(listText) && /(loss in \d+:\d\d|separation LOST)/.test(listText),
     'the list names the own track, the other party, the minimum separation and the time to loss');
+  const headOf = (page) => page.evaluate(() => {
+    const head = document.querySelector('#conflict-list li.conflict.kind-tactical .c-head');
+    const tip = head.querySelector('[title]');
+    return { text: head.textContent, tip: tip ? tip.title : '' };
+  });
+  const blueHead = await headOf(blue);
+  check(/· BLUE01 BLU001 ↔ red$/.test(blueHead.text) && blueHead.tip.includes('BLU001'),
+    `the entry names blue's aircraft by its callsign, as the map labels it, its track id second and in the tooltip (${blueHead.text}; ${blueHead.tip})`);
   // First an advisory (shown, silent), a warning within seconds (persistence): the alarm.
   await blue.waitForSelector('#alarm:not(.hidden)', { timeout: 10000 });
   check(/to acknowledge/.test(await blue.textContent('#alarm')), 'the conflict, once a warning, raises the alarm');
@@ -268,6 +290,67 @@ try {
     `the operation's footprint is drawn, its band and window in the tooltip (${tip})`);
   await blue.mouse.move(5, 300);
 
+  // A resolved conflict offers nothing to acknowledge. Red files over blue's operation (a
+  // strategic conflict, open, with its button), then cancels (resolved for both, never
+  // acknowledged by blue).
+  const redOp = await call('POST', '/v1/operations', RED, { volumes: op.body.volumes });
+  check(redOp.status === 201, 'red files an operation over blue\'s');
+  const strategic = '#conflict-list li.conflict.kind-strategic';
+  await blue.waitForSelector(`${strategic}.state-open button.ack`, { timeout: 8000 });
+  const sid = await blue.getAttribute(`${strategic}.state-open`, 'data-id');
+  check(true, 'the plan overlap is listed open, with an Acknowledge button');
+  check((await call('POST', `/v1/operations/${redOp.body.id}/cancel`, RED)).status === 200, 'red cancels its operation');
+  await blue.waitForSelector(`${strategic}.state-resolved[data-id="${sid}"]`, { timeout: 8000 });
+  check(await blue.locator(`${strategic}[data-id="${sid}"] button`).count() === 0, 'the resolved conflict has no Acknowledge button');
+  await blue.click(`${strategic}[data-id="${sid}"]`);
+  await blue.keyboard.press('a');
+  await sleep(800);
+  const resolvedView = await call('GET', `/v1/conflicts/${sid}`, BLUE);
+  check(resolvedView.body.state === 'resolved' && resolvedView.body.acknowledged !== true,
+    'A on the selected resolved conflict acknowledges nothing');
+  await blue.keyboard.press('k'); // back to the tactical conflict, first in the list
+  await blue.locator('.panel.conflicts').screenshot({ path: join(shotDir, 'conflict-list-resolved.png') });
+
+  // A sign-in link, in a tab whose clock reads the recording's time (2018-08-01 12:00Z, as if
+  // the browser's wall clock were what the demo replays): the console signs in from the
+  // fragment, takes it out of the address bar, never puts the token in a URL, and shows the
+  // service's times (the data's), not the browser's.
+  const linkCtx = await browser.newContext({ viewport: { width: 1366, height: 768 } });
+  await linkCtx.clock.install({ time: new Date('2018-08-01T12:00:00Z') });
+  const linkPage = await linkCtx.newPage();
+  const linkUrls = [];
+  const linkCdp = await linkCtx.newCDPSession(linkPage);
+  await linkCdp.send('Network.enable');
+  linkCdp.on('Network.requestWillBeSent', (e) => linkUrls.push(e.request.url)); // what goes on the wire: no fragment
+  await linkPage.goto(`${base}/#token=${BLUE}`);
+  await linkPage.waitForSelector('#party:has-text("blue")', { timeout: 10000 });
+  const linkState = await linkPage.evaluate(() => ({ hash: location.hash, href: location.href, stored: sessionStorage.getItem('deconflict.token') }));
+  check(linkState.hash === '' && !linkState.href.includes(BLUE) && !linkPage.url().includes(BLUE) && linkState.stored === BLUE,
+    `the link ${base}/#token=… signs in as blue; the fragment is gone from the address bar (${linkState.href})`);
+  await linkPage.waitForSelector('#conflict-list li.conflict.kind-tactical .ttl', { timeout: 10000 });
+  await sleep(1500);
+  const browserDay = await linkPage.evaluate(() => new Date().toISOString().slice(0, 10));
+  const secondOfDay = (hms) => hms.slice(0, 8).split(':').reduce((a, x) => a * 60 + Number(x), 0);
+  const serviceSecond = () => secondOfDay(new Date().toISOString().slice(11, 19));
+  const dayDiff = (a, b) => Math.abs((((a - b) % 86400) + 86400 + 43200) % 86400 - 43200);
+  const shownClock = await linkPage.textContent('#clock');
+  check(browserDay === '2018-08-01' && dayDiff(secondOfDay(shownClock), serviceSecond()) <= 2,
+    `with the browser's clock on ${browserDay}, the top bar shows the service's time (${shownClock}, service ${new Date().toISOString().slice(11, 19)}Z)`);
+  const linkFacts = await linkPage.textContent('#conflict-list li.conflict.kind-tactical .c-facts');
+  const since = linkFacts.match(/since (\S+)/);
+  check(/^(loss in [0-2]:\d\d|separation LOST)$/.test(await linkPage.textContent('#conflict-list li.conflict.kind-tactical .ttl')) &&
+    since && /^\d\d:\d\d:\d\dZ$/.test(since[1]) && dayDiff(secondOfDay(since[1]), serviceSecond()) < 300,
+    `the conflict's countdown and times are the service's, not the browser's (${linkFacts})`);
+  // The slider reaches back to the data's start (it shows the picture 10 s before now).
+  await linkPage.waitForFunction(() => Number(document.getElementById('time').min) <= -10, null, { timeout: 10000 });
+  await linkPage.locator('#time').fill('-10');
+  await linkPage.waitForFunction(() => document.body.classList.contains('history'), null, { timeout: 5000 });
+  const pastLabel = (await linkPage.textContent('#time-label')).match(/\((\d\d:\d\d:\d\d)Z\)/);
+  check(pastLabel && dayDiff(secondOfDay(pastLabel[1]), serviceSecond() - 10) <= 2,
+    `the time slider's label is on the service's clock too (${await linkPage.textContent('#time-label')})`);
+  check(linkUrls.length > 5 && !linkUrls.some((u) => u.includes(BLUE)), `no URL of the ${linkUrls.length} requests of the linked tab carries the token`);
+  await linkCtx.close();
+
   // Hotline: red sends blue a message that needs an acknowledgement (API) ...
   const sent = await call('POST', '/v1/messages', RED, {
     to: 'blue', category: 'deconfliction_request', priority: 'urgent',
@@ -322,7 +405,10 @@ try {
       /* a stream cut short */
     }
   });
-  await red.goto(`${base}/`);
+  await red.goto(`${base}/#token=not-a-token`);
+  await red.waitForFunction(() => document.querySelector('#login-error').textContent.length > 0);
+  check(await red.isVisible('#login') && (await red.evaluate(() => location.hash)) === '' &&
+    /not valid/.test(await red.textContent('#login-error')), 'a link with a bad token shows the sign-in form, with the error, and the fragment is gone');
   await red.fill('#login-token', RED);
   await red.click('#login-submit');
   await red.waitForSelector('#conflict-list li.conflict.kind-tactical', { timeout: 10000 });
@@ -335,6 +421,8 @@ try {
   await blue.waitForSelector('#conflict-list li.conflict .c-status:has-text("waiting for red")', { timeout: 10000 });
   check(true, "blue's entry says it is waiting for red");
   await red.screenshot({ path: join(shotDir, 'red-console.png') });
+  check(/· RED01 RED001 ↔ blue$/.test((await headOf(red)).text),
+    "red's entry names red's own aircraft by its callsign; blue's is not named (the service never discloses it)");
   const redDom = await red.evaluate(() => document.body.innerText);
   const secrets = ['BLU001', 'BLUE01', ...BLUE_PRIVATE.flatMap(([id, cs]) => [id, cs])];
   const leaked = secrets.filter((s) => redBodies.some((b) => b.includes(s)) || redDom.includes(s));
@@ -350,6 +438,14 @@ try {
 
   // The time slider: 40 s ago, from the stored history and events.
   await sleep(11000);
+  // Its range is the data's: from the first report (the feed started at T0), not an hour.
+  const sinceFeedS = Date.now() / 1000 - T0;
+  const sliderMin = Number(await blue.getAttribute('#time', 'min'));
+  check(sliderMin >= -(sinceFeedS + 2) && sliderMin <= -(sinceFeedS - 15),
+    `the slider reaches back ${-sliderMin} s, to the first data (fed since ${sinceFeedS.toFixed(0)} s), not an hour`);
+  await blue.locator('#time').fill(String(sliderMin));
+  await blue.waitForFunction(() => document.body.classList.contains('history') && /^4 of 4 tracks/.test(document.querySelector('#count').textContent), null, { timeout: 8000 });
+  check(true, `its far end shows the first picture: ${await blue.textContent('#count')} (${await blue.textContent('#time-label')})`);
   await blue.locator('#time').fill('-10');
   await blue.waitForFunction(() => document.body.classList.contains('history') && Number(document.querySelector('canvas.dc-tracks').dataset.tracks) > 0, null, { timeout: 8000 });
   check(/−0:10/.test(await blue.textContent('#time-label')), 'the slider shows the picture 10 s ago');
@@ -385,6 +481,8 @@ try {
   check(store.s.includes(BLUE) && !store.l.includes(BLUE) && !store.c.includes(BLUE), 'the token is kept in session storage only');
   check(blueUrls.length > 10 && !blueUrls.some((u) => u.includes(BLUE)), `no URL of ${blueUrls.length} requests carries the token`);
   check(cspViolations.length === 0, `no content-security-policy violations (${cspViolations.join('; ')})`);
+  check(blueErrors.length === 1 && /^401 .*\/v1\/party$/.test(blueErrors[0]),
+    `the only 4xx/5xx answer blue's tab got was the bad token's 401 (${blueErrors.join(', ')})`);
 
   feeding = false;
   await feeder;

@@ -1,9 +1,12 @@
 // The console's own logic under Node, without a browser: the closest approach drawn on the map
-// against a brute-force search over time, and the conflict list's order.
+// against a brute-force search over time, the conflict list's order, what it offers to
+// acknowledge and how it names aircraft, and the times it shows (the service's clock).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { closestApproach, destination, extrapolate } from '../src/geo.js';
-import { byUrgency, needsAck } from '../src/conflicts.js';
+import { byUrgency, canAck, needsAck, ownAircraft } from '../src/conflicts.js';
+import { clockOffsetMs, noteServerTime, serverNow } from '../src/api.js';
+import { fmtTime } from '../src/ui.js';
 
 // Great-circle distance in NM (haversine): the reference.
 function distNm(a, b) {
@@ -64,4 +67,43 @@ test('the conflict list: open before resolved, loss first, then the nearest, the
   assert.deepEqual(order, ['loss', 'near', 'far', 'far-acked', 'intrusion', 'strategic', 'advisory', 'intrusion-ahead', 'resolved']);
   assert.deepEqual(list.filter(needsAck).map((x) => x.id).sort(),
     ['far', 'far-acked', 'intrusion', 'loss', 'near', 'resolved', 'strategic']);
+});
+
+test('acknowledging is offered only for an open conflict that owes it', () => {
+  const c = (o) => ({ kind: 'tactical', state: 'open', level: 'warning', acknowledged: false, ...o });
+  assert.equal(canAck(c({})), true);
+  assert.equal(canAck(c({ state: 'resolved' })), false, 'resolved, never acknowledged: nothing to do');
+  assert.equal(canAck(c({ acknowledged: true })), false);
+  assert.equal(canAck(c({ level: 'advisory' })), false);
+  assert.equal(canAck(c({ kind: 'strategic', level: undefined })), true);
+});
+
+test('own aircraft are named by callsign, the track id second; by the track id when none is known', () => {
+  const callsigns = new Map([['4b1805', 'SWR123'], ['3c6444', '3c6444']]);
+  assert.deepEqual(ownAircraft('4b1805', callsigns), { name: 'SWR123', id: '4b1805' });
+  assert.deepEqual(ownAircraft('4b1a2f', callsigns), { name: '4b1a2f', id: null });
+  assert.deepEqual(ownAircraft('3c6444', callsigns), { name: '3c6444', id: null }, 'a callsign equal to the id is said once');
+  assert.deepEqual(ownAircraft('4b1805', undefined), { name: '4b1805', id: null });
+});
+
+// Run in order: the clock is module state.
+test("the service's clock: the first reading is taken whole, a precise one wins over Date headers", () => {
+  const skewMs = Date.parse('2018-08-01T12:00:00Z') - Date.now(); // a browser 8 years behind
+  const local = Date.now();
+  noteServerTime(Math.floor((local - skewMs) / 1000) * 1000, local, local, false);
+  assert.ok(Math.abs(clockOffsetMs + skewMs) <= 1000, `a Date header: within its second (${clockOffsetMs + skewMs} ms)`);
+  noteServerTime(local - skewMs + 123, local - 10, local + 10, true);
+  assert.ok(Math.abs(clockOffsetMs - (123 - skewMs)) < 1, 'a precise reading replaces the coarse estimate');
+  noteServerTime(local - skewMs + 123 + 900, local, local, false);
+  assert.ok(Math.abs(clockOffsetMs - (123 - skewMs)) < 1, 'Date headers no longer move it');
+  noteServerTime(local - skewMs + 133, local, local, true);
+  assert.ok(Math.abs(clockOffsetMs - (125 - skewMs)) < 1, 'precise readings are smoothed (0.8 / 0.2)');
+  assert.ok(Math.abs(serverNow() - (Date.now() - skewMs)) < 1000);
+});
+
+test("times are shown against the service's day, not the browser's", () => {
+  const now = Date.parse('2026-12-03T15:00:00Z');
+  assert.equal(fmtTime('2026-12-03T14:03:07Z', now), '14:03:07Z');
+  assert.equal(fmtTime('2026-12-02T23:59:59Z', now), '2026-12-02 23:59Z');
+  assert.equal(fmtTime('not a time', now), '?');
 });
