@@ -380,6 +380,48 @@ static int feed_source(dc_feed_kind_t kind, int argc, char **argv)
     return refused || auth_failed || sent == 0 ? CLI_EXIT_DATA : CLI_EXIT_OK;
 }
 
+/* Tells each party's service how the recording's times map onto its clock (PUT
+ * /v1/party/replay-clock; docs/service.md, "Replays"): a report of the recording's time t is
+ * sent with the service's time service_start_s + (t - recording_start_s) / speed, so that the
+ * party's console can show the recording's own times. A service that does not take it is said,
+ * and the feed goes on: only the times shown differ. */
+static void put_replay_clock(CURL *curl, const endpoints_t *e, const char *token,
+                             double recording_start_s, double service_start_s, double speed)
+{
+    char url[1100], body[200], auth[128];
+    const char *base = e->url[e->cur];
+    snprintf(url, sizeof(url), "%.*s/v1/party/replay-clock",
+             (int)(strlen(base) - strlen("/v1/positions")), base);
+    snprintf(body, sizeof(body),
+             "{\"recording_start_s\":%.3f,\"service_start_s\":%.3f,\"speed\":%.6g}",
+             recording_start_s, service_start_s, speed);
+    snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
+    struct curl_slist *h = curl_slist_append(NULL, auth);
+    h = curl_slist_append(h, "Content-Type: application/json");
+    static answer_t a;
+    a.len = 0, a.text[0] = '\0';
+    curl_easy_setopt(curl, CURLOPT_URL, url);
+    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, h);
+    curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, "PUT");
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, keep_answer);
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &a);
+    long status = 0;
+    if (curl_easy_perform(curl) == CURLE_OK)
+        curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+    curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, NULL); /* the positions after it are POSTs */
+    curl_slist_free_all(h);
+    if (status == 200) return;
+    json_t *j = json_loadb(a.text, a.len, 0, NULL);
+    const char *why = json_string_value(json_object_get(j, "detail"));
+    fprintf(stderr,
+            "feed: the service did not take the replay clock of token %.8s... (HTTP %ld%s%s): "
+            "its console shows the service's times, not the recording's\n",
+            token, status, why ? ": " : "", why ? why : "");
+    json_decref(j);
+}
+
 /* Where a feed of a recording is: the recording's own UTC time and how far through it, what was
  * sent, how many aircraft. Rewritten in place on a terminal; a line every 10 s of wall time
  * otherwise (a log, make demo's output piped), so a long feed is never silent. */
@@ -410,7 +452,7 @@ int cli_feed(int argc, char **argv)
     const char *path = NULL, *url = NULL, *tokens[MAX_PARTIES];
     int n_tokens = 0;
     double speed = 1, from_s = -INFINITY, to_s = INFINITY;
-    bool by_prefix = false;
+    bool by_prefix = false, replay_clock = true;
     dc_asterix_config_t ax = {0};
     double date_s = NAN;
     for (int i = 1; i < argc; i++) {
@@ -421,6 +463,10 @@ int cli_feed(int argc, char **argv)
         bool ok = true;
         if (a[0] != '-' && !path) {
             path = a;
+            continue;
+        }
+        if (strcmp(a, "--no-replay-clock") == 0) {
+            replay_clock = false;
             continue;
         }
         if (!v)
@@ -456,7 +502,8 @@ int cli_feed(int argc, char **argv)
             "[--token T2 "
             "...]\n"
             "       [--speed X] [--from T0] [--to-time T1] [--split alternate|prefix]\n"
-            "       [--date YYYY-MM-DD] [--cat021-edition E] [--radar SAC/SIC:LAT,LON[,ALT_FT]]\n");
+            "       [--date YYYY-MM-DD] [--cat021-edition E] [--radar SAC/SIC:LAT,LON[,ALT_FT]]\n"
+            "       [--no-replay-clock]\n");
         return CLI_EXIT_USAGE;
     }
     cli_row_t *rows = NULL;
@@ -492,6 +539,19 @@ int cli_feed(int argc, char **argv)
         goto out;
     }
     double t0_data = first < n_rows ? rows[first].st.t_s : 0, t0_wall = wall_now();
+    /* A report of the recording's time t goes out with the service's time
+     * t0_wall - 1 + (t - t0_data) / speed (the loop below): that is the replay clock. */
+    if (replay_clock && first < n_rows) {
+        for (int p = 0; p < n_tokens; p++)
+            put_replay_clock(curl, &endpoint, tokens[p], t0_data, t0_wall - 1, speed);
+        char rec[32], svc[32];
+        time_t tr = (time_t)t0_data, ts = (time_t)(t0_wall - 1);
+        struct tm tm;
+        strftime(rec, sizeof(rec), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&tr, &tm));
+        strftime(svc, sizeof(svc), "%H:%M:%SZ", gmtime_r(&ts, &tm));
+        fprintf(stderr, "feed: replay clock: the recording's %s is the service's %s, at %gx\n", rec,
+                svc, speed);
+    }
     double end_s = n_rows && rows[n_rows - 1].st.t_s < to_s ? rows[n_rows - 1].st.t_s : to_s;
     size_t sent = 0, refused = 0, i = first;
     while (i < n_rows && rows[i].st.t_s <= to_s) {

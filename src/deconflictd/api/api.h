@@ -125,6 +125,8 @@ void dd_h_agreements_get(dd_request_t *rq, dd_response_t *rs);
 void dd_h_agreements_act(dd_request_t *rq, dd_response_t *rs);
 void dd_h_party_get(dd_request_t *rq, dd_response_t *rs);
 void dd_h_party_key(dd_request_t *rq, dd_response_t *rs);
+void dd_h_party_replay_clock_put(dd_request_t *rq, dd_response_t *rs);
+void dd_h_party_replay_clock_delete(dd_request_t *rq, dd_response_t *rs);
 void dd_h_audit_get(dd_request_t *rq, dd_response_t *rs);
 
 #endif

@@ -1,25 +1,104 @@
-/* /v1/party: who the caller is, and registering its Ed25519 public key, with which it then
- * signs its requests (docs/audit.md). */
+/* /v1/party: who the caller is; registering its Ed25519 public key, with which it then signs
+ * its requests (docs/audit.md); its replay clock, with which its console shows a recording's
+ * times (docs/service.md, "Replays"). */
+#include <math.h>
 #include <sodium.h>
 #include <string.h>
 
 #include "api/api.h"
+#include "api/parse.h"
 #include "core/parties.h"
 
-static json_t *party_json(dd_request_t *rq, const uint8_t *key)
+/* The caller as GET /v1/party answers it: id, name, the public key it registered (key, NULL:
+ * none) and its replay clock when it has one. NULL when the store could not be read. */
+static json_t *party_json(dd_request_t *rq, const uint8_t *key, dd_response_t *rs)
 {
+    dd_replay_clock_t clock;
+    dc_err_t rc = dd_party_replay_clock(rq->svc, rq->party, &clock);
+    if (rc != DC_OK && rc != DC_ERR_NOT_FOUND) {
+        dd_respond_problem(rs, DC_ERR_STORE, "", "the party's replay clock could not be read");
+        return NULL;
+    }
     json_t *me = json_pack("{s:I, s:s}", "id", (json_int_t)rq->party, "name", rq->party_name);
     if (me && key) {
         char k64[64];
         sodium_bin2base64(k64, sizeof(k64), key, 32, sodium_base64_VARIANT_ORIGINAL);
         json_object_set_new(me, "public_key", json_string(k64));
     }
+    if (me && rc == DC_OK) json_object_set_new(me, "replay_clock", dd_replay_clock_json(&clock));
     return me;
 }
 
 void dd_h_party_get(dd_request_t *rq, dd_response_t *rs)
 {
-    dd_respond_json(rs, 200, party_json(rq, rq->has_key ? rq->public_key : NULL));
+    json_t *me = party_json(rq, rq->has_key ? rq->public_key : NULL, rs);
+    if (me) dd_respond_json(rs, 200, me);
+}
+
+dc_err_t dd_replay_clock_parse(json_t *body, double now, dd_replay_clock_t *c, dd_fault_t *f)
+{
+    static const struct {
+        const char *name;
+        double lo_from_now, hi_from_now; /* the range, relative to now (lo: -now = 1970) */
+        const char *limit;
+    } fields[] = {
+        {"recording_start_s", -INFINITY, 0, "Unix seconds from 1970 to now"},
+        {"service_start_s", -86400, 86400, "Unix seconds within a day of the service's clock"},
+    };
+    const char *key;
+    json_t *v;
+    json_object_foreach(body, key, v)
+    {
+        if (strcmp(key, "recording_start_s") != 0 && strcmp(key, "service_start_s") != 0 &&
+            strcmp(key, "speed") != 0)
+            return dd_fail(f, DC_ERR_INVALID, key,
+                           "%.60s: not a member of a replay clock (recording_start_s, "
+                           "service_start_s, speed)",
+                           key);
+    }
+    double *out[] = {&c->recording_start_s, &c->service_start_s};
+    for (size_t i = 0; i < 2; i++) {
+        json_t *n = json_object_get(body, fields[i].name);
+        double x = json_is_number(n) ? json_number_value(n) : NAN;
+        double lo = isinf(fields[i].lo_from_now) ? 0 : now + fields[i].lo_from_now;
+        if (!(x >= lo && x <= now + fields[i].hi_from_now))
+            return dd_fail(f, DC_ERR_INVALID, fields[i].name, "%s: %s", fields[i].name,
+                           fields[i].limit);
+        *out[i] = round(x * 100) / 100; /* what a document's 12 digits keep of Unix seconds */
+    }
+    json_t *n = json_object_get(body, "speed");
+    c->speed = json_is_number(n) ? json_number_value(n) : NAN;
+    if (!(c->speed >= 0.01 && c->speed <= 1000))
+        return dd_fail(f, DC_ERR_INVALID, "speed",
+                       "speed: how many seconds of the recording a second of the service's clock "
+                       "carries, 0.01-1000");
+    return DC_OK;
+}
+
+void dd_h_party_replay_clock_put(dd_request_t *rq, dd_response_t *rs)
+{
+    json_t *body = dd_request_json(rq, JSON_OBJECT, rs);
+    if (!body) return;
+    dd_replay_clock_t clock;
+    dd_fault_t f;
+    dc_err_t rc = dd_replay_clock_parse(body, rq->now, &clock, &f);
+    json_decref(body);
+    if (rc == DC_OK) rc = dd_party_set_replay_clock(rq->svc, rq->party, &clock, rq->now, &f);
+    if (rc != DC_OK)
+        dd_respond_fault(rs, &f);
+    else
+        dd_respond_json(rs, 200, dd_replay_clock_json(&clock));
+}
+
+void dd_h_party_replay_clock_delete(dd_request_t *rq, dd_response_t *rs)
+{
+    dd_fault_t f;
+    if (dd_party_set_replay_clock(rq->svc, rq->party, NULL, rq->now, &f) != DC_OK) {
+        dd_respond_fault(rs, &f);
+        return;
+    }
+    json_t *me = party_json(rq, rq->has_key ? rq->public_key : NULL, rs);
+    if (me) dd_respond_json(rs, 200, me);
 }
 
 void dd_h_party_key(dd_request_t *rq, dd_response_t *rs)
@@ -50,6 +129,8 @@ void dd_h_party_key(dd_request_t *rq, dd_response_t *rs)
     dd_fault_t f;
     if (dd_party_set_key(rq->svc, rq->party, key, &f) != DC_OK)
         dd_respond_fault(rs, &f);
-    else
-        dd_respond_json(rs, 200, party_json(rq, key));
+    else {
+        json_t *me = party_json(rq, key, rs);
+        if (me) dd_respond_json(rs, 200, me);
+    }
 }

@@ -13,6 +13,7 @@
 #include "core/fault.h"
 #include "core/messages.h"
 #include "core/operations.h"
+#include "core/parties.h"
 #include "core/tracks.h"
 
 /* The body (len bytes, not NUL-terminated) as JSON of type want (JSON_OBJECT or JSON_ARRAY) in
@@ -59,5 +60,10 @@ typedef struct dd_history_query {
 dc_err_t dd_history_query_parse(const dd_config_t *cfg, double now, const char *from,
                                 const char *to, const char *step, dd_history_query_t *q,
                                 dd_fault_t *f);
+
+/* PUT /v1/party/replay-clock at the service's time now: recording_start_s (Unix seconds, from
+ * 1970 to now: a recording is of the past), service_start_s (within a day of now), speed
+ * (0.01-1000); no other member. The times are kept to the hundredth of a second. */
+dc_err_t dd_replay_clock_parse(json_t *body, double now, dd_replay_clock_t *c, dd_fault_t *f);
 
 #endif

@@ -33,6 +33,8 @@ static const dd_route_t routes[] = {
     {"POST", "/v1/agreements/{id}/reject", dd_h_agreements_act, DD_ROUTE_WRITES},
     {"POST", "/v1/agreements/{id}/withdraw", dd_h_agreements_act, DD_ROUTE_WRITES},
     {"PUT", "/v1/party/key", dd_h_party_key, DD_ROUTE_WRITES | DD_ROUTE_FIRST_KEY},
+    {"PUT", "/v1/party/replay-clock", dd_h_party_replay_clock_put, DD_ROUTE_WRITES},
+    {"DELETE", "/v1/party/replay-clock", dd_h_party_replay_clock_delete, DD_ROUTE_WRITES},
 };
 
 #define N_ROUTES (sizeof(routes) / sizeof(routes[0]))

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/commit.h"
+#include "core/format.h"
 
 static void cache_name(const dc_party_t *p, void *ctx)
 {
@@ -105,6 +106,61 @@ dc_err_t dd_party_set_key(dd_service_t *svc, int64_t party, const uint8_t key[32
         rc = dd_tx_finish(svc, rc, f);
     }
     dd_write_unlock(svc);
+    return rc;
+}
+
+json_t *dd_replay_clock_json(const dd_replay_clock_t *c)
+{
+    char rec[40], svc_t[40];
+    return json_pack("{s:s, s:f, s:s, s:f, s:f}", "recording_start",
+                     dd_time_text(c->recording_start_s, rec), "recording_start_s",
+                     c->recording_start_s, "service_start", dd_time_text(c->service_start_s, svc_t),
+                     "service_start_s", c->service_start_s, "speed", c->speed);
+}
+
+/* One document per party, kind "replay_clock", id its number; cleared is a state, so that the
+ * audit trail keeps when a party stopped replaying. */
+dc_err_t dd_party_set_replay_clock(dd_service_t *svc, int64_t party, const dd_replay_clock_t *clock,
+                                   double now, dd_fault_t *f)
+{
+    char id[24];
+    snprintf(id, sizeof(id), "%lld", (long long)party);
+    json_t *view = clock ? dd_replay_clock_json(clock) : json_object();
+    char *text = view ? dd_json_text(view) : NULL;
+    json_decref(view);
+    if (!text) return dd_fail(f, DC_ERR_NOMEM, "", "out of memory");
+    dc_doc_t doc = {"replay_clock", id, party, 0, text, NULL, clock ? "set" : "cleared", now,
+                    party};
+    dd_write_lock(svc);
+    dc_err_t rc = dd_tx_start(svc, f);
+    if (rc == DC_OK) {
+        rc = dc_store_doc_put(svc->store, &doc);
+        if (rc != DC_OK) rc = dd_fail(f, DC_ERR_STORE, "", "the replay clock could not be stored");
+        rc = dd_tx_finish(svc, rc, f);
+    }
+    dd_write_unlock(svc);
+    free(text);
+    return rc;
+}
+
+dc_err_t dd_party_replay_clock(dd_service_t *svc, int64_t party, dd_replay_clock_t *clock)
+{
+    char id[24], *view = NULL, *state = NULL;
+    snprintf(id, sizeof(id), "%lld", (long long)party);
+    dd_read_lock(svc);
+    dc_err_t rc = dc_store_doc_get(svc->store, "replay_clock", id, party, &view, &state);
+    dd_read_unlock(svc);
+    if (rc == DC_OK && strcmp(state, "set") != 0) rc = DC_ERR_NOT_FOUND;
+    json_t *o = rc == DC_OK ? json_loads(view, 0, NULL) : NULL;
+    if (rc == DC_OK) {
+        clock->recording_start_s = json_number_value(json_object_get(o, "recording_start_s"));
+        clock->service_start_s = json_number_value(json_object_get(o, "service_start_s"));
+        clock->speed = json_number_value(json_object_get(o, "speed"));
+        if (!o || !(clock->speed > 0)) rc = DC_ERR_STORE; /* not a view this code wrote */
+    }
+    json_decref(o);
+    free(view);
+    free(state);
     return rc;
 }
 

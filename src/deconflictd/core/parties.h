@@ -5,6 +5,8 @@
 #ifndef DD_CORE_PARTIES_H
 #define DD_CORE_PARTIES_H
 
+#include <jansson.h>
+
 #include "core/state.h"
 
 /* party's name into out ("" when unknown). */
@@ -25,6 +27,26 @@ dc_err_t dd_party_authenticate(dd_service_t *svc, const char *token, dc_party_t 
 /* Registers party's Ed25519 public key (checked by the caller to be a valid point), in a write
  * section of its own. DC_ERR_KEY_IN_USE when another party holds it. */
 dc_err_t dd_party_set_key(dd_service_t *svc, int64_t party, const uint8_t key[32], dd_fault_t *f);
+
+/* A party's replay clock: how the times of a recording it feeds faster than real time map onto
+ * the service's clock -- at the service's time t the recording's is
+ * recording_start_s + (t - service_start_s) * speed -- so that its console can show the
+ * recording's times (docs/service.md, "Replays"). The party's own: never shown to another. */
+typedef struct dd_replay_clock {
+    double recording_start_s, service_start_s, speed;
+} dd_replay_clock_t;
+
+/* The one writer of a replay clock's JSON (what is stored and what the API answers). */
+json_t *dd_replay_clock_json(const dd_replay_clock_t *clock);
+
+/* Sets party's replay clock, or clears it (clock NULL), in a write section of its own; now:
+ * the service's time of the change. */
+dc_err_t dd_party_set_replay_clock(dd_service_t *svc, int64_t party, const dd_replay_clock_t *clock,
+                                   double now, dd_fault_t *f);
+
+/* party's replay clock into *clock, in a read section of its own: DC_OK, DC_ERR_NOT_FOUND when
+ * it has none, or the store's error. */
+dc_err_t dd_party_replay_clock(dd_service_t *svc, int64_t party, dd_replay_clock_t *clock);
 
 void dd_parties_close(dd_service_t *svc);
 
