@@ -558,8 +558,10 @@ int cli_feed(int argc, char **argv)
         double data_until = t0_data + (wall_now() - t0_wall + 1) * speed;
         for (; i < n_rows && rows[i].st.t_s < data_until && rows[i].st.t_s <= to_s; i++) {
             int p = party_of(tab, cap, &next, &rows[i], n_tokens, by_prefix);
-            /* The report's age in the recording, kept; its time moved to the present. */
-            double t = wall_now() - (data_until - rows[i].st.t_s) / speed;
+            /* The recording's time moved to the present by one mapping, the replay clock
+             * (sent before the loop): the spacing of reports is kept exactly, however long a
+             * batch takes to send. Sent once data_until passes it, a report is never ahead. */
+            double t = t0_wall - 1 + (rows[i].st.t_s - t0_data) / speed;
             if (!batch_add(&batches[p], &rows[i], t)) continue;
             if (batches[p].n == 10000) {
                 long st = flush(curl, &endpoint, tokens[p], &batches[p], &sent, &refused);
