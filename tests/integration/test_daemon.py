@@ -24,6 +24,8 @@ import tempfile
 import threading
 import time
 
+import api_record  # records every answer for tests/api/check_responses.mjs when DC_API_RECORD is set
+
 BIN = sys.argv[1]
 OPENAPI = sys.argv[2]
 DAEMON = os.path.join(BIN, "deconflictd")
@@ -139,6 +141,7 @@ class Stream:
                 line = line.decode().rstrip("\n")
                 if line == "":
                     if "id" in ev:
+                        api_record.record_event(ev.get("event"), ev["id"], ev.get("data"))
                         self.events.append((int(ev["id"]), ev["event"], json.loads(ev["data"])))
                     elif ev:
                         self.retry = ev.get("retry")  # the stream's first block: retry only

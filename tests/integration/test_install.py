@@ -18,6 +18,8 @@ import subprocess
 import sys
 import tempfile
 
+import api_record  # noqa: F401  records every answer when DC_API_RECORD is set (tests/api/)
+
 BUILD = sys.argv[1]
 failures = []
 
