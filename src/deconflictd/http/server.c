@@ -388,8 +388,10 @@ static enum MHD_Result route(struct MHD_Connection *c, request_t *rq, const char
     dd_server_t *srv = rq->srv;
     dd_service_t *svc = srv->svc;
     bool get = strcmp(method, "GET") == 0;
-    if (strcmp(url, "/healthz") == 0 && get) return healthz(c, rq);
-    if (strcmp(url, "/metrics") == 0 && get) {
+    /* HEAD is answered wherever GET is: libmicrohttpd sends GET's headers and no body. */
+    bool get_or_head = get || strcmp(method, "HEAD") == 0;
+    if (strcmp(url, "/healthz") == 0 && get_or_head) return healthz(c, rq);
+    if (strcmp(url, "/metrics") == 0 && get_or_head) {
         /* Service-wide counts hint at other parties' traffic: a token, else loopback only. */
         const dd_config_t *cfg = &svc->cfg;
         if (cfg->metrics_token[0]) {
@@ -408,8 +410,7 @@ static enum MHD_Result route(struct MHD_Connection *c, request_t *rq, const char
         }
         return metrics(c, rq);
     }
-    if ((get || strcmp(method, "HEAD") == 0) && strncmp(url, "/v1/", 4) != 0 &&
-        strcmp(url, "/v1") != 0)
+    if (get_or_head && strncmp(url, "/v1/", 4) != 0 && strcmp(url, "/v1") != 0)
         return serve_console(c, rq, url);
     char seg[4][128];
     int n = dd_api_split(url, seg);
@@ -686,6 +687,6 @@ void dd_server_stop(dd_server_t *srv)
 
 void dd_server_print_routes(FILE *out)
 {
-    fprintf(out, "GET /\nGET /healthz\nGET /metrics\n");
+    fprintf(out, "GET /\nGET /assets/{file}\nGET /healthz\nGET /metrics\n");
     dd_api_print_routes(out);
 }
