@@ -18,6 +18,8 @@ const recordFile = RECORD && join(RECORD, `${basename(process.argv[1] || 'node',
 function record(method, url, status, ctype, body) {
   const u = new URL(url);
   if (!/^https?:$/.test(u.protocol)) return;
+  // Only JSON is validated; of anything else (pages, scripts) the start is enough.
+  if (body !== null && !ctype.includes('json')) body = body.slice(0, 256);
   mkdirSync(RECORD, { recursive: true });
   appendFileSync(recordFile, `${JSON.stringify({ method, path: u.pathname + u.search, status, content_type: ctype, body })}\n`);
 }

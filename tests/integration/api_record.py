@@ -8,8 +8,8 @@ DC_API_RECORD/<script>[-pg]-<pid>.jsonl:
 
   {"method", "path" (as sent, with its query), "status", "content_type", "body"}
 
-where body is the text received, or null when there is none to check (HEAD, 204, 304, an event
-stream, or a body the test never read). Events read from /v1/events are recorded by the reader
+where body is the text received (of a body that is not JSON, its first 256 characters), or null
+when there is none to check (HEAD, 204, 304, an event stream, or a body the test never read). Events read from /v1/events are recorded by the reader
 (record_event) as {"method": "GET", "path": "/v1/events", "event", "id", "data"}.
 
 The standard library only; recording never changes what a test sees."""
@@ -48,7 +48,9 @@ def _finish(resp, complete):
     if rec is None:
         return
     buf = resp.__dict__.pop("_dc_buf", b"")
-    rec["body"] = bytes(buf).decode("utf-8", "replace") if complete else None
+    text = bytes(buf).decode("utf-8", "replace") if complete else None
+    # Only JSON is validated; of anything else (pages, scripts, metrics) the start is enough.
+    rec["body"] = text if text is None or "json" in rec["content_type"] else text[:256]
     _write(rec)
 
 
