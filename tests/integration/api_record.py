@@ -36,6 +36,15 @@ def _write(rec):
         _out.flush()
 
 
+_other_ports = set()
+
+
+def not_the_service(port):
+    """Exchanges with another program a test runs on this port (a Prometheus server, say) are
+    not deconflictd's answers: they are not recorded."""
+    _other_ports.add(int(port))
+
+
 def record_event(event, event_id, data):
     """One event received on a /v1/events stream; data is its text as received."""
     if DIR:
@@ -66,6 +75,8 @@ def _install():
 
     def getresponse(self):
         resp = orig_getresponse(self)
+        if self.port in _other_ports:
+            return resp
         method, url = getattr(self, "_dc_request", ("?", "?"))
         ctype = resp.getheader("Content-Type", "")
         rec = {"method": method, "path": url, "status": resp.status, "content_type": ctype}

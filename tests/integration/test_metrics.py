@@ -35,6 +35,7 @@ import urllib.parse
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import api_record  # noqa: E402
 import test_daemon as td  # noqa: E402
 
 check = td.check
@@ -166,6 +167,7 @@ def prometheus_queries(d, exprs, tmp, token_file):
                              f"--web.listen-address=127.0.0.1:{port}", "--log.level=warn"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     td._started.append(proc)
+    api_record.not_the_service(port)  # Prometheus's own answers are not deconflictd's
 
     def query(expr):
         url = f"http://127.0.0.1:{port}/api/v1/query?" + urllib.parse.urlencode({"query": expr})
