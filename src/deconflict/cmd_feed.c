@@ -195,14 +195,15 @@ static long flush(CURL *curl, endpoints_t *endpoint, const char *token, batch_t 
 }
 
 /* Whether status says the token is not taken (401) or may not do this (403): nothing more of
- * this feed will be, so it stops at once and says so. */
-static bool token_refused(long status, const char *token)
+ * this feed will be, so it stops at once and says so. which: the token's place among the
+ * --token flags (1 for the first), named instead of any of the token's characters. */
+static bool token_refused(long status, int which)
 {
     if (status != 401 && status != 403) return false;
     fprintf(stderr,
-            "\ndeconflict feed: the service refused the token %.8s... (HTTP %ld): check --token "
+            "\ndeconflict feed: the service refused --token number %d (HTTP %ld): check it "
             "(deconflict party add prints a party's token once)\n",
-            token, status);
+            which, status);
     return true;
 }
 
@@ -261,6 +262,53 @@ static void forward_message(const dc_sbs_msg_t *m, void *ctx)
     if (dc_sbs_tracker_apply(fw->tr, m, &row.st, row.callsign)) batch_add(fw->b, &row, wall_now());
 }
 
+/* Sets (body: its JSON) or clears (body NULL) the replay clock of the party of token (which:
+ * its place among the --token flags) at the service: PUT or DELETE /v1/party/replay-clock
+ * (docs/service.md, "Replays"), on the node in use and on to the next ones while a node cannot
+ * be reached or answers 5xx, as positions are. A feed of a recording sets it: a report of the
+ * recording's time t goes out with the service's time service_start_s + (t - recording_start_s)
+ * / speed, and the party's console then shows the recording's own times. A live feed clears
+ * it. A service that does not take it is said, and the feed goes on: only the times shown
+ * differ. */
+static void replay_clock_request(CURL *curl, endpoints_t *e, const char *token, int which,
+                                 const char *body)
+{
+    char url[1100], auth[128];
+    snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
+    struct curl_slist *h = curl_slist_append(NULL, auth);
+    h = curl_slist_append(h, "Content-Type: application/json");
+    static answer_t a;
+    long status = 0;
+    for (int tried = 0; tried < e->n && !(status && status < 500); tried++) {
+        const char *base = e->url[e->cur];
+        snprintf(url, sizeof(url), "%.*s/v1/party/replay-clock",
+                 (int)(strlen(base) - strlen("/v1/positions")), base);
+        a.len = 0, a.text[0] = '\0';
+        curl_easy_setopt(curl, CURLOPT_URL, url);
+        curl_easy_setopt(curl, CURLOPT_HTTPHEADER, h);
+        curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, body ? "PUT" : "DELETE");
+        curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body ? body : "");
+        curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, (long)(body ? strlen(body) : 0));
+        curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, keep_answer);
+        curl_easy_setopt(curl, CURLOPT_WRITEDATA, &a);
+        status = 0;
+        if (curl_easy_perform(curl) == CURLE_OK)
+            curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+        if (!(status && status < 500)) e->cur = (e->cur + 1) % e->n;
+    }
+    curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, NULL); /* the positions after it are POSTs */
+    curl_slist_free_all(h);
+    if (status == 200) return;
+    json_t *j = json_loadb(a.text, a.len, 0, NULL);
+    const char *why = json_string_value(json_object_get(j, "detail"));
+    fprintf(stderr,
+            "feed: the service did not %s the replay clock of --token number %d (HTTP %ld%s%s): "
+            "its console shows %s\n",
+            body ? "take" : "clear", which, status, why ? ": " : "", why ? why : "",
+            body ? "the service's times, not the recording's" : "the times of an earlier replay");
+    json_decref(j);
+}
+
 /* deconflict feed sbs|beast HOST:PORT --to URL --token T [--seconds S]: reads the receiver's
  * SBS-1 lines or Beast frames (the library's reader of that kind, deconflict/feedreader.h),
  * merges them into aircraft (lib/feeds/sbs.c) and posts the states every second as the token's
@@ -307,6 +355,8 @@ static int feed_source(dc_feed_kind_t kind, int argc, char **argv)
     curl_global_init(CURL_GLOBAL_DEFAULT);
     CURL *curl = cli_curl_new();
     if (curl) curl_easy_setopt(curl, CURLOPT_TIMEOUT, 30L); /* a hung daemon does not stall us */
+    /* Live: the party's console shows the service's times again, not an earlier replay's. */
+    if (curl) replay_clock_request(curl, &endpoint, token, 1, NULL);
     dc_sbs_tracker_t *tr = dc_sbs_tracker_new(10, 60);
     dc_feed_reader_t *in = dc_feed_reader_new(kind);
     batch_t b = {0};
@@ -342,7 +392,7 @@ static int feed_source(dc_feed_kind_t kind, int argc, char **argv)
         double now = wall_now();
         if (b.n && now - last_post >= 1) {
             long st = flush(curl, &endpoint, token, &b, &sent, &refused);
-            if (token_refused(st, token)) {
+            if (token_refused(st, 1)) {
                 auth_failed = true;
                 break;
             }
@@ -361,7 +411,7 @@ static int feed_source(dc_feed_kind_t kind, int argc, char **argv)
         }
     }
     if (curl && b.n && !auth_failed &&
-        token_refused(flush(curl, &endpoint, token, &b, &sent, &refused), token))
+        token_refused(flush(curl, &endpoint, token, &b, &sent, &refused), 1))
         auth_failed = true;
     if (in) {
         dc_feed_reader_counts(in, &c);
@@ -378,48 +428,6 @@ static int feed_source(dc_feed_kind_t kind, int argc, char **argv)
         fprintf(stderr, "deconflict feed %s: nothing was forwarded (%s)\n", name,
                 c.units ? "no state was accepted" : "nothing was received from the source");
     return refused || auth_failed || sent == 0 ? CLI_EXIT_DATA : CLI_EXIT_OK;
-}
-
-/* Tells each party's service how the recording's times map onto its clock (PUT
- * /v1/party/replay-clock; docs/service.md, "Replays"): a report of the recording's time t is
- * sent with the service's time service_start_s + (t - recording_start_s) / speed, so that the
- * party's console can show the recording's own times. A service that does not take it is said,
- * and the feed goes on: only the times shown differ. */
-static void put_replay_clock(CURL *curl, const endpoints_t *e, const char *token,
-                             double recording_start_s, double service_start_s, double speed)
-{
-    char url[1100], body[200], auth[128];
-    const char *base = e->url[e->cur];
-    snprintf(url, sizeof(url), "%.*s/v1/party/replay-clock",
-             (int)(strlen(base) - strlen("/v1/positions")), base);
-    snprintf(body, sizeof(body),
-             "{\"recording_start_s\":%.3f,\"service_start_s\":%.3f,\"speed\":%.6g}",
-             recording_start_s, service_start_s, speed);
-    snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
-    struct curl_slist *h = curl_slist_append(NULL, auth);
-    h = curl_slist_append(h, "Content-Type: application/json");
-    static answer_t a;
-    a.len = 0, a.text[0] = '\0';
-    curl_easy_setopt(curl, CURLOPT_URL, url);
-    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, h);
-    curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, "PUT");
-    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
-    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
-    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, keep_answer);
-    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &a);
-    long status = 0;
-    if (curl_easy_perform(curl) == CURLE_OK)
-        curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
-    curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, NULL); /* the positions after it are POSTs */
-    curl_slist_free_all(h);
-    if (status == 200) return;
-    json_t *j = json_loadb(a.text, a.len, 0, NULL);
-    const char *why = json_string_value(json_object_get(j, "detail"));
-    fprintf(stderr,
-            "feed: the service did not take the replay clock of token %.8s... (HTTP %ld%s%s): "
-            "its console shows the service's times, not the recording's\n",
-            token, status, why ? ": " : "", why ? why : "");
-    json_decref(j);
 }
 
 /* Where a feed of a recording is: the recording's own UTC time and how far through it, what was
@@ -538,12 +546,19 @@ int cli_feed(int argc, char **argv)
         rc = CLI_EXIT_INTERNAL;
         goto out;
     }
-    double t0_data = first < n_rows ? rows[first].st.t_s : 0, t0_wall = wall_now();
+    /* The service keeps a replay clock's times to the hundredth of a second: t0_wall is one, so
+     * that the clock it keeps is the mapping used below, exactly. */
+    double t0_data = first < n_rows ? rows[first].st.t_s : 0;
+    double t0_wall = ceil(wall_now() * 100) / 100;
     /* A report of the recording's time t goes out with the service's time
      * t0_wall - 1 + (t - t0_data) / speed (the loop below): that is the replay clock. */
     if (replay_clock && first < n_rows) {
+        char body[200];
+        snprintf(body, sizeof(body),
+                 "{\"recording_start_s\":%.3f,\"service_start_s\":%.2f,\"speed\":%.6g}", t0_data,
+                 t0_wall - 1, speed);
         for (int p = 0; p < n_tokens; p++)
-            put_replay_clock(curl, &endpoint, tokens[p], t0_data, t0_wall - 1, speed);
+            replay_clock_request(curl, &endpoint, tokens[p], p + 1, body);
         char rec[32], svc[32];
         time_t tr = (time_t)t0_data, ts = (time_t)(t0_wall - 1);
         struct tm tm;
@@ -566,14 +581,14 @@ int cli_feed(int argc, char **argv)
             if (batches[p].n == 10000) {
                 long st = flush(curl, &endpoint, tokens[p], &batches[p], &sent, &refused);
                 if (st == 0) goto unreachable;
-                if (token_refused(st, tokens[p])) goto rejected;
+                if (token_refused(st, p + 1)) goto rejected;
             }
         }
         for (int p = 0; p < n_tokens; p++) {
             if (!batches[p].n) continue;
             long st = flush(curl, &endpoint, tokens[p], &batches[p], &sent, &refused);
             if (st == 0) goto unreachable;
-            if (token_refused(st, tokens[p])) goto rejected;
+            if (token_refused(st, p + 1)) goto rejected;
         }
         feed_progress(data_until < end_s ? data_until : end_s, end_s, t0_data, sent, refused,
                       (size_t)next);

@@ -228,6 +228,9 @@ static bool read_metrics_token(dd_config_t *cfg, char *err, size_t len)
 
 int main(int argc, char **argv)
 {
+    /* A SIGHUP while the store opens (a PostgreSQL connection can take seconds) must not end
+     * the start either; it is said once the service runs (below). */
+    signal(SIGHUP, SIG_IGN);
     dd_config_t cfg;
     dd_config_default(&cfg);
     char err[512];
@@ -453,6 +456,7 @@ int main(int argc, char **argv)
     struct sigaction sa;
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = on_signal;
+    sa.sa_flags = SA_RESTART; /* whichever thread it lands on, its blocking call goes on */
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
     /* SIGHUP's default would end the service on a stray `kill -HUP` or a closed terminal: the

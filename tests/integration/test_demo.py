@@ -12,6 +12,7 @@ import os
 import pty
 import re
 import select
+import shutil
 import signal
 import socket
 import ssl
@@ -21,6 +22,7 @@ import urllib.request
 
 SRC, DATA = sys.argv[1], sys.argv[2]
 failures = []
+DEMOS = []  # every demo run: where their work directories are
 
 
 def check(cond, what):
@@ -40,6 +42,7 @@ class Terminal:
 
     def __init__(self, **env):
         self.out = b""
+        DEMOS.append(self)
         self.pid, self.fd = pty.fork()
         if self.pid == 0:
             e = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
@@ -135,6 +138,10 @@ def main():
     check(code == 0 and "demo: stopped (Ctrl-C)" in out and "***" not in out and "summary" not in out,
           f"Ctrl-C during the feed: a clean stop, make exits {code}, no make error")
     check(port_closed(port), "... and the daemon is gone")
+    # Each demo keeps its store, log and key in its work directory for its user: not a test's.
+    for work in set(re.findall(r"\(store (/tmp/deconflict-demo\.[A-Za-z0-9]+)/data",
+                               "".join(t.text() for t in DEMOS))):
+        shutil.rmtree(work, ignore_errors=True)
     if failures:
         print(f"{len(failures)} check(s) failed")
         sys.exit(1)

@@ -109,7 +109,7 @@ def main():
     url = f"http://127.0.0.1:{d.port}"
     p = subprocess.run([td.CLI, "feed", csv_path, "--to", url, "--token", "dct_" + "x" * 43, "--speed", "100"],
                        capture_output=True, text=True, timeout=30)
-    check(p.returncode != 0 and "refused the token" in p.stderr,
+    check(p.returncode != 0 and "refused --token number 1" in p.stderr and "xxxx" not in p.stderr,
           f"feed with a wrong token: exit {p.returncode}, '{p.stderr.strip().splitlines()[-1]}'")
     p = subprocess.run([td.CLI, "feed", csv_path, "--to", url, "--token", tok, "--speed", "100"],
                        capture_output=True, text=True, timeout=30)
