@@ -6,8 +6,9 @@ import { api, ApiError, EventStream, serverNow, session } from './api.js';
 import { canAck, ConflictList } from './conflicts.js';
 import { Hotline } from './hotline.js';
 import { createMap, loadBorders, OperationsLayer, OverlapsLayer, TrackLayer } from './map.js';
+import { replayBadge, setReplayClock } from './replay.js';
 import { Timeline } from './timeline.js';
-import { fmtTime } from './ui.js';
+import { fmtClock, fmtTime } from './ui.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -38,6 +39,7 @@ let conflictList;
 let hotline;
 let stream;
 let pollTimer;
+let partyTimer;
 const timeline = new Timeline();
 
 // ---- sign-in ----
@@ -55,7 +57,43 @@ async function signIn(token) {
   $('app').classList.remove('hidden');
   $('party').textContent = state.party.name;
   document.title = `deconflict — ${state.party.name}`;
+  setReplayClock(state.party.replay_clock);
   start();
+}
+
+// How often the party's replay clock is read again (GET /v1/party): a feed of a recording
+// started after sign-in sets one, and DELETE /v1/party/replay-clock clears it.
+const PARTY_REFRESH_MS = 10000;
+
+// Reads the party again, and its replay clock with it; on a change, every time shown is
+// rewritten (the recording's, or the service's again).
+async function refreshParty() {
+  try {
+    state.party = await api('GET', '/v1/party');
+  } catch (e) {
+    if (e instanceof ApiError && e.status === 401) connState('unauthorized');
+    return; // unreachable: keep the clock there was
+  }
+  if (setReplayClock(state.party.replay_clock)) retime();
+}
+
+// Every time on the page again, after the replay clock changed.
+function retime() {
+  tick();
+  updateTimeLabel();
+  hotline && hotline.render();
+  opsLayer && opsLayer.set(state.operations);
+  redraw();
+}
+
+// The badge and the clock's tooltip: whether the times shown are a recording's.
+function showReplay() {
+  const badge = replayBadge(serverNow());
+  $('replay').classList.toggle('hidden', !badge);
+  $('replay').textContent = badge ? badge.text : '';
+  $('replay').title = badge ? badge.title : '';
+  $('clock').title = badge ? "UTC, the recording's time" : "UTC, the service's time";
+  document.body.classList.toggle('replaying', !!badge);
 }
 
 $('login-form').addEventListener('submit', async (e) => {
@@ -95,6 +133,7 @@ function start() {
   loadDataStart();
   tick();
   setInterval(tick, 1000);
+  partyTimer = setInterval(refreshParty, PARTY_REFRESH_MS);
   map.getContainer().addEventListener('mousemove', hover);
   map.getContainer().addEventListener('mouseleave', () => $('hover').classList.add('hidden'));
   let fitted = false;
@@ -120,6 +159,7 @@ function connState(s) {
   if (s === 'unauthorized') {
     session.clear();
     clearInterval(pollTimer);
+    clearInterval(partyTimer);
     if (stream) stream.stop();
     flash('The token is no longer valid: sign in again.');
   }
@@ -142,6 +182,7 @@ async function catchUp() {
   } catch (e) {
     flash(`Loading failed: ${e.message}`);
   }
+  refreshParty(); // the replay clock may have changed while the stream was away
 }
 
 let reloadTimer = null;
@@ -259,7 +300,8 @@ function redraw() {
 }
 
 function tick() {
-  $('clock').textContent = `${new Date(serverNow()).toISOString().slice(11, 19)}Z`;
+  $('clock').textContent = fmtClock();
+  showReplay();
   updateTimeRange();
   conflictList.tick();
   hotline && hotline.tick();
@@ -360,10 +402,11 @@ async function loadDataStart() {
 
 function updateTimeLabel() {
   const v = state.historyOffsetS;
-  const t = new Date(serverNow() + v * 1000).toISOString().slice(11, 19);
+  // How far back in the service's real seconds; the time then as the clock shows it.
+  const t = fmtClock(serverNow() + v * 1000);
   const m = Math.floor(-v / 60);
   const s = String(-v % 60).padStart(2, '0');
-  $('time-label').textContent = v < 0 ? `−${m}:${s} (${t}Z)` : 'LIVE';
+  $('time-label').textContent = v < 0 ? `−${m}:${s} (${t})` : 'LIVE';
 }
 
 async function setHistory(v) {

@@ -5,6 +5,7 @@ import L from 'leaflet';
 import 'leaflet/dist/leaflet.css';
 import { feature, mesh } from 'topojson-client';
 import { closestApproach, destination, extrapolate, flightLevel } from './geo.js';
+import { isoShown } from './ui.js';
 
 const M_FT = 3.28084;
 
@@ -63,7 +64,8 @@ const OP_STYLE = {
 };
 
 const altFt = (a) => (a && typeof a.value === 'number' ? (a.units === 'FT' ? a.value : a.value * M_FT) : NaN);
-const timeOf = (t) => (t && t.value ? t.value : '?');
+// The recording's time under a replay clock (ui.js), else the API's as it is.
+const timeOf = (t) => (t && t.value ? isoShown(t.value) : '?');
 
 function escapeHtml(s) {
   return String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]);
@@ -131,7 +133,7 @@ export class OverlapsLayer {
           .bindTooltip(
             `<b>overlap with ${escapeHtml(c.other_party || '?')}</b> (${escapeHtml(c.other_operation_ref || '')})<br>` +
               `${Math.round((o.alt_lower_m || 0) * M_FT)}–${Math.round((o.alt_upper_m || 0) * M_FT)} ft<br>` +
-              `${escapeHtml(o.time_start || '?')} → ${escapeHtml(o.time_end || '?')}`,
+              `${escapeHtml(o.time_start ? isoShown(o.time_start) : '?')} → ${escapeHtml(o.time_end ? isoShown(o.time_end) : '?')}`,
             { sticky: true, className: 'dc-tip' },
           )
           .addTo(this.group);

@@ -1,6 +1,7 @@
 // Small DOM helpers: elements are built with textContent only (never innerHTML), so nothing a
 // party writes can become markup.
 import { serverNow } from './api.js';
+import { replayClock, shownMs } from './replay.js';
 
 export function el(tag, attrs = {}, ...children) {
   const e = document.createElement(tag);
@@ -27,11 +28,26 @@ export function fmtCountdown(s) {
 }
 
 // "14:03:07Z" for a time on the same UTC day as nowMs, else "2026-11-21 14:03Z". nowMs is the
-// service's clock (serverNow()), never the browser's, which may read any day.
-export function fmtTime(iso, nowMs = serverNow()) {
-  const d = new Date(iso);
-  if (Number.isNaN(d.getTime())) return '?';
-  const t = d.toISOString();
-  const today = new Date(nowMs).toISOString().slice(0, 10);
+// service's clock (serverNow()), never the browser's, which may read any day. Under a replay
+// clock both are the recording's (replay.js): "12:03:07Z", or "2018-07-31 23:59Z".
+export function fmtTime(iso, nowMs = serverNow(), clock = replayClock()) {
+  const ms = new Date(iso).getTime();
+  if (Number.isNaN(ms)) return '?';
+  const t = new Date(shownMs(ms, clock)).toISOString();
+  const today = new Date(shownMs(nowMs, clock)).toISOString().slice(0, 10);
   return t.slice(0, 10) === today ? `${t.slice(11, 19)}Z` : `${t.slice(0, 10)} ${t.slice(11, 16)}Z`;
+}
+
+// The top bar's clock, "14:03:07Z", at the service's time nowMs (the recording's under a replay
+// clock).
+export function fmtClock(nowMs = serverNow(), clock = replayClock()) {
+  return `${new Date(shownMs(nowMs, clock)).toISOString().slice(11, 19)}Z`;
+}
+
+// An API time (ISO 8601) as the map's tooltips write it: unchanged without a replay clock, the
+// recording's "2018-08-01T12:03:07Z" under one; anything not a time, unchanged.
+export function isoShown(iso, clock = replayClock()) {
+  const ms = Date.parse(iso);
+  if (!clock || Number.isNaN(ms)) return iso;
+  return `${new Date(shownMs(ms, clock)).toISOString().slice(0, 19)}Z`;
 }

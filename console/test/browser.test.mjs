@@ -5,7 +5,9 @@
 // second party's console never receives or shows the first party's own tracks. Also: the list
 // names aircraft by callsign, a resolved conflict offers nothing to acknowledge, the times shown
 // are the service's even when the browser's clock reads 2018, the slider spans only the data
-// there is, a page load meets no 4xx (the icon), and a sign-in link (#token=) signs in.
+// there is, a page load meets no 4xx (the icon), and a sign-in link (#token=) signs in. Under
+// a party's replay clock (a replayed recording), its console shows the recording's times with a
+// badge, and the other party's does not.
 //
 // usage: node browser.test.mjs BIN_DIR CONSOLE_DIR SCREENSHOT_DIR
 import assert from 'node:assert/strict';
@@ -475,6 +477,96 @@ try {
   await blue.click('#box-in');
   await blue.waitForSelector(`#message-list li.msg[data-id="${after.body.messages[0].id}"]`, { timeout: 8000 });
   check(true, 'an event after the restart reaches the console');
+
+  // A replayed recording (docs/console.md, "Replays"): blue's replay clock, set as `deconflict
+  // feed` of a recording sets it: the recording's 2018-08-01 12:00Z went out 30 s ago, at 20x.
+  // A tab of blue's shows the recording's times and the badge; red's console (no clock) the
+  // service's; blue's first tab picks the clock up by itself; after DELETE, blue's tab is back
+  // on the service's times within its refresh period (10 s).
+  const REC0_S = Date.parse('2018-08-01T12:00:00Z') / 1000;
+  const SPEED = 20;
+  const svcStartS = Math.round((Date.now() / 1000 - 30) * 100) / 100;
+  const recAt = (svcS) => REC0_S + (svcS - svcStartS) * SPEED; // the recording's time at the service's svcS
+  const svcAt = (recS) => svcStartS + (recS - REC0_S) / SPEED;
+  const recOf = (hms) => Date.parse(`2018-08-01T${hms.slice(0, 8)}Z`) / 1000; // "12:10:03Z" on the recording's day
+  const putClock = await call('PUT', '/v1/party/replay-clock', BLUE, { recording_start_s: REC0_S, service_start_s: svcStartS, speed: SPEED });
+  // Blue's first tab, open since before the clock was set, is to read it again within 10 s.
+  const putT0 = Date.now();
+  const pickedUp = blue.waitForSelector('#replay:not(.hidden)', { timeout: 13000 }).then(() => (Date.now() - putT0) / 1000, () => Infinity);
+  check(putClock.status === 200 && putClock.body.recording_start === '2018-08-01T12:00:00Z',
+    `blue's replay clock is set: the recording's ${putClock.body.recording_start} at the service's ${putClock.body.service_start}, ${SPEED}×`);
+  const replayCtx = await browser.newContext({ viewport: { width: 1366, height: 768 } });
+  const rp = await replayCtx.newPage();
+  await rp.goto(`${base}/#token=${BLUE}`);
+  await rp.waitForSelector('#replay:not(.hidden)', { timeout: 10000 });
+  const badge = { text: await rp.textContent('#replay'), title: await rp.getAttribute('#replay', 'title') };
+  check(badge.text === 'REPLAY 2018-08-01 · 20×' && /recording's/.test(badge.title) && /real seconds/.test(badge.title),
+    `the top bar says it is a replay: "${badge.text}" ("${badge.title}")`);
+  await rp.waitForSelector('#conflict-list li.conflict.kind-tactical', { timeout: 10000 });
+  await sleep(1200);
+  // The clock ticks once a second: read just after a tick, it shows the mapping of the service's
+  // time then, written to the recording's second (1/20 s of the service). The tab's estimate of
+  // the service's clock may be off by part of a round trip: 0.5 s (10 s of the recording) either
+  // way is allowed, and 1.5 s more for a late tick.
+  const prevClock = await rp.textContent('#clock');
+  await rp.waitForFunction((p) => document.getElementById('clock').textContent !== p, prevClock, { timeout: 5000 });
+  const clockBeforeS = Date.now() / 1000;
+  const replayClockText = await rp.textContent('#clock');
+  const clockAfterS = Date.now() / 1000;
+  const clockLagS = clockAfterS - svcAt(recOf(replayClockText));
+  check(/^12:\d\d:\d\dZ$/.test(replayClockText) && recOf(replayClockText) >= recAt(clockBeforeS - 2) - 1 &&
+    recOf(replayClockText) <= recAt(clockAfterS + 0.5),
+    `the top bar's clock reads the recording's time: ${replayClockText}, the mapping of the service's time ${clockLagS.toFixed(2)} s before it was read`);
+  const replayCid = await rp.getAttribute('#conflict-list li.conflict.kind-tactical', 'data-id');
+  const replayFacts = await rp.textContent('#conflict-list li.conflict.kind-tactical .c-facts');
+  const cview = (await call('GET', `/v1/conflicts/${replayCid}`, BLUE)).body;
+  const shownAt = replayFacts.match(/(?:since|resolved) (\d\d:\d\d:\d\dZ)/);
+  const conflictOffS = shownAt ? svcAt(recOf(shownAt[1])) - Date.parse(cview.updated) / 1000 : NaN;
+  // Written to the recording's second (1/20 s of the service); an open conflict's view is
+  // rewritten as it goes, so it may be a pass newer than the tab's.
+  check(shownAt && (cview.state === 'open' ? Math.abs(conflictOffS) <= 3 : Math.abs(conflictOffS) <= 1 / SPEED + 0.01),
+    `the conflict's time in the list is the recording's: ${shownAt && shownAt[0]} (${cview.state}), the service's ${cview.updated} mapped (${conflictOffS.toFixed(3)} s)`);
+  await rp.click('#box-in');
+  const msgAfter = (await call('GET', '/v1/messages?box=in', BLUE)).body.messages.find((m) => m.id === after.body.messages[0].id);
+  const msgMeta = await rp.textContent(`#message-list li.msg[data-id="${msgAfter.id}"] .msg-meta`);
+  const sentShown = msgMeta.match(/sent (\d\d:\d\d:\d\dZ)/);
+  const msgOffS = sentShown ? svcAt(recOf(sentShown[1])) - Date.parse(msgAfter.sent_at) / 1000 : NaN;
+  check(sentShown && msgOffS <= 0.001 && msgOffS > -(1 / SPEED + 0.01),
+    `a hotline message's time is the recording's: "${msgMeta}", the service's ${msgAfter.sent_at} mapped (${msgOffS.toFixed(3)} s)`);
+  await rp.waitForFunction(() => Number(document.getElementById('time').min) <= -10, null, { timeout: 10000 });
+  await rp.locator('#time').fill('-10');
+  const labelAtS = Date.now() / 1000;
+  await rp.waitForFunction(() => document.body.classList.contains('history'), null, { timeout: 5000 });
+  const replayLabel = await rp.textContent('#time-label');
+  const labelTime = replayLabel.match(/^−0:10 \((\d\d:\d\d:\d\dZ)\)$/);
+  check(labelTime && Math.abs(recOf(labelTime[1]) - recAt(labelAtS - 10)) <= 2 * SPEED,
+    `the time slider's label: 10 s of the service back, at the recording's time then (${replayLabel}; expected about ${new Date(recAt(labelAtS - 10) * 1000).toISOString().slice(11, 19)}Z)`);
+  await rp.keyboard.press('l');
+  await rp.screenshot({ path: join(shotDir, 'replay.png') });
+  // Red has no clock: the service's times, no badge.
+  const redClock = await red.textContent('#clock');
+  const redFacts = await red.textContent('#conflict-list li.conflict.kind-tactical .c-facts');
+  const redAt = redFacts.match(/(?:since|resolved) (\d\d:\d\d:\d\dZ)/);
+  check(await red.isHidden('#replay') && dayDiff(secondOfDay(redClock), serviceSecond()) <= 3 &&
+    redAt && dayDiff(secondOfDay(redAt[1]), serviceSecond()) < 600,
+    `red's console, without a clock, shows the service's times and no badge (${redClock}; ${redAt && redAt[0]})`);
+  const pickedUpS = await pickedUp;
+  check(pickedUpS <= 11 && /^12:\d\d:\d\dZ$/.test(await blue.textContent('#clock')),
+    `blue's first tab, open before the clock was set, picks it up by itself ${pickedUpS.toFixed(1)} s after (${await blue.textContent('#clock')})`);
+  // Cleared: back to the service's times within the refresh period.
+  const del = await call('DELETE', '/v1/party/replay-clock', BLUE);
+  const delT0 = Date.now();
+  check(del.status === 200 && !('replay_clock' in del.body), "blue's replay clock is cleared (DELETE)");
+  await rp.waitForSelector('#replay.hidden', { state: 'attached', timeout: 13000 });
+  const backS = (Date.now() - delT0) / 1000;
+  await sleep(1100); // a tick
+  const backClock = await rp.textContent('#clock');
+  const backFacts = await rp.textContent('#conflict-list li.conflict.kind-tactical .c-facts');
+  const backAt = backFacts.match(/(?:since|resolved) (\d\d:\d\d:\d\dZ)/);
+  check(backS <= 11 && dayDiff(secondOfDay(backClock), serviceSecond()) <= 3 &&
+    backAt && Math.abs(Date.parse(`${cview.updated.slice(0, 10)}T${backAt[1]}`) / 1000 - Date.parse(cview.updated) / 1000) <= (cview.state === 'open' ? 30 : 1),
+    `${backS.toFixed(1)} s after DELETE, blue's tab has no badge and shows the service's times again (${backClock}; ${backAt && backAt[0]})`);
+  await replayCtx.close();
 
   // The token: in session storage only, never in a URL.
   const store = await blue.evaluate(() => ({ s: JSON.stringify(sessionStorage), l: JSON.stringify(localStorage), c: document.cookie }));

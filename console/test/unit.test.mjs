@@ -1,12 +1,14 @@
 // The console's own logic under Node, without a browser: the closest approach drawn on the map
 // against a brute-force search over time, the conflict list's order, what it offers to
-// acknowledge and how it names aircraft, and the times it shows (the service's clock).
+// acknowledge and how it names aircraft, and the times it shows (the service's clock, or a
+// replayed recording's through the party's replay clock).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { closestApproach, destination, extrapolate } from '../src/geo.js';
 import { byUrgency, canAck, needsAck, ownAircraft } from '../src/conflicts.js';
 import { clockOffsetMs, noteServerTime, serverNow } from '../src/api.js';
-import { fmtTime } from '../src/ui.js';
+import { fmtClock, fmtTime, isoShown } from '../src/ui.js';
+import { fmtSpeed, parseReplayClock, replayBadge, replayClock, setReplayClock, shownMs } from '../src/replay.js';
 
 // Great-circle distance in NM (haversine): the reference.
 function distNm(a, b) {
@@ -106,4 +108,77 @@ test("times are shown against the service's day, not the browser's", () => {
   assert.equal(fmtTime('2026-12-03T14:03:07Z', now), '14:03:07Z');
   assert.equal(fmtTime('2026-12-02T23:59:59Z', now), '2026-12-02 23:59Z');
   assert.equal(fmtTime('not a time', now), '?');
+});
+
+// The replay clock of `make demo`: 2018-08-01 12:00Z of the recording went out at the
+// service's 1796310510.98 (docs/service.md, "Replays"), at 20x.
+const DEMO = { recording_start_s: 1533124800, service_start_s: 1796310510.98, speed: 20 };
+
+test("a replay clock maps the service's time to the recording's", () => {
+  const c = parseReplayClock(DEMO);
+  const at = (dtS) => new Date(shownMs((DEMO.service_start_s + dtS) * 1000, c)).toISOString();
+  assert.equal(at(0), '2018-08-01T12:00:00.000Z');
+  assert.equal(at(3), '2018-08-01T12:01:00.000Z', '3 s of the service are 60 s of the recording');
+  assert.equal(at(-1), '2018-08-01T11:59:40.000Z', 'before the feed started: earlier in the recording');
+  assert.equal(shownMs(1234567, null), 1234567, 'no clock: the service\'s time itself');
+});
+
+// `deconflict feed` sends the recording's time t at service_start_s + (t - recording_start_s) /
+// speed: mapped back through the clock, every such time is t again.
+test('the mapping inverts the feed\'s, for 2000 random clocks and times', () => {
+  let seed = 20;
+  const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+  console.log(`seed 20, ${2000} draws`);
+  let worstMs = 0;
+  for (let i = 0; i < 2000; i++) {
+    const clock = {
+      recording_start_s: Math.round(rnd() * 1.7e9 * 100) / 100,
+      service_start_s: Math.round((1.79e9 + rnd() * 1e7) * 100) / 100,
+      speed: [0.01, 0.5, 1, 20, 30, 1000][i % 6] * (0.5 + rnd()),
+    };
+    const t = clock.recording_start_s + rnd() * 86400;
+    const sent = clock.service_start_s + (t - clock.recording_start_s) / clock.speed;
+    const back = shownMs(sent * 1000, parseReplayClock(clock));
+    worstMs = Math.max(worstMs, Math.abs(back - t * 1000));
+  }
+  console.log(`worst ${worstMs.toFixed(4)} ms`);
+  assert.ok(worstMs < 1, `within a millisecond (worst ${worstMs} ms)`);
+});
+
+test('only a usable replay clock is taken; setting one says whether it changed', () => {
+  assert.equal(parseReplayClock(undefined), null);
+  assert.equal(parseReplayClock({ ...DEMO, speed: 0 }), null);
+  assert.equal(parseReplayClock({ ...DEMO, speed: '20' }), null);
+  assert.equal(parseReplayClock({ recording_start: '2018-08-01T12:00:00Z', speed: 20 }), null);
+  assert.equal(setReplayClock(DEMO), true);
+  assert.deepEqual(replayClock(), { recordingStartS: 1533124800, serviceStartS: 1796310510.98, speed: 20 });
+  assert.equal(setReplayClock({ ...DEMO, recording_start: '2018-08-01T12:00:00Z' }), false, 'the same clock again');
+  assert.equal(setReplayClock(undefined), true, 'cleared');
+  assert.equal(replayClock(), null);
+});
+
+test("under a replay clock, times, the clock and the map's times are the recording's, with its date", () => {
+  const c = parseReplayClock(DEMO);
+  const svc = (dtS) => (DEMO.service_start_s + dtS) * 1000;
+  const iso = (dtS) => new Date(svc(dtS)).toISOString();
+  assert.equal(fmtTime(iso(3), svc(30), c), '12:01:00Z', 'on the recording\'s day: no date');
+  assert.equal(fmtClock(svc(30), c), '12:10:00Z');
+  assert.equal(isoShown(iso(3), c), '2018-08-01T12:01:00Z');
+  assert.equal(isoShown(iso(3), null), iso(3), 'no clock: the API\'s time as it is');
+  assert.equal(isoShown('?', c), '?');
+  // A recording that starts just after midnight: a time before it is on the day before.
+  const midnight = parseReplayClock({ ...DEMO, recording_start_s: Date.parse('2018-08-01T00:00:30Z') / 1000 });
+  assert.equal(fmtTime(iso(-2), svc(10), midnight), '2018-07-31 23:59Z', "another day of the recording: the recording's date");
+  assert.equal(fmtTime(iso(-2), svc(10), null), new Date(svc(-2)).toISOString().slice(11, 19) + 'Z', 'no clock: the service\'s');
+  assert.equal(fmtTime('not a time', svc(0), c), '?');
+});
+
+test('the replay badge: the recording\'s date and the speed, and a tooltip on real seconds', () => {
+  const b = replayBadge((DEMO.service_start_s + 60) * 1000, parseReplayClock(DEMO));
+  assert.equal(b.text, 'REPLAY 2018-08-01 · 20×');
+  assert.match(b.title, /recording's/);
+  assert.match(b.title, /real seconds/);
+  assert.match(b.title, /2018-08-01 12:00:00Z/);
+  assert.equal(replayBadge(Date.now(), null), null);
+  assert.deepEqual([0.5, 1, 1.25, 1000].map(fmtSpeed), ['0.5×', '1×', '1.25×', '1000×']);
 });
