@@ -279,7 +279,7 @@ static void replay_clock_request(CURL *curl, endpoints_t *e, const char *token, 
     h = curl_slist_append(h, "Content-Type: application/json");
     static answer_t a;
     long status = 0;
-    for (int tried = 0; tried < e->n && !(status && status < 500); tried++) {
+    for (int tried = 0; tried < e->n; tried++) {
         const char *base = e->url[e->cur];
         snprintf(url, sizeof(url), "%.*s/v1/party/replay-clock",
                  (int)(strlen(base) - strlen("/v1/positions")), base);
@@ -294,7 +294,12 @@ static void replay_clock_request(CURL *curl, endpoints_t *e, const char *token, 
         status = 0;
         if (curl_easy_perform(curl) == CURLE_OK)
             curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
-        if (!(status && status < 500)) e->cur = (e->cur + 1) % e->n;
+        if (status && status < 500) break;
+        int next = (e->cur + 1) % e->n;
+        if (e->n > 1)
+            fprintf(stderr, "deconflict feed: %s %s; on to %s\n", url,
+                    status ? "answered 5xx" : "unreachable", e->url[next]);
+        e->cur = next;
     }
     curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, NULL); /* the positions after it are POSTs */
     curl_slist_free_all(h);
