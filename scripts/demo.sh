@@ -48,6 +48,9 @@ trap interrupted INT TERM
 
 BLUE=$("$BIN/deconflict" party add blue --data "$STORE" | tail -1)
 RED=$("$BIN/deconflict" party add red --data "$STORE" | tail -1)
+# The feed and the audit check read the tokens from files of the user's alone, not from their
+# command lines, which every local user can read in the process list.
+(umask 077 && echo "$BLUE" >"$WORK/blue.token" && echo "$RED" >"$WORK/red.token")
 
 # A certificate made for this demo: a self-signed one for 127.0.0.1 and localhost, its key the
 # owner's alone. The browser will say it does not know the issuer; the fingerprint printed
@@ -95,7 +98,8 @@ else
 fi
 echo "== feeding the recording (its own UTC times shown; ${SPEED}x) =="
 
-"$BIN/deconflict" "${cacert[@]}" feed "$TRAFFIC" --to "$URL" --token "$BLUE" --token "$RED" \
+"$BIN/deconflict" "${cacert[@]}" feed "$TRAFFIC" --to "$URL" --token-file "$WORK/blue.token" \
+    --token-file "$WORK/red.token" \
     --speed "$SPEED" --from "$FROM" --to-time "$TO"
 sleep 2 # one more detection pass
 
@@ -129,7 +133,7 @@ api "$RED" "/v1/messages/$MSG/ack" -H "Content-Type: application/json" \
 echo "hotline   blue -> red message $MSG acknowledged with a reply (GET /v1/messages?box=out as blue)"
 # The audit trail, as each party can check it over HTTP.
 echo -n "audit     blue: "
-"$BIN/deconflict" "${cacert[@]}" audit verify "$URL" --token "$BLUE"
+"$BIN/deconflict" "${cacert[@]}" audit verify "$URL" --token-file "$WORK/blue.token"
 if [ "$KEEP" = 1 ]; then
   echo "the service keeps running on $URL (KEEP=1); Ctrl-C stops it"
   wait "$DAEMON" || true

@@ -16,6 +16,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
+#include "deconflict/secretfile.h"
+
 /* The one usage text: `deconflict help` prints it all, `deconflict CMD --help` its CMD blocks
  * (a block is a line with two leading spaces and the lines indented further below it). */
 static const char usage_text[] =
@@ -50,13 +54,13 @@ static const char usage_text[] =
     "      Administer the parties of a deconflictd store (a data directory, or PostgreSQL).\n"
     "      add and rotate-token print the bearer token alone on the last line (shown\n"
     "      once, stored hashed); signatures sets whether the party's writes must be signed.\n"
-    "  feed RECORDING --to URL[,URL...] --token T [--token T2 ...] [--speed X] [--from T0]\n"
-    "       [--to-time T1] [--split alternate|prefix] [--date D] [--cat021-edition E]\n"
-    "       [--radar SAC/SIC:LAT,LON[,ALT_FT]] [--no-replay-clock]\n"
+    "  feed RECORDING --to URL[,URL...] --token T|--token-file F [--token T2 ...]\n"
+    "       [--speed X] [--from T0] [--to-time T1] [--split alternate|prefix] [--date D]\n"
+    "       [--cat021-edition E] [--radar SAC/SIC:LAT,LON[,ALT_FT]] [--no-replay-clock]\n"
     "      Replay a recording into a running deconflictd as live positions, X times real\n"
     "      time, aircraft split between the parties whose tokens are given; each party's\n"
     "      replay clock is set, so that its console shows the recording's times.\n"
-    "  feed sbs|beast HOST:PORT --to URL --token T [--seconds S]\n"
+    "  feed sbs|beast HOST:PORT --to URL --token T|--token-file F [--seconds S]\n"
     "      Forward a receiver's SBS-1 (dump1090/readsb, 30003) or Beast port (30005) to a\n"
     "      deconflictd as the token's party; reconnects when the receiver drops.\n"
     "  asterix dump FILE [--format csv|csv-full] [--cat021-edition E] [--radar S/S:LAT,LON]\n"
@@ -64,7 +68,7 @@ static const char usage_text[] =
     "  asterix encode --cat 21|62 TRAFFIC.csv --sac N --sic N --out FILE [--block-bytes N]\n"
     "      A traffic CSV as CAT021 or CAT062 data blocks (a pcap when FILE ends in .pcap).\n"
     "  audit export --data DIR|--store URL [--out FILE]\n"
-    "  audit verify FILE|URL [--token T] [--since-head HEAD.json]\n"
+    "  audit verify FILE|URL [--token T|--token-file F] [--since-head HEAD.json]\n"
     "      Export the whole audit trail with its signed head; verify an export or a\n"
     "      service's /v1/audit (as the party whose token is given): the hash chain, every\n"
     "      body available, the head's signature, and consistency with an earlier head.\n"
@@ -80,7 +84,9 @@ static const char usage_text[] =
     "      The version.\n"
     "\n"
     "--cacert FILE, with any command that talks to a service over HTTPS: verify it against\n"
-    "these CA certificates (PEM) instead of the system's.\n";
+    "these CA certificates (PEM) instead of the system's.\n"
+    "--token-file F, wherever --token T is taken: the token in the first line of F (mode\n"
+    "600; '-': standard input), out of the process list other local users can read.\n";
 
 static void usage(FILE *out)
 {
@@ -107,6 +113,46 @@ static bool usage_of(const char *cmd, FILE *out)
     return any;
 }
 
+/* --token-file F anywhere becomes --token T, T the first line of F (mode 600, else refused),
+ * or of standard input for '-' (once): a token on the command line is in /proc for every local
+ * user to read, one in a file is not. false (said) when a file or its token is refused. */
+static bool take_token_files(int argc, char **argv)
+{
+    static char tokens[8][DC_TOKEN_FILE_MAX + 1];
+    int n = 0;
+    bool stdin_taken = false;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--token-file") != 0) continue;
+        char err[400];
+        const char *path = i + 1 < argc ? argv[i + 1] : NULL;
+        bool ok = path && n < 8;
+        if (!ok) {
+            snprintf(err, sizeof(err), "%s", path ? "at most 8 token files" : "needs a file");
+        } else if (strcmp(path, "-") == 0) {
+            char line[DC_TOKEN_FILE_MAX + 3] = "";
+            ok = !stdin_taken && fgets(line, sizeof(line), stdin) &&
+                 dc_token_take_line(line, tokens[n]);
+            if (!ok)
+                snprintf(err, sizeof(err), "-: %s",
+                         stdin_taken ? "standard input can give one token only"
+                                     : "standard input's first line must be a token of "
+                                       "16-127 printable characters");
+            stdin_taken = true;
+            sodium_memzero(line, sizeof(line));
+        } else {
+            ok = dc_token_file_read(path, tokens[n], err, sizeof(err));
+        }
+        if (!ok) {
+            fprintf(stderr, "deconflict: --token-file %s\n", err);
+            return false;
+        }
+        argv[i] = "--token";
+        argv[i + 1] = tokens[n++];
+        i++;
+    }
+    return true;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -128,6 +174,7 @@ int main(int argc, char **argv)
         for (int k = i; k + 2 <= argc; k++) argv[k] = argv[k + 2];
         argc -= 2, i--;
     }
+    if (!take_token_files(argc, argv)) return CLI_EXIT_USAGE;
     if (argc < 2) {
         usage(stderr);
         return CLI_EXIT_USAGE;

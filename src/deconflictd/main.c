@@ -7,9 +7,6 @@
 #include <pthread.h>
 #include <signal.h>
 #include <sys/resource.h>
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -18,6 +15,7 @@
 #include "clock.h"
 #include "config.h"
 #include "core/service.h"
+#include "deconflict/secretfile.h"
 #include "core/tick.h"
 #include "core/parties.h"
 #include "feeds/alerts_out.h"
@@ -163,41 +161,10 @@ static void usage(FILE *out)
           out);
 }
 
-/* A file's text (1 byte to 1 MiB), NULL with err. A secret must be its owner's alone: a secret
- * in a file anyone could read protects nothing. Caller frees. */
-static char *read_small_file(const char *path, bool secret, char *err, size_t len)
-{
-    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-    struct stat st;
-    if (fd < 0 || fstat(fd, &st) != 0) {
-        snprintf(err, len, "%.300s: %s", path, strerror(errno));
-        if (fd >= 0) close(fd);
-        return NULL;
-    }
-    if (!S_ISREG(st.st_mode) || st.st_size <= 0 || st.st_size > (1 << 20) ||
-        (secret && (st.st_mode & 077))) {
-        snprintf(err, len, "%.300s: %s", path,
-                 secret && (st.st_mode & 077) ? "a secret others may read (chmod 600)"
-                                              : "not a regular file of 1 byte to 1 MiB");
-        close(fd);
-        return NULL;
-    }
-    char *text = malloc((size_t)st.st_size + 1);
-    ssize_t n = text ? read(fd, text, (size_t)st.st_size) : -1;
-    close(fd);
-    if (n != st.st_size) {
-        snprintf(err, len, "%.300s: cannot be read", path);
-        free(text);
-        return NULL;
-    }
-    text[n] = '\0';
-    return text;
-}
-
 /* A PEM file's text, NULL with err. */
 static char *read_pem(const char *path, bool secret, char *err, size_t len)
 {
-    char *text = read_small_file(path, secret, err, len);
+    char *text = dc_file_read_small(path, secret, err, len);
     if (text && !strstr(text, "-----BEGIN ")) {
         snprintf(err, len, "%.300s: not a PEM file", path);
         free(text);
@@ -209,21 +176,7 @@ static char *read_pem(const char *path, bool secret, char *err, size_t len)
 /* The token /metrics asks for: the first line of a secret file, 16-127 printable characters. */
 static bool read_metrics_token(dd_config_t *cfg, char *err, size_t len)
 {
-    char *text = read_small_file(cfg->metrics_token_file, true, err, len);
-    if (!text) return false;
-    size_t k = 0;
-    while (text[k] > ' ' && text[k] < 127) k++;
-    bool ok = k >= 16 && k <= 127 && (!text[k] || text[k] == '\n' || text[k] == '\r');
-    if (ok) {
-        memcpy(cfg->metrics_token, text, k);
-        cfg->metrics_token[k] = '\0';
-    } else {
-        snprintf(err, len, "%.300s: its first line must be a token of 16-127 printable characters",
-                 cfg->metrics_token_file);
-    }
-    sodium_memzero(text, strlen(text));
-    free(text);
-    return ok;
+    return dc_token_file_read(cfg->metrics_token_file, cfg->metrics_token, err, len);
 }
 
 int main(int argc, char **argv)

@@ -119,6 +119,38 @@ def main():
                         "--seconds", "2"], capture_output=True, text=True, timeout=30)
     check(p.returncode != 0 and "nothing was forwarded" in p.stderr,
           f"feed sbs from a source that sends nothing: exit {p.returncode}, says nothing was forwarded")
+    # --token-file: the token from a file of its owner's alone, or from standard input, never in
+    # the process list; a file others may read, or one whose first line is no token, is refused.
+    tok_file = os.path.join(tmp, "alpha.token")
+    with open(os.open(tok_file, os.O_WRONLY | os.O_CREAT, 0o600), "w") as f:
+        f.write(tok + "\n")
+    p = subprocess.run([td.CLI, "feed", csv_path, "--to", url, "--token-file", tok_file, "--speed", "100"],
+                       capture_output=True, text=True, timeout=30)
+    check(p.returncode == 0 and "2 reports sent" in p.stderr, "feed --token-file (mode 600): sent")
+    p = subprocess.run([td.CLI, "feed", csv_path, "--to", url, "--token-file", "-", "--speed", "100"],
+                       input=tok + "\n", capture_output=True, text=True, timeout=30)
+    check(p.returncode == 0 and "2 reports sent" in p.stderr, "feed --token-file - (standard input): sent")
+    live = subprocess.Popen([td.CLI, "feed", "sbs", f"127.0.0.1:{td.free_port()}", "--to", url,
+                             "--token-file", tok_file, "--seconds", "3"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(0.5)
+    with open(f"/proc/{live.pid}/cmdline", "rb") as f:
+        cmdline = f.read()
+    live.wait(timeout=30)
+    check(tok.encode() not in cmdline and b"--token-file" in cmdline,
+          "a running feed's command line shows the file, not the token")
+    os.chmod(tok_file, 0o644)
+    p = subprocess.run([td.CLI, "feed", csv_path, "--to", url, "--token-file", tok_file],
+                       capture_output=True, text=True, timeout=30)
+    check(p.returncode == 2 and "others may read (chmod 600)" in p.stderr and tok not in p.stderr,
+          f"a token file others may read: refused ({p.stderr.strip()})")
+    os.chmod(tok_file, 0o600)
+    with open(tok_file, "w") as f:
+        f.write("not a token\n")
+    p = subprocess.run([td.CLI, "audit", "verify", url, "--token-file", tok_file],
+                       capture_output=True, text=True, timeout=30)
+    check(p.returncode == 2 and "16-127 printable characters" in p.stderr,
+          f"a token file without a token: refused, naming the limit ({p.stderr.strip()})")
     # A stray SIGHUP (a closed terminal, a reflexive kill -HUP) must not end the line: said, and
     # ignored.
     d.proc.send_signal(signal.SIGHUP)
