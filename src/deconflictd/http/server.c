@@ -357,9 +357,11 @@ static enum MHD_Result metrics(struct MHD_Connection *c, request_t *rq)
     enum { METRICS_MAX_BYTES = 65536 };
     char *buf = malloc(METRICS_MAX_BYTES);
     size_t n = buf ? dd_metrics_text(rq->srv, buf, METRICS_MAX_BYTES) : 0;
-    if (!n) {
+    if (!n) { /* out of memory, or a text past the bound: said, never a dropped connection */
+        fprintf(stderr, "deconflictd: /metrics: %s\n",
+                buf ? "the text outgrew its 64 KiB bound" : "out of memory");
         free(buf);
-        return MHD_NO;
+        return problem(c, rq, DC_ERR_NOMEM, "", "the metrics could not be written");
     }
     struct MHD_Response *r = MHD_create_response_from_buffer(n, buf, MHD_RESPMEM_MUST_FREE);
     if (!r) free(buf);
