@@ -76,7 +76,7 @@ bench-bluesky: build
 # from the committed corpus; new inputs go to build-fuzz/corpus/, not into the repository.
 FUZZ_SECONDS ?= 120
 FUZZ_TARGETS = operations trackcsv sbs beast audit_page positions messages agreements \
-               operation_body history_query config
+               operation_body history_query config replay_clock
 fuzz:
 	./scripts/install-deps.sh --fuzz
 	CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDC_FUZZ=ON -DDC_CONSOLE=OFF $(CMAKE_FLAGS) >/dev/null

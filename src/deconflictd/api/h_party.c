@@ -51,8 +51,8 @@ dc_err_t dd_replay_clock_parse(json_t *body, double now, dd_replay_clock_t *c, d
     {
         if (strcmp(key, "recording_start_s") != 0 && strcmp(key, "service_start_s") != 0 &&
             strcmp(key, "speed") != 0)
-            return dd_fail(f, DC_ERR_INVALID, key,
-                           "%.60s: not a member of a replay clock (recording_start_s, "
+            return dd_fail(f, DC_ERR_INVALID, key[0] ? key : "body",
+                           "'%.60s': not a member of a replay clock (recording_start_s, "
                            "service_start_s, speed)",
                            key);
     }
