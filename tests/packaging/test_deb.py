@@ -3,7 +3,8 @@
 
 1. scripts/build-deb.sh: dpkg-buildpackage -b -us -uc -j2 in a temporary copy of the tree (the
    working tree gets nothing); lintian on the .deb when it is installed (no error or warning);
-2. dpkg -i: the files where Debian puts them, the conffile, the system user deconflict and its
+2. apt-get install /path/X.deb, as docs/deployment.md says (every dependency is here already):
+   the files where Debian puts them, the conffile, the system user deconflict and its
    data directory (0700), the unit enabled and clean under systemd-analyze verify, the man pages
    where man finds them, the bash completion where bash-completion loads it;
 3. the daemon started as the unit starts it: the ExecStart line read from the installed unit,
@@ -338,22 +339,23 @@ def main():
         created_user = not user_exists()
         with open(MARKER, "w") as f:
             f.write(f"created_user={int(created_user)}\n")
-        # On a host whose PID 1 is systemd, dpkg -i would start the unit, which would take the
+        # On a host whose PID 1 is systemd, installing would start the unit, which would take the
         # store and port 8080 before this test's own run of its ExecStart: policy-rc.d (101:
         # action forbidden) keeps it from starting, as it does in build chroots.
         policy = "/usr/sbin/policy-rc.d"
         made_policy = not os.path.exists(policy)
         if made_policy:
             with open(policy, "w") as f:
-                f.write("#!/bin/sh\n# made by deconflict's tests/packaging/test_deb.py for one dpkg -i\nexit 101\n")
+                f.write("#!/bin/sh\n# made by deconflict's tests/packaging/test_deb.py for one installation\nexit 101\n")
             os.chmod(policy, 0o755)
         t0 = time.monotonic()
         try:
-            p = run(["dpkg", "-i", deb])
+            p = run(["apt-get", "install", "-y", "-o", "Dpkg::Use-Pty=0", deb],
+                    env=dict(os.environ, DEBIAN_FRONTEND="noninteractive"))
         finally:
             if made_policy:
                 os.unlink(policy)
-        if not check(p.returncode == 0, f"dpkg -i {os.path.basename(deb)}: {time.monotonic() - t0:.1f} s"
+        if not check(p.returncode == 0, f"apt-get install {os.path.basename(deb)}: {time.monotonic() - t0:.1f} s"
                      + ("" if p.returncode == 0 else ": " + (p.stdout + p.stderr)[-1500:])):
             return 1
         check_installed(deb, created_user)
