@@ -122,13 +122,15 @@ static dd_track_t *add_track(dd_service_t *svc, const char *id, int64_t party)
     return t;
 }
 
-/* Keeps report st (callsign and operation "" when none) as its track's latest: in the store,
- * in the engines, and as a history sample when one is due; inside a write section. */
+/* Keeps report st (callsign and operation "" when none; number: its ASTERIX source's track
+ * number, 0: none, the track keeps the one it had) as its track's latest: in the store, in the
+ * engines, and as a history sample when one is due; inside a write section. */
 static dc_err_t keep_report(dd_service_t *svc, int64_t party, const dc_track_state_t *st,
                             const char *callsign, const char *operation,
-                            const dc_report_source_t *src)
+                            const dc_report_source_t *src, int number)
 {
     dd_track_t *t = dd_track(svc, st->id);
+    if (number <= 0 || number > 65535) number = t ? t->source_number : 0;
     char text[600];
     const char *own = strchr(st->id, '/') + 1;
     size_t n = dc_track_report_json(st, own, callsign[0] ? callsign : NULL,
@@ -142,6 +144,10 @@ static dc_err_t keep_report(dd_service_t *svc, int64_t party, const dc_track_sta
     if (n && !isnan(src->selected_alt_ft))
         n += (size_t)snprintf(text + n - 1, sizeof(text) - n + 1, ",\"selected_alt_ft\":%.0f}",
                               src->selected_alt_ft) -
+             1;
+    if (n && number)
+        n += (size_t)snprintf(text + n - 1, sizeof(text) - n + 1, ",\"source_track_number\":%d}",
+                              number) -
              1;
     dc_err_t rc = n ? dc_store_track_put(svc->store, party, st->id, text, st->t_s) : DC_ERR_LIMIT;
     /* Replacing a report stamped later than this one (it was ahead of the clock, is_news): the
@@ -167,6 +173,7 @@ static dc_err_t keep_report(dd_service_t *svc, int64_t party, const dc_track_sta
     t->st = *st;
     snprintf(t->callsign, sizeof(t->callsign), "%s", callsign);
     snprintf(t->operation, sizeof(t->operation), "%s", operation);
+    t->source_number = number;
     return DC_OK;
 }
 
@@ -213,7 +220,7 @@ static dc_err_t put_one(dd_service_t *svc, int64_t party, const dd_report_t *r, 
     /* An older report than the one held is not news (the engine ignores it too). */
     if (!is_news(dd_track(svc, r->st.id), &r->st, now)) return DC_OK;
     const dc_report_source_t src = {r->alt_step_ft, r->selected_alt_ft};
-    dc_err_t rc = keep_report(svc, party, &r->st, r->callsign, r->operation, &src);
+    dc_err_t rc = keep_report(svc, party, &r->st, r->callsign, r->operation, &src, 0);
     if (rc != DC_OK) res->accepted--;
     return rc;
 }
@@ -253,7 +260,8 @@ dc_err_t dd_positions_put(dd_service_t *svc, int64_t party, const dd_report_t *r
 /* ---- feeds ---- */
 
 dc_err_t dd_feed_states(dd_service_t *svc, int64_t party, const dc_track_state_t *states,
-                        char (*callsigns)[9], size_t n, double now, size_t *stored)
+                        char (*callsigns)[9], const int *numbers, size_t n, double now,
+                        size_t *stored)
 {
     *stored = 0;
     dd_write_lock(svc);
@@ -272,7 +280,7 @@ dc_err_t dd_feed_states(dd_service_t *svc, int64_t party, const dc_track_state_t
         if (!is_news(dd_track(svc, st.id), &st, now)) continue;
         /* SBS-1 altitudes are Mode S / ADS-B's: 25 ft steps; no selected altitude. */
         const dc_report_source_t src = {25, NAN};
-        rc = keep_report(svc, party, &st, callsigns[i], "", &src);
+        rc = keep_report(svc, party, &st, callsigns[i], "", &src, numbers ? numbers[i] : 0);
         *stored += rc == DC_OK;
     }
     if (rc == DC_OK)
@@ -282,6 +290,17 @@ dc_err_t dd_feed_states(dd_service_t *svc, int64_t party, const dc_track_state_t
     svc->positions_total += rc == DC_OK ? *stored : 0;
     dd_write_unlock(svc);
     return rc;
+}
+
+int dd_track_source_number(dd_service_t *svc, int64_t party, const char *own_id)
+{
+    char id[DC_TRACK_ID_MAX];
+    if (!dd_engine_id(party, own_id, id)) return 0;
+    pthread_mutex_lock(&svc->lock);
+    const dd_track_t *t = dd_track(svc, id);
+    int number = t ? t->source_number : 0;
+    pthread_mutex_unlock(&svc->lock);
+    return number;
 }
 
 /* ---- GET /v1/tracks ---- */
@@ -365,6 +384,9 @@ static void take(dd_service_t *svc, int64_t party, const dc_track_state_t *st, j
     const char *op = json_string_value(json_object_get(rec, "operation_id"));
     snprintf(t->callsign, sizeof(t->callsign), "%s", cs ? cs : "");
     snprintf(t->operation, sizeof(t->operation), "%s", op ? op : "");
+    json_t *number = json_object_get(rec, "source_track_number");
+    json_int_t k = json_is_integer(number) ? json_integer_value(number) : 0;
+    t->source_number = k >= 1 && k <= 65535 ? (int)k : 0;
 }
 
 void dd_tracks_apply(dd_service_t *svc, int64_t party, const char *id, const char *state)

@@ -31,6 +31,7 @@ typedef struct dd_track {
     int64_t party;
     char callsign[9];           /* "" when none */
     char operation[DD_ID_MAX];  /* the reporter's own operation it flies, "" when none */
+    int source_number;          /* the number its ASTERIX source gave it (1-65535), 0: none */
     double history_last_s;      /* its last history sample (report time), or -1 */
     struct dd_conf_entry *conf; /* conformance.c: the conflicts the check holds open */
     size_t n_conf, cap_conf;
@@ -68,11 +69,18 @@ dc_err_t dd_positions_put(dd_service_t *svc, int64_t party, const dd_report_t *r
                           double now, dd_positions_result_t *res, dd_fault_t *f);
 
 /* States from a surveillance feed as party's tracks: each state's id is the aircraft's (its
- * ICAO address), kept as "<party>/<id>"; callsigns[i] "" when unknown. Out-of-range times are
- * refused and counted; older states than the ones held are skipped. *stored: how many were
- * taken. */
+ * ICAO address), kept as "<party>/<id>"; callsigns[i] "" when unknown; numbers[i] the track
+ * number its ASTERIX source gave it, 0 when none (numbers NULL: none at all). A track keeps the
+ * last number it was given, in the store too, so that a CAT004 alert names it by that number
+ * after a restart and on every node. Out-of-range times are refused and counted; older states
+ * than the ones held are skipped. *stored: how many were taken. */
 dc_err_t dd_feed_states(dd_service_t *svc, int64_t party, const dc_track_state_t *states,
-                        char (*callsigns)[9], size_t n, double now, size_t *stored);
+                        char (*callsigns)[9], const int *numbers, size_t n, double now,
+                        size_t *stored);
+
+/* The number party's ASTERIX source last gave its track own_id (its own id, not the engine's),
+ * as the store holds it; 0 when none. Takes the service lock. */
+int dd_track_source_number(dd_service_t *svc, int64_t party, const char *own_id);
 
 /* The track with engine id id, or NULL. */
 dd_track_t *dd_track(dd_service_t *svc, const char *id);

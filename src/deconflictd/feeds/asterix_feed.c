@@ -81,6 +81,7 @@ typedef struct batch {
     dc_sbs_tracker_t *tr;
     dc_track_state_t states[FEED_BATCH_MAX];
     char cs[FEED_BATCH_MAX][9];
+    int numbers[FEED_BATCH_MAX]; /* each state's track number, as the table holds it */
     size_t n;
     double now;
 } batch_t;
@@ -89,8 +90,12 @@ static void flush(batch_t *b)
 {
     if (!b->n) return;
     size_t stored = 0;
-    if (dd_feed_states(b->f->svc, b->f->party, b->states, b->cs, b->n, dd_now_s(), &stored) !=
-        DC_OK)
+    /* Each number goes with its track into the store: a restart, or another node leading,
+     * names the track in CAT004 alerts as this feed's source does. */
+    for (size_t i = 0; i < b->n; i++)
+        b->numbers[i] = dd_asterix_track_number(b->f->party, b->states[i].id);
+    if (dd_feed_states(b->f->svc, b->f->party, b->states, b->cs, b->numbers, b->n, dd_now_s(),
+                       &stored) != DC_OK)
         fprintf(stderr, "deconflictd: feed asterix %s:%d: could not store %zu states\n", b->f->host,
                 b->f->port, b->n);
     __atomic_add_fetch(&b->f->states, stored, __ATOMIC_RELAXED);

@@ -50,7 +50,7 @@ static void flush(dd_feed_t *f, dc_track_state_t *states, char (*cs)[9], size_t 
     double now = dd_now_s();
     for (size_t i = 0; i < *n; i++) states[i].t_s = now;
     size_t stored = 0;
-    if (dd_feed_states(f->svc, f->party, states, cs, *n, now, &stored) != DC_OK)
+    if (dd_feed_states(f->svc, f->party, states, cs, NULL, *n, now, &stored) != DC_OK)
         fprintf(stderr, "deconflictd: feed %s:%d: could not store %zu states\n", f->host, f->port,
                 *n);
     __atomic_add_fetch(&f->states, stored, __ATOMIC_RELAXED);
