@@ -147,6 +147,10 @@ static json_t *view_of(dd_service_t *svc, const dd_conflict_t *c, int k, double 
         json_object_set_new(v, "hsep_nm", json_real(e->hsep_nm));
         json_object_set_new(v, "vsep_ft", json_real(e->vsep_ft));
         json_object_set_new(v, "time_to_loss_s", json_real(e->los_now ? 0.0 : e->tin_s));
+        /* The times above count from here, not from "updated": an acknowledgement rewrites
+         * the view but not the prediction (the CAT004 sender counts them down from it). */
+        if (c->predicted_s > 0)
+            json_object_set_new(v, "predicted_at", json_string(dd_time_text(c->predicted_s, t)));
     }
     json_object_set_new(v, "updated", json_string(dd_time_text(now, t)));
     if (me->sees_aircraft) json_object_set_new(v, "other_aircraft", dd_state_json(&me->aircraft));
@@ -226,6 +230,9 @@ dc_err_t dd_conflict_write(dd_service_t *svc, dd_conflict_t *c, dd_cf_change_t c
                 s->ack_due = now + svc->cfg.conflict_ack_s;
         }
     if (change == DD_CF_RESOLVED) c->open = false;
+    if (c->kind == DD_CF_TACTICAL &&
+        (change == DD_CF_NEW || change == DD_CF_UPDATE || change == DD_CF_RESOLVED))
+        c->predicted_s = now;
     json_t *views[2] = {view_of(svc, c, 0, now), c->side[1].party ? view_of(svc, c, 1, now) : NULL};
     char *ta = views[0] ? dd_json_text(views[0]) : NULL;
     char *tb = views[1] ? dd_json_text(views[1]) : NULL;
@@ -347,6 +354,10 @@ static dd_conflict_t *from_doc(const dc_doc_t *doc, double ack_s)
             e->tin_s = json_number_value(json_object_get(va, "time_to_loss_s"));
             e->los_now = strcmp(c->level, "loss") == 0;
             e->conflict = true;
+            /* Written before predicted_at: the last write's time is the best there is. */
+            const char *at = json_string_value(json_object_get(va, "predicted_at"));
+            if (!at || dc_time_parse_rfc3339(at, &c->predicted_s) != DC_OK)
+                c->predicted_s = doc->updated_s;
         }
     }
     json_decref(va), json_decref(vb);

@@ -58,6 +58,8 @@ typedef struct dd_conflict {
     const char *profile; /* "enroute", "terminal" or "high" */
     dd_minima_t minima;
     dc_pair_eval_t eval;
+    double predicted_s;   /* when eval was written: the conflict's last new, update or resolution
+                           * (an acknowledgement or escalation writes the view, not eval) */
     dd_cf_side_t side[2]; /* side[0] is the document's party_a */
 } dd_conflict_t;
 
