@@ -3,10 +3,16 @@
  * and sends each tactical conflict's alert as an ASTERIX CAT004 STCA message, repeated every
  * second while it stands, its end as an end-of-conflict message, and an alive message every
  * second, to one UDP address. What a party's sender sends is what that party's own conflict
- * events disclose: its own track, and of the other aircraft only a number this sender gives it
+ * views disclose: its own track, and of the other aircraft only a number this sender gives it
  * for the conflict (never its id, callsign or its party's own number). Every node reads the
  * log and keeps the alerts standing; only the node that leads sends, so that several nodes do
- * not repeat each message and a new leader goes on with the same alert numbers. */
+ * not repeat each message and a new leader goes on with the same alert numbers.
+ *
+ * A sender starts with the alerts standing when it starts: the party's open tactical conflicts
+ * as the store holds them (its own view of each, as committed), read after the mark the log is
+ * then read from, so that no change is missed and an alert standing across a restart (or a new
+ * node) is repeated within a second. An event already in that state is read again and changes
+ * nothing. */
 #include "feeds/alerts_out.h"
 
 #include <jansson.h>
@@ -21,9 +27,12 @@
 
 #include "clock.h"
 #include "core/commit.h"
+#include "core/documents.h"
 #include "core/events.h"
 #include "core/parties.h"
+#include "core/tracks.h"
 #include "deconflict/asterix.h"
+#include "deconflict/timefmt.h"
 #include "feeds/asterix_feed.h"
 
 #define OUT_POLL_MS     250  /* how often the event log is read */
@@ -76,6 +85,14 @@ typedef struct standing {
     double event_s; /* when the event that made r was written: its times count down from it */
 } standing_t;
 
+/* A conflict view read (an event's data, or an open conflict's view as stored), taken after
+ * the read: nothing is done under the store's lock but parsing. */
+typedef struct view_in {
+    json_t *v;
+    bool resolved;
+    double t_s; /* the event's time; the view's own "updated" for a stored one */
+} view_in_t;
+
 typedef struct sender {
     dd_alert_out_t *o;
     int fd;
@@ -84,8 +101,8 @@ typedef struct sender {
     numbers_t tracks;
     standing_t open[OUT_OPEN_MAX];
     size_t n_open;
-    dc_asterix_record_t pending[OUT_READ_MAX]; /* the messages of one read, sent after it */
-    size_t n_pending;
+    view_in_t in[OUT_OPEN_MAX]; /* the views of one read, or of the open conflicts at start */
+    size_t n_in;
     dc_asterix_block_t blk;
 } sender_t;
 
@@ -121,15 +138,17 @@ static double num(json_t *obj, const char *key)
 }
 
 /* The track number of a party's own track: the number its ASTERIX source gave it (an
- * addressless track's id holds it, T<SAC><SIC>-<number>; an addressed one's the feed noted);
- * others get one of this sender's. */
+ * addressless track's id holds it, T<SAC><SIC>-<number>; an addressed one's is kept with the
+ * track, in the store, so every node and a restart name it alike; else the one this node's
+ * feed noted); others get one of this sender's. */
 static int own_number(sender_t *s, const char *track)
 {
     unsigned sacsic, tn;
     char extra;
     if (strlen(track) == 10 && sscanf(track, "T%4x-%4x%c", &sacsic, &tn, &extra) == 2)
         return (int)tn;
-    int noted = dd_asterix_track_number(s->party, track);
+    int noted = dd_track_source_number(s->o->svc, s->party, track);
+    if (!noted) noted = dd_asterix_track_number(s->party, track);
     if (noted) return noted;
     char key[80];
     snprintf(key, sizeof(key), "%lld/%s", (long long)s->party, track);
@@ -162,23 +181,54 @@ static void note_standing(sender_t *s, const char *key, const dc_asterix_record_
     s->open[i].r = *r, s->open[i].event_s = event_s;
 }
 
-/* A conflict event of the party's log: a CAT004 message for after the read, and the alerts
- * standing kept. Called under the event log's lock: nothing is sent from here. */
-static void on_event(int64_t seq, const char *type, const char *data, double t_s, void *ctx)
+_Static_assert(OUT_READ_MAX <= OUT_OPEN_MAX, "every event of one read is kept");
+
+/* Keeps a conflict view for after the read (a read's or the open conflicts': as many as can
+ * stand). */
+static void keep_view(sender_t *s, const char *data, bool resolved, double t_s)
 {
-    (void)seq;
-    sender_t *s = ctx;
-    bool resolved = strcmp(type, "conflict.resolved") == 0;
-    if (!resolved && strcmp(type, "conflict.new") != 0 && strcmp(type, "conflict.update") != 0)
-        return;
+    if (s->n_in == OUT_OPEN_MAX) return;
     json_t *v = json_loads(data, 0, NULL);
     const char *kind = json_string_value(json_object_get(v, "kind"));
-    const char *id = json_string_value(json_object_get(v, "id"));
-    const char *own = json_string_value(json_object_get(v, "own_track"));
-    if (!v || !kind || strcmp(kind, "tactical") != 0 || !id || !own) {
+    if (!kind || strcmp(kind, "tactical") != 0) {
         json_decref(v);
         return;
     }
+    s->in[s->n_in++] = (view_in_t){v, resolved, t_s};
+}
+
+/* A conflict event of the party's log, kept. Called under the event log's lock. */
+static void on_event(int64_t seq, const char *type, const char *data, double t_s, void *ctx)
+{
+    (void)seq;
+    bool resolved = strcmp(type, "conflict.resolved") == 0;
+    if (resolved || strcmp(type, "conflict.new") == 0 || strcmp(type, "conflict.update") == 0)
+        keep_view(ctx, data, resolved, t_s);
+}
+
+/* An open conflict of the party's as the store holds it, kept, its time the view's own. */
+static void on_open(const char *id, const char *data, void *ctx)
+{
+    (void)id;
+    sender_t *s = ctx;
+    size_t n = s->n_in;
+    keep_view(s, data, false, s->now);
+    double updated;
+    if (s->n_in > n &&
+        dc_time_parse_rfc3339(json_string_value(json_object_get(s->in[n].v, "updated")),
+                              &updated) == DC_OK)
+        s->in[n].t_s = updated;
+}
+
+/* A tactical conflict's view of the party's as a CAT004 message -- STCA, or end of conflict
+ * when resolved -- sent when send is set, and the alerts standing kept. The one place a
+ * message is made from a conflict, for its events and for the state a sender starts from. */
+static void take_view(sender_t *s, const view_in_t *in, bool send)
+{
+    json_t *v = in->v;
+    const char *id = json_string_value(json_object_get(v, "id"));
+    const char *own = json_string_value(json_object_get(v, "own_track"));
+    if (!id || !own) return;
     const dd_config_t *cfg = &s->o->svc->cfg;
     dc_asterix_record_t r = {.cat = 4, .sac = cfg->cat004_sac, .sic = cfg->cat004_sic};
     r.has = DC_ASTERIX_TOD | DC_ASTERIX_TRACK | DC_ASTERIX_TRACK2 | DC_ASTERIX_ALERT;
@@ -190,9 +240,9 @@ static void on_event(int64_t seq, const char *type, const char *data, double t_s
     char other[96];
     snprintf(other, sizeof(other), "%s/other", key);
     r.track_number_2 = number_for(&s->tracks, other, s->now);
-    r.msg_type = resolved ? DC_ASTERIX_CAT004_END_OF_CONFLICT : DC_ASTERIX_CAT004_STCA;
+    r.msg_type = in->resolved ? DC_ASTERIX_CAT004_END_OF_CONFLICT : DC_ASTERIX_CAT004_STCA;
     r.alert_status = level_of(json_string_value(json_object_get(v, "level")));
-    if (!resolved) {
+    if (!in->resolved) {
         double ttl = num(v, "time_to_loss_s"), tcpa = num(v, "tcpa_s"), dcpa = num(v, "dcpa_nm");
         if (ttl >= 0 && tcpa >= 0 && dcpa >= 0) {
             r.has |= DC_ASTERIX_TIMING;
@@ -202,9 +252,42 @@ static void on_event(int64_t seq, const char *type, const char *data, double t_s
         /* The other aircraft's position would go in I004/171 CPW; tshark 4.0 reads that
          * subfield two octets longer than CAT004 1.12 defines it, so it is not sent. */
     }
-    if (s->n_pending < OUT_READ_MAX) s->pending[s->n_pending++] = r;
-    note_standing(s, key, &r, t_s, resolved);
-    json_decref(v);
+    if (send) add(s, &r);
+    /* The times count down from when they were predicted (an acknowledgement rewrites the
+     * view later); a view written before predicted_at, from its event. */
+    double predicted_s;
+    if (dc_time_parse_rfc3339(json_string_value(json_object_get(v, "predicted_at")),
+                              &predicted_s) != DC_OK)
+        predicted_s = in->t_s;
+    note_standing(s, key, &r, predicted_s, in->resolved);
+}
+
+/* Takes the views kept for party (send: the messages go out now), and lets them go. */
+static void take_views(sender_t *s, int64_t party, bool send)
+{
+    s->party = party;
+    for (size_t k = 0; k < s->n_in; k++) {
+        take_view(s, &s->in[k], send);
+        json_decref(s->in[k].v);
+    }
+    s->n_in = 0;
+}
+
+/* The alerts of party standing now, and the seq its log is to be read after: the mark first,
+ * then the open conflicts as committed, so that every later change is read (one already in
+ * that state again, to the same end). Their messages go out with the standing ones. */
+static int64_t start_party(sender_t *s, int64_t party)
+{
+    dd_service_t *svc = s->o->svc;
+    int64_t mark = dd_events_mark(svc, party);
+    s->n_in = 0;
+    if (dd_documents_list_committed(svc, "conflict", party, "open", on_open, s) != DC_OK)
+        fprintf(stderr,
+                "deconflictd: alerts %s:%d: the open conflicts could not be read; the alerts "
+                "standing are sent at their next change\n",
+                s->o->host, s->o->port);
+    take_views(s, party, false);
+    return mark;
 }
 
 static void *out_loop(void *arg)
@@ -241,9 +324,9 @@ static void *out_loop(void *arg)
             int64_t *a = calloc(n ? n : 1, sizeof(*a));
             if (ids && a) {
                 for (size_t i = 0; i < n; i++) { /* a party already read goes on where it was */
-                    a[i] = dd_events_mark(svc, ids[i]);
-                    for (size_t j = 0; j < n_parties; j++)
-                        if (parties[j] == ids[i]) a[i] = after[j];
+                    size_t j = 0;
+                    while (j < n_parties && parties[j] != ids[i]) j++;
+                    a[i] = j < n_parties ? after[j] : start_party(s, ids[i]);
                 }
                 free(parties), free(after);
                 parties = ids, after = a, n_parties = n;
@@ -256,11 +339,11 @@ static void *out_loop(void *arg)
         for (size_t i = 0; i < n_parties; i++) {
             int64_t mark = dd_events_mark(svc, parties[i]), last = after[i];
             if (mark <= after[i]) continue;
-            s->party = parties[i], s->n_pending = 0;
+            s->n_in = 0;
             if (dd_events_read(svc, parties[i], after[i], mark, OUT_READ_MAX, on_event, s, &last) ==
                 DC_OK)
                 after[i] = last > after[i] ? last : mark;
-            for (size_t k = 0; leading && k < s->n_pending; k++) add(s, &s->pending[k]);
+            take_views(s, parties[i], leading);
         }
         if (leading && s->now - last_alive >= OUT_ALIVE_S) {
             dc_asterix_record_t alive = {
