@@ -4,11 +4,13 @@
  * side's alert discloses, one
  * aircraft seen by two parties' receivers never conflicting with itself, and agreements --
  * proposal over the hotline, acceptance, and the exact check of an operation and of a track
- * on ground the agreement gives another party. */
+ * on ground the agreement gives another party; what a CAT004 sender reads back after a
+ * restart (a track's ASTERIX number, when a conflict's prediction was made). */
 #include "core_fixture.h"
 
 #include "core/agreements.h"
 #include "core/detection.h"
+#include "core/format.h"
 #include "core/messages.h"
 #include "core/tracks.h"
 
@@ -294,6 +296,67 @@ static void test_stale_then_lost_across_restart(void **state)
     fixture_free(fx);
 }
 
+/* What a CAT004 sender starting anew reads back: the track number an ASTERIX source gave a
+ * track (kept through reports that carry none, and through a restart), and when a tactical
+ * conflict's prediction was made (an acknowledgement moves the view's updated, not it). */
+static void test_source_number_and_prediction_across_restart(void **state)
+{
+    (void)state;
+    fixture_t *fx = fixture_new();
+    char text[40];
+    double t = T0;
+    dc_track_state_t st = report(fx->alpha, "x", t, 1, 1, 90).st;
+    snprintf(st.id, sizeof(st.id), "3C6635"); /* as a feed names it */
+    char cs[1][9] = {"DLH99P"};
+    const int numbers[1] = {4711};
+    size_t stored = 0;
+    assert_int_equal(dd_track_source_number(&fx->svc, fx->alpha, "3C6635"), 0);
+    assert_int_equal(dd_feed_states(&fx->svc, fx->alpha, &st, cs, numbers, 1, t, &stored), DC_OK);
+    assert_int_equal(stored, 1);
+    assert_int_equal(dd_track_source_number(&fx->svc, fx->alpha, "3C6635"), 4711);
+    assert_int_equal(dd_track_source_number(&fx->svc, fx->bravo, "3C6635"), 0); /* alpha's only */
+    st.t_s = t += 1; /* a report without a number (an SBS-1 feed) keeps it */
+    assert_int_equal(dd_feed_states(&fx->svc, fx->alpha, &st, cs, NULL, 1, t, &stored), DC_OK);
+    dd_report_t r = report(fx->alpha, "3C6635", t += 1, 1, 1.01, 90);
+    dd_positions_result_t res;
+    put(fx, fx->alpha, &r, 1, t, &res); /* nor does one posted */
+    free(res.refused);
+    assert_int_equal(dd_track_source_number(&fx->svc, fx->alpha, "3C6635"), 4711);
+
+    int64_t seen_a = 0;
+    double t_start = t;
+    json_t *raised = NULL, *ev = NULL;
+    for (; !raised && t <= t_start + 60; t += 1) {
+        head_on_at(fx, t, 40, t_start);
+        dd_tick(&fx->svc, t);
+        json_decref(ev);
+        ev = events_since(fx, fx->alpha, &seen_a);
+        raised = first_of(ev, "conflict.new");
+    }
+    assert_non_null(raised);
+    char id[40], predicted[40];
+    snprintf(id, sizeof(id), "%s", json_string_value(json_object_get(raised, "id")));
+    snprintf(predicted, sizeof(predicted), "%s",
+             json_string_value(json_object_get(raised, "predicted_at")));
+    assert_string_equal(predicted, json_string_value(json_object_get(raised, "updated")));
+    json_decref(ev);
+    json_t *view = NULL;
+    dd_fault_t f;
+    assert_int_equal(dd_conflict_ack(&fx->svc, fx->alpha, id, t + 5, &view, &f), DC_OK);
+    assert_string_equal(json_string_value(json_object_get(view, "predicted_at")), predicted);
+    assert_string_equal(json_string_value(json_object_get(view, "updated")),
+                        dd_time_text(t + 5, text));
+    json_decref(view);
+
+    dd_service_close(&fx->svc);
+    fixture_open(fx, t + 6);
+    assert_int_equal(dd_track_source_number(&fx->svc, fx->alpha, "3C6635"), 4711);
+    const dd_conflict_t *c = dd_conflict_open(&fx->svc, id);
+    assert_non_null(c);
+    assert_string_equal(dd_time_text(c->predicted_s, text), predicted);
+    fixture_free(fx);
+}
+
 /* Two parties' receivers naming the same aircraft (one ICAO address) is one aircraft. */
 static void test_same_aircraft_never_conflicts(void **state)
 {
@@ -425,6 +488,7 @@ int main(void)
         cmocka_unit_test(test_tactical_nuisance_control_and_disclosure),
         cmocka_unit_test(test_report_sources),
         cmocka_unit_test(test_stale_then_lost_across_restart),
+        cmocka_unit_test(test_source_number_and_prediction_across_restart),
         cmocka_unit_test(test_same_aircraft_never_conflicts),
         cmocka_unit_test(test_agreement_checks),
     };
