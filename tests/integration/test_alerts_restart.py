@@ -200,7 +200,9 @@ def one_node(tmp):
           f"({ack.get('predicted_at')})")
 
     for sig, name in ((signal.SIGTERM, "SIGTERM"), (signal.SIGKILL, "kill -9")):
-        d.stop(sig)
+        rc = d.stop(sig)
+        if sig == signal.SIGTERM:
+            stopped_cleanly(d, rc)
         d = Daemon(tmp, flags)
         up = time.time()
         check([c["id"] for c in open_tactical(d, tokens["alpha"])] == [conflict["id"]],
@@ -213,7 +215,12 @@ def one_node(tmp):
           f"bravo climbs to FL390: an end-of-conflict message, alert {ends and ends[0]['alert_id']}, "
           f"track {ends and ends[0]['track_number']}")
     la.running = lall.running = False
-    d.stop()
+    stopped_cleanly(d, d.stop())
+
+
+def stopped_cleanly(d, rc):
+    """SIGTERM: exit 0 (under the sanitizers, nothing leaked)."""
+    check(rc == 0, f"the daemon stops on SIGTERM with exit 0 ({rc}{': ' + d.proc.stderr.read()[-400:] if rc else ''})")
 
 
 def health(node):
@@ -286,7 +293,7 @@ def several_nodes(tmp):
               f"bravo climbs (fed to the last node): an end-of-conflict message, alert "
               f"{ends and ends[0]['alert_id']}, track {ends and ends[0]['track_number']}")
         listener.running = False
-        lead.stop()
+        stopped_cleanly(lead, lead.stop())
     finally:
         server.stop("immediate")
 
