@@ -5,10 +5,12 @@ import { el, clear, fmtCountdown, fmtTime } from './ui.js';
 
 const KIND_RANK = { tactical: 0, intrusion: 1, agreement: 1, nonconforming: 2, strategic: 3 };
 
-// Seconds until separation is lost, counted down from the view's time.
+// Seconds until separation is lost, counted down from when it was predicted (predicted_at; a
+// view from before it existed: its last write). An acknowledgement or escalation moves updated,
+// not the prediction, so counting from updated would put the countdown back up.
 export function timeToLoss(c) {
   if (c.kind !== 'tactical' || typeof c.time_to_loss_s !== 'number') return Infinity;
-  const at = Date.parse(c.updated);
+  const at = Date.parse(c.predicted_at || c.updated);
   return Math.max(0, c.time_to_loss_s - (Number.isNaN(at) ? 0 : (serverNow() - at) / 1000));
 }
 

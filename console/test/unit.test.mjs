@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { closestApproach, destination, extrapolate } from '../src/geo.js';
-import { byUrgency, canAck, needsAck, ownAircraft } from '../src/conflicts.js';
+import { byUrgency, canAck, needsAck, ownAircraft, timeToLoss } from '../src/conflicts.js';
 import { clockOffsetMs, noteServerTime, serverNow } from '../src/api.js';
 import { fmtClock, fmtTime, isoShown } from '../src/ui.js';
 import { fmtSpeed, parseReplayClock, replayBadge, replayClock, setReplayClock, shownMs } from '../src/replay.js';
@@ -69,6 +69,16 @@ test('the conflict list: open before resolved, loss first, then the nearest, the
   assert.deepEqual(order, ['loss', 'near', 'far', 'far-acked', 'intrusion', 'strategic', 'advisory', 'intrusion-ahead', 'resolved']);
   assert.deepEqual(list.filter(needsAck).map((x) => x.id).sort(),
     ['far', 'far-acked', 'intrusion', 'loss', 'near', 'resolved', 'strategic']);
+});
+
+test('the countdown runs from the prediction, not from the last write (an acknowledgement moves that)', () => {
+  const predicted = new Date(serverNow() - 30000).toISOString();
+  const acked = new Date(serverNow() - 1000).toISOString();
+  const c = { kind: 'tactical', time_to_loss_s: 100, predicted_at: predicted, updated: acked };
+  const left = timeToLoss(c);
+  assert.ok(left > 69 && left < 71.5, `100 s predicted 30 s ago: about 70 s left, not 99 (${left.toFixed(1)})`);
+  const old = timeToLoss({ kind: 'tactical', time_to_loss_s: 100, updated: predicted });
+  assert.ok(old > 69 && old < 71.5, `a view without predicted_at counts from updated (${old.toFixed(1)})`);
 });
 
 test('acknowledging is offered only for an open conflict that owes it', () => {
