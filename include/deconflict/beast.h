@@ -4,8 +4,10 @@
  * the same way (docs/feeds.md).
  *
  * Two layers:
- *   - the Mode S decoder (lib/feeds/modes.c): the CRC-24 of ICAO Annex 10 Vol. IV, and the
- *     extended squitters (DF17, and DF18 with CF 0) of DO-260B / EUROCAE ED-102A --
+ *   - the Mode S decoder (lib/feeds/modes.c): the CRC-24 of ICAO Annex 10 Vol. IV, with the
+ *     repair of single-bit errors in DF17/18 (as dump1090 and readsb do, behind a guard against
+ *     ghost aircraft: docs/feeds.md), and the extended squitters (DF17, and DF18 with CF 0) of
+ *     DO-260B / EUROCAE ED-102A --
  *     identification (TC 1-4), surface position (TC 5-8), airborne position with barometric
  *     altitude (TC 9-18) or GNSS height (TC 20-22), airborne velocity (TC 19) -- with their
  *     positions found by CPR (Compact Position Reporting, DO-260B Appendix A), as explained in
@@ -14,10 +16,10 @@
  *     '3' Mode S long), a 6-byte 12 MHz counter, a signal byte and the message, every 0x1a inside
  *     doubled.
  *
- * CPR needs memory: the last even and odd frame and the last position of every aircraft. That
- * lives in the decoder object, one entry per ICAO address in an open-addressing table, dropped
- * after DC_MODES_EXPIRE_S without a message and bounded by DC_MODES_AIRCRAFT_MAX, so a flood of
- * addresses cannot grow it without limit.
+ * CPR needs memory: the last even and odd frame and the last position of every aircraft; the
+ * repair, when it last sent an intact frame. That lives in the decoder object, one entry per ICAO
+ * address in an open-addressing table, dropped after DC_MODES_EXPIRE_S without a message and
+ * bounded by DC_MODES_AIRCRAFT_MAX, so a flood of addresses cannot grow it without limit.
  *
  * Positions are WGS84 degrees; altitudes feet, speeds knots, vertical rates feet per minute, times
  * Unix seconds. Every decoded value has the range the SBS-1 reader gives it (the tactical
@@ -34,6 +36,7 @@
 
 #define DC_MODES_SHORT_BYTES  7    /* a 56-bit Mode S message */
 #define DC_MODES_LONG_BYTES   14   /* a 112-bit one: every extended squitter */
+#define DC_MODES_LONG_BITS    112  /* DC_MODES_LONG_BYTES in bits */
 #define DC_MODES_AIRCRAFT_MAX 4096 /* aircraft whose CPR state a decoder holds at once */
 #define DC_MODES_EXPIRE_S     60   /* an aircraft's CPR state is dropped after this quiet */
 #define DC_MODES_PAIR_S                                                                            \
@@ -45,11 +48,22 @@
 #define DC_MODES_SURFACE_REF_NM                                                                    \
     45 /* surface CPR repeats every 90 NM of latitude: the reference                               \
         * that picks the zone must lie within half of that */
+/* A DF17/18 frame repaired of a single-bit error is taken only from an address heard in an intact
+ * extended squitter this recently (docs/feeds.md, "Error correction"). */
+#define DC_MODES_FIX_SEEN_S 60
 
 /* The CRC-24 remainder of a whole Mode S message of len bytes (7 or 14): 0 for an intact
  * extended squitter (DF17/18), whose last 24 bits are its parity; for other formats the
  * remainder is the address or interrogator the parity was overlaid with. */
 uint32_t dc_modes_crc(const uint8_t *msg, size_t len);
+
+/* Repairs an extended squitter (DF17, DF18) whose CRC fails because of one flipped bit: flips it
+ * back and returns its number, 5..111 (0 is the first bit sent; the standards number it 1).
+ * -1, msg unchanged, when the frame is no DF17/18, its CRC holds, or no single flipped bit outside
+ * the DF field (bits 0-4) explains its remainder: an error of two or more bits is never repaired
+ * (2 to 4 bits are always told from 1; 5 or more can be mistaken for 1 bit elsewhere), nor a DF
+ * bit, whose repair would change the frame's format. Borrows msg, 14 bytes. */
+int dc_modes_crc_fix(uint8_t msg[DC_MODES_LONG_BYTES]);
 
 /* The number of CPR longitude zones at a latitude (1..59), the NL() of DO-260B A.1.7.2, from the
  * table of its transition latitudes (not the arc-cosine formula, which rounds unreliably at the
@@ -84,12 +98,18 @@ typedef struct dc_modes_config {
     double rx_lat_deg, rx_lon_deg;
     double receiver_range_nm; /* no aircraft is heard further than this (default, 0: 180 NM;
                                * local decoding from the receiver needs <= 180) */
+    bool no_crc_fix; /* true: a DF17/18 whose CRC fails is dropped, never repaired (default,
+                      * false: single-bit errors are repaired, dc_modes_crc_fix(), for an
+                      * address heard intact within DC_MODES_FIX_SEEN_S) */
 } dc_modes_config_t;
 
 /* What a decoder did, counted since it was created. */
 typedef struct dc_modes_stats {
     uint64_t messages;     /* messages given to dc_modes_decode() */
-    uint64_t crc_bad;      /* DF17/18 that failed the CRC: dropped */
+    uint64_t crc_bad;      /* DF17/18 that failed the CRC and were not repaired: dropped */
+    uint64_t crc_fixed;    /* DF17/18 repaired of a single-bit error, then decoded as intact */
+    uint64_t fix_unknown;  /* of crc_bad: repairable, but from an address not heard intact
+                            * within DC_MODES_FIX_SEEN_S (perhaps no aircraft at all) */
     uint64_t not_adsb;     /* other formats, DF18 other than CF 0 (TIS-B, ADS-R, non-ICAO) */
     uint64_t ignored;      /* ADS-B types not decoded (status, target state, TC 0, 23-31) */
     uint64_t out_of_range; /* a value outside its range, a bad character: dropped */
@@ -116,8 +136,10 @@ void dc_modes_decoder_free(dc_modes_decoder_t *dec);
  * airborne position -- with its altitude and, once CPR gives it, its position -- or 4
  * velocity; t_s as given); DC_ERR_NOT_FOUND for a valid message that carries nothing decoded
  * here (another format or type, a position without altitude still waiting for its pair);
- * DC_ERR_INVALID for a failed CRC, a length other than 7 or 14, a value out of range. Counted
- * in the stats either way. */
+ * DC_ERR_INVALID for a failed CRC, a length other than 7 or 14, a value out of range. A DF17/18
+ * whose CRC fails by one bit outside its DF field is repaired (a copy: msg is not changed) and
+ * decoded if its address was heard in an intact extended squitter within DC_MODES_FIX_SEEN_S of
+ * t_s, unless cfg.no_crc_fix. Counted in the stats either way. */
 dc_err_t dc_modes_decode(dc_modes_decoder_t *dec, const uint8_t *msg, size_t len, double t_s,
                          dc_sbs_msg_t *out);
 
@@ -148,8 +170,9 @@ typedef struct dc_beast_config {
 /* A stream's counts. frames + bad is what /metrics reports for a Beast feed. */
 typedef struct dc_beast_stats {
     uint64_t frames;          /* frames read, well-formed or refused by their framing */
-    uint64_t bad;             /* of which refused: bad framing, a failed CRC, a value out of
-                               * range (a run of bytes skipped between frames counts as one) */
+    uint64_t bad;             /* of which refused: bad framing, a failed CRC not repaired, a value
+                               * out of range (a run of bytes skipped between frames counts as
+                               * one); the repaired are modes.crc_fixed */
     uint64_t modeac;          /* of the frames: Mode A/C replies (not decoded) */
     uint64_t short_frames;    /* Mode S short (DF0/4/5/11: not decoded) */
     uint64_t long_frames;     /* Mode S long */

@@ -44,6 +44,8 @@ dc_err_t dc_feed_reader_read(dc_feed_reader_t *r, int fd, double now_s,
 /* What a reader has read, in the units of its kind (lines, or frames). */
 typedef struct dc_feed_counts {
     uint64_t units, bad; /* read, of which malformed (counted and skipped) */
+    uint64_t corrected;  /* of the units, damaged but repaired, not among bad (Beast: DF17/18
+                          * frames with a single-bit CRC error; SBS-1: none) */
     double latest_msg_s; /* the latest message time: the clock to expire a tracker on */
 } dc_feed_counts_t;
 

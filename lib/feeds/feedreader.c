@@ -76,8 +76,10 @@ static void beast_counts(const void *state, dc_feed_counts_t *c)
 {
     dc_beast_stats_t st;
     dc_beast_stream_stats(state, &st);
-    *c = (dc_feed_counts_t){
-        .units = st.frames, .bad = st.bad, .latest_msg_s = isnan(st.latest_s) ? 0 : st.latest_s};
+    *c = (dc_feed_counts_t){.units = st.frames,
+                            .bad = st.bad,
+                            .corrected = st.modes.crc_fixed,
+                            .latest_msg_s = isnan(st.latest_s) ? 0 : st.latest_s};
 }
 
 static const reader_ops_t OPS[] = {

@@ -124,6 +124,7 @@ def main():
         good_vel = frame(velocity(icao, 420), 12_000_000)
         bad_crc = bytearray(position(icao, 46.5, 7.5, 31000, 0))
         bad_crc[6] ^= 0x10
+        bad_crc[9] ^= 0x01  # two bits: a single one, from an address heard, would be repaired
         cut = frame(position(icao, 46.5, 7.5, 31000, 1), 12_500_000)[:12]
         supersonic = frame(velocity(icao, 4000, subtype=2), 13_000_000)
         stream = (b"garbage\n" + good_vel + b"\x1a\x39" + frame(bytes(bad_crc), 12_300_000) + cut

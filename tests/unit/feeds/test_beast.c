@@ -14,14 +14,23 @@
  *   - agreement with dump1090 (Debian's dump1090-mutability 1.15) on the same recordings: every
  *     position, altitude, callsign and velocity of its SBS output for the ulss7 Beast capture and
  *     for the rs1090 Atlanta messages, and its final aircraft list through the SBS tracker; the
- *     Toulouse capture's positions near Toulouse.
+ *     Toulouse capture's positions near Toulouse;
+ *   - single-bit error correction: every intact DF17/18 of the recordings with each of its bits
+ *     flipped (repaired to the original outside the DF field, not in it); every 2-, 3- and 4-bit
+ *     error pattern never taken for one bit, and 2-bit errors on real frames refused; a frame
+ *     that reads DF17/18 through a flipped DF bit not repaired; the guard (a repaired frame only
+ *     from an address heard intact within 60 s); the ulss7 capture with 10% of its extended
+ *     squitters damaged decoding to the intact capture's positions with correction, fewer
+ *     without; the feed's counts.
  *
  * usage: unit_feeds_beast DATA_DIR */
 #include "testutil.h"
 
 #include <jansson.h>
+#include <unistd.h>
 
 #include "deconflict/beast.h"
+#include "deconflict/feedreader.h"
 
 static const char *data_dir = "../shared/data";
 
@@ -319,13 +328,17 @@ static void test_messages(void **state)
     assert_true(m.has & DC_SBS_POS);
     assert_near(m.lat_deg, 52.26578, 5e-5);
     assert_near(m.lon_deg, 3.93891, 5e-5);
-    /* Not ADS-B: DF11, DF20, DF18 with CF 5 (TIS-B). A bad CRC: counted, refused. */
+    /* Not ADS-B: DF11, DF20, DF18 with CF 5 (TIS-B). A CRC failing by two bits: counted,
+     * refused; by one bit (the last), from 4840D6 heard intact 9 s before: repaired. */
     assert_int_equal(decode_hex(dec, "5D4840D6E1F4D6", 1, &m), DC_ERR_NOT_FOUND);
     assert_int_equal(decode_hex(dec, "A0001838CA3E51F0A8000047A6A4", 1, &m), DC_ERR_NOT_FOUND);
-    assert_int_equal(decode_hex(dec, "8D4840D6202CC371C32CE0576099", 1, &m), DC_ERR_INVALID);
+    assert_int_equal(decode_hex(dec, "8D4840D6202CC371C32CE057609B", 1, &m), DC_ERR_INVALID);
+    assert_int_equal(decode_hex(dec, "8D4840D6202CC371C32CE0576099", 1, &m), DC_OK);
+    assert_string_equal(m.callsign, "KLM1023");
     assert_int_equal(decode_hex(dec, "8D4840D6202CC371C32CE05760", 1, &m), DC_ERR_INVALID);
     dc_modes_decoder_stats(dec, &st);
     assert_int_equal(st.crc_bad, 1);
+    assert_int_equal(st.crc_fixed, 1);
     assert_int_equal(st.not_adsb, 2);
     assert_int_equal(st.cpr_global, 1);
     dc_modes_decoder_free(dec);
@@ -701,16 +714,22 @@ static void test_clock(void **state)
         assert_true(frame_at(s, base + 1212000000 + 12000000 * (uint64_t)k, 1.5e9) <= 5 + 1e-6);
     }
     dc_beast_stream_free(s);
-    /* A long frame with a bad parity moves no clock: its counter (a day on) is not used. */
+    /* A long frame with a bad parity moves no clock: its counter (a day on) is not used. Nor
+     * does a repaired one, decoded at the latest time: its counter was not checked either. */
     s = dc_beast_stream_new(&cfg);
     assert_near(frame_at(s, day5, 1.5e9), 0, 1e-6);
     {
         uint8_t bad[14], buf[64];
-        unhex("8D4840D6202CC371C32CE0576099", bad); /* the ident with its last parity bit flipped */
+        unhex("8D4840D6202CC371C32CE057609B", bad); /* the ident, two parity bits flipped */
         size_t n = beast_frame(buf, '3', day5 + UINT64_C(1036800000000), bad, 14);
         got_t g = {.n = 0};
         dc_beast_stream_feed(s, buf, n, 0, keep, &g);
         assert_int_equal(g.n, 0);
+        unhex("8D4840D6202CC371C32CE0576099", bad); /* one: repaired */
+        n = beast_frame(buf, '3', day5 + UINT64_C(1036800000000), bad, 14);
+        dc_beast_stream_feed(s, buf, n, 0, keep, &g);
+        assert_int_equal(g.n, 1);
+        assert_near(g.m[0].t_s, 1.5e9, 1e-6);
     }
     assert_near(frame_at(s, day5 + 12000000, 1.5e9), 1, 1e-6);
     dc_beast_stream_free(s);
@@ -1040,6 +1059,438 @@ static void test_toulouse(void **state)
     dc_beast_stream_free(s);
 }
 
+/* ---- single-bit error correction ---- */
+
+static void flip(uint8_t *msg, int bit)
+{
+    msg[bit / 8] ^= (uint8_t)(0x80 >> (bit % 8));
+}
+
+/* One Beast frame of a capture: its type, counter and message. */
+typedef struct bframe {
+    char type;
+    uint64_t ticks;
+    uint8_t msg[14];
+    size_t n;
+} bframe_t;
+
+/* The frames of a capture without framing errors (the ulss7 and Toulouse ones). */
+static size_t beast_frames(const uint8_t *raw, size_t len, bframe_t **out)
+{
+    size_t cap = 1024, n = 0, i = 0;
+    bframe_t *f = malloc(cap * sizeof(*f));
+    while (i + 1 < len) {
+        if (raw[i] != 0x1a || raw[i + 1] < '1' || raw[i + 1] > '3')
+            fail_msg("byte %zu: no frame starts", i);
+        char type = (char)raw[i + 1];
+        size_t need = 7 + (type == '1' ? 2 : type == '2' ? 7 : 14), k = 0;
+        uint8_t body[21];
+        for (i += 2; k < need && i < len; i++) {
+            if (raw[i] == 0x1a) i++; /* a doubled 0x1a */
+            if (i < len) body[k++] = raw[i];
+        }
+        if (k < need) break;
+        if (n == cap) f = realloc(f, (cap *= 2) * sizeof(*f));
+        bframe_t *b = &f[n++];
+        b->type = type, b->ticks = 0, b->n = need - 7;
+        for (int j = 0; j < 6; j++) b->ticks = b->ticks << 8 | body[j];
+        memcpy(b->msg, body + 7, b->n);
+    }
+    *out = f;
+    return n;
+}
+
+/* The frames back into a Beast stream; the caller frees it. */
+static uint8_t *beast_encode(const bframe_t *f, size_t n, size_t *len)
+{
+    uint8_t *out = malloc(n * 44 + 1);
+    *len = 0;
+    for (size_t i = 0; i < n; i++)
+        *len += beast_frame(out + *len, f[i].type, f[i].ticks, f[i].msg, f[i].n);
+    return out;
+}
+
+static bool intact_es(const uint8_t *msg, size_t n)
+{
+    int df = msg[0] >> 3;
+    return n == 14 && (df == 17 || df == 18) && dc_modes_crc(msg, 14) == 0;
+}
+
+/* Every intact DF17/18 of the recordings: the ulss7 and Toulouse captures, the Atlanta
+ * messages. counts[3] says how many came from each. */
+static size_t recorded_es(uint8_t (**out)[14], size_t counts[3])
+{
+    size_t n = 0, cap = 8192;
+    uint8_t(*es)[14] = malloc(cap * 14);
+    static const char *const beast[] = {"captures/ulss7_2018-04-03.beast",
+                                        "captures/traffic_sample_toulouse.beast"};
+    char path[1024];
+    for (int c = 0; c < 2; c++) {
+        snprintf(path, sizeof(path), "%s/%s", data_dir, beast[c]);
+        size_t len;
+        uint8_t *raw = read_all(path, &len);
+        bframe_t *f;
+        size_t nf = beast_frames(raw, len, &f);
+        counts[c] = 0;
+        for (size_t i = 0; i < nf; i++) {
+            if (f[i].type != '3' || !intact_es(f[i].msg, 14)) continue;
+            if (n == cap) es = realloc(es, (cap *= 2) * 14);
+            memcpy(es[n++], f[i].msg, 14);
+            counts[c]++;
+        }
+        free(f), free(raw);
+    }
+    snprintf(path, sizeof(path), "%s/captures/rs1090_short_flights_atlanta.csv", data_dir);
+    FILE *fp = fopen(path, "r");
+    if (!fp) fail_msg("cannot read %s", path);
+    char line[256];
+    counts[2] = 0;
+    while (fgets(line, sizeof(line), fp)) {
+        double t;
+        char hex[64];
+        uint8_t msg[14];
+        if (sscanf(line, "%lf,%60s", &t, hex) != 2 || strlen(hex) != 28) continue;
+        unhex(hex, msg);
+        if (!intact_es(msg, 14)) continue;
+        if (n == cap) es = realloc(es, (cap *= 2) * 14);
+        memcpy(es[n++], msg, 14);
+        counts[2]++;
+    }
+    fclose(fp);
+    *out = es;
+    return n;
+}
+
+/* Every intact extended squitter of the recordings with each of its 112 bits flipped in turn:
+ * a flipped bit outside the DF field is found and the frame repaired to the original; one in
+ * the DF field (the frame then reads as another format) is not repaired. */
+static void test_fix_every_bit(void **state)
+{
+    (void)state;
+    uint8_t(*es)[14];
+    size_t counts[3];
+    size_t n = recorded_es(&es, counts), repaired = 0, df_kept = 0, df18 = 0;
+    for (size_t i = 0; i < n; i++) {
+        df18 += (es[i][0] >> 3) == 18;
+        for (int bit = 0; bit < DC_MODES_LONG_BITS; bit++) {
+            uint8_t m[14], damaged[14];
+            memcpy(m, es[i], 14);
+            flip(m, bit);
+            memcpy(damaged, m, 14);
+            int got = dc_modes_crc_fix(m);
+            if (bit < 5) {
+                if (got != -1 || memcmp(m, damaged, 14) != 0)
+                    fail_msg("frame %zu: DF bit %d repaired (%d)", i, bit, got);
+                df_kept++;
+            } else {
+                if (got != bit || memcmp(m, es[i], 14) != 0)
+                    fail_msg("frame %zu: bit %d flipped, repair says %d", i, bit, got);
+                repaired++;
+            }
+        }
+        /* An intact frame is left alone. */
+        uint8_t m[14];
+        memcpy(m, es[i], 14);
+        assert_int_equal(dc_modes_crc_fix(m), -1);
+        assert_memory_equal(m, es[i], 14);
+    }
+    printf("[ info ] %zu intact DF17/18 (%zu DF18) of the recordings (ulss7 %zu, toulouse %zu, "
+           "atlanta %zu) x 107 bits outside the DF field: %zu single-bit errors, every one "
+           "repaired to the original; x 5 DF bits: %zu, none repaired\n",
+           n, df18, counts[0], counts[1], counts[2], repaired, df_kept);
+    assert_true(counts[0] > 3000 && counts[1] > 20 && counts[2] == 486);
+    assert_int_equal(repaired, n * 107);
+    free(es);
+}
+
+/* Errors of 2, 3 and 4 bits are never taken for one: exhaustively, no such pattern anywhere in
+ * the 112 bits has the remainder of a single bit (the code's distance is at least 6). Then, on
+ * real frames from a known address, random 2-bit errors stay refused by the decoder. */
+static void test_fix_multi_bit(void **state)
+{
+    (void)state;
+    uint32_t syn[DC_MODES_LONG_BITS];
+    uint8_t *single = calloc(1 << 21, 1); /* a bit per 24-bit remainder */
+    for (int k = 0; k < DC_MODES_LONG_BITS; k++) {
+        uint8_t m[14] = {0};
+        flip(m, k);
+        syn[k] = dc_modes_crc(m, 14);
+        if (single[syn[k] >> 3] & (1 << (syn[k] & 7))) fail_msg("bit %d: remainder repeated", k);
+        single[syn[k] >> 3] |= (uint8_t)(1 << (syn[k] & 7));
+    }
+#define IS_SINGLE(s) (single[(s) >> 3] & (1 << ((s)&7)))
+    size_t patterns[5] = {0}, aliases = 0;
+    for (int a = 0; a < DC_MODES_LONG_BITS; a++)
+        for (int b = a + 1; b < DC_MODES_LONG_BITS; b++) {
+            uint32_t sab = syn[a] ^ syn[b];
+            patterns[2]++, aliases += sab == 0 || IS_SINGLE(sab);
+            for (int c = b + 1; c < DC_MODES_LONG_BITS; c++) {
+                uint32_t sabc = sab ^ syn[c];
+                patterns[3]++, aliases += sabc == 0 || IS_SINGLE(sabc);
+                for (int d = c + 1; d < DC_MODES_LONG_BITS; d++) {
+                    uint32_t s4 = sabc ^ syn[d];
+                    patterns[4]++, aliases += s4 == 0 || IS_SINGLE(s4);
+                }
+            }
+        }
+#undef IS_SINGLE
+    printf("[ info ] every error of 2, 3, 4 bits (%zu, %zu, %zu patterns): %zu with no remainder "
+           "or a single bit's\n",
+           patterns[2], patterns[3], patterns[4], aliases);
+    assert_int_equal(patterns[4], 6210820);
+    assert_int_equal(aliases, 0);
+    free(single);
+    /* Real frames, each first decoded intact (its address known), then with two bits flipped
+     * outside the DF field: never repaired, always refused. */
+    uint8_t(*es)[14];
+    size_t counts[3];
+    size_t n = recorded_es(&es, counts), tried = 0;
+    test_rng_t rng = {test_seed("fix 2-bit", 1090)};
+    dc_modes_decoder_t *dec = dc_modes_decoder_new(NULL);
+    dc_sbs_msg_t m;
+    for (size_t k = 0; k < 20000; k++) {
+        size_t i = (size_t)(test_uniform(&rng) * (double)n);
+        int a = 5 + (int)(test_uniform(&rng) * 107), b = 5 + (int)(test_uniform(&rng) * 106);
+        if (b >= a) b++;
+        dc_modes_decode(dec, es[i], 14, 1000 + (double)k * 0.01, &m);
+        uint8_t bad[14];
+        memcpy(bad, es[i], 14);
+        flip(bad, a), flip(bad, b);
+        uint8_t kept[14];
+        memcpy(kept, bad, 14);
+        assert_int_equal(dc_modes_crc_fix(bad), -1);
+        assert_memory_equal(bad, kept, 14);
+        if (dc_modes_decode(dec, bad, 14, 1000 + (double)k * 0.01, &m) != DC_ERR_INVALID)
+            fail_msg("frame %zu, bits %d and %d flipped: not refused", i, a, b);
+        tried++;
+    }
+    dc_modes_stats_t st;
+    dc_modes_decoder_stats(dec, &st);
+    printf("[ info ] %zu real frames from known addresses with 2 bits flipped: %llu refused, %llu "
+           "repaired\n",
+           tried, (unsigned long long)st.crc_bad, (unsigned long long)st.crc_fixed);
+    assert_int_equal(st.crc_bad, tried);
+    assert_int_equal(st.crc_fixed, 0);
+    dc_modes_decoder_free(dec);
+    free(es);
+}
+
+/* A frame that reads DF17 or DF18 because one of its DF bits was flipped (a DF16, 19, 21, ...
+ * with the parity of an extended squitter): the remainder is that DF bit's, and it is not
+ * repaired, even from a known address. */
+static void test_fix_df_field(void **state)
+{
+    (void)state;
+    dc_modes_decoder_t *dec = dc_modes_decoder_new(NULL);
+    dc_sbs_msg_t m;
+    assert_int_equal(decode_hex(dec, "8D4840D6202CC371C32CE0576098", 10, &m), DC_OK);
+    size_t tried = 0;
+    for (int df = 17; df <= 18; df++) {
+        for (int k = 0; k < 5; k++) {
+            int other = df ^ (1 << (4 - k)); /* the format one flip of DF bit k away */
+            uint8_t msg[14];
+            unhex("8D4840D6202CC371C32CE0576098", msg);
+            msg[0] = (uint8_t)(other << 3 | (msg[0] & 7));
+            msg[11] = msg[12] = msg[13] = 0;
+            uint32_t p = dc_modes_crc(msg, 14);
+            msg[11] = (uint8_t)(p >> 16), msg[12] = (uint8_t)(p >> 8), msg[13] = (uint8_t)p;
+            flip(msg, k);
+            assert_int_equal(msg[0] >> 3, df);
+            uint8_t kept[14];
+            memcpy(kept, msg, 14);
+            assert_int_equal(dc_modes_crc_fix(msg), -1);
+            assert_memory_equal(msg, kept, 14);
+            assert_int_equal(dc_modes_decode(dec, msg, 14, 11, &m), DC_ERR_INVALID);
+            tried++;
+        }
+    }
+    dc_modes_stats_t st;
+    dc_modes_decoder_stats(dec, &st);
+    assert_int_equal(tried, 10);
+    assert_int_equal(st.crc_bad, 10);
+    assert_int_equal(st.crc_fixed, 0);
+    dc_modes_decoder_free(dec);
+}
+
+/* The guard: a repaired frame is taken only from an address heard intact within
+ * DC_MODES_FIX_SEEN_S, by its repaired address; it makes no aircraft, and does not keep one
+ * known. */
+static void test_fix_unknown_address(void **state)
+{
+    (void)state;
+    const uint32_t icao = 0xABC123;
+    uint8_t even[14], odd[14], bad[14];
+    uint32_t yz, xz;
+    cpr_encode(46.5, 7.5, false, false, &yz, &xz);
+    build_es(17, 0, icao, me_airborne(11, alt_q(31000), false, yz, xz), even);
+    cpr_encode(46.5, 7.5, true, false, &yz, &xz);
+    build_es(17, 0, icao, me_airborne(11, alt_q(31000), true, yz, xz), odd);
+    dc_modes_decoder_t *dec = dc_modes_decoder_new(NULL);
+    dc_sbs_msg_t m;
+    dc_modes_stats_t st;
+    /* Never heard: dropped, counted, no aircraft made. */
+    memcpy(bad, even, 14), flip(bad, 60);
+    assert_int_equal(dc_modes_decode(dec, bad, 14, 100, &m), DC_ERR_INVALID);
+    dc_modes_decoder_stats(dec, &st);
+    assert_int_equal(st.crc_bad, 1);
+    assert_int_equal(st.fix_unknown, 1);
+    assert_int_equal(st.crc_fixed, 0);
+    assert_int_equal(dc_modes_decoder_count(dec), 0);
+    /* Heard intact: a repaired odd frame is taken and completes the pair. */
+    assert_int_equal(dc_modes_decode(dec, even, 14, 101, &m), DC_OK);
+    assert_false(m.has & DC_SBS_POS);
+    memcpy(bad, odd, 14), flip(bad, 90);
+    assert_int_equal(dc_modes_decode(dec, bad, 14, 102, &m), DC_OK);
+    assert_true(m.has & DC_SBS_POS);
+    assert_near(m.lat_deg, 46.5, 1e-4);
+    assert_near(m.lon_deg, 7.5, 1e-4);
+    assert_near(m.alt_ft, 31000, 0);
+    /* A flipped address bit: the address received (ABC123 ^ 0x800) was never heard, the
+     * repaired one was: taken, as ABC123. The reverse (a frame of ABC923 whose damaged address
+     * reads ABC123, known) is dropped: the repaired address is the one judged. */
+    memcpy(bad, even, 14), flip(bad, 20);
+    assert_int_equal(bad[2], 0xC1 ^ 0x08);
+    assert_int_equal(dc_modes_decode(dec, bad, 14, 103, &m), DC_OK);
+    assert_int_equal(m.icao, icao);
+    build_es(17, 0, icao ^ 0x800, me_airborne(11, alt_q(31000), false, 1000, 1000), bad);
+    flip(bad, 20);
+    assert_int_equal(bad[2], 0xC1);
+    assert_int_equal(dc_modes_decode(dec, bad, 14, 103, &m), DC_ERR_INVALID);
+    dc_modes_decoder_stats(dec, &st);
+    assert_int_equal(st.crc_fixed, 2);
+    assert_int_equal(st.fix_unknown, 2);
+    /* Repaired frames do not keep the address known: 61 s after the last intact frame (t 101),
+     * dropped; an intact frame, and it is taken again. */
+    memcpy(bad, odd, 14), flip(bad, 100);
+    assert_int_equal(dc_modes_decode(dec, bad, 14, 160, &m), DC_OK);
+    assert_int_equal(dc_modes_decode(dec, bad, 14, 162, &m), DC_ERR_INVALID);
+    assert_int_equal(dc_modes_decode(dec, even, 14, 163, &m), DC_OK);
+    assert_int_equal(dc_modes_decode(dec, bad, 14, 164, &m), DC_OK);
+    dc_modes_decoder_stats(dec, &st);
+    assert_int_equal(st.crc_fixed, 4);
+    assert_int_equal(st.fix_unknown, 3);
+    assert_int_equal(st.crc_bad, 3);
+    assert_int_equal(dc_modes_decoder_count(dec), 1);
+    dc_modes_decoder_free(dec);
+    /* With correction off, the same repairable frame from a known address is dropped. */
+    dec = dc_modes_decoder_new(&(dc_modes_config_t){.no_crc_fix = true});
+    assert_int_equal(dc_modes_decode(dec, even, 14, 101, &m), DC_OK);
+    assert_int_equal(dc_modes_decode(dec, bad, 14, 102, &m), DC_ERR_INVALID);
+    dc_modes_decoder_stats(dec, &st);
+    assert_int_equal(st.crc_fixed, 0);
+    assert_int_equal(st.fix_unknown, 0);
+    assert_int_equal(st.crc_bad, 1);
+    dc_modes_decoder_free(dec);
+}
+
+/* Positions of a decoded stream, in order. */
+static size_t positions_of(const recs_t *rs, rec_t **out)
+{
+    size_t n = 0;
+    *out = malloc((rs->n + 1) * sizeof(rec_t));
+    for (size_t i = 0; i < rs->n; i++)
+        if (rs->r[i].has_pos) (*out)[n++] = rs->r[i];
+    return n;
+}
+
+static recs_t decode_capture(const uint8_t *buf, size_t len, bool no_fix, dc_beast_stats_t *st)
+{
+    dc_beast_config_t cfg = {.t0_s = 1522782148, .modes = {.no_crc_fix = no_fix}};
+    dc_beast_stream_t *s = dc_beast_stream_new(&cfg);
+    recs_t rs = {0};
+    dc_beast_stream_feed(s, buf, len, 0, add_msg, &rs);
+    dc_beast_stream_stats(s, st);
+    dc_beast_stream_free(s);
+    return rs;
+}
+
+/* The ulss7 capture with one random bit (outside the DF field) flipped in 10% of its
+ * extended squitters: decoded with correction, the same positions as the intact capture, in
+ * the same order, to the bit; without, fewer. */
+static void test_fix_capture(void **state)
+{
+    (void)state;
+    char path[1024];
+    snprintf(path, sizeof(path), "%s/captures/ulss7_2018-04-03.beast", data_dir);
+    size_t len;
+    uint8_t *raw = read_all(path, &len);
+    bframe_t *f;
+    size_t nf = beast_frames(raw, len, &f), damaged = 0, es = 0;
+    assert_int_equal(nf, 13954);
+    test_rng_t rng = {test_seed("fix capture", 12)}; /* 13 seeds tried: all pass */
+    for (size_t i = 0; i < nf; i++) {
+        if (f[i].type != '3' || !intact_es(f[i].msg, 14)) continue;
+        es++;
+        if (test_uniform(&rng) >= 0.10) continue;
+        flip(f[i].msg, 5 + (int)(test_uniform(&rng) * 107));
+        damaged++;
+    }
+    size_t dlen;
+    uint8_t *dmg = beast_encode(f, nf, &dlen);
+    dc_beast_stats_t clean_st, fix_st, nofix_st;
+    recs_t clean = decode_capture(raw, len, false, &clean_st);
+    recs_t fixed = decode_capture(dmg, dlen, false, &fix_st);
+    recs_t nofix = decode_capture(dmg, dlen, true, &nofix_st);
+    rec_t *pc, *pf, *pn;
+    size_t nc = positions_of(&clean, &pc), nfx = positions_of(&fixed, &pf),
+           nn = positions_of(&nofix, &pn);
+    printf("[ info ] ulss7, %zu of its %zu extended squitters with a bit flipped: %llu repaired, "
+           "%llu dropped as from an address not heard intact; positions: intact capture %zu, "
+           "damaged with correction %zu, without %zu (messages %zu, %zu, %zu); frames refused "
+           "%llu with, %llu without\n",
+           damaged, es, (unsigned long long)fix_st.modes.crc_fixed,
+           (unsigned long long)fix_st.modes.fix_unknown, nc, nfx, nn, clean.n, fixed.n, nofix.n,
+           (unsigned long long)fix_st.bad, (unsigned long long)nofix_st.bad);
+    size_t same = 0;
+    for (size_t i = 0; i < nc && i < nfx; i++) {
+        if (pc[i].icao != pf[i].icao || pc[i].lat != pf[i].lat || pc[i].lon != pf[i].lon ||
+            pc[i].alt_ft != pf[i].alt_ft)
+            fail_msg("position %zu: %06X %.6f %.6f %.0f, intact %06X %.6f %.6f %.0f", i, pf[i].icao,
+                     pf[i].lat, pf[i].lon, pf[i].alt_ft, pc[i].icao, pc[i].lat, pc[i].lon,
+                     pc[i].alt_ft);
+        same++;
+    }
+    assert_int_equal(nfx, nc);
+    assert_int_equal(same, nc);
+    assert_true(nn < nc);
+    assert_int_equal(fix_st.modes.crc_fixed + fix_st.modes.fix_unknown, damaged);
+    assert_int_equal(nofix_st.modes.crc_bad, damaged);
+    free(pc), free(pf), free(pn);
+    free(clean.r), free(fixed.r), free(nofix.r);
+    free(dmg), free(f), free(raw);
+}
+
+/* A feed's counts (deconflict/feedreader.h, what /metrics and `deconflict feed` show): a repaired
+ * frame is among the frames read and the corrected, not the bad. */
+static void test_fix_feed_counts(void **state)
+{
+    (void)state;
+    uint8_t ident[14], buf[256];
+    unhex("8D4840D6202CC371C32CE0576098", ident);
+    size_t n = beast_frame(buf, '3', 12000000, ident, 14);
+    flip(ident, 40);
+    n += beast_frame(buf + n, '3', 12100000, ident, 14); /* one bit: repaired */
+    flip(ident, 50);
+    n += beast_frame(buf + n, '3', 12200000, ident, 14); /* two: refused */
+    int fds[2];
+    assert_int_equal(pipe(fds), 0);
+    assert_int_equal(write(fds[1], buf, n), (ssize_t)n);
+    close(fds[1]);
+    dc_feed_reader_t *r = dc_feed_reader_new(DC_FEED_BEAST);
+    got_t g = {.n = 0};
+    while (dc_feed_reader_read(r, fds[0], 1000, keep, &g) == DC_OK) {
+    }
+    close(fds[0]);
+    dc_feed_counts_t c;
+    dc_feed_reader_counts(r, &c);
+    assert_int_equal(g.n, 2);
+    assert_string_equal(g.m[1].callsign, "KLM1023");
+    assert_int_equal(c.units, 3);
+    assert_int_equal(c.bad, 1);
+    assert_int_equal(c.corrected, 1);
+    dc_feed_reader_free(r);
+}
+
 int main(int argc, char **argv)
 {
     if (argc > 1) data_dir = argv[1];
@@ -1057,6 +1508,12 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_dump1090_ulss7),
         cmocka_unit_test(test_dump1090_atlanta),
         cmocka_unit_test(test_toulouse),
+        cmocka_unit_test(test_fix_every_bit),
+        cmocka_unit_test(test_fix_multi_bit),
+        cmocka_unit_test(test_fix_df_field),
+        cmocka_unit_test(test_fix_unknown_address),
+        cmocka_unit_test(test_fix_capture),
+        cmocka_unit_test(test_fix_feed_counts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
