@@ -319,6 +319,17 @@ static void replay_clock_request(CURL *curl, endpoints_t *e, const char *token, 
  * merges them into aircraft (lib/feeds/sbs.c) and posts the states every second as the token's
  * party; reconnects with a backoff when the receiver drops; runs until interrupted (or for S
  * seconds). Prints counts to stderr every 10 s and at the end. */
+/* ", N repaired" for a Beast source (its frames repaired of a single-bit CRC error), "" for an
+ * SBS-1 one; written into buf. */
+static const char *repaired_note(dc_feed_kind_t kind, const dc_feed_counts_t *c, char *buf,
+                                 size_t size)
+{
+    buf[0] = '\0';
+    if (kind == DC_FEED_BEAST)
+        snprintf(buf, size, ", %llu repaired", (unsigned long long)c->corrected);
+    return buf;
+}
+
 static int feed_source(dc_feed_kind_t kind, int argc, char **argv)
 {
     const char *name = dc_feed_kind_name(kind), *unit = kind == DC_FEED_BEAST ? "frames" : "lines";
@@ -371,6 +382,7 @@ static int feed_source(dc_feed_kind_t kind, int argc, char **argv)
     double start = wall_now(), last_post = start, last_report = start, backoff = 1;
     int fd = -1;
     dc_feed_counts_t c = {0};
+    char note[48];
     while (curl && tr && in && wall_now() - start < seconds) {
         if (fd < 0) {
             fd = dc_sbs_connect(host, port, 2);
@@ -408,10 +420,11 @@ static int feed_source(dc_feed_kind_t kind, int argc, char **argv)
             dc_feed_reader_counts(in, &c);
             dc_sbs_tracker_expire(tr, c.latest_msg_s); /* on the messages' own clock */
             fprintf(stderr,
-                    "feed %s: %llu %s (%llu malformed), %zu states sent, %zu refused, "
+                    "feed %s: %llu %s (%llu malformed%s), %zu states sent, %zu refused, "
                     "%zu aircraft\n",
-                    name, (unsigned long long)c.units, unit, (unsigned long long)c.bad, sent,
-                    refused, dc_sbs_tracker_count(tr));
+                    name, (unsigned long long)c.units, unit, (unsigned long long)c.bad,
+                    repaired_note(kind, &c, note, sizeof(note)), sent, refused,
+                    dc_sbs_tracker_count(tr));
             last_report = now;
         }
     }
@@ -420,8 +433,9 @@ static int feed_source(dc_feed_kind_t kind, int argc, char **argv)
         auth_failed = true;
     if (in) {
         dc_feed_reader_counts(in, &c);
-        fprintf(stderr, "feed %s: done, %llu %s (%llu malformed), %zu states sent, %zu refused\n",
-                name, (unsigned long long)c.units, unit, (unsigned long long)c.bad, sent, refused);
+        fprintf(stderr, "feed %s: done, %llu %s (%llu malformed%s), %zu states sent, %zu refused\n",
+                name, (unsigned long long)c.units, unit, (unsigned long long)c.bad,
+                repaired_note(kind, &c, note, sizeof(note)), sent, refused);
     }
     print_refusal();
     if (fd >= 0) close(fd);

@@ -83,10 +83,12 @@ int cli_load_beast(const char *path, double t0_s, cli_row_t **rows, size_t *n_ro
         for (size_t i = 0; i < l.n; i++) l.rows[i].st.t_s += shift;
         fprintf(stderr,
                 "deconflict: %s: %llu Beast frames (%llu Mode A/C, %llu short, %llu long), %llu "
-                "refused; %llu ADS-B messages decoded, %llu positions%s\n",
+                "refused, %llu repaired (a single-bit CRC error); %llu ADS-B messages decoded, "
+                "%llu positions%s\n",
                 path, (unsigned long long)st.frames, (unsigned long long)st.modeac,
                 (unsigned long long)st.short_frames, (unsigned long long)st.long_frames,
-                (unsigned long long)st.bad, (unsigned long long)st.modes.decoded,
+                (unsigned long long)st.bad, (unsigned long long)st.modes.crc_fixed,
+                (unsigned long long)st.modes.decoded,
                 (unsigned long long)(st.modes.cpr_global + st.modes.cpr_local),
                 isnan(t0_s) ? "; times from the file's modification time (--t0 to set them)" : "");
         *rows = l.rows, *n_rows = l.n;

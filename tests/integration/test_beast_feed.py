@@ -8,7 +8,8 @@ callsign -- the check integration_sbs_feed makes through SBS-1, now through Beas
 Mode S decoder. Also: `deconflict feed beast` (the forwarder) gives a second party the same
 aircraft; the feed reconnects when dump1090 restarts; a source sending garbage, a frame of an
 unknown type, one with a bad CRC, one cut short and one with a speed out of range among valid
-frames has all five counted while its valid frames still make a track.
+frames has all five counted while its valid frames still make a track; one with a single flipped
+bit is repaired and counted apart.
 
 The capture is played at 4x: our decoder times a live feed's frames by their arrival, and its
 speed check (2,000 kt) must not see the recording's longest gap between two positions of one
@@ -125,9 +126,12 @@ def main():
         bad_crc = bytearray(position(icao, 46.5, 7.5, 31000, 0))
         bad_crc[6] ^= 0x10
         bad_crc[9] ^= 0x01  # two bits: a single one, from an address heard, would be repaired
+        one_bit = bytearray(velocity(icao, 420))
+        one_bit[12] ^= 0x04  # a parity bit: repaired, ABC123 having been heard intact
         cut = frame(position(icao, 46.5, 7.5, 31000, 1), 12_500_000)[:12]
         supersonic = frame(velocity(icao, 4000, subtype=2), 13_000_000)
-        stream = (b"garbage\n" + good_vel + b"\x1a\x39" + frame(bytes(bad_crc), 12_300_000) + cut
+        stream = (b"garbage\n" + good_vel + b"\x1a\x39" + frame(bytes(bad_crc), 12_300_000)
+                  + frame(bytes(one_bit), 12_400_000) + cut
                   + supersonic + frame(position(icao, 46.5, 7.5, 31000, 0), 14_000_000)
                   + frame(position(icao, 46.5, 7.5, 31000, 1), 15_000_000))
         ready = threading.Event()
@@ -160,9 +164,12 @@ def main():
         while time.time() < end and metric(d, "deconflict_feed_bad_lines_total", feed_b) != 5:
             time.sleep(0.1)
         check(metric(d, "deconflict_feed_bad_lines_total", feed_b) == 5
-              and metric(d, "deconflict_feed_lines_total", feed_b) == 8,
+              and metric(d, "deconflict_feed_lines_total", feed_b) == 9,
               "the second source's 5 malformed things (garbage, an unknown type, a bad CRC, a cut "
-              "frame, 4,000 kt) are counted among its 8 frames")
+              "frame, 4,000 kt) are counted among its 9 frames")
+        check(metric(d, "deconflict_feed_corrected_frames_total", feed_b) == 1
+              and metric(d, "deconflict_feed_corrected_frames_total", feed_a) == 0,
+              "its frame with one flipped bit is repaired, counted apart (dump1090's: none)")
         bt = d.request("GET", "/v1/tracks", tb)[1]["tracks"]
         check([t["track_id"] for t in bt] == ["ABC123"] and bt[0]["alt_ft"] == 31000
               and abs(bt[0]["lat"] - 46.5) < 1e-4 and abs(bt[0]["lon"] - 7.5) < 1e-4

@@ -11,8 +11,9 @@
 #include "core/state.h"
 
 /* One feed's thread; the counters are read by /metrics without locks. lines counts SBS-1 lines,
- * Beast frames or ASTERIX datagrams, bad_lines the malformed ones; connected is 1 while connected
- * (SBS-1, Beast) or listening (ASTERIX). */
+ * Beast frames or ASTERIX datagrams, bad_lines the malformed ones, corrected the Beast frames
+ * repaired of a single-bit CRC error (among lines, not bad_lines); connected is 1 while
+ * connected (SBS-1, Beast) or listening (ASTERIX). */
 typedef struct dd_feed {
     dd_service_t *svc;
     dd_feed_kind_t kind;
@@ -22,7 +23,7 @@ typedef struct dd_feed {
     pthread_t thread;
     bool running;
     int stop, connected;
-    uint64_t lines, bad_lines, states, connects;
+    uint64_t lines, bad_lines, states, connects, corrected;
     size_t aircraft;
 } dd_feed_t;
 

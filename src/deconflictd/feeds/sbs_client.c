@@ -119,6 +119,7 @@ static void *feed_loop(void *arg)
             dc_feed_reader_counts(in, &c);
             __atomic_store_n(&f->lines, c.units, __ATOMIC_RELAXED);
             __atomic_store_n(&f->bad_lines, c.bad, __ATOMIC_RELAXED);
+            __atomic_store_n(&f->corrected, c.corrected, __ATOMIC_RELAXED);
             double now = mono_s();
             if (b.n && now - b.last_flush >= FEED_FLUSH_MS / 1000.0) {
                 flush(f, b.states, b.cs, &b.n);

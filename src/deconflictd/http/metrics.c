@@ -130,9 +130,12 @@ static void feeds_text(out_t *o, const dd_server_t *srv)
         {"deconflict_feed_states_total", "Aircraft states fed in as tracks."},
         {"deconflict_feed_aircraft", "Aircraft the feed's tracker holds."},
         {"deconflict_feed_connected", "1 while connected to the source (ASTERIX: listening)."},
+        {"deconflict_feed_corrected_frames_total",
+         "Beast frames repaired of a single-bit CRC error, among the lines read and not the bad "
+         "ones (0 for SBS-1 and ASTERIX)."},
     };
     for (size_t k = 0; svc->cfg.n_feeds && k < sizeof(names) / sizeof(names[0]); k++) {
-        family(o, names[k][0], k < 3 ? "counter" : "gauge", names[k][1]);
+        family(o, names[k][0], k < 3 || k == 5 ? "counter" : "gauge", names[k][1]);
         for (size_t i = 0; i < svc->cfg.n_feeds; i++) {
             const dd_feed_t *f = &srv->feeds[i];
             unsigned long long v =
@@ -140,7 +143,8 @@ static void feeds_text(out_t *o, const dd_server_t *srv)
                 : k == 1 ? __atomic_load_n(&f->bad_lines, __ATOMIC_RELAXED)
                 : k == 2 ? __atomic_load_n(&f->states, __ATOMIC_RELAXED)
                 : k == 3 ? __atomic_load_n(&f->aircraft, __ATOMIC_RELAXED)
-                         : (unsigned long long)__atomic_load_n(&f->connected, __ATOMIC_RELAXED);
+                : k == 4 ? (unsigned long long)__atomic_load_n(&f->connected, __ATOMIC_RELAXED)
+                         : __atomic_load_n(&f->corrected, __ATOMIC_RELAXED);
             put(o, "%s{feed=\"%.100s:%d\"} %llu\n", names[k][0], f->host, f->port, v);
         }
     }
