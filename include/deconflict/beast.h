@@ -16,10 +16,11 @@
  *     '3' Mode S long), a 6-byte 12 MHz counter, a signal byte and the message, every 0x1a inside
  *     doubled.
  *
- * CPR needs memory: the last even and odd frame and the last position of every aircraft; the
- * repair, when it last sent an intact frame. That lives in the decoder object, one entry per ICAO
- * address in an open-addressing table, dropped after DC_MODES_EXPIRE_S without a message and
- * bounded by DC_MODES_AIRCRAFT_MAX, so a flood of addresses cannot grow it without limit.
+ * CPR needs memory: the last even and odd frame and the last position of every aircraft, and
+ * for the repair, when its position last came in an intact frame. That lives in the decoder
+ * object, one entry per ICAO address (made by a position frame) in an open-addressing table,
+ * dropped after DC_MODES_EXPIRE_S without a message and bounded by DC_MODES_AIRCRAFT_MAX, so a
+ * flood of addresses cannot grow it without limit.
  *
  * Positions are WGS84 degrees; altitudes feet, speeds knots, vertical rates feet per minute, times
  * Unix seconds. Every decoded value has the range the SBS-1 reader gives it (the tactical
@@ -48,8 +49,8 @@
 #define DC_MODES_SURFACE_REF_NM                                                                    \
     45 /* surface CPR repeats every 90 NM of latitude: the reference                               \
         * that picks the zone must lie within half of that */
-/* A DF17/18 frame repaired of a single-bit error is taken only from an address heard in an intact
- * extended squitter this recently (docs/feeds.md, "Error correction"). */
+/* A DF17/18 frame repaired of a single-bit error is taken only from an address whose position
+ * came in an intact frame this recently (docs/feeds.md, "Error correction"). */
 #define DC_MODES_FIX_SEEN_S 60
 
 /* The CRC-24 remainder of a whole Mode S message of len bytes (7 or 14): 0 for an intact
@@ -100,7 +101,7 @@ typedef struct dc_modes_config {
                                * local decoding from the receiver needs <= 180) */
     bool no_crc_fix; /* true: a DF17/18 whose CRC fails is dropped, never repaired (default,
                       * false: single-bit errors are repaired, dc_modes_crc_fix(), for an
-                      * address heard intact within DC_MODES_FIX_SEEN_S) */
+                      * address whose position came intact within DC_MODES_FIX_SEEN_S) */
 } dc_modes_config_t;
 
 /* What a decoder did, counted since it was created. */
@@ -108,8 +109,8 @@ typedef struct dc_modes_stats {
     uint64_t messages;     /* messages given to dc_modes_decode() */
     uint64_t crc_bad;      /* DF17/18 that failed the CRC and were not repaired: dropped */
     uint64_t crc_fixed;    /* DF17/18 repaired of a single-bit error, then decoded as intact */
-    uint64_t fix_unknown;  /* of crc_bad: repairable, but from an address not heard intact
-                            * within DC_MODES_FIX_SEEN_S (perhaps no aircraft at all) */
+    uint64_t fix_unknown;  /* of crc_bad: repairable, but from an address whose position did not
+                            * come intact within DC_MODES_FIX_SEEN_S (perhaps no aircraft) */
     uint64_t not_adsb;     /* other formats, DF18 other than CF 0 (TIS-B, ADS-R, non-ICAO) */
     uint64_t ignored;      /* ADS-B types not decoded (status, target state, TC 0, 23-31) */
     uint64_t out_of_range; /* a value outside its range, a bad character: dropped */
@@ -138,7 +139,7 @@ void dc_modes_decoder_free(dc_modes_decoder_t *dec);
  * here (another format or type, a position without altitude still waiting for its pair);
  * DC_ERR_INVALID for a failed CRC, a length other than 7 or 14, a value out of range. A DF17/18
  * whose CRC fails by one bit outside its DF field is repaired (a copy: msg is not changed) and
- * decoded if its address was heard in an intact extended squitter within DC_MODES_FIX_SEEN_S of
+ * decoded if a position of its address came in an intact frame within DC_MODES_FIX_SEEN_S of
  * t_s, unless cfg.no_crc_fix. Counted in the stats either way. */
 dc_err_t dc_modes_decode(dc_modes_decoder_t *dec, const uint8_t *msg, size_t len, double t_s,
                          dc_sbs_msg_t *out);

@@ -286,7 +286,7 @@ typedef struct aircraft {
      * windows), of frames all newer, agrees with it, the held one was wrong. */
     bool has_rejected;
     double rej_lat_deg, rej_lon_deg, rej_t_s;
-    /* The latest extended squitter whose CRC held as received: a repaired one is taken only
+    /* The latest position frame whose CRC held as received: a repaired frame is taken only
      * within DC_MODES_FIX_SEEN_S of it. */
     bool heard_intact;
     double intact_t_s;
@@ -377,8 +377,8 @@ static aircraft_t *aircraft_of(dc_modes_decoder_t *dec, uint32_t icao, double t_
     return a;
 }
 
-/* The entry of an aircraft heard in an intact extended squitter within DC_MODES_FIX_SEEN_S of
- * t_s; NULL for none. */
+/* The entry of an aircraft whose position was heard in an intact frame within
+ * DC_MODES_FIX_SEEN_S of t_s; NULL for none. */
 static aircraft_t *heard_intact(dc_modes_decoder_t *dec, uint32_t icao, double t_s)
 {
     uint32_t idx;
@@ -599,10 +599,11 @@ static bool locate(dc_modes_decoder_t *dec, aircraft_t *a, bool odd, bool surfac
     return true;
 }
 
-/* Airborne (TC 9-18 barometric, 20-22 GNSS height) and surface (TC 5-8) positions; a is the
- * aircraft's entry (NULL when there was no memory for it: no position). */
-static dc_err_t decode_position(dc_modes_decoder_t *dec, aircraft_t *a, uint64_t me, int tc,
-                                double t_s, dc_sbs_msg_t *out)
+/* Airborne (TC 9-18 barometric, 20-22 GNSS height) and surface (TC 5-8) positions. repaired:
+ * the aircraft's entry for a repaired frame (heard_intact() found it); NULL for an intact frame,
+ * whose entry is found or made here and marked heard intact. */
+static dc_err_t decode_position(dc_modes_decoder_t *dec, aircraft_t *repaired, uint32_t icao,
+                                uint64_t me, int tc, double t_s, dc_sbs_msg_t *out)
 {
     bool surface = tc <= 8;
     if (surface) {
@@ -626,8 +627,11 @@ static dc_err_t decode_position(dc_modes_decoder_t *dec, aircraft_t *a, uint64_t
         }
         out->on_ground = false, out->has |= DC_SBS_GROUND;
     }
+    aircraft_t *a = repaired ? repaired : aircraft_of(dec, icao, t_s);
     if (a) {
         bool odd = bits(me, 22, 1);
+        if (!repaired) a->heard_intact = true, a->intact_t_s = t_s;
+        a->last_t_s = t_s;
         a->frame[odd] = (cpr_frame_t){.lat = bits(me, 23, 17),
                                       .lon = bits(me, 40, 17),
                                       .t_s = t_s,
@@ -683,22 +687,20 @@ dc_err_t dc_modes_decode_parity(dc_modes_decoder_t *dec, const uint8_t *msg, siz
     out->icao = (uint32_t)msg[1] << 16 | (uint32_t)msg[2] << 8 | msg[3];
     out->t_s = t_s;
     /* Only an intact frame makes an aircraft known. A repaired one must come from an address
-     * heard intact lately: a frame of 5 or more errors can pass for a repairable one, and would
-     * otherwise start an aircraft that does not exist (a ghost). */
-    aircraft_t *a;
+     * whose position was heard intact lately: a frame of 5 or more errors can pass for a
+     * repairable one, and would otherwise start an aircraft that does not exist (a ghost). The
+     * mark is kept with the CPR state, which only position frames look up: an intact frame
+     * costs nothing more (docs/feeds.md, "Error correction"). */
+    aircraft_t *known = NULL;
     if (is_repaired) {
-        a = heard_intact(dec, out->icao, t_s);
-        if (!a) {
+        known = heard_intact(dec, out->icao, t_s);
+        if (!known) {
             dec->st.crc_bad++;
             dec->st.fix_unknown++;
             return DC_ERR_INVALID;
         }
         dec->st.crc_fixed++;
-    } else {
-        a = aircraft_of(dec, out->icao, t_s);
-        if (a) a->heard_intact = true, a->intact_t_s = t_s;
     }
-    if (a) a->last_t_s = t_s;
     uint64_t me = 0;
     for (int i = 4; i < 11; i++) me = me << 8 | msg[i];
     int tc = (int)bits(me, 1, 5);
@@ -706,7 +708,7 @@ dc_err_t dc_modes_decode_parity(dc_modes_decoder_t *dec, const uint8_t *msg, siz
     if (tc >= 1 && tc <= 4)
         rc = decode_ident(me, out);
     else if ((tc >= 5 && tc <= 18) || (tc >= 20 && tc <= 22))
-        rc = decode_position(dec, a, me, tc, t_s, out);
+        rc = decode_position(dec, known, out->icao, me, tc, t_s, out);
     else if (tc == 19)
         rc = decode_velocity(dec, me, out);
     else

@@ -127,13 +127,13 @@ def main():
         bad_crc[6] ^= 0x10
         bad_crc[9] ^= 0x01  # two bits: a single one, from an address heard, would be repaired
         one_bit = bytearray(velocity(icao, 420))
-        one_bit[12] ^= 0x04  # a parity bit: repaired, ABC123 having been heard intact
+        one_bit[12] ^= 0x04  # a parity bit: repaired, ABC123's position having been heard intact
         cut = frame(position(icao, 46.5, 7.5, 31000, 1), 12_500_000)[:12]
         supersonic = frame(velocity(icao, 4000, subtype=2), 13_000_000)
-        stream = (b"garbage\n" + good_vel + b"\x1a\x39" + frame(bytes(bad_crc), 12_300_000)
-                  + frame(bytes(one_bit), 12_400_000) + cut
+        stream = (b"garbage\n" + good_vel + b"\x1a\x39" + frame(bytes(bad_crc), 12_300_000) + cut
                   + supersonic + frame(position(icao, 46.5, 7.5, 31000, 0), 14_000_000)
-                  + frame(position(icao, 46.5, 7.5, 31000, 1), 15_000_000))
+                  + frame(position(icao, 46.5, 7.5, 31000, 1), 15_000_000)
+                  + frame(bytes(one_bit), 15_500_000))
         ready = threading.Event()
         threading.Thread(target=bad_source, args=(ports[5], stream, ready), daemon=True).start()
         ready.wait(5)
@@ -161,7 +161,8 @@ def main():
 
         # ---- malformed bytes: counted, skipped, the valid frames still make a track ----
         end = time.time() + 5
-        while time.time() < end and metric(d, "deconflict_feed_bad_lines_total", feed_b) != 5:
+        while time.time() < end and (metric(d, "deconflict_feed_bad_lines_total", feed_b) != 5
+                                     or metric(d, "deconflict_feed_lines_total", feed_b) != 9):
             time.sleep(0.1)
         check(metric(d, "deconflict_feed_bad_lines_total", feed_b) == 5
               and metric(d, "deconflict_feed_lines_total", feed_b) == 9,
