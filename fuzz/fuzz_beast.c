@@ -7,7 +7,9 @@
  *           = 2  extended squitters: each 12 bytes of input become a DF17/18 message -- a
  *                format byte, the address and ME, its parity computed so that the decoder's
  *                paths past the CRC are reached (random bytes almost never pass it) -- the
- *                12th byte advancing the time
+ *                12th byte advancing the time; when the format byte's bit 1 is set, one bit
+ *                (picked by the 12th byte) is then flipped, for the single-bit repair and its
+ *                guard
  *           = 3  as 0
  *   bit 2        a receiver position is configured (local and surface decoding from it)
  *
@@ -63,6 +65,18 @@ static void squitters(dc_modes_decoder_t *dec, const uint8_t *p, size_t n, sink_
         uint32_t crc = dc_modes_crc(msg, sizeof(msg));
         msg[11] = (uint8_t)(crc >> 16), msg[12] = (uint8_t)(crc >> 8), msg[13] = (uint8_t)crc;
         if (dc_modes_crc(msg, sizeof(msg)) != 0) abort();
+        if (p[0] & 2) {
+            int bit = p[11] % DC_MODES_LONG_BITS;
+            msg[bit / 8] ^= (uint8_t)(0x80 >> (bit % 8));
+            uint8_t fixed[DC_MODES_LONG_BYTES];
+            memcpy(fixed, msg, sizeof(fixed));
+            /* Repaired to the frame sent, bit for bit, unless the bit was in the DF field. */
+            int got = dc_modes_crc_fix(fixed);
+            if (got != (bit < 5 ? -1 : bit)) abort();
+            if (got >= 0 && dc_modes_crc(fixed, sizeof(fixed)) != 0) abort();
+            fixed[bit / 8] ^= (uint8_t)(got >= 0 ? 0x80 >> (bit % 8) : 0);
+            if (memcmp(fixed, msg, sizeof(fixed)) != 0) abort(); /* that bit only, or nothing */
+        }
         t += p[11] / 16.0; /* 0 to 16 s on */
         dc_sbs_msg_t m;
         if (dc_modes_decode(dec, msg, sizeof(msg), t, &m) == DC_OK) check(&m, s);
@@ -105,6 +119,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     dc_beast_stream_stats(in, &st);
     if (st.bad > st.frames || st.modeac + st.short_frames + st.long_frames > st.frames) abort();
     if (dc_modes_decoder_count(dec) > DC_MODES_AIRCRAFT_MAX) abort();
+    dc_modes_stats_t ms;
+    dc_modes_decoder_stats(dec, &ms);
+    if (ms.fix_unknown > ms.crc_bad || ms.crc_fixed + ms.crc_bad > ms.messages) abort();
     dc_sbs_tracker_expire(s.tr, 1e12);
     if (dc_sbs_tracker_count(s.tr) != 0) abort();
     dc_modes_decoder_free(dec);
