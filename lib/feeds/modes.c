@@ -74,7 +74,8 @@ uint32_t dc_modes_crc(const uint8_t *msg, size_t len)
  * that bit. The 112 single-bit remainders of a long message are distinct, and no error of 2, 3
  * or 4 bits has a single-bit one (the code's distance is 6, checked exhaustively by the unit
  * test), so a repair by this rule never turns an error of up to 4 bits into a wrong frame; one of
- * 5 or more bits can alias, which is why the decoder also wants the address known.
+ * 5 or more bits can alias (1,344 of the 5-bit patterns do), which is why the decoder also wants
+ * the address known.
  *
  * SYNDROMES: the remainder of a 112-bit message with only bit k set (0 the first bit sent), for
  * k = 5..111, sorted by remainder for a binary search: a constant, so there is nothing to build

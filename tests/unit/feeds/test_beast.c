@@ -1215,8 +1215,9 @@ static void test_fix_every_bit(void **state)
 }
 
 /* Errors of 2, 3 and 4 bits are never taken for one: exhaustively, no such pattern anywhere in
- * the 112 bits has the remainder of a single bit (the code's distance is at least 6). Then, on
- * real frames from a known address, random 2-bit errors stay refused by the decoder. */
+ * the 112 bits has the remainder of a single bit; 1,344 of the 134 million 5-bit ones do (the
+ * code's distance is 6: the reason for the guard). Then, on real frames from a known address,
+ * random 2-bit errors stay refused by the decoder. */
 static void test_fix_multi_bit(void **state)
 {
     (void)state;
@@ -1230,7 +1231,7 @@ static void test_fix_multi_bit(void **state)
         single[syn[k] >> 3] |= (uint8_t)(1 << (syn[k] & 7));
     }
 #define IS_SINGLE(s) (single[(s) >> 3] & (1 << ((s)&7)))
-    size_t patterns[5] = {0}, aliases = 0;
+    size_t patterns[6] = {0}, aliases = 0, aliases5 = 0, undetected5 = 0;
     for (int a = 0; a < DC_MODES_LONG_BITS; a++)
         for (int b = a + 1; b < DC_MODES_LONG_BITS; b++) {
             uint32_t sab = syn[a] ^ syn[b];
@@ -1241,15 +1242,24 @@ static void test_fix_multi_bit(void **state)
                 for (int d = c + 1; d < DC_MODES_LONG_BITS; d++) {
                     uint32_t s4 = sabc ^ syn[d];
                     patterns[4]++, aliases += s4 == 0 || IS_SINGLE(s4);
+                    for (int e = d + 1; e < DC_MODES_LONG_BITS; e++) {
+                        uint32_t s5 = s4 ^ syn[e];
+                        patterns[5]++, undetected5 += s5 == 0;
+                        aliases5 += s5 != 0 && IS_SINGLE(s5);
+                    }
                 }
             }
         }
 #undef IS_SINGLE
     printf("[ info ] every error of 2, 3, 4 bits (%zu, %zu, %zu patterns): %zu with no remainder "
-           "or a single bit's\n",
-           patterns[2], patterns[3], patterns[4], aliases);
+           "or a single bit's; of 5 bits (%zu): %zu with none, %zu with a single bit's (the "
+           "distance is 6)\n",
+           patterns[2], patterns[3], patterns[4], aliases, patterns[5], undetected5, aliases5);
     assert_int_equal(patterns[4], 6210820);
     assert_int_equal(aliases, 0);
+    assert_int_equal(patterns[5], 134153712);
+    assert_int_equal(undetected5, 0);
+    assert_int_equal(aliases5, 1344);
     free(single);
     /* Real frames, each first decoded intact (its address known), then with two bits flipped
      * outside the DF field: never repaired, always refused. */
