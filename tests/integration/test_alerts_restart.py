@@ -223,18 +223,10 @@ def stopped_cleanly(d, rc):
     check(rc == 0, f"the daemon stops on SIGTERM with exit 0 ({rc}{': ' + d.proc.stderr.read()[-400:] if rc else ''})")
 
 
-def health(node):
-    try:
-        s, body, _ = node.request("GET", "/healthz")
-        return body if s == 200 else None
-    except OSError:
-        return None
-
-
 def wait_leader(nodes, timeout):
     end = time.time() + timeout
     while time.time() < end:
-        lead = [n for n in nodes if n.proc.poll() is None and (health(n) or {}).get("leader")]
+        lead = [n for n in nodes if n.proc.poll() is None and (td.health(n) or {}).get("leader")]
         if len(lead) == 1:
             return lead[0], time.time()
         time.sleep(0.05)
@@ -269,7 +261,7 @@ def several_nodes(tmp):
         traffic = Traffic()
         conflict, alert, _ = raise_conflict(n1, tokens["alpha"], traffic, *ports[0], listener, tmp, "nodes")
         n3 = node(2)
-        check(alert and not (health(n2) or {}).get("leader") and not (health(n3) or {}).get("leader"),
+        check(alert and not (td.health(n2) or {}).get("leader") and not (td.health(n3) or {}).get("leader"),
               f"nodes: node 1 leads and is fed, the conflict at loss (alert {alert}); node 2 was "
               "running before it, node 3 starts after it")
         alive, lead = [n1, n2, n3], n1

@@ -242,6 +242,15 @@ def volume(lat, lon, radius_m, t0="2030-06-01T10:00:00Z", t1="2030-06-01T12:00:0
             "time_end": {"value": t1, "format": "RFC3339"}}
 
 
+def health(daemon):
+    """Its /healthz answer (node, store, leader...), or None when it does not answer 200."""
+    try:
+        s, body, _ = daemon.request("GET", "/healthz")
+        return body if s == 200 else None
+    except OSError:
+        return None
+
+
 def add_party(data, name):
     out = subprocess.run([CLI, "party", "add", name, *store_args(data)], capture_output=True,
                          text=True, check=True).stdout

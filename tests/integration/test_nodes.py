@@ -38,16 +38,8 @@ def add_party(url, name):
     return out.strip().splitlines()[-1]
 
 
-def health(node):
-    try:
-        s, body, _ = node.request("GET", "/healthz")
-        return body if s == 200 else None
-    except OSError:
-        return None
-
-
 def leaders(nodes):
-    return [n for n in nodes if n.proc.poll() is None and (health(n) or {}).get("leader")]
+    return [n for n in nodes if n.proc.poll() is None and (td.health(n) or {}).get("leader")]
 
 
 def wait_one_leader(nodes, timeout):
@@ -57,7 +49,7 @@ def wait_one_leader(nodes, timeout):
         if len(lead) == 1:
             return lead[0]
         time.sleep(0.05)
-    raise AssertionError(f"no single leader within {timeout} s: {[health(n) for n in nodes]}")
+    raise AssertionError(f"no single leader within {timeout} s: {[td.health(n) for n in nodes]}")
 
 
 def volume(lat, lon, radius_m):
@@ -87,12 +79,12 @@ def main():
     nodes = [Daemon(work, extra=(*extra, "--node", f"n{i}"), store=store) for i in range(3)]
     try:
         lead = wait_one_leader(nodes, 10)
-        check(True, f"three nodes on one store, one leader: {health(lead)['node']}")
-        h = health(nodes[0])
+        check(True, f"three nodes on one store, one leader: {td.health(lead)['node']}")
+        h = td.health(nodes[0])
         check(h["store"] == "postgresql" and "last_pass" in h and isinstance(h["leader"], bool),
               "GET /healthz says the store, whether the node leads and its last pass")
         others = [n for n in nodes if n is not lead]
-        check(all(not health(n)["leader"] for n in others), "the other two do not lead")
+        check(all(not td.health(n)["leader"] for n in others), "the other two do not lead")
 
         # ---- strategic: filings on two nodes, streams on the third ----
         n1, n2, n3 = nodes
