@@ -1,16 +1,31 @@
 /* libFuzzer driver: deconflictd's configuration file ("key = value" lines) as it reads it
  * (dd_config_parse). Beyond "no crash": a refusal names the line, and an accepted file leaves
- * every value within its documented range. */
+ * every value within its documented range. The same bytes as a token file's text
+ * (dc_token_take_line: the metrics token, the CLI's --token-file): a token taken is 16-127
+ * printable characters. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "config.h"
+#include "deconflict/secretfile.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+    char *text = malloc(size + 1);
+    if (!text) return 0;
+    memcpy(text, data, size);
+    text[size] = '\0';
+    char token[DC_TOKEN_FILE_MAX + 1];
+    if (dc_token_take_line(text, token)) {
+        size_t n = strlen(token);
+        if (n < 16 || n > DC_TOKEN_FILE_MAX) abort();
+        for (size_t i = 0; i < n; i++)
+            if (token[i] <= ' ' || token[i] >= 127) abort();
+    }
+    free(text);
     dd_config_t cfg;
     dd_config_default(&cfg);
     char err[512] = "";
