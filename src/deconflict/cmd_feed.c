@@ -99,7 +99,7 @@ static size_t keep_answer(char *p, size_t size, size_t n, void *ud)
     return size * n;
 }
 
-/* The service's nodes: "<base>/v1/positions" for each URL of --to, and the one in use. */
+/* The service's nodes: the base URL of each of --to, and the one in use. */
 #define MAX_NODES 8
 typedef struct endpoints {
     char url[MAX_NODES][1024];
@@ -112,49 +112,55 @@ static bool endpoints_parse(endpoints_t *e, const char *list)
     e->n = e->cur = 0;
     for (const char *p = list; *p;) {
         size_t len = strcspn(p, ",");
-        if (len == 0 || len >= sizeof(e->url[0]) - 16 || e->n == MAX_NODES) return false;
-        snprintf(e->url[e->n++], sizeof(e->url[0]), "%.*s/v1/positions", (int)len, p);
+        if (len == 0 || len >= sizeof(e->url[0]) - 32 || e->n == MAX_NODES) return false;
+        snprintf(e->url[e->n++], sizeof(e->url[0]), "%.*s", (int)len, p);
         p += len + (p[len] == ',');
     }
     return e->n > 0;
 }
 
-/* POSTs the batch to one node; returns the HTTP status (0 when the request failed). */
-static long post_to(CURL *curl, const char *url, const char *token, batch_t *b, answer_t *a)
+/* Sends body (len bytes of JSON) with method to path as token's party: to the node in use,
+ * and on to the next ones while a node cannot be reached or answers 5xx (said). The last
+ * node's answer is in a; returns its HTTP status (0: no node reached). */
+static long send_json(CURL *curl, endpoints_t *e, const char *token, const char *method,
+                      const char *path, const char *body, size_t len, answer_t *a)
 {
-    strcpy(b->s + b->len, "]");
-    char auth[128];
+    char auth[128], url[1100];
     snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
     struct curl_slist *h = curl_slist_append(NULL, auth);
     h = curl_slist_append(h, "Content-Type: application/json");
-    curl_easy_setopt(curl, CURLOPT_URL, url);
     curl_easy_setopt(curl, CURLOPT_HTTPHEADER, h);
-    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, b->s);
-    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, (long)(b->len + 1));
+    curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, strcmp(method, "POST") ? method : NULL);
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, (long)len);
     curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, keep_answer);
     curl_easy_setopt(curl, CURLOPT_WRITEDATA, a);
-    a->len = 0, a->text[0] = '\0';
     long status = 0;
-    if (curl_easy_perform(curl) == CURLE_OK)
-        curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+    for (int tried = 0; tried < e->n; tried++) {
+        snprintf(url, sizeof(url), "%s%s", e->url[e->cur], path);
+        curl_easy_setopt(curl, CURLOPT_URL, url);
+        a->len = 0, a->text[0] = '\0';
+        status = 0;
+        if (curl_easy_perform(curl) == CURLE_OK)
+            curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+        if (status && status < 500) break;
+        int next = (e->cur + 1) % e->n;
+        if (e->n > 1)
+            fprintf(stderr, "\ndeconflict feed: %s %s; on to %s\n", url,
+                    status ? "answered 5xx" : "unreachable", e->url[next]);
+        e->cur = next;
+    }
+    curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, NULL); /* the handle's next request: a POST */
     curl_slist_free_all(h);
     return status;
 }
 
-/* POSTs the batch to the node in use, and on to the next ones while a node cannot be reached
- * or answers 5xx; returns the last HTTP status (0: no node reached). The batch is emptied. */
+/* POSTs the batch to the service (send_json); returns the last HTTP status (0: no node
+ * reached). The batch is emptied. */
 static long post(CURL *curl, endpoints_t *e, const char *token, batch_t *b, answer_t *a)
 {
-    long status = 0;
-    for (int tried = 0; tried < e->n; tried++) {
-        status = post_to(curl, e->url[e->cur], token, b, a);
-        if (status && status < 500) break;
-        int next = (e->cur + 1) % e->n;
-        if (e->n > 1)
-            fprintf(stderr, "\ndeconflict feed: %s %s; on to %s\n", e->url[e->cur],
-                    status ? "answered 5xx" : "unreachable", e->url[next]);
-        e->cur = next;
-    }
+    strcpy(b->s + b->len, "]");
+    long status = send_json(curl, e, token, "POST", "/v1/positions", b->s, b->len + 1, a);
     b->len = 0, b->n = 0;
     return status;
 }
@@ -264,45 +270,17 @@ static void forward_message(const dc_sbs_msg_t *m, void *ctx)
 
 /* Sets (body: its JSON) or clears (body NULL) the replay clock of the party of token (which:
  * its place among the --token flags) at the service: PUT or DELETE /v1/party/replay-clock
- * (docs/service.md, "Replays"), on the node in use and on to the next ones while a node cannot
- * be reached or answers 5xx, as positions are. A feed of a recording sets it: a report of the
- * recording's time t goes out with the service's time service_start_s + (t - recording_start_s)
- * / speed, and the party's console then shows the recording's own times. A live feed clears
- * it. A service that does not take it is said, and the feed goes on: only the times shown
- * differ. */
+ * (docs/service.md, "Replays"), through send_json as positions are. A feed of a recording sets it:
+ * a report of the recording's time t goes out with the service's time service_start_s + (t -
+ * recording_start_s) / speed, and the party's console then shows the recording's own times. A live
+ * feed clears it. A service that does not take it is said, and the feed goes on: only the times
+ * shown differ. */
 static void replay_clock_request(CURL *curl, endpoints_t *e, const char *token, int which,
                                  const char *body)
 {
-    char url[1100], auth[128];
-    snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
-    struct curl_slist *h = curl_slist_append(NULL, auth);
-    h = curl_slist_append(h, "Content-Type: application/json");
     static answer_t a;
-    long status = 0;
-    for (int tried = 0; tried < e->n; tried++) {
-        const char *base = e->url[e->cur];
-        snprintf(url, sizeof(url), "%.*s/v1/party/replay-clock",
-                 (int)(strlen(base) - strlen("/v1/positions")), base);
-        a.len = 0, a.text[0] = '\0';
-        curl_easy_setopt(curl, CURLOPT_URL, url);
-        curl_easy_setopt(curl, CURLOPT_HTTPHEADER, h);
-        curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, body ? "PUT" : "DELETE");
-        curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body ? body : "");
-        curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, (long)(body ? strlen(body) : 0));
-        curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, keep_answer);
-        curl_easy_setopt(curl, CURLOPT_WRITEDATA, &a);
-        status = 0;
-        if (curl_easy_perform(curl) == CURLE_OK)
-            curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
-        if (status && status < 500) break;
-        int next = (e->cur + 1) % e->n;
-        if (e->n > 1)
-            fprintf(stderr, "deconflict feed: %s %s; on to %s\n", url,
-                    status ? "answered 5xx" : "unreachable", e->url[next]);
-        e->cur = next;
-    }
-    curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, NULL); /* the positions after it are POSTs */
-    curl_slist_free_all(h);
+    long status = send_json(curl, e, token, body ? "PUT" : "DELETE", "/v1/party/replay-clock",
+                            body ? body : "", body ? strlen(body) : 0, &a);
     if (status == 200) return;
     json_t *j = json_loadb(a.text, a.len, 0, NULL);
     const char *why = json_string_value(json_object_get(j, "detail"));
