@@ -6,6 +6,12 @@
 #include <stdint.h>
 
 double bench_now_ms(void);
+
+/* The recorded-data benchmarks' flags: --data DIR, --reps K and, when count_flag is given, that
+ * flag's N (e.g. "--frames"); dir, reps and count keep their defaults where not given. false,
+ * with the benchmark's usage on stderr (usage: its flags' text), on anything else. */
+_Bool bench_data_args(int argc, char **argv, const char *count_flag, const char *usage,
+                      const char **dir, int *reps, size_t *count);
 double bench_median(double *v, size_t n); /* sorts v */
 
 /* xorshift64*: small, fast, and the same sequence on every machine for a seed. */

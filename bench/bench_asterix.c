@@ -59,16 +59,8 @@ int bench_asterix(int argc, char **argv)
 {
     const char *dir = "../shared/data";
     int reps = 7;
-    for (int i = 1; i + 1 < argc; i += 2) {
-        if (!strcmp(argv[i], "--data"))
-            dir = argv[i + 1];
-        else if (!strcmp(argv[i], "--reps"))
-            reps = atoi(argv[i + 1]);
-        else {
-            fprintf(stderr, "usage: deconflict-bench asterix [--data DIR] [--reps K]\n");
-            return 2;
-        }
-    }
+    if (!bench_data_args(argc, argv, NULL, "asterix [--data DIR] [--reps K]", &dir, &reps, NULL))
+        return 2;
     if (reps < 1 || reps > 1000) reps = 7;
     char path[1024], line[DC_TRACKCSV_LINE_MAX + 2], msg[160];
     snprintf(path, sizeof(path), "%s/traffic/switzerland_2018-08-01.csv", dir);

@@ -97,18 +97,9 @@ int bench_beast(int argc, char **argv)
     const char *dir = "../shared/data";
     int reps = 7;
     size_t target = 5000000;
-    for (int i = 1; i + 1 < argc; i += 2) {
-        if (!strcmp(argv[i], "--data"))
-            dir = argv[i + 1];
-        else if (!strcmp(argv[i], "--reps"))
-            reps = atoi(argv[i + 1]);
-        else if (!strcmp(argv[i], "--frames"))
-            target = strtoul(argv[i + 1], NULL, 10);
-        else {
-            fprintf(stderr, "usage: deconflict-bench beast [--data DIR] [--reps K] [--frames N]\n");
-            return 2;
-        }
-    }
+    if (!bench_data_args(argc, argv, "--frames", "beast [--data DIR] [--reps K] [--frames N]", &dir,
+                         &reps, &target))
+        return 2;
     if (reps < 1) reps = 1;
     char path[1024];
     snprintf(path, sizeof(path), "%s/captures/ulss7_2018-04-03.beast", dir);

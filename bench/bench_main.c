@@ -27,6 +27,24 @@ double bench_now_ms(void)
     return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
+bool bench_data_args(int argc, char **argv, const char *count_flag, const char *usage,
+                     const char **dir, int *reps, size_t *count)
+{
+    for (int i = 1; i + 1 < argc; i += 2) {
+        if (!strcmp(argv[i], "--data"))
+            *dir = argv[i + 1];
+        else if (!strcmp(argv[i], "--reps"))
+            *reps = atoi(argv[i + 1]);
+        else if (count_flag && !strcmp(argv[i], count_flag))
+            *count = strtoul(argv[i + 1], NULL, 10);
+        else {
+            fprintf(stderr, "usage: deconflict-bench %s\n", usage);
+            return false;
+        }
+    }
+    return true;
+}
+
 static int dbl_cmp(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;

@@ -15,18 +15,9 @@ int bench_sbs(int argc, char **argv)
     const char *dir = "../shared/data";
     int reps = 7;
     size_t target = 5000000;
-    for (int i = 1; i + 1 < argc; i += 2) {
-        if (!strcmp(argv[i], "--data"))
-            dir = argv[i + 1];
-        else if (!strcmp(argv[i], "--reps"))
-            reps = atoi(argv[i + 1]);
-        else if (!strcmp(argv[i], "--lines"))
-            target = strtoul(argv[i + 1], NULL, 10);
-        else {
-            fprintf(stderr, "usage: deconflict-bench sbs [--data DIR] [--reps K] [--lines N]\n");
-            return 2;
-        }
-    }
+    if (!bench_data_args(argc, argv, "--lines", "sbs [--data DIR] [--reps K] [--lines N]", &dir,
+                         &reps, &target))
+        return 2;
     char path[1024];
     snprintf(path, sizeof(path), "%s/dump1090/ulss7_sbs_output.txt", dir);
     FILE *f = fopen(path, "rb");
