@@ -37,41 +37,43 @@ void dd_h_party_get(dd_request_t *rq, dd_response_t *rs)
 
 dc_err_t dd_replay_clock_parse(json_t *body, double now, dd_replay_clock_t *c, dd_fault_t *f)
 {
-    static const struct {
+    const struct {
         const char *name;
-        double lo_from_now, hi_from_now; /* the range, relative to now (lo: -now = 1970) */
+        double lo, hi;
         const char *limit;
+        double *out;
     } fields[] = {
-        {"recording_start_s", -INFINITY, 0, "Unix seconds from 1970 to now"},
-        {"service_start_s", -86400, 86400, "Unix seconds within a day of the service's clock"},
+        {"recording_start_s", 0, now, "Unix seconds from 1970 to now", &c->recording_start_s},
+        {"service_start_s", now - 86400, now + 86400,
+         "Unix seconds within a day of the service's clock", &c->service_start_s},
+        {"speed", 0.01, 1000,
+         "how many seconds of the recording a second of the service's clock carries, 0.01-1000",
+         &c->speed},
     };
+    enum { N_FIELDS = sizeof(fields) / sizeof(fields[0]) };
     const char *key;
     json_t *v;
     json_object_foreach(body, key, v)
     {
-        if (strcmp(key, "recording_start_s") != 0 && strcmp(key, "service_start_s") != 0 &&
-            strcmp(key, "speed") != 0)
+        size_t i = 0;
+        while (i < N_FIELDS && strcmp(key, fields[i].name) != 0) i++;
+        if (i == N_FIELDS)
             return dd_fail(f, DC_ERR_INVALID, key[0] ? key : "body",
                            "'%.60s': not a member of a replay clock (recording_start_s, "
                            "service_start_s, speed)",
                            key);
     }
-    double *out[] = {&c->recording_start_s, &c->service_start_s};
-    for (size_t i = 0; i < 2; i++) {
+    for (size_t i = 0; i < N_FIELDS; i++) {
         json_t *n = json_object_get(body, fields[i].name);
         double x = json_is_number(n) ? json_number_value(n) : NAN;
-        double lo = isinf(fields[i].lo_from_now) ? 0 : now + fields[i].lo_from_now;
-        if (!(x >= lo && x <= now + fields[i].hi_from_now))
+        if (!(x >= fields[i].lo && x <= fields[i].hi))
             return dd_fail(f, DC_ERR_INVALID, fields[i].name, "%s: %s", fields[i].name,
                            fields[i].limit);
-        *out[i] = round(x * 100) / 100; /* what a document's 12 digits keep of Unix seconds */
+        *fields[i].out = x;
     }
-    json_t *n = json_object_get(body, "speed");
-    c->speed = json_is_number(n) ? json_number_value(n) : NAN;
-    if (!(c->speed >= 0.01 && c->speed <= 1000))
-        return dd_fail(f, DC_ERR_INVALID, "speed",
-                       "speed: how many seconds of the recording a second of the service's clock "
-                       "carries, 0.01-1000");
+    /* What a document's 12 digits keep of Unix seconds. */
+    c->recording_start_s = round(c->recording_start_s * 100) / 100;
+    c->service_start_s = round(c->service_start_s * 100) / 100;
     return DC_OK;
 }
 
